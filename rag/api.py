@@ -1,0 +1,95 @@
+"""The Python API that the CLI, the page and the eval all use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rag.answer import answer_from_passages
+from rag.chunking import ChunkSettings
+from rag.corpus import load_corpus
+from rag.embed import Embedder, default_embedder
+from rag.manifest import Expected, check_manifest
+from rag.question import clean_question
+from rag.retrieve import RETRIEVERS, Retriever, make_retriever
+from rag.store import BuildReport, Index, build_index, load_index, rebuild_hint
+from rag.types import Answer, Corpus, Hit
+
+DEFAULT_RETRIEVER = "hybrid"
+DEFAULT_K = 5
+
+
+def project_root() -> Path:
+    """The checkout this package runs from, or the working folder."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() else Path.cwd()
+
+
+def default_corpus_dir() -> Path:
+    return Path(os.environ.get("RAG_CORPUS") or project_root() / "corpus")
+
+
+def default_index_dir() -> Path:
+    return Path(os.environ.get("RAG_INDEX") or project_root() / "index" / "default")
+
+
+def build(
+    corpus_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    settings: ChunkSettings = ChunkSettings(),
+    embedder: Embedder | None = None,
+    progress: bool = False,
+    force: bool = False,
+) -> tuple[Index, BuildReport, Corpus]:
+    """Load the corpus and (re)build its index unless it is up to date."""
+    corpus = load_corpus(corpus_dir or default_corpus_dir())
+    index, report = build_index(
+        corpus, index_dir or default_index_dir(), embedder or default_embedder(), settings, progress, force=force
+    )
+    return index, report, corpus
+
+
+class Rag:
+    """An opened, checked index plus the model that queries it."""
+
+    def __init__(self, index: Index, embedder: Embedder):
+        self.index = index
+        self.embedder = embedder
+        self._retrievers: dict[str, Retriever] = {}
+
+    @classmethod
+    def open(
+        cls,
+        index_dir: str | Path | None = None,
+        embedder: Embedder | None = None,
+        corpus_dir: str | Path | None = None,
+    ) -> "Rag":
+        """Open an index and check it against the model and the corpus folder.
+
+        The corpus folder defaults to the one the index was built from; if
+        that folder is gone the index (which holds the texts) still serves.
+        """
+        embedder = embedder or default_embedder()
+        index_dir = Path(index_dir or default_index_dir())
+        index = load_index(index_dir, Expected(model_name=embedder.name, model_dim=embedder.dim))
+        folder = corpus_dir or index.manifest.get("corpus", {}).get("folder")
+        if folder and (corpus_dir is not None or Path(folder).is_dir()):
+            current = {d.doc_id: d.sha256 for d in load_corpus(folder).documents}
+            check_manifest(index.manifest, index_dir, Expected(documents=current), rebuild_hint(index_dir))
+        return cls(index, embedder)
+
+    def retriever(self, name: str = DEFAULT_RETRIEVER) -> Retriever:
+        if name not in RETRIEVERS:
+            raise ValueError(f"unknown retriever {name!r}; choose one of {', '.join(RETRIEVERS)}")
+        if name not in self._retrievers:
+            self._retrievers[name] = make_retriever(name, self.index, self.embedder)
+        return self._retrievers[name]
+
+    def search(self, query: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> list[Hit]:
+        query, _ = clean_question(query)
+        return self.retriever(retriever).search(query, k)
+
+    def ask(self, question: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> Answer:
+        query, notes = clean_question(question)
+        hits = self.retriever(retriever).search(query, k)
+        return answer_from_passages(self.index, question, hits, query=query, retriever=retriever, notes=notes)

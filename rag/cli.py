@@ -1,0 +1,156 @@
+"""The ``rag`` command. Thin: every verb calls the Python API.
+
+User errors (RagError) print one line and exit 1; usage errors exit 2 (click's
+convention); nothing prints a traceback unless RAG_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from rag.api import DEFAULT_K, DEFAULT_RETRIEVER, default_corpus_dir, default_index_dir
+from rag.errors import RagError
+from rag.retrieve import RETRIEVERS
+from rag.serialize import answer_to_dict
+
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _safe(text: str) -> str:
+    """Corpus text for a terminal: escape sequences in a file must not reach it."""
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"rag: error: {message}", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns our errors into one line and an exit status."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except RagError as err:
+            _fail(str(err))
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as err:  # a bug: still one line, the trace on request
+            if os.environ.get("RAG_DEBUG"):
+                raise
+            _fail(f"internal error: {type(err).__name__}: {err} (set RAG_DEBUG=1 for details)")
+
+
+index_option = click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), default=None, envvar="RAG_INDEX",
+    help="Index folder. [default: index/default in the project; env RAG_INDEX]",
+)
+model_option = click.option(
+    "--model", "model_path", type=click.Path(path_type=Path), default=None, envvar="RAG_MODEL",
+    help="Local sentence-transformers model folder. [default: the bundled all-MiniLM-L6-v2; env RAG_MODEL]",
+)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rag")
+def main() -> None:
+    """Answer questions about a corpus of essays with verbatim, cited quotations.
+
+    \b
+    Typical use:
+      rag index                      build the index of the bundled essays
+      rag ask "Who is Michael Kofman?"
+      rag eval                       score retrieval and quotations
+    """
+
+
+@main.command()
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None, envvar="RAG_CORPUS",
+              help="Folder of .txt/.md essays. [default: corpus/ in the project; env RAG_CORPUS]")
+@index_option
+@model_option
+@click.option("--chunk-size", type=click.IntRange(50, 20000), default=None,
+              help="Maximum characters per chunk. [default: 800]")
+@click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None,
+              help="Characters shared by neighbouring chunks. [default: 100]")
+@click.option("--force", is_flag=True, help="Rebuild and re-embed even if the index is up to date.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, force, quiet) -> None:
+    """Build (or rebuild) the index of a corpus folder.
+
+    Only new or changed documents are embedded again. The new index replaces
+    the old one in a single step, so an interrupted build leaves the previous
+    index usable.
+    """
+    from rag.api import build
+    from rag.chunking import ChunkSettings
+    from rag.embed import default_embedder
+
+    defaults = ChunkSettings()
+    try:
+        settings = ChunkSettings(chunk_size or defaults.chunk_size,
+                                 defaults.chunk_overlap if chunk_overlap is None else chunk_overlap)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from err
+    index_dir = index_dir or default_index_dir()
+    _, report, corpus = build(
+        corpus_dir, index_dir, settings, default_embedder(model_path), progress=not quiet, force=force
+    )
+    for skipped in corpus.skipped:
+        click.echo(f"rag: warning: skipped {skipped.path}: {skipped.reason}", err=True)
+    if quiet:
+        return
+    if report.up_to_date:
+        click.echo(f"{index_dir} is up to date ({report.documents} documents, {report.chunks} chunks)")
+    else:
+        click.echo(
+            f"Indexed {report.documents} documents as {report.chunks} chunks in {index_dir} "
+            f"({report.embedded} embedded, {report.reused} reused)"
+        )
+
+
+@main.command()
+@click.argument("question")
+@index_option
+@model_option
+@click.option("--k", "k", type=click.IntRange(1, 100), default=DEFAULT_K, show_default=True,
+              help="Passages to retrieve.")
+@click.option("--retriever", type=click.Choice(RETRIEVERS), default=DEFAULT_RETRIEVER, show_default=True,
+              help="How passages are ranked.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stable shape) instead of text.")
+def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
+    """Answer QUESTION with quotations from the essays."""
+    from rag.api import Rag
+    from rag.embed import default_embedder
+
+    answer = Rag.open(index_dir, default_embedder(model_path)).ask(question, k=k, retriever=retriever)
+    if as_json:
+        click.echo(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2))
+        return
+    for note in answer.notes:
+        click.echo(f"rag: note: {note}", err=True)
+    click.echo(_safe(answer.text))
+    if answer.quotes:
+        click.echo("")
+        for q in answer.quotes:
+            click.echo(f"[{q.n}] {_safe(q.title)} ({q.doc_id}, characters {q.start}–{q.end})")
+    heading = "Related passages:" if answer.abstained else "Passages:"
+    click.echo(f"\n{heading}")
+    for hit in answer.passages:
+        c = hit.chunk
+        snippet = " ".join(c.text.split())
+        snippet = snippet[:160] + ("…" if len(snippet) > 160 else "")
+        click.echo(f"  {hit.rank}. {c.doc_id} {c.start}–{c.end} (score {hit.score:.3f}): {_safe(snippet)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Clean a user's question before any work is done on it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rag.errors import QuestionError
+
+MAX_QUESTION_CHARS = 1000
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_question(raw: str) -> tuple[str, tuple[str, ...]]:
+    """The question to search for, and notes on what was changed.
+
+    Control characters (NUL included) become spaces, whitespace runs become
+    one space, and an over-long question is cut at a word boundary so that
+    the work per question stays bounded.
+    """
+    if not isinstance(raw, str):
+        raise QuestionError("the question must be text")
+    notes: list[str] = []
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFC", raw))
+    if text != unicodedata.normalize("NFC", raw):
+        notes.append("control characters were removed from the question")
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("the question is empty; ask something about the essays")
+    if len(text) > MAX_QUESTION_CHARS:
+        cut = text.rfind(" ", 0, MAX_QUESTION_CHARS)
+        text = text[: cut if cut > MAX_QUESTION_CHARS // 2 else MAX_QUESTION_CHARS]
+        notes.append(f"the question was shortened to its first {len(text)} characters")
+    return text, tuple(notes)

@@ -1,0 +1,28 @@
+"""The stable JSON shape of an answer, shared by the CLI and other tools."""
+
+from __future__ import annotations
+
+from rag.types import Answer
+
+
+def answer_to_dict(answer: Answer) -> dict:
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [
+            {"n": q.n, "doc_id": q.doc_id, "title": q.title, "start": q.start, "end": q.end, "quote": q.text}
+            for q in answer.quotes
+        ],
+        "passages": [
+            {
+                "doc_id": h.chunk.doc_id,
+                "title": h.title,
+                "start": h.chunk.start,
+                "end": h.chunk.end,
+                "score": round(h.score, 6),
+                "text": h.chunk.text,
+            }
+            for h in answer.passages
+        ],
+    }

@@ -1,0 +1,340 @@
+"""The index on disk: build it atomically, load it only if it still matches.
+
+Layout of ``index/<name>``: a symbolic link to a generation folder
+``index/.<name>.gen-<time>-<pid>`` that holds the files. A build writes a new
+generation beside the current one and swaps the link with one rename, so a
+build killed at any moment leaves the previous index in place. A lock file
+keeps two builds of the same index apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from rag.chunking import ChunkSettings, chunk_documents
+from rag.embed import Embedder
+from rag.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing
+from rag.lexical import SETTINGS as BM25_SETTINGS
+from rag.lexical import BM25Index
+from rag.manifest import (
+    FORMAT_VERSION,
+    Expected,
+    check_manifest,
+    fingerprint,
+    library_versions,
+    read_manifest,
+    sha256_bytes,
+)
+from rag.types import Chunk, Corpus, Document
+from rag.vectors import make_vector_index, read_vector_index, reconstruct_all, write_vector_index
+
+DOCUMENTS = "documents.jsonl"
+CHUNKS = "chunks.jsonl"
+VECTORS = "vectors.faiss"
+BM25_DIR = "bm25"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did: ``embedded`` chunks were new, ``reused`` kept their vectors."""
+
+    up_to_date: bool
+    documents: int
+    chunks: int
+    embedded: int
+    reused: int
+
+
+@dataclass
+class Index:
+    """A loaded, checked index. Holds library objects, so it is not a stage value."""
+
+    path: Path
+    manifest: dict
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    vectors: object  # faiss.Index
+    bm25: BM25Index
+
+    @property
+    def fingerprint(self) -> str:
+        return self.manifest["fingerprint"]
+
+    def title(self, doc_id: str) -> str:
+        return self.documents[doc_id].title
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    return f"run `rag index --index {index_dir}` to rebuild it"
+
+
+# ---------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Exclusive per index; the kernel drops it if the process dies."""
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = index_dir.parent / f".{index_dir.name}.lock"
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise IndexBusy(f"{index_dir} is being built by {holder}; wait for it to finish") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+
+
+def _write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _jsonl(rows: list[dict]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _clean_stale(index_dir: Path) -> None:
+    """Remove generations and temporary links left by killed builds."""
+    current = os.readlink(index_dir) if index_dir.is_symlink() else None
+    for path in index_dir.parent.glob(f".{index_dir.name}.*"):
+        if path.name == current or path.name.endswith(".lock"):
+            continue
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _publish(staging: Path, index_dir: Path) -> None:
+    """Point ``index_dir`` at ``staging`` with one atomic rename."""
+    old = os.readlink(index_dir) if index_dir.is_symlink() else None
+    if index_dir.exists() and not index_dir.is_symlink():
+        # A plain folder from elsewhere: move it aside once; from now on the
+        # path is a link and every later swap is atomic.
+        index_dir.rename(index_dir.parent / f".{index_dir.name}.old-{os.getpid()}")
+    link = index_dir.parent / f".{index_dir.name}.link-{os.getpid()}"
+    os.symlink(staging.name, link)
+    os.replace(link, index_dir)
+    _fsync_dir(index_dir.parent)
+    if old and old != staging.name:
+        shutil.rmtree(index_dir.parent / old, ignore_errors=True)
+
+
+def _reusable_vectors(index_dir: Path, model: str, chunking: dict) -> dict[tuple[str, int, int], np.ndarray]:
+    """Vectors of the current index keyed by (document sha256, start, end).
+
+    Lets a rebuild embed only new or changed documents. Anything unreadable
+    just means nothing is reused.
+    """
+    try:
+        old = load_index(index_dir, Expected(model_name=model, chunking=chunking))
+    except Exception:  # a damaged or foreign index is rebuilt from scratch
+        return {}
+    vectors = reconstruct_all(old.vectors)
+    return {
+        (old.documents[c.doc_id].sha256, c.start, c.end): vectors[i] for i, c in enumerate(old.chunks)
+    }
+
+
+def _up_to_date(index_dir: Path, corpus: Corpus, embedder: Embedder, settings: ChunkSettings) -> Index | None:
+    expected = Expected(
+        model_name=embedder.name,
+        model_dim=embedder.dim,
+        chunking=settings.as_dict(),
+        documents={d.doc_id: d.sha256 for d in corpus.documents},
+    )
+    try:
+        index = load_index(index_dir, expected)
+    except Exception:  # missing, stale or damaged: build
+        return None
+    if index.manifest["libraries"] != library_versions():
+        return None
+    return index
+
+
+def build_index(
+    corpus: Corpus,
+    index_dir: str | Path,
+    embedder: Embedder,
+    settings: ChunkSettings = ChunkSettings(),
+    progress: bool = False,
+    reuse: bool = True,
+    force: bool = False,
+) -> tuple[Index, BuildReport]:
+    """Chunk, embed and write ``corpus`` to ``index_dir``, replacing it atomically.
+
+    An index that already matches the corpus, model, settings and library
+    versions is returned as it is, unless ``force``.
+    """
+    index_dir = Path(index_dir)
+    with build_lock(index_dir):
+        _clean_stale(index_dir)
+        if not force:
+            current = _up_to_date(index_dir, corpus, embedder, settings)
+            if current is not None:
+                n = len(current.chunks)
+                return current, BuildReport(True, len(current.documents), n, 0, n)
+        chunks = chunk_documents(corpus.documents, settings)
+        docs = corpus.by_id()
+        known = _reusable_vectors(index_dir, embedder.name, settings.as_dict()) if reuse and not force else {}
+        keys = [(docs[c.doc_id].sha256, c.start, c.end) for c in chunks]
+        todo = [i for i, key in enumerate(keys) if key not in known]
+        fresh = embedder.embed_documents([chunks[i].text for i in todo], progress=progress)
+        vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+        for row, i in enumerate(todo):
+            vectors[i] = fresh[row]
+        for i, key in enumerate(keys):
+            if key in known:
+                vectors[i] = known[key]
+
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{index_dir.name}.gen-{time.strftime('%Y%m%dT%H%M%S')}-", dir=index_dir.parent)
+        )
+        vector_index = make_vector_index(vectors)
+        files = {
+            DOCUMENTS: _jsonl(
+                [
+                    {"doc_id": d.doc_id, "title": d.title, "path": d.path, "sha256": d.sha256, "text": d.text}
+                    for d in corpus.documents
+                ]
+            ),
+            CHUNKS: _jsonl(
+                [{"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text} for c in chunks]
+            ),
+            VECTORS: write_vector_index(vector_index),
+        }
+        for name, data in files.items():
+            _write(staging / name, data)
+        BM25Index.build([c.text for c in chunks]).save(staging / BM25_DIR)
+        written = {
+            p.relative_to(staging).as_posix(): p.read_bytes() for p in sorted(staging.rglob("*")) if p.is_file()
+        }
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "libraries": library_versions(),
+            "model": {"name": embedder.name, "dim": embedder.dim, "normalized": True},
+            "chunking": settings.as_dict(),
+            "store": {
+                "vectors": type(vector_index).__name__,
+                "metric": "inner_product",
+                "bm25": BM25_SETTINGS,
+            },
+            "documents": {
+                d.doc_id: {"file": Path(d.path).name, "sha256": d.sha256, "chars": len(d.text)}
+                for d in corpus.documents
+            },
+            "corpus": {"folder": corpus.folder, "skipped": [{"file": s.path, "reason": s.reason} for s in corpus.skipped]},
+            "counts": {"documents": len(corpus.documents), "chunks": len(chunks)},
+            "files": {name: {"bytes": len(data), "sha256": sha256_bytes(data)} for name, data in written.items()},
+        }
+        manifest["fingerprint"] = fingerprint(manifest)
+        # The manifest goes last: a generation without one is never published.
+        _write(staging / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
+        _fsync_dir(staging)
+        _publish(staging, index_dir)
+    report = BuildReport(False, len(corpus.documents), len(chunks), len(todo), len(chunks) - len(todo))
+    return load_index(index_dir), report
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _read_checked(index_dir: Path, manifest: dict, name: str) -> bytes:
+    hint = rebuild_hint(index_dir)
+    expected = manifest["files"].get(name)
+    if expected is None:
+        raise IndexCorrupt(f"{index_dir}/manifest.json does not list {name}; {hint}")
+    try:
+        data = (index_dir / name).read_bytes()
+    except OSError as err:
+        raise IndexCorrupt(f"{index_dir}/{name} is missing or unreadable ({err.strerror}); {hint}") from err
+    if len(data) != expected["bytes"]:
+        raise IndexCorrupt(
+            f"{index_dir}/{name} is truncated or altered ({len(data)} bytes, expected {expected['bytes']}); {hint}"
+        )
+    if sha256_bytes(data) != expected["sha256"]:
+        raise IndexCorrupt(f"{index_dir}/{name} is corrupted (checksum mismatch); {hint}")
+    return data
+
+
+def _rows(index_dir: Path, name: str, data: bytes) -> list[dict]:
+    try:
+        return [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
+    except ValueError as err:
+        raise IndexCorrupt(f"{index_dir}/{name} is not valid JSON lines; {rebuild_hint(index_dir)}") from err
+
+
+def load_index(index_dir: str | Path, expected: Expected = Expected()) -> Index:
+    """Load and check an index; raises a RagError naming any mismatch."""
+    index_dir = Path(index_dir)
+    hint = rebuild_hint(index_dir)
+    if not (index_dir / MANIFEST).is_file():
+        if index_dir.is_dir() and any(index_dir.iterdir()):
+            raise IndexCorrupt(f"{index_dir} has no manifest.json; {hint}")
+        raise IndexMissing(f"no index at {index_dir}; run `rag index --index {index_dir}` to build it")
+    manifest = read_manifest(index_dir)
+    check_manifest(manifest, index_dir, expected, hint)
+    for name in manifest["files"]:
+        if name.startswith(BM25_DIR + "/"):
+            _read_checked(index_dir, manifest, name)
+    try:
+        documents = {
+            r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"])
+            for r in _rows(index_dir, DOCUMENTS, _read_checked(index_dir, manifest, DOCUMENTS))
+        }
+        chunks = [
+            Chunk(r["chunk_id"], r["doc_id"], r["start"], r["end"], r["text"])
+            for r in _rows(index_dir, CHUNKS, _read_checked(index_dir, manifest, CHUNKS))
+        ]
+    except (KeyError, TypeError) as err:
+        raise IndexCorrupt(f"{index_dir} has a malformed record (missing {err}); {hint}") from err
+    for i, chunk in enumerate(chunks):
+        doc = documents.get(chunk.doc_id)
+        if chunk.chunk_id != i or doc is None or doc.text[chunk.start : chunk.end] != chunk.text:
+            raise IndexCorrupt(f"{index_dir}/{CHUNKS} record {i} does not match its document; {hint}")
+    vectors = read_vector_index(_read_checked(index_dir, manifest, VECTORS), index_dir, hint)
+    if vectors.ntotal != len(chunks):
+        raise IndexMismatch(
+            f"{index_dir} holds {vectors.ntotal} vectors for {len(chunks)} chunks; {hint}"
+        )
+    if vectors.d != manifest["model"]["dim"]:
+        raise IndexMismatch(f"{index_dir} vectors have {vectors.d} dimensions, manifest says {manifest['model']['dim']}; {hint}")
+    try:
+        bm25 = BM25Index.load(index_dir / BM25_DIR)
+    except Exception as err:  # bm25s raises many kinds; any of them means a bad folder
+        raise IndexCorrupt(f"{index_dir}/{BM25_DIR} cannot be read ({type(err).__name__}); {hint}") from err
+    if bm25.size != len(chunks):
+        raise IndexMismatch(f"{index_dir} BM25 holds {bm25.size} rows for {len(chunks)} chunks; {hint}")
+    return Index(index_dir, manifest, documents, chunks, vectors, bm25)

@@ -1,0 +1,53 @@
+"""Shared fixtures: the real bundled model, loaded once per test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from rag.embed import SentenceTransformerEmbedder
+
+    model = SentenceTransformerEmbedder()
+    model.embed_query("warm up")  # load once, here, not inside a timed test
+    return model
+
+
+@pytest.fixture(scope="session")
+def essays_index(tmp_path_factory, embedder):
+    """The two bundled essays, built once into a session folder."""
+    from rag.chunking import ChunkSettings
+    from rag.corpus import load_corpus
+    from rag.store import build_index
+
+    base = tmp_path_factory.mktemp("essays")
+    corpus = base / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index, _ = build_index(load_corpus(corpus), base / "index" / "default", embedder, ChunkSettings())
+    return index
+
+
+@pytest.fixture(scope="session")
+def essays_rag(essays_index, embedder):
+    from rag.api import Rag
+
+    return Rag(essays_index, embedder)
+
+
+def write_corpus(folder: Path, files: dict[str, bytes | str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        (folder / name).write_bytes(data)
+    return folder

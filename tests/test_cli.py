@@ -1,0 +1,104 @@
+"""The `rag` command as a user runs it: real subprocesses, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, write_corpus
+
+RAG = [sys.executable, "-m", "rag.cli"]
+
+
+def run(*args, env=None, timeout=180):
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    full_env.pop("RAG_DEBUG", None)
+    return subprocess.run([*RAG, *args], capture_output=True, text=True, env=full_env, timeout=timeout)
+
+
+def one_line_error(result, code=1):
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rag: error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("cmd", [[], ["index"], ["ask"]])
+def test_help_everywhere(cmd):
+    result = run(*cmd, "--help")
+    assert result.returncode == 0 and "Usage: " in result.stdout and "--help" in result.stdout
+
+
+def test_ask_json_shape_and_offsets(essays_index):
+    result = run("ask", "--json", "Who is Michael Kofman?", "--index", str(essays_index.path))
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)  # exactly one JSON object, nothing else on stdout
+    assert set(payload) == {"question", "answer", "abstained", "citations", "passages"}
+    assert payload["question"] == "Who is Michael Kofman?"
+    assert isinstance(payload["answer"], str) and isinstance(payload["abstained"], bool)
+    texts = {p.name.removesuffix(".txt"): p.read_text(encoding="utf-8") for p in CORPUS.glob("*.txt")}
+    for c in payload["citations"]:
+        assert set(c) == {"n", "doc_id", "title", "start", "end", "quote"}
+        assert texts[c["doc_id"]][c["start"] : c["end"]] == c["quote"]
+    for p in payload["passages"]:
+        assert set(p) == {"doc_id", "title", "start", "end", "score", "text"}
+        assert texts[p["doc_id"]][p["start"] : p["end"]] == p["text"]
+        assert isinstance(p["score"], float)
+    top = payload["passages"][0]
+    assert top["title"] == "Putin Needs an Off-Ramp" and "Michael Kofman" in top["text"]
+
+
+def test_index_then_ask_in_text_mode(tmp_path):
+    corpus = write_corpus(
+        tmp_path / "c",
+        {"a.txt": "Garden Notes Today\n\nTomatoes need full sun and steady water.", "bad.txt": b"\xff\xfe"},
+    )
+    index_dir = tmp_path / "idx"
+    built = run("index", "--corpus", str(corpus), "--index", str(index_dir), "--chunk-size", "200",
+                "--chunk-overlap", "20", "-q")
+    assert built.returncode == 0, built.stderr
+    assert "skipped bad.txt: not UTF-8" in built.stderr
+    again = run("index", "--corpus", str(corpus), "--index", str(index_dir), "--chunk-size", "200",
+                "--chunk-overlap", "20")
+    assert "up to date" in again.stdout
+    asked = run("ask", "What do tomatoes need?", "--index", str(index_dir), "--retriever", "bm25")
+    assert asked.returncode == 0, asked.stderr
+    assert "Tomatoes need full sun" in asked.stdout and "[1]" in asked.stdout
+
+
+def test_user_errors_are_one_line_exit_1(tmp_path):
+    line = one_line_error(run("ask", "anything", "--index", str(tmp_path / "missing")))
+    assert "no index at" in line and "rag index" in line
+    (tmp_path / "empty").mkdir()
+    line = one_line_error(run("index", "--corpus", str(tmp_path / "empty"), "--index", str(tmp_path / "i")))
+    assert "no usable document" in line
+
+
+def test_empty_question_is_a_user_error(essays_index):
+    line = one_line_error(run("ask", "   ", "--index", str(essays_index.path)))
+    assert "question is empty" in line
+
+
+@pytest.mark.parametrize(
+    "args", [["ask"], ["ask", "q", "--k", "0"], ["ask", "q", "--retriever", "magic"], ["nosuch"], ["index", "--chunk-size", "x"]]
+)
+def test_usage_errors_exit_2(args):
+    result = run(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "Usage:" in result.stderr or "Error:" in result.stderr
+
+
+def test_damaged_index_is_one_line(tmp_path, essays_index):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(essays_index.path, copy)
+    (copy / "chunks.jsonl").write_bytes(b"{broken")
+    line = one_line_error(run("ask", "Who?", "--index", str(copy)))
+    assert "chunks.jsonl" in line and "rag index" in line

@@ -1,0 +1,215 @@
+"""Build → load round trips and every way a loaded index can be refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import faiss
+import numpy as np
+import pytest
+
+from rag.api import Rag
+from rag.chunking import ChunkSettings
+from rag.corpus import load_corpus
+from rag.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing
+from rag.manifest import FORMAT_VERSION, Expected, fingerprint, sha256_bytes
+from rag.store import build_index, build_lock, load_index
+from tests.conftest import CORPUS, write_corpus
+
+SMALL = ChunkSettings(300, 50)
+
+
+@pytest.fixture
+def small(tmp_path, embedder):
+    """A two-document corpus and its freshly built index, per test (cheap)."""
+    corpus_dir = write_corpus(
+        tmp_path / "corpus",
+        {
+            "alpha.txt": "Alpha Essay Title\n\nThe cat sat on the mat. Cats like warm places.\n\nDogs bark at night.",
+            "beta.md": "# Beta Essay\n\nFAISS stores vectors. BM25 counts words. Offsets must be exact.",
+        },
+    )
+    index_dir = tmp_path / "index" / "small"
+    index, report = build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL)
+    return corpus_dir, index_dir, index, report
+
+
+def test_round_trip_answers_with_exact_offsets(essays_index, embedder):
+    reloaded = load_index(essays_index.path, Expected(model_name=embedder.name, model_dim=embedder.dim))
+    assert len(reloaded.chunks) == reloaded.vectors.ntotal == len(essays_index.chunks)
+    answer = Rag(reloaded, embedder).ask("Who is Michael Kofman?", retriever="dense")
+    assert answer.passages[0].chunk.doc_id == "putin-needs-an-off-ramp"
+    assert "Kofman" in answer.passages[0].chunk.text
+    for q in answer.quotes:
+        assert reloaded.documents[q.doc_id].text[q.start : q.end] == q.text
+
+
+def test_manifest_records_what_shapes_the_index(essays_index):
+    m = essays_index.manifest
+    assert m["format_version"] == FORMAT_VERSION
+    assert m["model"] == {"name": "sentence-transformers/all-MiniLM-L6-v2", "dim": 384, "normalized": True}
+    assert m["chunking"]["chunk_size"] == ChunkSettings().chunk_size
+    assert {"faiss-cpu", "sentence-transformers", "langchain-text-splitters", "bm25s"} <= set(m["libraries"])
+    for doc_id, info in m["documents"].items():
+        assert info["sha256"] == sha256_bytes((CORPUS / info["file"]).read_bytes())
+    assert m["fingerprint"] == fingerprint(m)
+    assert all(len(f["sha256"]) == 64 for f in m["files"].values())
+
+
+def test_vectors_are_normalised(essays_index):
+    vectors = essays_index.vectors.reconstruct_n(0, essays_index.vectors.ntotal)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_rebuild_is_a_no_op_then_embeds_only_changes(small, embedder):
+    corpus_dir, index_dir, index, report = small
+    assert not report.up_to_date and report.embedded == report.chunks
+    again, report2 = build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL)
+    assert report2.up_to_date and again.fingerprint == index.fingerprint
+    (corpus_dir / "gamma.txt").write_text("Gamma Title Here\n\nA third essay about birds.", encoding="utf-8")
+    bigger, report3 = build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL)
+    assert report3.embedded == sum(c.doc_id == "gamma" for c in bigger.chunks)
+    assert report3.reused == len(index.chunks)
+    # reused vectors equal freshly computed ones
+    fresh = embedder.embed_documents([c.text for c in bigger.chunks])
+    stored = bigger.vectors.reconstruct_n(0, bigger.vectors.ntotal)
+    assert np.allclose(fresh, stored, atol=1e-5)
+
+
+def test_only_one_generation_is_kept(small, embedder):
+    corpus_dir, index_dir, _, _ = small
+    build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL, force=True)
+    generations = [p for p in index_dir.parent.iterdir() if ".gen-" in p.name]
+    assert index_dir.is_symlink() and len(generations) == 1
+
+
+def test_failed_build_leaves_previous_index(small, embedder, monkeypatch):
+    corpus_dir, index_dir, index, _ = small
+    import rag.store
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(rag.store, "_publish", boom)
+    (corpus_dir / "alpha.txt").write_text("Changed Title Here\n\nNew text.", encoding="utf-8")
+    with pytest.raises(OSError):
+        build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL)
+    assert load_index(index_dir).fingerprint == index.fingerprint
+
+
+def test_concurrent_build_is_refused(small, embedder):
+    corpus_dir, index_dir, _, _ = small
+    with build_lock(index_dir):
+        with pytest.raises(IndexBusy, match="being built"):
+            build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL, force=True)
+
+
+def test_missing_index(tmp_path):
+    with pytest.raises(IndexMissing, match="no index at .*rag index"):
+        load_index(tmp_path / "nothing")
+
+
+def _edit_manifest(index_dir, change, refingerprint=True):
+    path = index_dir / "manifest.json"
+    m = json.loads(path.read_text())
+    change(m)
+    if refingerprint:
+        m["fingerprint"] = fingerprint(m)
+    path.write_text(json.dumps(m))
+
+
+def test_other_model_is_refused(small):
+    _, index_dir, _, _ = small
+    with pytest.raises(IndexMismatch, match="built with model sentence-transformers/all-MiniLM-L6-v2.*other-model.*rag index"):
+        load_index(index_dir, Expected(model_name="other-model"))
+    with pytest.raises(IndexMismatch, match="384-dimensional.*768"):
+        load_index(index_dir, Expected(model_dim=768))
+
+
+def test_other_chunk_settings_are_refused(small):
+    _, index_dir, _, _ = small
+    with pytest.raises(IndexMismatch, match="chunk_size=300, not 800"):
+        load_index(index_dir, Expected(chunking=ChunkSettings().as_dict()))
+
+
+def test_changed_corpus_is_refused(small, embedder):
+    corpus_dir, index_dir, _, _ = small
+    Rag.open(index_dir, embedder)  # unchanged: fine
+    with open(corpus_dir / "alpha.txt", "a", encoding="utf-8") as f:
+        f.write(" One more sentence.")
+    with pytest.raises(IndexMismatch, match="corpus changed.*alpha changed.*rag index"):
+        Rag.open(index_dir, embedder)
+    (corpus_dir / "beta.md").unlink()
+    with pytest.raises(IndexMismatch, match="beta removed"):
+        Rag.open(index_dir, embedder)
+
+
+def test_older_format_is_refused(small):
+    _, index_dir, _, _ = small
+    _edit_manifest(index_dir, lambda m: m.update(format_version=0))
+    with pytest.raises(IndexMismatch, match="format 0, this rag reads format 1.*rag index"):
+        load_index(index_dir)
+
+
+def test_edited_manifest_is_refused(small):
+    _, index_dir, _, _ = small
+    _edit_manifest(index_dir, lambda m: m["chunking"].update(chunk_size=999), refingerprint=False)
+    with pytest.raises(IndexCorrupt, match="fingerprint"):
+        load_index(index_dir)
+
+
+def test_chunk_count_must_equal_vector_count(small):
+    _, index_dir, index, _ = small
+    fewer = faiss.IndexFlatIP(index.vectors.d)
+    fewer.add(index.vectors.reconstruct_n(0, index.vectors.ntotal - 1))
+    data = faiss.serialize_index(fewer).tobytes()
+    (index_dir / "vectors.faiss").write_bytes(data)
+    _edit_manifest(
+        index_dir, lambda m: m["files"].update({"vectors.faiss": {"bytes": len(data), "sha256": sha256_bytes(data)}})
+    )
+    with pytest.raises(IndexMismatch, match=f"{index.vectors.ntotal - 1} vectors for {index.vectors.ntotal} chunks"):
+        load_index(index_dir)
+
+
+@pytest.mark.parametrize("name", ["vectors.faiss", "chunks.jsonl", "documents.jsonl", "bm25/params.index.json"])
+def test_truncated_files_are_refused(small, name):
+    _, index_dir, _, _ = small
+    path = index_dir / name
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(IndexCorrupt, match=f"{name}.*truncated.*rag index"):
+        load_index(index_dir)
+
+
+def test_corrupted_bytes_are_refused(small):
+    _, index_dir, _, _ = small
+    path = index_dir / "vectors.faiss"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match="vectors.faiss is corrupted"):
+        load_index(index_dir)
+
+
+def test_garbage_faiss_file_with_matching_checksum_is_refused(small):
+    _, index_dir, _, _ = small
+    data = b"not a faiss index at all"
+    (index_dir / "vectors.faiss").write_bytes(data)
+    _edit_manifest(
+        index_dir, lambda m: m["files"].update({"vectors.faiss": {"bytes": len(data), "sha256": sha256_bytes(data)}})
+    )
+    with pytest.raises(IndexCorrupt, match="cannot be read by FAISS"):
+        load_index(index_dir)
+
+
+def test_index_over_a_plain_folder_is_replaced_atomically(tmp_path, embedder):
+    corpus_dir = write_corpus(tmp_path / "c", {"a.txt": "Some Title Words\n\nBody sentence here."})
+    index_dir = tmp_path / "idx"
+    index_dir.mkdir()
+    (index_dir / "junk").write_text("x")
+    with pytest.raises(IndexCorrupt, match="no manifest"):
+        load_index(index_dir)
+    build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL)
+    assert index_dir.is_symlink() and load_index(index_dir).chunks
+    shutil.rmtree(tmp_path / "c")
+    Rag.open(index_dir, embedder)  # corpus folder gone: the index still serves

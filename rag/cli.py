@@ -152,5 +152,42 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
         click.echo(f"  {hit.rank}. {c.doc_id} {c.start}–{c.end} (score {hit.score:.3f}): {_safe(snippet)}")
 
 
+@main.command(name="eval")
+@click.option("--qa", "qa_path", type=click.Path(path_type=Path), default=None,
+              help="Eval set (JSON lines of id, question, answers). [default: eval/essays_qa.jsonl]")
+@index_option
+@model_option
+@click.option("--retriever", type=click.Choice([*RETRIEVERS, "all"]), default=DEFAULT_RETRIEVER,
+              show_default=True, help="Retriever to score; `all` scores each.")
+@click.option("--k", "k", type=click.IntRange(1, 100), default=DEFAULT_K, show_default=True,
+              help="Passages behind each answer, as in `rag ask`.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
+              help="Write report.md, report.json and hit_at_k.png here (scores every retriever).")
+@click.option("--baseline", type=click.Path(path_type=Path), default=None,
+              help="An earlier report.json or --json output to compare with.")
+@click.option("--sweep", "sweep_grid", default=None, metavar="GRID",
+              help="Also score chunk settings SIZE:OVERLAP,... (or `default`) on temporary indexes.")
+@click.option("--beir", "beir_dir", type=click.Path(path_type=Path), default=None,
+              help="Evaluate retrieval on a BEIR folder instead (corpus.jsonl, queries.jsonl, qrels/).")
+@click.option("--split", default="test", show_default=True, help="BEIR qrels split.")
+@click.option("--chunk-size", type=click.IntRange(50, 20000), default=None, help="BEIR only: chunk size.")
+@click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None, help="BEIR only: chunk overlap.")
+def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_dir, baseline, sweep_grid,
+                 beir_dir, split, chunk_size, chunk_overlap) -> None:
+    """Score retrieval (hit@1, hit@5, mrr@10, ndcg@10, recall@5) and answers
+    (quote_hit, abstain_rate, false_abstain_rate, verbatim_rate) on an eval set,
+    or retrieval (ndcg@10, recall@100, mrr@10) on a BEIR folder."""
+    from rag.embed import default_embedder
+    from rag.evaluation import cli_eval
+
+    embedder = default_embedder(model_path)
+    retrievers = RETRIEVERS if retriever == "all" else (retriever,)
+    if beir_dir is not None:
+        cli_eval.run_beir(beir_dir, split, retrievers, embedder, chunk_size, chunk_overlap, as_json)
+        return
+    cli_eval.run_qa(qa_path, index_dir, embedder, retrievers, k, as_json, report_dir, baseline, sweep_grid)
+
+
 if __name__ == "__main__":
     main()

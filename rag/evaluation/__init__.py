@@ -1,0 +1,1 @@
+"""Measure retrieval and quotation quality: eval sets, metrics, BEIR, reports."""

@@ -1,0 +1,182 @@
+"""Readable results: a terminal table, a Markdown report, a hit@k plot, and
+comparisons with a baseline report."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from pathlib import Path
+
+from rag.errors import EvalDataError
+from rag.evaluation.runner import ANSWER_METRICS, EvalResult
+from rag.evaluation.metrics import RETRIEVAL_METRICS
+
+METRIC_ORDER = (*RETRIEVAL_METRICS, *ANSWER_METRICS)
+# Metrics where smaller is better; every other one is better when larger.
+LOWER_IS_BETTER = {"false_abstain_rate"}
+
+
+def table(rows: list[dict], columns: list[str]) -> str:
+    """A Markdown table, which also reads well in a terminal."""
+    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    line = lambda values: "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"
+    return "\n".join([line(columns), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells)])
+
+
+def metrics_table(results: list[EvalResult], names=METRIC_ORDER) -> str:
+    rows = [{"retriever": r.retriever, **{m: f"{r.metrics[m]:.3f}" for m in names if m in r.metrics}} for r in results]
+    return table(rows, ["retriever", *[m for m in names if m in results[0].metrics]])
+
+
+def _md(text: str) -> str:
+    """Corpus or question text made inert in Markdown: no HTML, no tables broken."""
+    return html.escape(" ".join(text.split())).replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+
+
+def _failure_order(q) -> tuple:
+    if not q.answerable:
+        return (0 if not q.abstained else 3, q.qid)
+    rank = q.first_relevant_rank or 99
+    return (1 if (not q.quote_hit or q.abstained) else (2 if rank > 1 else 4), -rank, q.qid)
+
+
+def _question_lines(result: EvalResult) -> list[str]:
+    lines = []
+    for q in sorted(result.questions, key=_failure_order):
+        if q.answerable:
+            status = "PASS" if q.quote_hit and q.first_relevant_rank == 1 else "FAIL"
+            detail = f"first relevant rank {q.first_relevant_rank or '—'}, quote_hit {'yes' if q.quote_hit else 'no'}"
+        else:
+            status = "PASS" if q.abstained else "FAIL"
+            detail = "out of scope"
+        if q.abstained:
+            detail += ", abstained"
+        lines.append(f"- **{status}** `{q.qid}`: {_md(q.question)} ({detail})")
+        for quote in q.quotes:
+            lines.append(f"  - [{quote['n']}] `{quote['doc_id']}` {quote['start']}–{quote['end']}: “{_md(quote['text'])}”")
+    return lines
+
+
+def plot_hit_at_k(results: list[EvalResult], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    for r in results:
+        ks = list(range(1, len(r.hit_at) + 1))
+        ax.plot(ks, r.hit_at, marker="o", label=r.retriever)
+    ax.set_xlabel("k")
+    ax.set_ylabel("hit@k")
+    ax.set_xticks(range(1, 11))
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"hit@k on {Path(results[0].qa).name}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def load_baseline(path: str | Path) -> dict[str, dict]:
+    """Runs by retriever from a report.json or a `rag eval --json` output."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise EvalDataError(f"cannot read baseline {path} ({err.strerror})") from None
+    except ValueError as err:
+        raise EvalDataError(f"baseline {path} is not JSON ({err})") from None
+    runs = data.get("runs", [data]) if isinstance(data, dict) else None
+    if not runs or not all(isinstance(r, dict) and "retriever" in r and "metrics" in r for r in runs):
+        raise EvalDataError(f"baseline {path} is neither a report.json nor `rag eval --json` output")
+    return {r["retriever"]: r for r in runs}
+
+
+def _worse(old: dict, new: dict) -> str | None:
+    """Why a question got worse, or None."""
+    o_rank, n_rank = old.get("first_relevant_rank") or 99, new.get("first_relevant_rank") or 99
+    reasons = []
+    if n_rank > o_rank:
+        reasons.append(f"rank {old.get('first_relevant_rank') or '—'} → {new.get('first_relevant_rank') or '—'}")
+    if old.get("quote_hit") and not new.get("quote_hit"):
+        reasons.append("lost its quote hit")
+    if old.get("abstained") != new.get("abstained"):
+        answerable = new.get("quote_hit") is not None
+        if answerable == bool(new.get("abstained")):
+            reasons.append("now abstains" if new.get("abstained") else "no longer abstains")
+    return ", ".join(reasons) or None
+
+
+def compare(result: EvalResult, baseline: dict[str, dict]) -> tuple[list[dict], list[tuple[str, str]]]:
+    old = baseline.get(result.retriever)
+    if old is None:
+        return [], []
+    deltas = []
+    for m in METRIC_ORDER:
+        if m in result.metrics and m in old["metrics"]:
+            d = result.metrics[m] - old["metrics"][m]
+            better = d < 0 if m in LOWER_IS_BETTER else d > 0
+            deltas.append({"metric": m, "baseline": f"{old['metrics'][m]:.3f}", "now": f"{result.metrics[m]:.3f}",
+                           "change": f"{d:+.3f}" + (" ✓" if better else (" ✗" if d else ""))})
+    previous = {q["id"]: q for q in old.get("per_question", [])}
+    worse = []
+    for q in result.to_json()["per_question"]:
+        if q["id"] in previous and (why := _worse(previous[q["id"]], q)):
+            worse.append((q["id"], why))
+    return deltas, worse
+
+
+def comparison_text(result: EvalResult, baseline: dict[str, dict]) -> str:
+    deltas, worse = compare(result, baseline)
+    if not deltas:
+        return f"(no baseline run for retriever {result.retriever})"
+    lines = [table(deltas, ["metric", "baseline", "now", "change"]), ""]
+    lines.append(f"Questions that got worse ({len(worse)}):" if worse else "No question got worse.")
+    lines += [f"- `{qid}`: {why}" for qid, why in worse]
+    return "\n".join(lines)
+
+
+def write_report(
+    folder: str | Path,
+    results: list[EvalResult],
+    default: str,
+    settings: dict,
+    sweep: list[dict] | None = None,
+    baseline: dict[str, dict] | None = None,
+    notes: str = "",
+) -> Path:
+    """report.md, hit_at_k.png and report.json (usable as a later --baseline)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    plot_hit_at_k(results, folder / "hit_at_k.png")
+    main = next((r for r in results if r.retriever == default), results[0])
+    out = [f"# Eval report: {Path(main.qa).name}", "",
+           f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
+           f"{main.n} questions, {main.n_answerable} answerable, {main.n - main.n_answerable} out of scope.", "",
+           "## Settings", ""]
+    out += [f"- {k}: `{v}`" for k, v in settings.items()]
+    out += ["", "## Metrics per retriever", "",
+            f"Default retriever: **{default}**. Retrieval metrics at depth 10 on the answerable questions; "
+            f"answer metrics from the same answers `rag ask` gives (k={main.k} passages).", "",
+            metrics_table(results), "", "![hit@k](hit_at_k.png)", ""]
+    if notes:
+        out += [notes.strip(), ""]
+    if sweep:
+        out += ["## Chunk size and overlap sweep", "", table(sweep, list(sweep[0])), ""]
+    if baseline:
+        out += ["## Compared with the baseline", ""]
+        for r in results:
+            out += [f"### {r.retriever}", "", comparison_text(r, baseline), ""]
+    out += [f"## Per question ({main.retriever}), failures first", "",
+            "A question passes when its first passage is relevant and a quotation hits a gold span "
+            "(answerable), or when it abstains (out of scope).", ""]
+    out += _question_lines(main)
+    (folder / "report.md").write_text("\n".join(out) + "\n", encoding="utf-8")
+    payload = {"default": default, "settings": settings, "sweep": sweep or [],
+               "runs": [r.to_full_json() for r in results]}
+    (folder / "report.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
+    return folder / "report.md"

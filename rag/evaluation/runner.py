@@ -1,0 +1,144 @@
+"""Run an eval set through the same code path as `rag ask`, and score it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rag.api import Rag
+from rag.evaluation.metrics import (
+    DEPTH,
+    RETRIEVAL_METRICS,
+    first_relevant_rank,
+    hit_curve,
+    ir_evaluate,
+    label_ranking,
+    quote_hits,
+    span_qrels,
+    span_run,
+)
+from rag.evaluation.qa import QAItem, Span
+
+ANSWER_METRICS = ("quote_hit", "abstain_rate", "false_abstain_rate", "verbatim_rate")
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    qid: str
+    question: str
+    answerable: bool
+    first_relevant_rank: int | None
+    quote_hit: bool | None  # None for out-of-scope questions
+    abstained: bool
+    quotes: tuple[dict, ...]
+    searched: tuple[dict, ...]  # the top passages: doc_id, start, end, relevant
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    qa: str
+    retriever: str
+    k: int
+    n: int
+    n_answerable: int
+    metrics: dict[str, float]
+    hit_at: tuple[float, ...]  # hit@1 .. hit@DEPTH
+    questions: tuple[QuestionResult, ...]
+
+    def to_json(self) -> dict:
+        """The stable `rag eval --json` shape."""
+        return {
+            "qa": self.qa,
+            "n": self.n,
+            "n_answerable": self.n_answerable,
+            "retriever": self.retriever,
+            "metrics": self.metrics,
+            "per_question": [
+                {
+                    "id": q.qid,
+                    "first_relevant_rank": q.first_relevant_rank,
+                    "quote_hit": q.quote_hit,
+                    "abstained": q.abstained,
+                }
+                for q in self.questions
+            ],
+        }
+
+    def to_full_json(self) -> dict:
+        """Everything, for reports and --baseline comparisons."""
+        return {**self.to_json(), "k": self.k, "hit_at": list(self.hit_at),
+                "questions": [asdict(q) for q in self.questions]}
+
+
+def _span(doc_id: str, start: int, end: int) -> Span:
+    return Span(doc_id, start, end)
+
+
+def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int, progress: bool = False) -> EvalResult:
+    """Retrieval metrics at depth 10 and answer metrics from `rag.ask` with ``k`` passages."""
+    labels: dict[str, list[int | None]] = {}
+    results: list[QuestionResult] = []
+    n_quotes = n_verbatim = 0
+    for item in tqdm(items, desc=f"eval {retriever}", disable=not progress, unit="q"):
+        hits = rag.search(item.question, k=max(k, DEPTH), retriever=retriever)
+        passages = [_span(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in hits[:DEPTH]]
+        item_labels = label_ranking(passages, item.gold) if item.answerable else [None] * len(passages)
+        if item.answerable:
+            labels[item.qid] = item_labels
+        answer = rag.ask(item.question, k=k, retriever=retriever)
+        quotes = [_span(q.doc_id, q.start, q.end) for q in answer.quotes]
+        for q in answer.quotes:
+            n_quotes += 1
+            doc = rag.index.documents.get(q.doc_id)
+            n_verbatim += doc is not None and doc.text[q.start : q.end] == q.text
+        results.append(
+            QuestionResult(
+                qid=item.qid,
+                question=item.question,
+                answerable=item.answerable,
+                first_relevant_rank=first_relevant_rank(item_labels) if item.answerable else None,
+                quote_hit=(not answer.abstained and quote_hits(quotes, item.gold)) if item.answerable else None,
+                abstained=answer.abstained,
+                quotes=tuple({"n": q.n, "doc_id": q.doc_id, "start": q.start, "end": q.end, "text": q.text}
+                             for q in answer.quotes),
+                searched=tuple(
+                    {"doc_id": p.doc_id, "start": p.start, "end": p.end, "relevant": lab is not None}
+                    for p, lab in zip(passages, item_labels)
+                ),
+            )
+        )
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    metrics, _ = ir_evaluate(
+        span_qrels({i.qid: len(i.answers) for i in items if i.answerable}), span_run(labels), RETRIEVAL_METRICS
+    )
+    metrics.update(
+        quote_hit=_share(r.quote_hit for r in answerable),
+        abstain_rate=_share(r.abstained for r in unanswerable),
+        false_abstain_rate=_share(r.abstained for r in answerable),
+        verbatim_rate=(n_verbatim / n_quotes) if n_quotes else 1.0,
+    )
+    return EvalResult(
+        qa=qa_name,
+        retriever=retriever,
+        k=k,
+        n=len(items),
+        n_answerable=len(answerable),
+        metrics={name: round(value, 4) for name, value in metrics.items()},
+        hit_at=tuple(round(v, 4) for v in hit_curve(r.first_relevant_rank for r in answerable)),
+        questions=tuple(results),
+    )
+
+
+def _share(flags) -> float:
+    flags = list(flags)
+    return sum(bool(f) for f in flags) / len(flags) if flags else 0.0
+
+
+def qa_label(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

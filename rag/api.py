@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rag.answer import answer_from_passages
+from rag.answer import MAX_QUOTES, answer_from_passages, compose
 from rag.chunking import ChunkSettings
 from rag.corpus import load_corpus
 from rag.embed import Embedder, default_embedder
@@ -15,7 +15,7 @@ from rag.retrieve import RETRIEVERS, Retriever, make_retriever
 from rag.store import BuildReport, Index, build_index, load_index, rebuild_hint
 from rag.types import Answer, Corpus, Hit
 
-DEFAULT_RETRIEVER = "hybrid"
+DEFAULT_RETRIEVER = "fusion"
 DEFAULT_K = 5
 
 
@@ -47,6 +47,20 @@ def build(
         corpus, index_dir or default_index_dir(), embedder or default_embedder(), settings, progress, force=force
     )
     return index, report, corpus
+
+
+def _with_quoted(index: Index, hits: list[Hit], spans, scores) -> list[Hit]:
+    """The passages, plus any passage a quotation comes from that was not retrieved."""
+    hits = list(hits)
+    have = {h.chunk.chunk_id for h in hits}
+    for doc_id, start, end in spans:
+        for chunk in index.chunks:
+            if chunk.doc_id == doc_id and chunk.start <= start and end <= chunk.end and chunk.chunk_id not in have:
+                hits.append(Hit(chunk, float(scores.chunk[chunk.chunk_id]), len(hits) + 1,
+                                hits[0].retriever if hits else "fusion", index.title(doc_id)))
+                have.add(chunk.chunk_id)
+                break
+    return hits
 
 
 class Rag:
@@ -89,7 +103,24 @@ class Rag:
         query, _ = clean_question(query)
         return self.retriever(retriever).search(query, k)
 
-    def ask(self, question: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> Answer:
+    def scorer(self):
+        """The sentence scorer, shared by the fusion retriever and quoting; None without a sentence layer."""
+        if self.index.sentences is None:
+            return None
+        return self.retriever("fusion").scorer
+
+    def ask(self, question: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER,
+            max_quotes: int = MAX_QUOTES) -> Answer:
+        """Quotations that answer ``question`` from the top ``k`` passages, or an abstention."""
+        from rag.quote import select
+
         query, notes = clean_question(question)
         hits = self.retriever(retriever).search(query, k)
-        return answer_from_passages(self.index, question, hits, query=query, retriever=retriever, notes=notes)
+        extra = {"query": query, "retriever": retriever, "notes": notes}
+        scorer = self.scorer()
+        if scorer is None or not hits:
+            return answer_from_passages(self.index, question, hits, max_quotes, **extra)
+        scores = scorer.scores(query)
+        selection = select(query, scores, self.index.sentences, self.index.documents, hits, max_quotes)
+        return compose(self.index, question, selection.spans, _with_quoted(self.index, hits, selection.spans, scores),
+                       selection.abstain_reason, **extra)

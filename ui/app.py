@@ -8,6 +8,7 @@ access, so importing this file (tests, ``rag serve``) loads no model by itself.
 from __future__ import annotations
 
 import os
+import time
 
 # Before gradio is imported: it reads these at import time.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -20,6 +21,8 @@ from rag.api import DEFAULT_K, DEFAULT_RETRIEVER, Rag  # noqa: E402
 from rag.chat import ChatView, empty_view, open_citation, respond  # noqa: E402
 from rag.render import essay_html, essays_html  # noqa: E402
 from rag.retrieve import RETRIEVERS  # noqa: E402
+
+STREAM_PAUSE_S = 0.03  # between streamed pieces, so the answer visibly arrives
 
 EXAMPLES = [
     "Who is Michael Kofman?",
@@ -108,6 +111,8 @@ def build_demo(rag: Rag) -> gr.Blocks:
             # so that typing the next question during streaming is kept.
             yield outputs_of(view, "" if first else gr.skip())
             first = False
+            if not view.done:
+                time.sleep(STREAM_PAUSE_S)
 
     def cite(turns, evt: gr.EventData):
         key = (getattr(evt, "_data", None) or {}).get("key", "")
@@ -161,6 +166,8 @@ def build_demo(rag: Rag) -> gr.Blocks:
         gr.on(
             [question.submit, ask.click], chat, [question, retriever, k, turns], outputs,
             api_name="chat", concurrency_limit=2, show_progress="minimal",
+            # A question asked while one is streaming runs after it, not never.
+            trigger_mode="always_last",
         )
         sources.cite(cite, [turns], [essay, tabs], api_visibility="undocumented", queue=False)
         clear_btn.click(clear, None, [*outputs, essay], api_visibility="undocumented", queue=False)

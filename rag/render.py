@@ -87,7 +87,7 @@ def answer_blocks(answer: Answer, turn_id: int) -> list[str]:
             blocks.append("Related passages, for a look yourself (not an answer):")
             for h in answer.passages[:3]:
                 key = cite_key(turn_id, "p", h.rank)
-                blocks.append(f"- [{h.rank}](#cite-{key}) *{escape_markdown(h.title)}*: {escape_markdown(snippet(h.chunk.text))}")
+                blocks.append(f"- [{h.rank}](#cite-{key}) {escape_markdown(h.title)}: {escape_markdown(snippet(h.chunk.text))}")
         return blocks
     blocks = [f"“{escape_markdown(q.text)}” [\\[{q.n}\\]](#cite-{cite_key(turn_id, 'q', q.n)})" for q in answer.quotes]
     sources = " · ".join(

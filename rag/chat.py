@@ -134,9 +134,10 @@ def respond(
     sources = sources_html(answer, turn_id, documents)
     inspector = inspector_html(rankings, answer, retriever)
     record = record_for(turn)
-    for partial in stream_markdown(answer, turn_id):
+    for partial in list(stream_markdown(answer, turn_id))[:-1]:  # the last one is the final view
         bubble = {"role": "assistant", "content": _text(partial)}
-        yield ChatView([*past, user, bubble], searched, sources, inspector, record, turns, done=False)
+        # new_turns already: a citation clicked while the answer streams must resolve.
+        yield ChatView([*past, user, bubble], searched, sources, inspector, record, new_turns, done=False)
     yield ChatView(messages_for(new_turns), searched, sources, inspector, record, new_turns)
 
 

@@ -90,7 +90,10 @@ def test_ask_stream_highlight_and_open_the_cited_essay(page, essays_rag, tmp_pat
     page.press("#rag-question textarea", "Enter")
 
     page.wait_for_selector("#rag-sources .rag-source mark", timeout=30_000)
-    page.wait_for_function("() => !!document.querySelector('#rag-chat a[href=\"#cite-1-q-1\"]')", timeout=30_000)
+    page.wait_for_function(
+        "() => { const b = document.querySelector('#rag-chat [data-testid=\"bot\"]');"
+        " return b && b.innerText.includes('Sources:'); }", timeout=30_000,
+    )
     seen = page.evaluate("window.__ragSeen")
     final = page.locator('#rag-chat [data-testid="bot"]').last.inner_text()
     # Streamed: the bubble showed several growing versions before the whole answer.

@@ -34,7 +34,7 @@ EXAMPLES = [
 
 # Clicks on a citation in the chat ([n] links) or on a source entry / essay
 # title (data-cite) are caught once for the whole page and sent to Python as
-# the sources panel's "cite" event. Capture phase, so the chat's own link
+# the essay viewer's "cite" event, which shows the essay. Capture phase, so the chat's own link
 # handling (open in a new tab) never runs.
 CITE_JS = """
 window.__ragOpen = (key) => trigger('cite', {key: key});
@@ -156,8 +156,8 @@ def build_demo(rag: Rag) -> gr.Blocks:
             with gr.Column(scale=2, min_width=320):
                 with gr.Tabs(selected="sources") as tabs:
                     with gr.Tab("Sources", id="sources"):
-                        sources = gr.HTML(start.sources, elem_id="rag-sources", js_on_load=CITE_JS)
-                        essay = gr.HTML(essay_html(None), elem_id="rag-essay", js_on_load=SCROLL_JS)
+                        sources = gr.HTML(start.sources, elem_id="rag-sources", js_on_load=None)
+                        essay = gr.HTML(essay_html(None), elem_id="rag-essay", js_on_load=CITE_JS + SCROLL_JS)
                     with gr.Tab("Retrieval inspector", id="inspector"):
                         inspector = gr.HTML(start.inspector, elem_id="rag-inspector", js_on_load=None)
                         record = gr.JSON(value=start.record, label="Answer as JSON")
@@ -169,7 +169,7 @@ def build_demo(rag: Rag) -> gr.Blocks:
             # A question asked while one is streaming runs after it, not never.
             trigger_mode="always_last",
         )
-        sources.cite(cite, [turns], [essay, tabs], api_visibility="undocumented", queue=False)
+        essay.cite(cite, [turns], [essay, tabs], api_visibility="undocumented", queue=False)
         clear_btn.click(clear, None, [*outputs, essay], api_visibility="undocumented", queue=False)
         # The chat's own trash icon must forget the turns too, or a follow-up
         # would lean on a conversation the user no longer sees.

@@ -91,3 +91,16 @@ def test_the_highlight_is_exactly_the_quoted_span():
     page = highlighted(DOC, start, end)
     marked = re.search(r"<mark>(.*?)</mark>", page).group(1)
     assert marked == "&lt;script&gt;"
+
+
+def test_an_abstention_reads_as_not_in_the_essays_with_related_passages():
+    from rag.render import answer_markdown
+
+    hit = Hit(Chunk(0, "d", 0, len(DOC.text), DOC.text), 0.5, 1, "hybrid", DOC.title)
+    answer = Answer("q", "The essays don't address this.", True, (), (hit,))
+    md = answer_markdown(answer, 4)
+    assert md.startswith("**Not in the essays.** ")
+    assert "(#cite-4-p-1)" in md and escape_markdown(DOC.title) in md
+    assert "<script" not in md and "<img" not in md
+    panel = sources_html(answer, 4, {"d": DOC})
+    assert "Not in the essays" in panel and 'data-cite="4-p-1"' in panel and "<mark>" not in panel

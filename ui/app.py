@@ -142,10 +142,10 @@ def build_demo(rag: Rag) -> gr.Blocks:
                 with gr.Row():
                     question = gr.Textbox(
                         placeholder="Ask about the essays, e.g. “Who is Michael Kofman?”", show_label=False,
-                        scale=5, min_width=200, max_lines=4, elem_id="rag-question", autofocus=True,
+                        scale=5, min_width=150, max_lines=4, elem_id="rag-question", autofocus=True,
                     )
-                    ask = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="rag-ask")
-                    clear_btn = gr.Button("Clear", scale=1, min_width=70, elem_id="rag-clear")
+                    ask = gr.Button("Ask", variant="primary", scale=1, min_width=60, elem_id="rag-ask")
+                    clear_btn = gr.Button("Clear", scale=1, min_width=60, elem_id="rag-clear")
                 examples = gr.Examples(EXAMPLES, inputs=[question], label="Example questions (click, then Ask)")
                 with gr.Accordion("Settings", open=False):
                     retriever = gr.Radio(list(RETRIEVERS), value=DEFAULT_RETRIEVER, label="Retriever",

@@ -33,6 +33,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def host_warning(host: str) -> str | None:
+    """What to tell the user when the page will be reachable from other machines."""
+    if is_loopback(host):
+        return None
+    return (f"rag: warning: serving on {host}, reachable from other machines; the page has no login. "
+            f"Use --host 127.0.0.1 to keep it local.")
+
+
 def load_app(path: str | Path | None = None) -> ModuleType:
     """``ui/app.py`` as a module (by file path: ``ui`` is not a package)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -72,12 +80,9 @@ def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT) -
 def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, block: bool = True,
           quiet: bool = False):
     """Build and launch the page for ``rag``; returns ``(demo, url)`` when not blocking."""
-    if not is_loopback(host):
-        print(
-            f"rag: warning: serving on {host}, reachable from other machines; the page has no login. "
-            f"Use --host 127.0.0.1 to keep it local.",
-            file=sys.stderr,
-        )
+    warning = host_warning(host)
+    if warning:
+        print(warning, file=sys.stderr)
     app = load_app()
     demo = app.build_demo(rag)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY, api_open=False)

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from rag.render import escape_markdown
-from rag.serve import is_loopback
+from rag.serve import host_warning, is_loopback
 from tests.conftest import start_page
 
 pytestmark = pytest.mark.slow
@@ -126,6 +126,14 @@ def test_api_is_queue_only_and_serves_no_files(page_url):
 def test_only_loopback_counts_as_local():
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.com")
+    assert host_warning("127.0.0.1") is None
+    assert "reachable from other machines" in host_warning("0.0.0.0")
+
+
+def test_the_rag_package_does_not_import_gradio():
+    code = ("import sys, rag, rag.chat, rag.render, rag.serve, rag.conversation, rag.scoped, rag.cli; "
+            "sys.exit('gradio' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 
 def _free_port() -> int:

@@ -13,7 +13,7 @@ from typing import Iterator, Mapping, Sequence
 from rag.api import DEFAULT_K, DEFAULT_RETRIEVER, Rag
 from rag.conversation import Rewrite, rewrite, turn_from_answer
 from rag.errors import RagError
-from rag.question import clean_question
+from rag.question import MAX_QUESTION_CHARS, clean_question
 from rag.render import (
     answer_markdown,
     escape_markdown,
@@ -103,6 +103,9 @@ def respond(
 
     The last view is complete (API callers only see the last one).
     """
+    # Bounded work and display per question, whatever an API caller sends;
+    # the search itself uses at most MAX_QUESTION_CHARS (see clean_question).
+    question = str(question or "")[: 4 * MAX_QUESTION_CHARS]
     turns = tuple(turns or ())[-MAX_TURNS:]
     retriever = retriever if retriever in RETRIEVERS else DEFAULT_RETRIEVER
     k = max(1, min(int(k or DEFAULT_K), 20))

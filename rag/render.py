@@ -55,7 +55,7 @@ def _escape_line(line: str) -> str:
             out.append("\\:")
         elif c == "." and body[max(0, i - 3) : i].lower() == "www":
             out.append("\\.")
-        elif c in "\r":
+        elif c == "\r":  # a bare CR would end the line for the renderer
             out.append("&#13;")
         else:
             out.append(c)
@@ -185,9 +185,7 @@ def sources_html(answer: Answer | None, turn_id: int, documents: Mapping[str, Do
         entries.append('<div class="rag-note">Not in the essays. The passages that came closest:</div>')
         for h in answer.passages:
             c = h.chunk
-            doc = documents[c.doc_id]
-            entries.append(_entry(cite_key(turn_id, "p", h.rank), f"{h.rank}", h.title, c.start, c.end,
-                                  f"{_e(c.text)}"))
+            entries.append(_entry(cite_key(turn_id, "p", h.rank), str(h.rank), h.title, c.start, c.end, _e(c.text)))
         return "".join(entries)
     for q in answer.quotes:
         doc = documents[q.doc_id]

@@ -50,7 +50,7 @@ def test_hostile_text_renders_as_itself():
 
 # Characters that mean something to Markdown or HTML, with words around them.
 _TRICKY = st.lists(
-    st.sampled_from(list("ab 1.\n\t#*_`[]()<>&!|~-+=:/\\@{}$^\"'") + ["http://", "www.", "&amp;", "    "]),
+    st.sampled_from(list("ab 1.\n\r\t#*_`[]()<>&!|~-+=:/\\@{}$^\"'") + ["http://", "www.", "&amp;", "    "]),
     max_size=40,
 ).map("".join)
 

@@ -19,6 +19,7 @@ import gradio as gr  # noqa: E402
 
 from rag.api import DEFAULT_K, DEFAULT_RETRIEVER, Rag  # noqa: E402
 from rag.chat import ChatView, empty_view, open_citation, respond  # noqa: E402
+from rag.question import MAX_QUESTION_CHARS  # noqa: E402
 from rag.render import essay_html, essays_html  # noqa: E402
 from rag.retrieve import RETRIEVERS  # noqa: E402
 
@@ -143,6 +144,7 @@ def build_demo(rag: Rag) -> gr.Blocks:
                     question = gr.Textbox(
                         placeholder="Ask about the essays, e.g. “Who is Michael Kofman?”", show_label=False,
                         scale=5, min_width=150, max_lines=4, elem_id="rag-question", autofocus=True,
+                        max_length=MAX_QUESTION_CHARS,
                     )
                     ask = gr.Button("Ask", variant="primary", scale=1, min_width=60, elem_id="rag-ask")
                     clear_btn = gr.Button("Clear", scale=1, min_width=60, elem_id="rag-clear")

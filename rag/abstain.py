@@ -34,19 +34,60 @@ _DATE = re.compile(
 )
 
 
+# "name of", "author of": the answer must name someone. "who", "which
+# leader": a sentence that names someone is preferred, not required (the
+# answer may be "the West" or "his French counterpart").
+_NAME_Q = re.compile(r"\bname of\b|\bnamed?\b.*\?$|\bauthor of\b|\bwho (wrote|authored)\b", re.I)
+_PERSON_Q = re.compile(
+    r"^\s*who\b|\bwhich (\w+ )?(leader|official|diplomat|minister|president|secretary|analyst|expert|person|"
+    r"people|historian|politician|photographer|journalist|general)s?\b",
+    re.I,
+)
+_FUNCTION_WORDS = frozenset(
+    "a an the in on at by for from of to with as but and or if when while after before since until "
+    "this that these those it its his her their our we they he she what which who why how there here "
+    "meanwhile moreover however indeed ultimately today yesterday first second third".split()
+)
+_PROPER = re.compile(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z]\.|[A-Z][a-z]+))+")
+
+
 def answer_type(question: str) -> str | None:
     if _QUANTITY_Q.search(question):
         return "quantity"
     if _YEAR_Q.search(question):
         return "date"
+    if _NAME_Q.search(question):
+        return "name"
     return None
 
 
-def has_type(text: str, kind: str | None) -> bool:
+def wants_person(question: str) -> bool:
+    return bool(_PERSON_Q.search(question))
+
+
+def names_someone_new(text: str, question: str) -> bool:
+    """A multi-word proper name in ``text`` that the question does not already give."""
+    asked = question.lower()
+    for match in _PROPER.finditer(text):
+        words = re.split(r"[ -]", match.group())
+        before = text[: match.start()].rstrip(" “\"'(")
+        if not before or before[-1] in ".!?":
+            # At a sentence start "In Western capitals" is no name, but
+            # "Boris Johnson, for example" is: drop leading function words.
+            while words and words[0].lower() in _FUNCTION_WORDS:
+                words = words[1:]
+        if len(words) >= 2 and " ".join(words).lower() not in asked:
+            return True
+    return False
+
+
+def has_type(text: str, kind: str | None, question: str = "") -> bool:
     if kind == "quantity":
         return bool(_NUMBER.search(text))
     if kind == "date":
         return bool(_DATE.search(text))
+    if kind == "name":
+        return names_someone_new(text, question)
     return True
 
 

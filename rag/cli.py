@@ -172,8 +172,8 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
 @click.option("--beir", "beir_dir", type=click.Path(path_type=Path), default=None,
               help="Evaluate retrieval on a BEIR folder instead (corpus.jsonl, queries.jsonl, qrels/).")
 @click.option("--split", default="test", show_default=True, help="BEIR qrels split.")
-@click.option("--chunk-size", type=click.IntRange(50, 20000), default=None, help="BEIR only: chunk size.")
-@click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None, help="BEIR only: chunk overlap.")
+@click.option("--chunk-size", type=click.IntRange(50, 20000), default=None, help="BEIR only: chunk size. [default: 1000]")
+@click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None, help="BEIR only: chunk overlap. [default: 100]")
 def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_dir, baseline, sweep_grid,
                  beir_dir, split, chunk_size, chunk_overlap) -> None:
     """Score retrieval (hit@1, hit@5, mrr@10, ndcg@10, recall@5) and answers

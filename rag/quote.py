@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.abstain import answer_type, has_type, weak_match
+from rag.abstain import answer_type, has_type, names_someone_new, wants_person, weak_match
 from rag.scoring import SentenceScores
 from rag.sentence_index import SentenceLayer
 from rag.types import Document, Hit
@@ -18,6 +18,7 @@ from rag.types import Document, Hit
 NEIGHBOUR_MARGIN = 2.0
 MAX_RUN = 2
 TYPED_POOL = 8
+PERSON_POOL = 5
 _TITLE_Q = re.compile(r"\b(title|headline|heading)s?\b", re.I)
 _BOTH_Q = re.compile(r"\b(both|two|each)\b.*\b(essays|articles|pieces|texts)\b|\b(essays|articles)'? titles\b", re.I)
 
@@ -64,10 +65,13 @@ def select(question: str, scores: SentenceScores, layer: SentenceLayer, document
     text = lambda i: documents[layer.sentences[i].doc_id].text[layer.sentences[i].start : layer.sentences[i].end]
     kind = answer_type(question)
     if kind:
-        typed = [i for i in candidates[:TYPED_POOL] if has_type(text(i), kind)]
+        typed = [i for i in candidates[:TYPED_POOL] if has_type(text(i), kind, question)]
         if not typed:
             return Selection((), f"the passages that match give no {kind} for this")
         candidates = typed + [i for i in candidates if i not in typed]
+    elif wants_person(question):
+        named = [i for i in candidates[:PERSON_POOL] if names_someone_new(text(i), question)]
+        candidates = named + [i for i in candidates if i not in named]
     if asks_title:
         # Headlines are the essays' own metadata: candidates even when their
         # passage was not retrieved, best-scoring essay first.

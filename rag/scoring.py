@@ -66,6 +66,8 @@ class SentenceScorer:
         self.index, self.embedder, self.layer = index, embedder, index.sentences
         self.sentence_chunk = np.array([s.chunk_id for s in self.layer.sentences], dtype=np.int64)
         self.chunk_vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+        # float16 on disk; float32 once here rather than on every question.
+        self.tokens_t = np.ascontiguousarray(self.layer.tokens.astype(np.float32).T)
         self._score = lru_cache(maxsize=256)(self._compute)
 
     def _content_mask(self, ids: np.ndarray) -> np.ndarray:
@@ -82,7 +84,7 @@ class SentenceScorer:
         n = max(layer.n, 1)
         idf = np.array([np.log((n + 1) / (layer.df.get(int(t), 0) + 0.5)) for t in q_ids[keep]], dtype=np.float32)
         idf = np.maximum(idf, 0.05)
-        sims = q_tokens[keep].astype(np.float32) @ layer.tokens.astype(np.float32).T  # [q, T]
+        sims = q_tokens[keep].astype(np.float32) @ self.tokens_t  # [q, T]
         starts = layer.token_offsets[:-1]
         best = np.maximum.reduceat(sims, starts, axis=1)  # [q, n]: best match inside each sentence
         return (idf @ best) / float(idf.sum())

@@ -19,6 +19,9 @@ from rag.evaluation.runner import evaluate, qa_label
 from rag.retrieve import RETRIEVERS
 
 DEFAULT_QA = "eval/essays_qa.jsonl"
+# MiniLM reads at most 256 word pieces, about 1,000 characters of an
+# abstract: longer chunks would be cut, shorter ones split abstracts for nothing.
+BEIR_CHUNKS = ChunkSettings(1000, 100)
 
 
 def _progress() -> bool:
@@ -70,7 +73,7 @@ def run_qa(qa_path, index_dir, embedder: Embedder, retrievers, k, as_json, repor
 def run_beir(folder, split, retrievers, embedder: Embedder, chunk_size, chunk_overlap, as_json):
     from rag.evaluation.beir import evaluate_beir, load_beir, open_beir
 
-    defaults = ChunkSettings()
+    defaults = BEIR_CHUNKS
     settings = ChunkSettings(chunk_size or defaults.chunk_size,
                              defaults.chunk_overlap if chunk_overlap is None else chunk_overlap)
     data = load_beir(folder, split)

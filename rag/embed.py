@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from functools import cached_property, lru_cache
@@ -84,11 +85,14 @@ class SentenceTransformerEmbedder:
     index against the model does not pay for importing torch.
     """
 
-    def __init__(self, model_path: str | Path | None = None, batch_size: int = 16):
+    def __init__(self, model_path: str | Path | None = None, batch_size: int = 16, bf16: bool = False):
         self.model_path = Path(model_path) if model_path else bundled_model_path()
         if not (self.model_path / "modules.json").is_file():
             raise ModelError(f"not a sentence-transformers model folder: {self.model_path}")
         self.batch_size = batch_size
+        # bfloat16 autocast: matrix products in bf16 (AMX / AVX512-BF16), the
+        # rest in float32; vectors stay within cosine 0.9999 of float32.
+        self.bf16 = bf16
         self._name = BUNDLED_MODEL_NAME if model_path is None else str(self.model_path.resolve())
 
     @property
@@ -106,20 +110,139 @@ class SentenceTransformerEmbedder:
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
+        model = self._model
+        with _autocast(self.bf16):
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
 
 
+def _autocast(enabled: bool):
+    if not enabled:
+        return contextlib.nullcontext()
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def cpu_has_bf16() -> bool:
+    """True where the CPU multiplies bfloat16 natively (AMX or AVX512-BF16);
+    elsewhere bf16 is emulated and slower than float32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+# Below this many texts a build stays on onnxruntime: importing torch (~3 s)
+# costs more than bf16 saves.
+BF16_MIN_TEXTS = 256
+
+
+class FastEmbedder:
+    """The default embedder: same model, same name, same vectors (within
+    cosine 0.999), less time.
+
+    Queries and small batches run on onnxruntime (no torch import, one short
+    thread pool); large document batches run through torch with bfloat16
+    autocast where the CPU has native bf16, which roughly doubles build
+    throughput. If onnxruntime cannot run the model, everything falls back to
+    sentence-transformers.
+    """
+
+    def __init__(self, model_path: str | Path | None = None, batch_size: int = 16, bf16: bool | None = None):
+        self._torch = SentenceTransformerEmbedder(model_path)
+        self.model_path = self._torch.model_path
+        if bf16 is None:
+            bf16 = cpu_has_bf16() and os.environ.get("RAG_BF16", "1") != "0"
+        self.bf16 = bf16
+        self._torch.bf16 = bf16
+        # bf16 is about twice as fast per token, so a larger batch pays.
+        self._torch.batch_size = 32 if bf16 else 16
+        self._onnx = None
+        from rag import onnx_embed
+
+        reason = onnx_embed.supported(self.model_path)
+        if reason is None:
+            self._onnx = onnx_embed.OnnxEmbedder(self.model_path, self.name, self.dim, batch_size=batch_size)
+        else:
+            _warn(f"using sentence-transformers: {reason}")
+
+    @property
+    def name(self) -> str:
+        return self._torch.name
+
+    @property
+    def dim(self) -> int:
+        return self._torch.dim
+
+    @property
+    def backend(self) -> str:
+        return "onnxruntime" if self._onnx is not None else "sentence-transformers"
+
+    def _onnx_or_none(self):
+        """The onnx embedder, or None after it failed once (then torch serves)."""
+        if self._onnx is None:
+            return None
+        try:
+            self._onnx.warm()
+        except (ModelError, ImportError) as err:
+            _warn(f"onnxruntime unavailable, using sentence-transformers: {err}")
+            self._onnx = None
+        return self._onnx
+
+    def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        if self.bf16 and len(texts) >= BF16_MIN_TEXTS:
+            vectors = self._torch.embed_documents(texts, progress=progress)
+            # torch is loaded now, so exporting the query model costs little
+            # here and spares the first `rag ask` the export.
+            self._onnx_or_none()
+            return vectors
+        onnx = self._onnx_or_none()
+        if onnx is None:
+            return self._torch.embed_documents(texts, progress=progress)
+        return onnx.embed_documents(texts, progress=progress)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        onnx = self._onnx_or_none()
+        return onnx.embed_query(text) if onnx is not None else self._torch.embed_query(text)
+
+
+def _warn(message: str) -> None:
+    import sys
+
+    print(f"rag: note: {message}", file=sys.stderr)
+
+
+BACKENDS = ("auto", "onnx", "torch")
+
+
 def default_embedder(model_path: str | Path | None = None) -> Embedder:
-    """The configured model: ``model_path``, else $RAG_MODEL, else the bundled MiniLM."""
+    """The configured model: ``model_path``, else $RAG_MODEL, else the bundled MiniLM.
+
+    $RAG_BACKEND picks how it runs: ``auto`` (default: onnxruntime for
+    queries, bf16 torch for big builds where the CPU has it), ``onnx``
+    (onnxruntime only) or ``torch`` (plain sentence-transformers, float32).
+    """
     path = model_path or os.environ.get("RAG_MODEL") or None
-    return SentenceTransformerEmbedder(path)
+    backend = os.environ.get("RAG_BACKEND", "auto")
+    if backend not in BACKENDS:
+        raise ModelError(f"RAG_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}")
+    if backend == "torch" or not _onnxruntime_installed():
+        return SentenceTransformerEmbedder(path)
+    return FastEmbedder(path, bf16=False if backend == "onnx" else None)
+
+
+def _onnxruntime_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None

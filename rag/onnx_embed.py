@@ -112,7 +112,11 @@ def onnx_path(model_path: Path) -> Path:
 def export_onnx(model_path: Path, target: Path) -> Path:
     """Trace the transformer to ONNX with torch (the only step that needs it)."""
     import torch
+    import transformers
     from transformers import AutoModel
+
+    transformers.logging.disable_progress_bar()
+    transformers.logging.set_verbosity_error()
 
     # Eager attention: the SDPA path decides on the mask with Python
     # branches that tracing would freeze for the example input.

@@ -74,15 +74,21 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_child(argv: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[float, float, int, str]:
-    """Wall seconds, peak RSS (MiB) and exit status of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, proc.returncode, out.decode(errors="replace")
+def run_child(target: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[float, float, int, str]:
+    """Wall seconds, peak RSS (MiB) and exit status of one Python child.
+
+    ``target`` is ``["-m", module, *args]`` or ``[script, *args]``; it runs
+    under benchmarks.measure, which records the child's own peak memory.
+    """
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
+        argv = [sys.executable, "-m", "benchmarks.measure", rss.name, *target]
+        start = time.perf_counter()
+        proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        wall = time.perf_counter() - start
+        peak = float(Path(rss.name).read_text() or "nan")
+    return wall, peak, proc.returncode, proc.stdout.decode(errors="replace")
 
 
 @contextlib.contextmanager

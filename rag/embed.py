@@ -143,6 +143,8 @@ def cpu_has_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
+QUERY_CACHE = 256  # query vectors kept per embedder (1.5 KiB each)
+
 # Below this many texts a build stays on onnxruntime: importing torch (~3 s)
 # costs more than bf16 saves.
 BF16_MIN_TEXTS = 256
@@ -159,7 +161,8 @@ class FastEmbedder:
     sentence-transformers.
     """
 
-    def __init__(self, model_path: str | Path | None = None, batch_size: int = 16, bf16: bool | None = None):
+    def __init__(self, model_path: str | Path | None = None, batch_size: int = 16, bf16: bool | None = None,
+                 threads: int | None = None):
         self._torch = SentenceTransformerEmbedder(model_path)
         self.model_path = self._torch.model_path
         if bf16 is None:
@@ -169,11 +172,14 @@ class FastEmbedder:
         # bf16 is about twice as fast per token, so a larger batch pays.
         self._torch.batch_size = 32 if bf16 else 16
         self._onnx = None
+        self._cached_query = lru_cache(maxsize=QUERY_CACHE)(self._embed_query)
         from rag import onnx_embed
 
         reason = onnx_embed.supported(self.model_path)
         if reason is None:
-            self._onnx = onnx_embed.OnnxEmbedder(self.model_path, self.name, self.dim, batch_size=batch_size)
+            self._onnx = onnx_embed.OnnxEmbedder(
+                self.model_path, self.name, self.dim, batch_size=batch_size, threads=threads
+            )
         else:
             _warn(f"using sentence-transformers: {reason}")
 
@@ -213,6 +219,14 @@ class FastEmbedder:
         return onnx.embed_documents(texts, progress=progress)
 
     def embed_query(self, text: str) -> np.ndarray:
+        # The page and eval ask the same questions again; a hit costs microseconds.
+        # A copy, so that a caller editing its vector cannot spoil the cache.
+        return self._cached_query(text).copy()
+
+    def clear_cache(self) -> None:
+        self._cached_query.cache_clear()
+
+    def _embed_query(self, text: str) -> np.ndarray:
         onnx = self._onnx_or_none()
         return onnx.embed_query(text) if onnx is not None else self._torch.embed_query(text)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
@@ -182,6 +183,28 @@ class FastEmbedder:
             )
         else:
             _warn(f"using sentence-transformers: {reason}")
+        self._loader: threading.Thread | None = None
+        if self._onnx is not None and os.environ.get("RAG_PREFETCH", "1") != "0":
+            self._prefetch()
+
+    def _prefetch(self) -> None:
+        """Load the onnx session on a second thread while the caller loads
+        its index: onnxruntime releases the GIL while it initialises, so a
+        cold `rag ask` overlaps the two. Only when the export is already
+        cached; a first export stays on the calling thread."""
+        from rag import onnx_embed
+
+        try:
+            ready = onnx_embed.onnx_path(self.model_path).is_file()
+        except (OSError, ModelError):
+            ready = False
+        if ready:
+            self._loader = threading.Thread(target=self._warm_quietly, name="rag-onnx-load", daemon=True)
+            self._loader.start()
+
+    def _warm_quietly(self) -> None:
+        with contextlib.suppress(Exception):  # _onnx_or_none() retries and reports
+            self._onnx.warm()
 
     @property
     def name(self) -> str:
@@ -197,6 +220,9 @@ class FastEmbedder:
 
     def _onnx_or_none(self):
         """The onnx embedder, or None after it failed once (then torch serves)."""
+        if self._loader is not None:
+            self._loader.join()
+            self._loader = None
         if self._onnx is None:
             return None
         try:

@@ -146,9 +146,9 @@ def cpu_has_bf16() -> bool:
 
 QUERY_CACHE = 256  # query vectors kept per embedder (1.5 KiB each)
 
-# Below this many texts a build stays on onnxruntime: importing torch (~3 s)
-# costs more than bf16 saves.
-BF16_MIN_TEXTS = 256
+# Below this many texts a build stays on onnxruntime: loading the bf16
+# runtime (OpenVINO ~1 s, torch ~3 s) costs more than it saves.
+BF16_MIN_TEXTS = 128
 
 
 class FastEmbedder:
@@ -156,9 +156,10 @@ class FastEmbedder:
     cosine 0.999), less time.
 
     Queries and small batches run on onnxruntime (no torch import, one short
-    thread pool); large document batches run through torch with bfloat16
-    autocast where the CPU has native bf16, which roughly doubles build
-    throughput. If onnxruntime cannot run the model, everything falls back to
+    thread pool). Where the CPU has native bf16, large document batches run
+    on OpenVINO in bf16 (same exported graph; ~3× the float32 throughput),
+    or, without OpenVINO, through torch with bf16 autocast (~2×). If
+    onnxruntime cannot run the model, everything falls back to
     sentence-transformers.
     """
 
@@ -183,6 +184,7 @@ class FastEmbedder:
             )
         else:
             _warn(f"using sentence-transformers: {reason}")
+        self._bulk = None  # the OpenVINO embedder for big batches, once loaded; False if it failed
         self._loader: threading.Thread | None = None
         if self._onnx is not None and os.environ.get("RAG_PREFETCH", "1") != "0":
             self._prefetch()
@@ -234,6 +236,9 @@ class FastEmbedder:
 
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if self.bf16 and len(texts) >= BF16_MIN_TEXTS:
+            bulk = self._bulk_or_none()
+            if bulk is not None:
+                return bulk.embed_documents(texts, progress=progress)
             vectors = self._torch.embed_documents(texts, progress=progress)
             # torch is loaded now, so exporting the query model costs little
             # here and spares the first `rag ask` the export.
@@ -243,6 +248,22 @@ class FastEmbedder:
         if onnx is None:
             return self._torch.embed_documents(texts, progress=progress)
         return onnx.embed_documents(texts, progress=progress)
+
+    def _bulk_or_none(self):
+        """OpenVINO in bf16 for big batches, if installed and working; else
+        None (then torch with bf16 autocast does the batch)."""
+        if self._bulk is None and self._onnx is not None and _installed("openvino"):
+            from rag import onnx_embed
+
+            bulk = onnx_embed.OnnxEmbedder(self.model_path, self.name, self.dim, batch_size=16,
+                                           runtime="openvino", bf16=True)
+            try:
+                bulk.warm()
+                self._bulk = bulk
+            except (ModelError, ImportError, RuntimeError) as err:
+                _warn(f"OpenVINO unavailable, building with torch: {err}")
+                self._bulk = False
+        return self._bulk or None
 
     def embed_query(self, text: str) -> np.ndarray:
         # The page and eval ask the same questions again; a hit costs microseconds.
@@ -282,7 +303,11 @@ def default_embedder(model_path: str | Path | None = None) -> Embedder:
     return FastEmbedder(path, bf16=False if backend == "onnx" else None)
 
 
-def _onnxruntime_installed() -> bool:
+def _installed(module: str) -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("onnxruntime") is not None
+    return importlib.util.find_spec(module) is not None
+
+
+def _onnxruntime_installed() -> bool:
+    return _installed("onnxruntime")

@@ -82,11 +82,20 @@ def test_length_sorted_batches_keep_input_order(fast, texts):
 
 
 @pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no native bfloat16")
-def test_bf16_build_path_matches_float32(onnx_cache, embedder, texts):
+def test_bulk_bf16_build_path_matches_float32(onnx_cache, embedder, texts):
+    """Big batches go to OpenVINO in bf16 (the default build path)."""
     model = FastEmbedder(bf16=True)
     many = (texts * (BF16_MIN_TEXTS // len(texts) + 1))[:BF16_MIN_TEXTS]
     ours = model.embed_documents(many)
+    assert model._bulk and model._bulk.runtime == "openvino"
     ref = embedder.embed_documents(many)
+    assert (ours * ref).sum(axis=1).min() >= 0.999
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no native bfloat16")
+def test_torch_bf16_autocast_fallback_matches_float32(embedder, texts):
+    ours = SentenceTransformerEmbedder(bf16=True).embed_documents(texts)
+    ref = embedder.embed_documents(texts)
     assert (ours * ref).sum(axis=1).min() >= 0.999
 
 

@@ -125,6 +125,18 @@ def main(argv=None) -> dict:
             loads[phase] = os.getloadavg()[0]
             times = interleaved(sides, qs, clear_all)
         warm[phase] = {name: summary_ms(t) for name, t in times.items()}
+    # The peer's torch uses one thread per core by default, which stalls when
+    # another process holds a core; a careful peer would pin one thread.
+    # Measured too, so the ratio does not rest on that pathology alone.
+    import torch
+
+    default_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    pinned = {"ours dense": sides["ours dense"], "peer similarity_search": sides["peer similarity_search"]}
+    loads["peer torch 1 thread"] = os.getloadavg()[0]
+    times = interleaved(pinned, qs, clear_all)
+    warm["peer torch 1 thread"] = {name: summary_ms(t) for name, t in times.items()}
+    torch.set_num_threads(default_threads)
     cached = {}
     rag.search(qs[0], retriever="dense")
     seconds = [timed(rag.search, qs[0], 5, "dense")[0] for _ in range(50)]
@@ -159,6 +171,8 @@ def main(argv=None) -> dict:
         / warm["as found"]["peer similarity_search"]["p95_ms"],
         "warm dense p50 / peer (one more core busy)": warm["one more core busy"]["ours dense"]["p50_ms"]
         / warm["one more core busy"]["peer similarity_search"]["p50_ms"],
+        "warm dense p50 / peer pinned to 1 torch thread": warm["peer torch 1 thread"]["ours dense"]["p50_ms"]
+        / warm["peer torch 1 thread"]["peer similarity_search"]["p50_ms"],
         "ask end-to-end p50 / peer search p50 (as found)": warm["as found"]["ours ask (hybrid+answer)"]["p50_ms"] / peer_warm,
         "build throughput ours / peer": median(build["ours"]) / median(build["peer"]),
         "cold rag ask (hybrid) / peer": cold_summary["rag ask (hybrid, default)"]["median_wall_s"]

@@ -168,6 +168,8 @@ def one_bm25(n: int) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="benchmarks.scale")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--kinds", default="vectors,bm25", help="vectors, bm25 or both; results are merged "
+                        "into out/scale.json when only one is run")
     parser.add_argument("--child", choices=["vectors", "bm25"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -176,7 +178,11 @@ def main(argv=None) -> dict:
         print(json.dumps(result))
         return result
     results = {"vectors": [], "bm25": []}
-    for kind in ("vectors", "bm25"):
+    kinds = args.kinds.split(",")
+    if set(kinds) != {"vectors", "bm25"} and (OUT / "scale.json").is_file():
+        previous = json.loads((OUT / "scale.json").read_text())
+        results = {k: [r for r in previous.get(k, []) if r["n"] not in sizes or k not in kinds] for k in results}
+    for kind in kinds:
         for n in sizes:
             start = time.time()
             out = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--child", kind, "--sizes", str(n)],
@@ -184,6 +190,7 @@ def main(argv=None) -> dict:
             if out.returncode != 0:
                 raise SystemExit(f"scale {kind} {n} failed:\n{out.stderr[-3000:]}")
             results[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            results[kind].sort(key=lambda r: r["n"])
             print(f"{kind} {n}: done in {time.time() - start:.0f} s", flush=True)
     v = results["vectors"]
     print(table([[r["n"], r["index"]["type"], r["build_s"], r["search_p50_ms"], r["search_p95_ms"],

@@ -201,7 +201,9 @@ class FastEmbedder:
         except (OSError, ModelError):
             ready = False
         if ready:
-            self._loader = threading.Thread(target=self._warm_quietly, name="rag-onnx-load", daemon=True)
+            # Not a daemon: the interpreter must wait for it at exit (a BM25-only
+            # ask never joins it), or onnxruntime aborts mid-initialisation.
+            self._loader = threading.Thread(target=self._warm_quietly, name="rag-onnx-load", daemon=False)
             self._loader.start()
 
     def _warm_quietly(self) -> None:

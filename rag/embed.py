@@ -224,8 +224,9 @@ class FastEmbedder:
 
     def _onnx_or_none(self):
         """The onnx embedder, or None after it failed once (then torch serves)."""
-        if self._loader is not None:
-            self._loader.join()
+        loader = self._loader  # read once: another thread may clear it
+        if loader is not None:
+            loader.join()
             self._loader = None
         if self._onnx is None:
             return None
@@ -293,7 +294,7 @@ def default_embedder(model_path: str | Path | None = None) -> Embedder:
     """The configured model: ``model_path``, else $RAG_MODEL, else the bundled MiniLM.
 
     $RAG_BACKEND picks how it runs: ``auto`` (default: onnxruntime for
-    queries, bf16 torch for big builds where the CPU has it), ``onnx``
+    queries, OpenVINO or torch in bf16 for big builds where the CPU has it), ``onnx``
     (onnxruntime only) or ``torch`` (plain sentence-transformers, float32).
     """
     path = model_path or os.environ.get("RAG_MODEL") or None

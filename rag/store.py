@@ -38,6 +38,7 @@ from rag.manifest import (
 )
 from rag.sentence_index import SentenceLayer, build_sentence_layer, load_sentence_layer
 from rag.types import Chunk, Corpus, Document
+from rag.vectors import describe as describe_vectors
 from rag.vectors import make_vector_index, read_vector_index, reconstruct_all, write_vector_index
 
 DOCUMENTS = "documents.jsonl"
@@ -153,8 +154,11 @@ def _publish(staging: Path, index_dir: Path) -> None:
         shutil.rmtree(index_dir.parent / old, ignore_errors=True)
 
 
-def _reusable_vectors(index_dir: Path, model: str, chunking: dict) -> dict[tuple[str, int, int], np.ndarray]:
-    """Vectors of the current index keyed by (document sha256, start, end).
+def _reusable_vectors(
+    index_dir: Path, model: str, chunking: dict
+) -> tuple[dict[tuple[str, int, int], np.ndarray], object | None]:
+    """Vectors of the current index keyed by (document sha256, start, end),
+    and its FAISS index (whose trained parts a rebuild may reuse).
 
     Lets a rebuild embed only new or changed documents. Anything unreadable
     just means nothing is reused.
@@ -162,11 +166,10 @@ def _reusable_vectors(index_dir: Path, model: str, chunking: dict) -> dict[tuple
     try:
         old = load_index(index_dir, Expected(model_name=model, chunking=chunking))
     except Exception:  # a damaged or foreign index is rebuilt from scratch
-        return {}
+        return {}, None
     vectors = reconstruct_all(old.vectors)
-    return {
-        (old.documents[c.doc_id].sha256, c.start, c.end): vectors[i] for i, c in enumerate(old.chunks)
-    }
+    known = {(old.documents[c.doc_id].sha256, c.start, c.end): vectors[i] for i, c in enumerate(old.chunks)}
+    return known, old.vectors
 
 
 def _up_to_date(index_dir: Path, corpus: Corpus, embedder: Embedder, settings: ChunkSettings,
@@ -213,7 +216,9 @@ def build_index(
                 return current, BuildReport(True, len(current.documents), n, 0, n)
         chunks = chunk_documents(corpus.documents, settings)
         docs = corpus.by_id()
-        known = _reusable_vectors(index_dir, embedder.name, settings.as_dict()) if reuse and not force else {}
+        known, previous = (
+            _reusable_vectors(index_dir, embedder.name, settings.as_dict()) if reuse and not force else ({}, None)
+        )
         keys = [(docs[c.doc_id].sha256, c.start, c.end) for c in chunks]
         todo = [i for i, key in enumerate(keys) if key not in known]
         fresh = embedder.embed_documents([chunks[i].text for i in todo], progress=progress)
@@ -227,7 +232,7 @@ def build_index(
         staging = Path(
             tempfile.mkdtemp(prefix=f".{index_dir.name}.gen-{time.strftime('%Y%m%dT%H%M%S')}-", dir=index_dir.parent)
         )
-        vector_index = make_vector_index(vectors)
+        vector_index = make_vector_index(vectors, previous=previous)
         files = {
             DOCUMENTS: _jsonl(
                 [
@@ -256,6 +261,7 @@ def build_index(
             "chunking": settings.as_dict(),
             "store": {
                 "vectors": type(vector_index).__name__,
+                "vector_params": describe_vectors(vector_index),
                 "metric": "inner_product",
                 "bm25": BM25_SETTINGS,
                 "sentences": layer is not None,

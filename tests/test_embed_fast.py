@@ -1,0 +1,160 @@
+"""The fast embedder (onnxruntime queries, bf16 builds) is the same model:
+same name, same dimension, vectors within cosine 0.999 of sentence-transformers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import onnx_embed
+from rag.embed import (
+    BF16_MIN_TEXTS,
+    FastEmbedder,
+    SentenceTransformerEmbedder,
+    bundled_model_path,
+    cpu_has_bf16,
+    default_embedder,
+)
+from tests.conftest import ROOT
+
+SCIFACT = Path("/work/shared/data/scifact/corpus.jsonl")
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory):
+    """A private export cache, so the test proves the export works from nothing."""
+    cache = tmp_path_factory.mktemp("rag-cache")
+    old = os.environ.get("RAG_CACHE")
+    os.environ["RAG_CACHE"] = str(cache)
+    yield cache
+    if old is None:
+        os.environ.pop("RAG_CACHE", None)
+    else:
+        os.environ["RAG_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def fast(onnx_cache):
+    model = FastEmbedder(bf16=False)
+    model.embed_query("warm up")
+    return model
+
+
+@pytest.fixture(scope="session")
+def texts(essays_index):
+    """Real chunks of the essays, plus SciFact abstracts where the data is present."""
+    out = [c.text for c in essays_index.chunks]
+    if SCIFACT.is_file():
+        with SCIFACT.open() as handle:
+            for line, _ in zip(handle, range(60)):
+                row = json.loads(line)
+                out.append(f"{row['title']} {row['text']}")
+    return out + ["Who is Michael Kofman?", "x", "   ", "négociation — ‘quotes’ ✓"]
+
+
+def test_same_identity_as_sentence_transformers(fast, embedder):
+    assert fast.name == embedder.name
+    assert fast.dim == embedder.dim
+    assert fast.backend == "onnxruntime"
+
+
+def test_onnx_vectors_match_sentence_transformers(fast, embedder, texts):
+    ours = fast.embed_documents(texts)
+    ref = embedder.embed_documents(texts)
+    assert ours.dtype == np.float32 and ours.shape == ref.shape
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
+    assert (ours * ref).sum(axis=1).min() >= 0.999
+    for text in texts[:5]:
+        assert float(fast.embed_query(text) @ embedder.embed_query(text)) >= 0.999
+
+
+def test_length_sorted_batches_keep_input_order(fast, texts):
+    shuffled = list(reversed(texts))
+    batch = fast.embed_documents(shuffled)
+    one_by_one = np.stack([fast.embed_query(t) for t in shuffled])
+    assert (batch * one_by_one).sum(axis=1).min() >= 0.9999
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no native bfloat16")
+def test_bulk_bf16_build_path_matches_float32(onnx_cache, embedder, texts):
+    """Big batches go to OpenVINO in bf16 (the default build path)."""
+    model = FastEmbedder(bf16=True)
+    many = (texts * (BF16_MIN_TEXTS // len(texts) + 1))[:BF16_MIN_TEXTS]
+    ours = model.embed_documents(many)
+    assert model._bulk and model._bulk.runtime == "openvino"
+    ref = embedder.embed_documents(many)
+    assert (ours * ref).sum(axis=1).min() >= 0.999
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no native bfloat16")
+def test_torch_bf16_autocast_fallback_matches_float32(embedder, texts):
+    ours = SentenceTransformerEmbedder(bf16=True).embed_documents(texts)
+    ref = embedder.embed_documents(texts)
+    assert (ours * ref).sum(axis=1).min() >= 0.999
+
+
+def test_export_is_cached_by_weight_hash(fast, onnx_cache):
+    path = onnx_embed.onnx_path(bundled_model_path())
+    assert path.is_file() and path.is_relative_to(onnx_cache)
+    before = path.stat().st_mtime_ns
+    assert onnx_embed.ensure_onnx(bundled_model_path()) == path
+    assert path.stat().st_mtime_ns == before  # not exported again
+
+
+def test_index_built_fast_serves_torch_and_back(tmp_path, fast, embedder):
+    from rag.api import Rag
+    from rag.corpus import load_corpus
+    from rag.store import build_index
+    from tests.conftest import write_corpus
+
+    corpus = write_corpus(tmp_path / "c", {"a.txt": "Title A\n\nCats sit on warm mats.", "b.txt": "Title B\n\nFAISS stores vectors."})
+    index, _ = build_index(load_corpus(corpus), tmp_path / "i", fast)
+    hits_fast = Rag.open(tmp_path / "i", fast).search("where do cats sit", retriever="dense")
+    hits_torch = Rag.open(tmp_path / "i", embedder).search("where do cats sit", retriever="dense")
+    assert [h.chunk.chunk_id for h in hits_fast] == [h.chunk.chunk_id for h in hits_torch]
+    assert index.manifest["model"]["name"] == embedder.name
+
+
+def test_unsupported_folder_falls_back_to_sentence_transformers(tmp_path):
+    src = bundled_model_path()
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for item in src.iterdir():
+        if item.name != "1_Pooling":
+            (folder / item.name).symlink_to(item)
+    (folder / "1_Pooling").mkdir()
+    pooling = json.loads((src / "1_Pooling" / "config.json").read_text())
+    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    assert "mean pooling" in onnx_embed.supported(folder)
+    assert FastEmbedder(folder).backend == "sentence-transformers"
+
+
+def test_backend_setting(monkeypatch):
+    monkeypatch.setenv("RAG_BACKEND", "torch")
+    assert isinstance(default_embedder(), SentenceTransformerEmbedder)
+    monkeypatch.setenv("RAG_BACKEND", "onnx")
+    model = default_embedder()
+    assert isinstance(model, FastEmbedder) and not model.bf16
+
+
+def test_query_path_never_imports_torch(tmp_path, fast, onnx_cache):
+    """The whole point of the onnx backend for a cold `rag ask`."""
+    from rag.api import build
+
+    build(index_dir=tmp_path / "idx", embedder=fast)
+    code = (
+        "import sys; from rag.api import Rag; "
+        f"Rag.open({str(tmp_path / 'idx')!r}).ask('Who is Michael Kofman?'); "
+        "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'langchain_text_splitters') "
+        "if m in sys.modules))"
+    )
+    env = dict(os.environ, RAG_CACHE=str(onnx_cache), RAG_BACKEND="auto")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stderr

@@ -296,6 +296,15 @@ class FastEmbedder:
         # A copy, so that a caller editing its vector cannot spoil the cache.
         return self._cached_query(text).copy()
 
+    def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Token vectors for term-level matching; onnxruntime when it runs, else torch."""
+        onnx = self._onnx_or_none()
+        return onnx.embed_tokens(texts) if onnx is not None else self._torch.embed_tokens(texts)
+
+    def token_strings(self, ids: Sequence[int]) -> list[str]:
+        onnx = self._onnx_or_none()
+        return onnx.token_strings(ids) if onnx is not None else self._torch.token_strings(ids)
+
     def clear_cache(self) -> None:
         self._cached_query.cache_clear()
 

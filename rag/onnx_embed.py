@@ -268,16 +268,44 @@ class OnnxEmbedder:
         """Load tokenizer and session now (the first query otherwise pays)."""
         self._tokenizer, self._session  # noqa: B018
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Word-piece ids, attention mask and last hidden state of a batch."""
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         types = np.array([e.type_ids for e in encodings], dtype=np.int64)
         (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        return ids, mask, hidden
+
+    @staticmethod
+    def _pool(mask: np.ndarray, hidden: np.ndarray) -> np.ndarray:
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.clip(norms, 1e-12, None)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        _, mask, hidden = self._forward(texts)
+        return self._pool(mask, hidden)
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per text: word-piece ids, unit token vectors (float16) and the pooled
+        unit vector, as SentenceTransformerEmbedder.embed_tokens gives them."""
+        result = []
+        texts = list(texts)
+        for start in range(0, len(texts), self.batch_size):
+            ids, mask, hidden = self._forward(texts[start : start + self.batch_size])
+            pooled = self._pool(mask, hidden)
+            for row in range(len(ids)):
+                keep = mask[row].astype(bool)
+                tokens = hidden[row][keep]
+                tokens = tokens / np.clip(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-12, None)
+                result.append((ids[row][keep].astype(np.int32), tokens.astype(np.float16),
+                               pooled[row].astype(np.float32)))
+        return result
+
+    def token_strings(self, ids: Sequence[int]) -> list[str]:
+        return [self._tokenizer.id_to_token(int(i)) or "" for i in ids]
 
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if not texts:

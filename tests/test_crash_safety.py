@@ -201,3 +201,36 @@ def test_build_refused_while_another_holds_the_lock(tmp_path, essays_index):
 
 def _gen_entries_named(index_dir: Path) -> set[str]:
     return {n for n in os.listdir(index_dir.parent) if n.startswith(f".{index_dir.name}.") and not n.endswith(".lock")}
+
+
+def test_loading_while_builds_swap_the_index(tmp_path, essays_index):
+    """A reader (a server reloading, `rag ask`) must never see half of one
+    generation and half of the next while a real build process swaps them."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index_dir = tmp_path / "index" / "default"
+    index_dir.parent.mkdir()
+    shutil.copytree(essays_index.path.resolve(), index_dir.parent / ".default.gen-copy")
+    os.symlink(".default.gen-copy", index_dir)
+    # Each round changes one document, so consecutive generations differ in every file.
+    builder = subprocess.Popen([sys.executable, "-c", (
+        "import sys\nfrom pathlib import Path\nfrom rag.api import build\n"
+        "corpus, index = Path(sys.argv[1]), Path(sys.argv[2])\n"
+        "for i in range(8):\n"
+        "    (corpus / 'extra.txt').write_text(f'Extra Essay Title\\n\\nRound {i} ' + 'words ' * (50 + i * 40))\n"
+        "    build(corpus, index)\n"
+        "    print('built', i, flush=True)\n"), str(corpus), str(index_dir)],
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen, loads, errors = set(), 0, []
+    while builder.poll() is None:
+        try:
+            seen.add(load_index(index_dir).fingerprint)
+        except Exception as err:  # noqa: BLE001 - any failure is the finding
+            errors.append(f"{type(err).__name__}: {err}")
+        loads += 1
+        time.sleep(0.002)  # leave the shared cores to the builder
+    out, err = builder.communicate()
+    assert builder.returncode == 0, err
+    assert out.count("built") == 8
+    assert errors == [], f"{len(errors)} of {loads} loads failed: {errors[:3]}"
+    assert len(seen) >= 3  # the loads really did straddle several swaps

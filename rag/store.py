@@ -124,11 +124,26 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# What a build of index NAME leaves beside it: ``.NAME.gen-*`` generations,
+# ``.NAME.link-*`` links not yet renamed, ``.NAME.old-*`` a moved plain folder.
+_LEFTOVER_KINDS = ("gen-", "link-", "old-")
+
+
+def _is_ours(index_dir: Path, name: str) -> bool:
+    """Whether ``name`` was made by a build of this index, not of a neighbour.
+
+    A bare prefix match would let a build of ``a`` delete the generations of
+    an index called ``a.b`` in the same folder.
+    """
+    prefix = f".{index_dir.name}."
+    return name.startswith(prefix) and name[len(prefix):].startswith(_LEFTOVER_KINDS) and "/" not in name
+
+
 def _clean_stale(index_dir: Path) -> None:
     """Remove generations and temporary links left by killed builds."""
     current = os.readlink(index_dir) if index_dir.is_symlink() else None
     for path in index_dir.parent.glob(f".{index_dir.name}.*"):
-        if path.name == current or path.name.endswith(".lock"):
+        if path.name == current or not _is_ours(index_dir, path.name):
             continue
         if path.is_symlink() or path.is_file():
             path.unlink()
@@ -147,7 +162,9 @@ def _publish(staging: Path, index_dir: Path) -> None:
     os.symlink(staging.name, link)
     os.replace(link, index_dir)
     _fsync_dir(index_dir.parent)
-    if old and old != staging.name:
+    # Only a generation this code made is removed: a link the user pointed
+    # at a folder of their own (absolute or elsewhere) is replaced, not deleted.
+    if old and old != staging.name and _is_ours(index_dir, old):
         shutil.rmtree(index_dir.parent / old, ignore_errors=True)
 
 

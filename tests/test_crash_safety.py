@@ -234,3 +234,26 @@ def test_loading_while_builds_swap_the_index(tmp_path, essays_index):
     assert out.count("built") == 8
     assert errors == [], f"{len(errors)} of {loads} loads failed: {errors[:3]}"
     assert len(seen) >= 3  # the loads really did straddle several swaps
+
+
+def test_a_build_never_touches_a_neighbouring_index_or_a_users_folder(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    small = ChunkSettings(2000, 0)
+    parent = tmp_path / "index"
+    build_index(load_corpus(corpus), parent / "a.b", embedder, small)  # `.a.b.gen-*` starts with `.a.`
+    neighbour = load_index(parent / "a.b").fingerprint
+    build_index(load_corpus(corpus), parent / "a", embedder, small)
+    build_index(load_corpus(corpus), parent / "a", embedder, small, force=True)
+    assert load_index(parent / "a.b").fingerprint == neighbour
+
+    # A user who keeps the index elsewhere and links to it: the rebuild replaces
+    # the link, the user's own folder is left alone.
+    mine = tmp_path / "my-index-folder"
+    shutil.copytree((parent / "a").resolve(), mine)
+    (mine / "my-notes.txt").write_text("keep me")
+    link = parent / "linked"
+    os.symlink(mine, link)
+    build_index(load_corpus(corpus), link, embedder, small, force=True)
+    assert (mine / "my-notes.txt").read_text() == "keep me" and (mine / "manifest.json").is_file()
+    assert load_index(link).chunks

@@ -168,6 +168,20 @@ def _publish(staging: Path, index_dir: Path) -> None:
         shutil.rmtree(index_dir.parent / old, ignore_errors=True)
 
 
+def _refuse_foreign_target(index_dir: Path) -> None:
+    """Never replace something that is not an index: ``--index ~/Documents``
+    would otherwise be moved aside and deleted by the next build."""
+    if index_dir.is_symlink() or not index_dir.exists():
+        return
+    if not index_dir.is_dir():
+        raise RagError(f"{index_dir} is a file, not an index folder; nothing was changed (choose another --index)")
+    if any(index_dir.iterdir()) and not (index_dir / MANIFEST).is_file():
+        raise RagError(
+            f"{index_dir} holds files but is not a rag index (no manifest.json); nothing was changed "
+            f"(choose another --index, or move that folder away)"
+        )
+
+
 def _reusable_vectors(index_dir: Path, model: str, chunking: dict) -> dict[tuple[str, int, int], np.ndarray]:
     """Vectors of the current index keyed by (document sha256, start, end).
 
@@ -215,6 +229,7 @@ def build_index(
     versions is returned as it is, unless ``force``.
     """
     index_dir = Path(index_dir)
+    _refuse_foreign_target(index_dir)
     with build_lock(index_dir):
         _clean_stale(index_dir)
         if not force:

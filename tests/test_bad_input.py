@@ -269,3 +269,21 @@ def test_beir_bad_files_name_their_line(tmp_path):
         load_beir(folder)
     line = one_line_error(run("eval", "--beir", str(tmp_path / "absent")))
     assert "BEIR folder not found" in line
+
+
+def test_index_path_that_is_not_an_index_is_never_replaced(tmp_path):
+    corpus = write_corpus(tmp_path / "c", {"a.txt": "Garden Notes Today\n\nTomatoes need full sun."})
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    (documents / "thesis.txt").write_text("years of work")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep")
+    for target, expected in ((documents, "is not a rag index (no manifest.json); nothing was changed"),
+                             (notes, "is a file, not an index folder; nothing was changed")):
+        line = one_line_error(run("index", "--corpus", str(corpus), "--index", str(target), "-q"))
+        assert expected in line
+    assert (documents / "thesis.txt").read_text() == "years of work" and notes.read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Documents", "c", "notes.txt"]  # nothing moved aside
+    (tmp_path / "empty").mkdir()  # an empty folder is fine to build into
+    assert run("index", "--corpus", str(corpus), "--index", str(tmp_path / "empty"), "-q").returncode == 0
+    assert load_index(tmp_path / "empty").documents

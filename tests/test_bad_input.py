@@ -287,3 +287,17 @@ def test_index_path_that_is_not_an_index_is_never_replaced(tmp_path):
     (tmp_path / "empty").mkdir()  # an empty folder is fine to build into
     assert run("index", "--corpus", str(corpus), "--index", str(tmp_path / "empty"), "-q").returncode == 0
     assert load_index(tmp_path / "empty").documents
+
+
+@pytest.mark.parametrize("k", [0, -1, 101, 2.5, "5", None, True])
+def test_bad_k_is_a_user_error(essays_rag, k):
+    # The page's API hands k over from the caller, so the API checks it itself.
+    with pytest.raises(QuestionError, match="k \\(passages to retrieve\\) must be a whole number"):
+        essays_rag.ask("Who is Michael Kofman?", k=k)
+
+
+def test_good_k_values(essays_rag):
+    import numpy as np
+
+    assert len(essays_rag.ask("Who is Michael Kofman?", k=np.int64(2), retriever="dense").passages) == 2
+    assert len(essays_rag.search("Kofman", k=300, retriever="dense")) == len(essays_rag.index.chunks)  # eval depth

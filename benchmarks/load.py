@@ -189,13 +189,20 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def start_server(port: int, extra_env: dict | None = None) -> subprocess.Popen:
-    """A real `rag serve` on 127.0.0.1:port, waited for until it answers."""
+def start_server(port: int, variant: str | None = None) -> subprocess.Popen:
+    """A real `rag serve` on 127.0.0.1:port (or serve_variant.py with ``variant``
+    settings such as "threads=2,concurrency=1,queue=16"), waited for until it answers."""
     import urllib.request
 
-    env = {**os.environ, **(extra_env or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    if variant:
+        knobs = [f"--{part.strip()}".replace("=", " ").split() for part in variant.split(",")]
+        cmd = [sys.executable, str(ROOT / "benchmarks" / "serve_variant.py"), "--port", str(port),
+               *[word for knob in knobs for word in knob]]
+    else:
+        cmd = [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    # The checkout this script is in, whichever rag is installed.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -229,6 +236,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="sessions at once in --memory mode")
     parser.add_argument("--warmup", type=int, default=100, help="questions before the first RSS sample (--memory)")
     parser.add_argument("--url", help="an already running page on a loopback address (default: start rag serve)")
+    parser.add_argument("--variant", help="start serve_variant.py with these settings instead, e.g. "
+                                          "threads=2,concurrency=1,queue=16")
     args = parser.parse_args()
 
     from rag.api import default_index_dir
@@ -241,7 +250,7 @@ def main() -> None:
         base = args.url.rstrip("/")
     else:
         port = free_port()
-        proc = start_server(port)
+        proc = start_server(port, args.variant)
         base = f"http://127.0.0.1:{port}"
     try:
         if args.memory:
@@ -264,7 +273,8 @@ def main() -> None:
         else:
             rss_before = rss_mib(proc.pid) if proc else None
             summary = asyncio.run(run_load(base, args.sessions, args.questions, documents))
-            result = {"mode": "load", "sessions": args.sessions, "per_session": args.questions, **summary.as_dict()}
+            result = {"mode": "load", "variant": args.variant or "rag serve", "sessions": args.sessions,
+                      "per_session": args.questions, **summary.as_dict()}
             if proc:
                 result.update(server_rss_before_mib=round(rss_before, 1), server_rss_after_mib=round(rss_mib(proc.pid), 1))
     finally:

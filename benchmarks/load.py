@@ -189,7 +189,7 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def start_server(port: int, variant: str | None = None) -> subprocess.Popen:
+def start_server(port: int, variant: str | None = None, index_dir: str | Path | None = None) -> subprocess.Popen:
     """A real `rag serve` on 127.0.0.1:port (or serve_variant.py with ``variant``
     settings such as "threads=2,concurrency=1,queue=16"), waited for until it answers."""
     import urllib.request
@@ -200,6 +200,8 @@ def start_server(port: int, variant: str | None = None) -> subprocess.Popen:
                *[word for knob in knobs for word in knob]]
     else:
         cmd = [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if index_dir:
+        cmd += ["--index", str(index_dir)]
     # The checkout this script is in, whichever rag is installed.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)

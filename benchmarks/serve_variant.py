@@ -17,6 +17,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--concurrency", type=int, default=2, help="answers computed at once")
     parser.add_argument("--queue", type=int, default=16, help="questions allowed to wait")
+    parser.add_argument("--index", default=None, help="index folder [default: as rag serve]")
     args = parser.parse_args()
     import torch
 
@@ -25,7 +26,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     app = serve.load_app()
-    demo = app.build_demo(Rag.open())
+    demo = app.build_demo(Rag.open(args.index))
     for fn in demo.fns.values():
         if fn.api_name == "chat":
             fn.concurrency_limit = args.concurrency

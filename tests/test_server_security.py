@@ -4,6 +4,7 @@ subprocess on 127.0.0.1, under the network guard, asked over HTTP."""
 from __future__ import annotations
 
 import asyncio
+import json
 import http.client
 import importlib.util
 import os
@@ -147,3 +148,57 @@ def test_exposed_host_is_warned_about(tmp_path, essays_index):
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("rag: error: ")
     assert outbound_attempts(tmp_path / "net.log") == []
+
+
+# ---------------------------------------------------------------- bad input in the page
+
+
+def ask_page(server, question: str, documents):
+    """One question through the queue, as the browser sends it; the page's outputs as JSON text."""
+    import uuid
+
+    import httpx
+
+    _, base, _, _, bench = server
+
+    async def go():
+        async with httpx.AsyncClient(trust_env=False, timeout=120) as client:
+            fn_index, trigger = bench.chat_event((await client.get(f"{base}/config")).json())
+            return await bench.ask_once(client, base, fn_index, trigger, uuid.uuid4().hex[:11], question, documents)
+
+    outcome = asyncio.run(go())
+    assert outcome.data is not None, outcome  # an answer or a message, never an error event
+    return outcome, json.dumps(outcome.data, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x1b\x07 \t"])
+def test_empty_question_gets_a_clear_message_in_the_page(server, essays_index, question):
+    _, shown = ask_page(server, question, essays_index.documents)
+    assert "the question is empty" in shown and "Traceback" not in shown
+
+
+def test_huge_question_is_answered_and_the_page_says_it_was_shortened(server, essays_index):
+    outcome, shown = ask_page(server, "Who is Michael Kofman? " * 4348, essays_index.documents)  # 100,004 chars
+    assert outcome.kind == "ok", outcome.detail
+    assert "the question was shortened to its first" in shown and "Kofman" in shown
+
+
+def test_control_characters_are_removed_and_the_page_says_so(server, essays_index):
+    outcome, shown = ask_page(server, "\x00Who is\x1b[31m Michael\x07 Kofman?\x00", essays_index.documents)
+    assert outcome.kind == "ok", outcome.detail
+    assert "control characters were removed from the question" in shown
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_serve_refuses_a_missing_or_damaged_index_in_one_line(tmp_path, essays_index, damage):
+    import shutil
+
+    index_dir = tmp_path / "index"
+    if damage == "corrupt":
+        shutil.copytree(essays_index.path, index_dir)
+        (index_dir / "vectors.faiss").write_bytes(b"\x00" * 100)
+    result = subprocess.run([sys.executable, "-m", "rag.cli", "serve", "--port", "0", "--index", str(index_dir)],
+                            capture_output=True, text=True, timeout=300)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1 and lines[0].startswith("rag: error: "), result.stderr
+    assert "rag index" in lines[0]

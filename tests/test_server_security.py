@@ -118,9 +118,10 @@ def test_uploads_are_refused(server):
 
 @pytest.mark.parametrize("path", ["/gradio_api/api/chat", "/gradio_api/run/chat", "/gradio_api/run/predict"])
 def test_no_request_skips_the_queue(server, path):
-    _, _, port, _, _ = server
-    status, data = get(port, path, "POST", b'{"data": ["Who is Michael Kofman?", "hybrid", 5, null]}',
-                       {"Content-Type": "application/json"})
+    _, _, port, _, bench = server
+    fn_index, _ = bench.chat_event(json.loads(get(port, "/config")[1]))
+    body = {"data": ["Who is Michael Kofman?", "hybrid", 5, None], "fn_index": fn_index}
+    status, data = get(port, path, "POST", json.dumps(body).encode(), {"Content-Type": "application/json"})
     assert status == 404 and b"join the queue" in data, (status, data[:200])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.answer import answer_from_passages
 from rag.chunking import ChunkSettings
@@ -16,6 +17,9 @@ from rag.question import clean_question
 from rag.retrieve import RETRIEVERS, Retriever, make_retriever
 from rag.store import BuildReport, Index, build_index, load_index, rebuild_hint
 from rag.types import Answer, Corpus, Hit
+
+if TYPE_CHECKING:
+    from rag.conversation import Rewrite
 
 DEFAULT_RETRIEVER = "hybrid"
 DEFAULT_K = 5
@@ -108,3 +112,46 @@ class Rag:
         query, notes = clean_question(question)
         hits = self.retriever(retriever).search(query, _check_k(k, MAX_K))
         return answer_from_passages(self.index, question, hits, query=query, retriever=retriever, notes=notes)
+
+    # ------------------------------------------------------------ conversation
+    # Added for the chat page; the methods above are unchanged.
+
+    def search_rewrite(self, rewrite: "Rewrite", k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> list[Hit]:
+        """Hits for a rewritten question, honouring its essay scope or reading position."""
+        from rag.scoped import read_on, search_in_documents
+
+        query, _ = clean_question(rewrite.query)
+        if rewrite.after is not None:
+            return read_on(self.retriever(retriever), self.index, query, k, rewrite.after)
+        return search_in_documents(self.retriever(retriever), self.index, query, k, rewrite.doc_ids)
+
+    def answer_rewrite(self, rewrite: "Rewrite", k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> Answer:
+        """Answer a rewritten question: searched as ``rewrite.query``, reported as the user's question."""
+        import dataclasses
+
+        if not rewrite.followup:
+            return self.ask(rewrite.question, k=k, retriever=retriever)
+        if not rewrite.doc_ids and rewrite.after is None:
+            answer = self.ask(rewrite.query, k=k, retriever=retriever)
+        else:
+            query, notes = clean_question(rewrite.query)
+            hits = self.search_rewrite(rewrite, k, retriever)
+            answer = answer_from_passages(self.index, query, hits, query=query, retriever=retriever, notes=notes)
+        return dataclasses.replace(answer, question=rewrite.question)
+
+    def ask_in_conversation(
+        self, question: str, history=(), k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER
+    ) -> Answer:
+        """Like ``ask``, but a follow-up is first made standalone from ``history``.
+
+        ``history``: earlier ``rag.conversation.Turn``s, plain question
+        strings, or chat messages. ``answer.query`` is the query searched.
+        """
+        from rag.conversation import rewrite
+
+        clean_question(question)  # an empty question fails here, before any work
+        return self.answer_rewrite(rewrite(question, history, tuple(self.index.documents)), k, retriever)
+
+    def compare_retrievers(self, rewrite: "Rewrite", k: int = DEFAULT_K) -> dict[str, list[Hit]]:
+        """What each retriever ranks for the same rewritten question, for the inspector."""
+        return {name: self.search_rewrite(rewrite, k, name) for name in RETRIEVERS}

@@ -64,6 +64,7 @@ def main() -> None:
       rag index                      build the index of the bundled essays
       rag ask "Who is Michael Kofman?"
       rag eval                       score retrieval and quotations
+      rag serve                      the chat page on http://127.0.0.1:7860
     """
 
 
@@ -183,6 +184,25 @@ def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_d
         cli_eval.run_beir(beir_dir, split, retrievers, embedder, chunk_size, chunk_overlap, as_json)
         return
     cli_eval.run_qa(qa_path, index_dir, embedder, retrievers, k, as_json, report_dir, baseline, sweep_grid)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="RAG_HOST",
+              help="Address to listen on. Anything but loopback makes the page reachable from other machines.")
+@click.option("--port", type=click.IntRange(0, 65535), default=7860, show_default=True, envvar="RAG_PORT",
+              help="Port to listen on (0: any free port).")
+@index_option
+@model_option
+def serve(host, port, index_dir, model_path) -> None:
+    """Serve the chat page (needs the ui extra) until interrupted."""
+    # Lazy: the rest of the CLI works without gradio installed.
+    from rag.api import Rag
+    from rag.embed import default_embedder
+    from rag.serve import start
+
+    rag = Rag.open(index_dir, default_embedder(model_path))
+    click.echo(f"Serving the chat page on http://{host}:{port} (Ctrl+C to stop)", err=True)
+    start(rag, host, port or None, block=True)
 
 
 if __name__ == "__main__":

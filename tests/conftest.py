@@ -51,3 +51,24 @@ def write_corpus(folder: Path, files: dict[str, bytes | str]) -> Path:
         data = content.encode("utf-8") if isinstance(content, str) else content
         (folder / name).write_bytes(data)
     return folder
+
+
+BROWSER_ARGS = [
+    "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+
+
+def start_page(rag):
+    """The chat page for ``rag`` on a free loopback port, started as ``rag serve`` starts it."""
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    from rag.serve import start
+
+    demo, url = start(rag, "127.0.0.1", None, block=False, quiet=True)
+    return demo, url
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium (Playwright cannot download browsers here), headless."""
+    return playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                      headless=True, args=BROWSER_ARGS)

@@ -1,0 +1,96 @@
+"""Start the chat page with safe settings.
+
+Gradio is imported only inside these functions: ``rag`` must stay usable (and
+importable) without the ``ui`` extra. ``ui/`` is not a package, so the page is
+loaded from its file in the checkout.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from rag.api import Rag, project_root
+from rag.errors import RagError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+QUEUE_SIZE = 16  # questions waiting beyond this are refused (HTTP 503), not piled up
+CONCURRENCY = 2  # answers computed at once; the model is CPU-bound
+MAX_UPLOAD = "1kb"  # the page takes no files
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_warning(host: str) -> str | None:
+    """What to tell the user when the page will be reachable from other machines."""
+    if is_loopback(host):
+        return None
+    return (f"rag: warning: serving on {host}, reachable from other machines; the page has no login. "
+            f"Use --host 127.0.0.1 to keep it local.")
+
+
+def load_app(path: str | Path | None = None) -> ModuleType:
+    """``ui/app.py`` as a module (by file path: ``ui`` is not a package)."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    path = Path(path or project_root() / "ui" / "app.py")
+    if not path.is_file():
+        raise RagError(f"the chat page is missing: {path} (run from a checkout of the project)")
+    spec = importlib.util.spec_from_file_location("rag_ui_app", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ModuleNotFoundError as err:
+        if err.name == "gradio":
+            raise RagError("gradio is not installed; run scripts/install.sh eval,ui") from None
+        raise
+    return module
+
+
+def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT) -> dict:
+    """``launch()`` arguments: local only, no share link, no monitoring, no extra files."""
+    return dict(
+        server_name=host,
+        server_port=port,
+        share=False,
+        enable_monitoring=False,
+        ssr_mode=False,
+        strict_cors=True,
+        max_file_size=MAX_UPLOAD,
+        allowed_paths=[],
+        mcp_server=False,
+        pwa=False,
+        show_error=True,
+        inbrowser=False,
+    )
+
+
+def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, block: bool = True,
+          quiet: bool = False):
+    """Build and launch the page for ``rag``; returns ``(demo, url)`` when not blocking."""
+    warning = host_warning(host)
+    if warning:
+        print(warning, file=sys.stderr)
+    app = load_app()
+    demo = app.build_demo(rag)
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY, api_open=False)
+    _, url, _ = demo.launch(**launch_settings(host, port), prevent_thread_lock=not block, quiet=quiet,
+                            css=app.CSS)
+    return demo, url
+
+
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, index_dir: str | Path | None = None) -> None:
+    """``rag serve``: open the index, then serve until interrupted."""
+    start(Rag.open(index_dir), host, port, block=True)

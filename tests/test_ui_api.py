@@ -1,0 +1,166 @@
+"""The chat page's API, called with gradio_client against a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from rag.render import escape_markdown
+from rag.serve import host_warning, is_loopback
+from tests.conftest import start_page
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def page_url(essays_rag):
+    demo, url = start_page(essays_rag)
+    yield url
+    demo.close()
+
+
+def ask(client, question, retriever="hybrid", k=5):
+    """One turn; returns (messages, searched_html, sources_html, inspector_html, record)."""
+    _, messages, searched, sources, inspector, record = client.predict(question, retriever, k, api_name="/chat")
+    return messages, searched, sources, inspector, record
+
+
+def new_client(url):
+    from gradio_client import Client
+
+    return Client(url, verbose=False)  # one Client is one session: one conversation
+
+
+def last_text(messages):
+    content = messages[-1]["content"]
+    return content if isinstance(content, str) else "".join(part["text"] for part in content)
+
+
+def test_answer_quotes_are_verbatim_and_citations_resolve(page_url, essays_rag):
+    messages, searched, sources, inspector, record = ask(new_client(page_url), "Who is Michael Kofman?")
+    docs = essays_rag.index.documents
+    assert record["abstained"] is False and record["citations"]
+    bubble = last_text(messages)
+    for c in record["citations"]:
+        doc = docs[c["doc_id"]]  # resolves to an indexed essay
+        assert c["title"] == doc.title
+        assert doc.text[c["start"] : c["end"]] == c["quote"]
+        # Shown in the chat exactly (escaped for Markdown), followed by its [n] link.
+        assert f"“{escape_markdown(c['quote'])}” [\\[{c['n']}\\]](#cite-{record['turn']}-q-{c['n']})" in bubble
+        # One source entry per citation, addressed by the same key, with its span.
+        assert f'data-cite="{record["turn"]}-q-{c["n"]}"' in sources
+        assert f"characters {c['start']}–{c['end']}" in sources
+    assert "<mark>" in sources
+    assert any("Kofman" in c["quote"] for c in record["citations"])
+    assert "Who is Michael Kofman?" in searched and record["searched_query"] == "Who is Michael Kofman?"
+
+
+def test_inspector_ranks_every_retriever_and_flags_quoted_passages(page_url):
+    _, _, _, inspector, record = ask(new_client(page_url), "Who is Michael Kofman?", retriever="bm25", k=3)
+    for name in ("dense", "bm25 (used)", "hybrid"):
+        assert f"<th>{name}</th>" in inspector
+    assert inspector.split("<tbody>")[1].count("<tr>") == 3  # k rows
+    assert "quoted" in inspector
+    assert len(record["passages"]) == 3
+
+
+def test_out_of_scope_question_abstains(page_url):
+    messages, _, sources, _, record = ask(new_client(page_url), "What is the best recipe for sourdough bread?")
+    assert record["abstained"] is True, "the essays say nothing about sourdough; the answer must say so"
+    assert record["citations"] == []
+    assert "Not in the essays" in last_text(messages)
+    assert "Not in the essays" in sources
+
+
+def test_followup_finds_the_passage_and_reports_the_searched_query(page_url, essays_rag):
+    client = new_client(page_url)
+    ask(client, "Who is Michael Kofman?")
+    _, searched, _, _, record = ask(client, "What did he say?")
+    assert record["followup"] is True and record["question"] == "What did he say?"
+    assert "Kofman" in record["searched_query"]
+    assert "Kofman" in record["passages"][0]["text"]
+    assert "Searched for:" in searched and "Kofman" in searched and "follow-up" in searched
+    # A second conversation does not inherit the first one's turns.
+    _, _, _, _, fresh = ask(new_client(page_url), "What did he say?")
+    assert fresh["followup"] is False and fresh["searched_query"] == "What did he say?"
+
+
+def test_the_other_essay_is_searched_in_the_other_document(page_url):
+    client = new_client(page_url)
+    _, _, _, _, first = ask(client, "Who is Michael Kofman?")
+    _, searched, _, _, other = ask(client, "And the other essay?")
+    cited = first["citations"][0]["doc_id"]
+    assert other["scope"] and cited not in other["scope"]
+    assert {p["doc_id"] for p in other["passages"]} == set(other["scope"])
+    assert "only in" in searched
+
+
+def test_empty_question_gets_a_message_not_an_error(page_url):
+    messages, _, _, _, record = ask(new_client(page_url), "   ")
+    assert record == {} or record is None
+    assert "empty" in last_text(messages)
+
+
+def test_api_is_queue_only_and_serves_no_files(page_url):
+    request = urllib.request.Request(
+        page_url + "gradio_api/api/chat", data=b'{"data": ["hi", "hybrid", 5]}',
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError):  # api_open=False: no way around the queue
+        urllib.request.urlopen(request, timeout=10)
+    for path in ("gradio_api/file=/etc/passwd", "gradio_api/file=" + os.path.abspath("corpus")):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(page_url + path, timeout=10)
+        assert err.value.code in (403, 404)
+    config = urllib.request.urlopen(page_url + "config", timeout=10).read().decode()
+    assert '"analytics_enabled":false' in config.replace(" ", "")
+
+
+def test_only_loopback_counts_as_local():
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.com")
+    assert host_warning("127.0.0.1") is None
+    assert "reachable from other machines" in host_warning("0.0.0.0")
+
+
+def test_the_rag_package_does_not_import_gradio():
+    code = ("import sys, rag, rag.chat, rag.render, rag.serve, rag.conversation, rag.scoped, rag.cli; "
+            "sys.exit('gradio' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_rag_serve_starts_the_page(essays_index):
+    """The README's command, as a real process: it serves the page on loopback."""
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--index", str(essays_index.path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    try:
+        deadline, html = time.time() + 90, ""
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                html = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read().decode()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert "<html" in html.lower(), f"rag serve did not come up (exit {proc.poll()})"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert "Serving the chat page on http://127.0.0.1" in out
+    assert "warning" not in out.lower()

@@ -47,3 +47,23 @@ def test_default_server_answers_every_session_below_its_queue_size(bench, essays
     sessions = min(10, serve.QUEUE_SIZE)  # all fit in the queue: none may be refused
     summary = _run(bench, None, essays_index, sessions=sessions)
     assert [o.kind for o in summary.outcomes] == ["ok"] * (2 * sessions), summary.as_dict()
+
+
+def test_serve_uses_the_measured_settings(essays_rag):
+    """Threads, concurrency, queue and sessions kept as measured in benchmarks/LOAD.md."""
+    import torch
+
+    from rag import serve
+    from tests.conftest import start_page
+
+    torch.set_num_threads(2)
+    demo, _ = start_page(essays_rag)
+    try:
+        assert torch.get_num_threads() == serve.TORCH_THREADS == 1
+        assert demo.state_session_capacity == serve.SESSIONS_KEPT
+        assert demo._queue.max_size == serve.QUEUE_SIZE
+        chat = next(fn for fn in demo.fns.values() if fn.api_name == "chat")
+        assert chat.concurrency_limit == "default"  # follows the queue's, set from serve.CONCURRENCY
+        assert demo._queue.default_concurrency_limit == serve.CONCURRENCY
+    finally:
+        demo.close()

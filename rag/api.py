@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.answer import answer_from_passages
+from rag.answer import MAX_QUOTES, answer_from_passages, compose
 from rag.chunking import ChunkSettings
 from rag.corpus import load_corpus
 from rag.embed import Embedder, default_embedder
@@ -21,7 +21,7 @@ from rag.types import Answer, Corpus, Hit
 if TYPE_CHECKING:
     from rag.conversation import Rewrite
 
-DEFAULT_RETRIEVER = "hybrid"
+DEFAULT_RETRIEVER = "fusion"
 DEFAULT_K = 5
 MAX_K = 100  # as `rag ask --k`; the page's API takes k from the caller, so it is checked here too
 
@@ -68,6 +68,20 @@ def build(
     return index, report, corpus
 
 
+def _with_quoted(index: Index, hits: list[Hit], spans, scores) -> list[Hit]:
+    """The passages, plus any passage a quotation comes from that was not retrieved."""
+    hits = list(hits)
+    have = {h.chunk.chunk_id for h in hits}
+    for doc_id, start, end in spans:
+        for chunk in index.chunks:
+            if chunk.doc_id == doc_id and chunk.start <= start and end <= chunk.end and chunk.chunk_id not in have:
+                hits.append(Hit(chunk, float(scores.chunk[chunk.chunk_id]), len(hits) + 1,
+                                hits[0].retriever if hits else "fusion", index.title(doc_id)))
+                have.add(chunk.chunk_id)
+                break
+    return hits
+
+
 class Rag:
     """An opened, checked index plus the model that queries it."""
 
@@ -108,10 +122,32 @@ class Rag:
         query, _ = clean_question(query)
         return self.retriever(retriever).search(query, _check_k(k))
 
-    def ask(self, question: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> Answer:
+    def scorer(self):
+        """The sentence scorer, shared by the fusion retriever and quoting; None without a sentence layer."""
+        if self.index.sentences is None:
+            return None
+        return self.retriever("fusion").scorer
+
+    def ask(self, question: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER,
+            max_quotes: int = MAX_QUOTES) -> Answer:
+        """Quotations that answer ``question`` from the top ``k`` passages, or an abstention."""
         query, notes = clean_question(question)
         hits = self.retriever(retriever).search(query, _check_k(k, MAX_K))
-        return answer_from_passages(self.index, question, hits, query=query, retriever=retriever, notes=notes)
+        return self._answer_from_hits(question, query, hits, retriever, notes, max_quotes)
+
+    def _answer_from_hits(self, question: str, query: str, hits: list[Hit], retriever: str,
+                          notes: tuple[str, ...] = (), max_quotes: int = MAX_QUOTES) -> Answer:
+        """Quote from ``hits`` (already searched for ``query``), or abstain."""
+        from rag.quote import select
+
+        extra = {"query": query, "retriever": retriever, "notes": notes}
+        scorer = self.scorer()
+        if scorer is None or not hits:
+            return answer_from_passages(self.index, question, hits, max_quotes, **extra)
+        scores = scorer.scores(query)
+        selection = select(query, scores, self.index.sentences, self.index.documents, hits, max_quotes)
+        return compose(self.index, question, selection.spans, _with_quoted(self.index, hits, selection.spans, scores),
+                       selection.abstain_reason, **extra)
 
     # ------------------------------------------------------------ conversation
     # Added for the chat page; the methods above are unchanged.
@@ -136,7 +172,7 @@ class Rag:
         else:
             query, notes = clean_question(rewrite.query)
             hits = self.search_rewrite(rewrite, k, retriever)
-            answer = answer_from_passages(self.index, query, hits, query=query, retriever=retriever, notes=notes)
+            answer = self._answer_from_hits(rewrite.question, query, hits, retriever, notes)
         return dataclasses.replace(answer, question=rewrite.question)
 
     def ask_in_conversation(

@@ -74,9 +74,9 @@ def main() -> None:
 @index_option
 @model_option
 @click.option("--chunk-size", type=click.IntRange(50, 20000), default=None,
-              help="Maximum characters per chunk. [default: 800]")
+              help="Maximum characters per chunk. [default: 1200]")
 @click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None,
-              help="Characters shared by neighbouring chunks. [default: 100]")
+              help="Characters shared by neighbouring chunks. [default: 200]")
 @click.option("--force", is_flag=True, help="Rebuild and re-embed even if the index is up to date.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, force, quiet) -> None:

@@ -118,6 +118,29 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
 
+    def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per text: wordpiece ids, unit token vectors (float16), and the pooled unit vector.
+
+        One forward pass gives both the sentence vector and the contextual
+        token vectors used for term-level (MaxSim) matching.
+        """
+        if not texts:
+            return []
+        outputs = self._model.encode(list(texts), output_value=None, batch_size=self.batch_size)
+        result = []
+        for out in outputs:
+            mask = out["attention_mask"].numpy().astype(bool)
+            ids = out["input_ids"].numpy()[mask]
+            tokens = out["token_embeddings"].numpy()[mask]
+            tokens = tokens / np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-12)
+            pooled = out["sentence_embedding"].numpy()
+            pooled = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+            result.append((ids.astype(np.int32), tokens.astype(np.float16), pooled.astype(np.float32)))
+        return result
+
+    def token_strings(self, ids: Sequence[int]) -> list[str]:
+        return self._model.tokenizer.convert_ids_to_tokens(list(ids))
+
 
 def default_embedder(model_path: str | Path | None = None) -> Embedder:
     """The configured model: ``model_path``, else $RAG_MODEL, else the bundled MiniLM."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rag.errors import IndexCorrupt, IndexMismatch
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence layer
 LIBRARIES = ("rag", "faiss-cpu", "sentence-transformers", "langchain-text-splitters", "bm25s", "numpy")
 
 

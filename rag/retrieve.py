@@ -11,7 +11,7 @@ from rag.embed import Embedder
 from rag.store import Index
 from rag.types import Hit
 
-RETRIEVERS = ("dense", "bm25", "hybrid")
+RETRIEVERS = ("dense", "bm25", "hybrid", "fusion")
 
 
 class Retriever(Protocol):
@@ -76,6 +76,33 @@ class HybridRetriever:
         return _hits(self.index, np.array(order), [fused[c] for c in order], self.name)
 
 
+class FusionRetriever:
+    """Chunks ranked by their best sentence's evidence (see rag.scoring).
+
+    On an index without a sentence layer (a large corpus) this is the
+    hybrid ranking.
+    """
+
+    name = "fusion"
+
+    def __init__(self, index: Index, embedder: Embedder):
+        self.index = index
+        self.fallback = HybridRetriever(index, embedder)
+        self.scorer = None
+        if index.sentences is not None:
+            from rag.scoring import SentenceScorer
+
+            self.scorer = SentenceScorer(index, embedder)
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        if self.scorer is None:
+            return [Hit(h.chunk, h.score, h.rank, self.name, h.title) for h in self.fallback.search(query, k)]
+        chunk_scores = self.scorer.scores(query).chunk
+        order = np.argsort(-chunk_scores, kind="stable")[:k]
+        order = [i for i in order if np.isfinite(chunk_scores[i])]
+        return _hits(self.index, np.array(order, dtype=np.int64), chunk_scores[order], self.name)
+
+
 def make_retriever(name: str, index: Index, embedder: Embedder) -> Retriever:
     if name == "dense":
         return DenseRetriever(index, embedder)
@@ -83,4 +110,6 @@ def make_retriever(name: str, index: Index, embedder: Embedder) -> Retriever:
         return BM25Retriever(index)
     if name == "hybrid":
         return HybridRetriever(index, embedder)
+    if name == "fusion":
+        return FusionRetriever(index, embedder)
     raise ValueError(f"unknown retriever {name!r}; choose one of {', '.join(RETRIEVERS)}")

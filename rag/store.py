@@ -36,6 +36,7 @@ from rag.manifest import (
     read_manifest,
     sha256_bytes,
 )
+from rag.sentence_index import SentenceLayer, build_sentence_layer, load_sentence_layer
 from rag.types import Chunk, Corpus, Document
 from rag.vectors import make_vector_index, read_vector_index, reconstruct_all, write_vector_index
 
@@ -67,6 +68,7 @@ class Index:
     chunks: list[Chunk]
     vectors: object  # faiss.Index
     bm25: BM25Index
+    sentences: SentenceLayer | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -198,7 +200,8 @@ def _reusable_vectors(index_dir: Path, model: str, chunking: dict) -> dict[tuple
     }
 
 
-def _up_to_date(index_dir: Path, corpus: Corpus, embedder: Embedder, settings: ChunkSettings) -> Index | None:
+def _up_to_date(index_dir: Path, corpus: Corpus, embedder: Embedder, settings: ChunkSettings,
+                sentences: bool) -> Index | None:
     expected = Expected(
         model_name=embedder.name,
         model_dim=embedder.dim,
@@ -211,6 +214,8 @@ def _up_to_date(index_dir: Path, corpus: Corpus, embedder: Embedder, settings: C
         return None
     if index.manifest["libraries"] != library_versions():
         return None
+    if index.manifest["store"].get("sentences_requested") != sentences:
+        return None
     return index
 
 
@@ -222,6 +227,7 @@ def build_index(
     progress: bool = False,
     reuse: bool = True,
     force: bool = False,
+    sentences: bool = True,
 ) -> tuple[Index, BuildReport]:
     """Chunk, embed and write ``corpus`` to ``index_dir``, replacing it atomically.
 
@@ -233,7 +239,7 @@ def build_index(
     with build_lock(index_dir):
         _clean_stale(index_dir)
         if not force:
-            current = _up_to_date(index_dir, corpus, embedder, settings)
+            current = _up_to_date(index_dir, corpus, embedder, settings, sentences)
             if current is not None:
                 n = len(current.chunks)
                 return current, BuildReport(True, len(current.documents), n, 0, n)
@@ -266,6 +272,8 @@ def build_index(
             ),
             VECTORS: write_vector_index(vector_index),
         }
+        layer = build_sentence_layer(corpus.documents, chunks, embedder) if sentences else None
+        files.update(layer or {})
         for name, data in files.items():
             _write(staging / name, data)
         BM25Index.build([c.text for c in chunks]).save(staging / BM25_DIR)
@@ -282,6 +290,8 @@ def build_index(
                 "vectors": type(vector_index).__name__,
                 "metric": "inner_product",
                 "bm25": BM25_SETTINGS,
+                "sentences": layer is not None,
+                "sentences_requested": sentences,
             },
             "documents": {
                 d.doc_id: {"file": Path(d.path).name, "sha256": d.sha256, "chars": len(d.text)}
@@ -414,4 +424,10 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
         raise IndexCorrupt(f"{index_dir}/{BM25_DIR} cannot be read ({type(err).__name__}); {hint}") from err
     if bm25.size != len(chunks):
         raise IndexMismatch(f"{index_dir} BM25 holds {bm25.size} rows for {len(chunks)} chunks; {hint}")
-    return Index(index_dir, manifest, documents, chunks, vectors, bm25)
+    layer = None
+    if manifest["store"].get("sentences"):
+        try:
+            layer = load_sentence_layer(lambda name: _read_checked(index_dir, manifest, name, folder), documents, len(chunks))
+        except (ValueError, KeyError, TypeError) as err:
+            raise IndexCorrupt(f"{index_dir} sentence layer is inconsistent ({err}); {hint}") from err
+    return Index(index_dir, manifest, documents, chunks, vectors, bm25, layer)

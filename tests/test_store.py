@@ -129,7 +129,7 @@ def test_other_model_is_refused(small):
 
 def test_other_chunk_settings_are_refused(small):
     _, index_dir, _, _ = small
-    with pytest.raises(IndexMismatch, match="chunk_size=300, not 800"):
+    with pytest.raises(IndexMismatch, match="chunk_size=300, not 1200"):
         load_index(index_dir, Expected(chunking=ChunkSettings().as_dict()))
 
 
@@ -148,7 +148,7 @@ def test_changed_corpus_is_refused(small, embedder):
 def test_older_format_is_refused(small):
     _, index_dir, _, _ = small
     _edit_manifest(index_dir, lambda m: m.update(format_version=0))
-    with pytest.raises(IndexMismatch, match="format 0, this rag reads format 1.*rag index"):
+    with pytest.raises(IndexMismatch, match=f"format 0, this rag reads format {FORMAT_VERSION}.*rag index"):
         load_index(index_dir)
 
 

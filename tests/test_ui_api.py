@@ -26,7 +26,7 @@ def page_url(essays_rag):
     demo.close()
 
 
-def ask(client, question, retriever="hybrid", k=5):
+def ask(client, question, retriever="fusion", k=5):
     """One turn; returns (messages, searched_html, sources_html, inspector_html, record)."""
     _, messages, searched, sources, inspector, record = client.predict(question, retriever, k, api_name="/chat")
     return messages, searched, sources, inspector, record
@@ -64,7 +64,7 @@ def test_answer_quotes_are_verbatim_and_citations_resolve(page_url, essays_rag):
 
 def test_inspector_ranks_every_retriever_and_flags_quoted_passages(page_url):
     _, _, _, inspector, record = ask(new_client(page_url), "Who is Michael Kofman?", retriever="bm25", k=3)
-    for name in ("dense", "bm25 (used)", "hybrid"):
+    for name in ("dense", "bm25 (used)", "hybrid", "fusion"):
         assert f"<th>{name}</th>" in inspector
     assert inspector.split("<tbody>")[1].count("<tr>") == 3  # k rows
     assert "quoted" in inspector

@@ -142,7 +142,7 @@ def test_inspector_tab_and_followup_query_are_shown(page):
     table = page.locator("#rag-inspector table")
     table.wait_for(timeout=10_000)
     headers = table.locator("thead th").all_inner_texts()
-    assert headers[:1] == ["rank"] and {"dense", "bm25", "hybrid (used)"} <= set(headers)
+    assert headers[:1] == ["rank"] and {"dense", "bm25", "hybrid", "fusion (used)"} <= set(headers)
     assert table.locator(".rag-quoted").count() >= 1
 
     page.click("#rag-clear")

@@ -151,7 +151,7 @@ def build_demo(rag: Rag) -> gr.Blocks:
                 examples = gr.Examples(EXAMPLES, inputs=[question], label="Example questions (click, then Ask)")
                 with gr.Accordion("Settings", open=False):
                     retriever = gr.Radio(list(RETRIEVERS), value=DEFAULT_RETRIEVER, label="Retriever",
-                                         info="How passages are ranked: meaning (dense), words (bm25), or both.")
+                                         info="How passages are ranked: meaning (dense), words (bm25), both fused by rank (hybrid), or both plus sentence-level evidence (fusion, the default).")
                     k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Passages to retrieve")
                 with gr.Accordion(f"Indexed essays ({len(documents)})", open=True):
                     gr.HTML(essays_html(documents, counts), elem_id="rag-essays", js_on_load=None)

@@ -1,0 +1,89 @@
+"""Choose the quotations: the sentences, or short runs of adjacent
+sentences, from the retrieved passages that best answer the question."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.abstain import answer_type, has_type, weak_match
+from rag.scoring import SentenceScores
+from rag.sentence_index import SentenceLayer
+from rag.types import Document, Hit
+
+# A neighbour joins a quotation when its score is within this many z units
+# of the sentence it extends: the pair then reads as one answer.
+NEIGHBOUR_MARGIN = 2.0
+MAX_RUN = 2
+TYPED_POOL = 8
+_TITLE_Q = re.compile(r"\b(title|headline|heading)s?\b", re.I)
+_BOTH_Q = re.compile(r"\b(both|two|each)\b.*\b(essays|articles|pieces|texts)\b|\b(essays|articles)'? titles\b", re.I)
+
+
+@dataclass(frozen=True)
+class Selection:
+    spans: tuple[tuple[str, int, int], ...]  # (doc_id, start, end), best first
+    abstain_reason: str | None = None
+
+
+def _title_sentences(layer: SentenceLayer, documents: dict[str, Document], candidates: list[int]) -> list[int]:
+    return [
+        i for i in candidates
+        if documents[layer.sentences[i].doc_id].text[layer.sentences[i].start : layer.sentences[i].end]
+        == documents[layer.sentences[i].doc_id].title
+    ]
+
+
+def _run(i: int, layer: SentenceLayer, score: np.ndarray, allowed: set[int], used: set[int]) -> tuple[int, int]:
+    """Sentence ``i`` extended by its better neighbour, if that one scores close."""
+    s = layer.sentences[i]
+    best = None
+    for j in (i - 1, i + 1):
+        if j in allowed and j not in used and layer.sentences[j].doc_id == s.doc_id \
+                and score[j] >= score[i] - NEIGHBOUR_MARGIN and (best is None or score[j] > score[best]):
+            best = j
+    if best is None or MAX_RUN < 2:
+        return i, i
+    return min(i, best), max(i, best)
+
+
+def select(question: str, scores: SentenceScores, layer: SentenceLayer, documents: dict[str, Document],
+           passages: list[Hit], max_quotes: int) -> Selection:
+    asks_title = bool(_TITLE_Q.search(question))
+    # A question about the essays' own titles is about the corpus itself,
+    # however little its words resemble the text.
+    if not asks_title and weak_match(float(scores.dense.max(initial=-1.0)), float(scores.maxsim.max(initial=-1.0))):
+        return Selection((), "nothing in the essays is close to this question")
+    chunk_ids = {h.chunk.chunk_id for h in passages}
+    candidates = [i for i in np.argsort(-scores.score, kind="stable").tolist()
+                  if layer.sentences[i].chunk_id in chunk_ids]
+    if not candidates:
+        return Selection((), "no retrieved passage holds a quotable sentence")
+    text = lambda i: documents[layer.sentences[i].doc_id].text[layer.sentences[i].start : layer.sentences[i].end]
+    kind = answer_type(question)
+    if kind:
+        typed = [i for i in candidates[:TYPED_POOL] if has_type(text(i), kind)]
+        if not typed:
+            return Selection((), f"the passages that match give no {kind} for this")
+        candidates = typed + [i for i in candidates if i not in typed]
+    if asks_title:
+        # Headlines are the essays' own metadata: candidates even when their
+        # passage was not retrieved, best-scoring essay first.
+        everything = np.argsort(-scores.score, kind="stable").tolist()
+        titles = _title_sentences(layer, documents, everything)
+        keep = titles if _BOTH_Q.search(question) else titles[:1]
+        candidates = keep + [i for i in candidates if i not in keep]
+    allowed, used = set(candidates), set()
+    spans = []
+    for i in candidates:
+        if len(spans) >= max_quotes:
+            break
+        if i in used:
+            continue
+        lo, hi = (i, i) if kind or asks_title else _run(i, layer, scores.score, allowed, used)
+        used.update(range(lo, hi + 1))
+        first, last = layer.sentences[lo], layer.sentences[hi]
+        spans.append((first.doc_id, first.start, last.end))
+    return Selection(tuple(spans))

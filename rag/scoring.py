@@ -1,0 +1,112 @@
+"""Score every sentence of a small corpus against a question.
+
+A sentence's score adds up evidence, each kind z-normalised over the
+corpus's sentences so that none dominates by scale:
+- its own vector, and its vectors joined with the previous and the next
+  sentence (an answer often leans on the sentence before it);
+- its chunk's dense and BM25 scores (the passage around it);
+- MaxSim: for each content word-piece of the question, its best contextual
+  match among the sentence's word-pieces, IDF-weighted — soft term matching
+  that survives paraphrase better than BM25's exact stems;
+- minus its hubness (similarity to the corpus centroid).
+The weights were chosen on eval/essays_qa.jsonl (a logistic regression over
+these features, cross-validated by question, then rounded); see
+eval/reports/current/report.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from rag.store import Index
+
+WEIGHTS = {
+    "sentence": 0.4,
+    "with_prev": 0.6,
+    "with_next": 0.3,
+    "chunk_dense": 0.6,
+    "chunk_bm25": 0.6,
+    "maxsim": 1.0,
+    "hubness": -0.25,
+}
+
+# Words that say how a question is asked, not what it is about.
+QUESTION_WORDS = frozenset(
+    """a an the of to in on for and or but is are was were be been being do does did what which who whom
+    whose why how when where that this these those it its with by as at from about into than then so such
+    according author authors essay essays article commentary piece say says said describe describes
+    mention mentions use uses argue argues claim claims suggest suggests write writes wrote text
+    he she they them his her their there here can could would should will may might must""".split()
+)
+
+
+@dataclass(frozen=True)
+class SentenceScores:
+    """One question's evidence for every sentence (arrays index sentence ids)."""
+
+    score: np.ndarray  # combined, in z units
+    dense: np.ndarray  # raw cosine of the sentence alone
+    maxsim: np.ndarray  # raw MaxSim in [-1, 1]
+    chunk: np.ndarray  # per chunk: best sentence score
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    std = float(x.std())
+    return (x - float(x.mean())) / std if std > 1e-9 else np.zeros_like(x)
+
+
+class SentenceScorer:
+    def __init__(self, index: Index, embedder):
+        if index.sentences is None:
+            raise ValueError("this index has no sentence layer")
+        self.index, self.embedder, self.layer = index, embedder, index.sentences
+        self.sentence_chunk = np.array([s.chunk_id for s in self.layer.sentences], dtype=np.int64)
+        self.chunk_vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+        self._score = lru_cache(maxsize=256)(self._compute)
+
+    def _content_mask(self, ids: np.ndarray) -> np.ndarray:
+        tokens = self.embedder.token_strings(ids)
+        return np.array(
+            [bool(re.search(r"\w", t)) and not t.startswith("[") and t.lower() not in QUESTION_WORDS for t in tokens]
+        )
+
+    def _maxsim(self, q_ids: np.ndarray, q_tokens: np.ndarray) -> np.ndarray:
+        layer = self.layer
+        keep = self._content_mask(q_ids)
+        if not keep.any():
+            return np.zeros(layer.n, dtype=np.float32)
+        n = max(layer.n, 1)
+        idf = np.array([np.log((n + 1) / (layer.df.get(int(t), 0) + 0.5)) for t in q_ids[keep]], dtype=np.float32)
+        idf = np.maximum(idf, 0.05)
+        sims = q_tokens[keep].astype(np.float32) @ layer.tokens.astype(np.float32).T  # [q, T]
+        starts = layer.token_offsets[:-1]
+        best = np.maximum.reduceat(sims, starts, axis=1)  # [q, n]: best match inside each sentence
+        return (idf @ best) / float(idf.sum())
+
+    def scores(self, query: str) -> SentenceScores:
+        return self._score(query)
+
+    def _compute(self, query: str) -> SentenceScores:
+        q_ids, q_tokens, q = self.embedder.embed_tokens([query])[0]
+        layer = self.layer
+        dense = layer.vectors @ q
+        maxsim = self._maxsim(q_ids, q_tokens)
+        chunk_dense = (self.chunk_vectors @ q)[self.sentence_chunk]
+        chunk_bm25 = self.index.bm25.scores_for(query)[self.sentence_chunk]
+        features = {
+            "sentence": dense,
+            "with_prev": layer.prev @ q,
+            "with_next": layer.next @ q,
+            "chunk_dense": chunk_dense,
+            "chunk_bm25": chunk_bm25,
+            "maxsim": maxsim,
+            "hubness": layer.hubness,
+        }
+        score = sum(WEIGHTS[name] * _z(np.asarray(values, dtype=np.float32)) for name, values in features.items())
+        chunk = np.full(len(self.index.chunks), -np.inf, dtype=np.float32)
+        np.maximum.at(chunk, self.sentence_chunk, score)
+        return SentenceScores(score, dense, maxsim, chunk)

@@ -1,0 +1,144 @@
+"""The sentence layer of an index: what quotations are chosen from.
+
+For each sentence: its span, the chunk it belongs to, its own vector, the
+vectors of it joined with its previous and with its next sentence (an answer
+often leans on the sentence before it), and its contextual token vectors for
+term-level matching. Built only for corpora up to SENTENCE_LIMIT sentences;
+beyond that an index serves passages without sentence scoring.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.sentences import split_sentences
+from rag.types import Chunk, Document
+
+SENTENCE_LIMIT = 20_000
+FILES = {
+    "sentences": "sentences.jsonl",
+    "vectors": "sentence_vectors.npy",
+    "prev": "sentence_prev_vectors.npy",
+    "next": "sentence_next_vectors.npy",
+    "tokens": "token_vectors.npy",
+    "token_ids": "token_ids.npy",
+    "token_offsets": "token_offsets.npy",
+}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    sentence_id: int
+    doc_id: str
+    start: int
+    end: int
+    chunk_id: int
+
+
+@dataclass
+class SentenceLayer:
+    sentences: list[Sentence]
+    vectors: np.ndarray  # [n, dim]
+    prev: np.ndarray  # [n, dim] sentence with the one before it
+    next: np.ndarray  # [n, dim] sentence with the one after it
+    tokens: np.ndarray  # [T, dim] float16, unit length
+    token_ids: np.ndarray  # [T] wordpiece ids
+    token_offsets: np.ndarray  # [n + 1] sentence i owns tokens[off[i]:off[i+1]]
+
+    def __post_init__(self) -> None:
+        # How typical a sentence is of the whole corpus: "hub" sentences that
+        # resemble everything would otherwise top every ranking.
+        centroid = self.vectors.mean(axis=0)
+        norm = float(np.linalg.norm(centroid)) or 1.0
+        self.hubness = self.vectors @ (centroid / norm)
+        self.by_chunk: dict[int, list[int]] = {}
+        for s in self.sentences:
+            self.by_chunk.setdefault(s.chunk_id, []).append(s.sentence_id)
+        # Inverse document frequency of wordpieces over sentences, for MaxSim.
+        n = len(self.sentences)
+        df: dict[int, int] = {}
+        for i in range(n):
+            for tid in set(self.token_ids[self.token_offsets[i] : self.token_offsets[i + 1]].tolist()):
+                df[tid] = df.get(tid, 0) + 1
+        self.df = df
+        self.n = n
+
+
+def _chunk_of(start: int, end: int, doc_chunks: list[Chunk]) -> int:
+    best, best_overlap = doc_chunks[0].chunk_id, -1
+    for c in doc_chunks:
+        shared = min(end, c.end) - max(start, c.start)
+        if shared > best_overlap:
+            best, best_overlap = c.chunk_id, shared
+    return best
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def build_sentence_layer(documents: tuple[Document, ...], chunks: list[Chunk], embedder) -> dict[str, bytes] | None:
+    """The layer's files, or None when the corpus is too large or the embedder lacks token output."""
+    if not hasattr(embedder, "embed_tokens"):
+        return None
+    by_doc: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    sentences: list[Sentence] = []
+    prev_texts: list[str] = []
+    next_texts: list[str] = []
+    for doc in documents:
+        spans = split_sentences(doc.text)
+        for j, (start, end) in enumerate(spans):
+            sentences.append(Sentence(len(sentences), doc.doc_id, start, end, _chunk_of(start, end, by_doc[doc.doc_id])))
+            prev_start = spans[j - 1][0] if j > 0 else start
+            next_end = spans[j + 1][1] if j + 1 < len(spans) else end
+            prev_texts.append(doc.text[prev_start:end])
+            next_texts.append(doc.text[start:next_end])
+            if len(sentences) > SENTENCE_LIMIT:
+                return None
+    text_of = {d.doc_id: d.text for d in documents}
+    texts = [text_of[s.doc_id][s.start : s.end] for s in sentences]
+    encoded = embedder.embed_tokens(texts)
+    offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
+    for i, (ids, _, _) in enumerate(encoded):
+        offsets[i + 1] = offsets[i] + len(ids)
+    dim = embedder.dim
+    rows = "".join(
+        json.dumps({"sentence_id": s.sentence_id, "doc_id": s.doc_id, "start": s.start, "end": s.end,
+                    "chunk_id": s.chunk_id}, ensure_ascii=False) + "\n"
+        for s in sentences
+    )
+    return {
+        FILES["sentences"]: rows.encode("utf-8"),
+        FILES["vectors"]: _npy(np.stack([e[2] for e in encoded]) if encoded else np.zeros((0, dim), np.float32)),
+        FILES["prev"]: _npy(embedder.embed_documents(prev_texts)),
+        FILES["next"]: _npy(embedder.embed_documents(next_texts)),
+        FILES["tokens"]: _npy(np.concatenate([e[1] for e in encoded]) if encoded else np.zeros((0, dim), np.float16)),
+        FILES["token_ids"]: _npy(np.concatenate([e[0] for e in encoded]) if encoded else np.zeros(0, np.int32)),
+        FILES["token_offsets"]: _npy(offsets),
+    }
+
+
+def load_sentence_layer(read, documents: dict[str, Document], n_chunks: int) -> SentenceLayer:
+    """``read(name)`` returns a checked file's bytes; raises ValueError on any inconsistency."""
+    arrays = {key: np.load(io.BytesIO(read(name)), allow_pickle=False)
+              for key, name in FILES.items() if key != "sentences"}
+    rows = [json.loads(line) for line in read(FILES["sentences"]).decode("utf-8").splitlines() if line]
+    sentences = [Sentence(r["sentence_id"], r["doc_id"], r["start"], r["end"], r["chunk_id"]) for r in rows]
+    n = len(sentences)
+    for i, s in enumerate(sentences):
+        if s.sentence_id != i or s.doc_id not in documents or not 0 <= s.chunk_id < n_chunks \
+                or not 0 <= s.start < s.end <= len(documents[s.doc_id].text):
+            raise ValueError(f"sentence record {i} does not match its document")
+    if not (len(arrays["vectors"]) == len(arrays["prev"]) == len(arrays["next"]) == n
+            and len(arrays["token_offsets"]) == n + 1
+            and int(arrays["token_offsets"][-1]) == len(arrays["tokens"]) == len(arrays["token_ids"])):
+        raise ValueError("sentence arrays disagree in length")
+    return SentenceLayer(sentences, **arrays)

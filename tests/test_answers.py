@@ -1,0 +1,96 @@
+"""Answers as verified quotations, and abstention, on the real essays."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.abstain import answer_type, has_type
+from rag.answer import ABSTAIN_TEXT, verify_quote
+from rag.evaluation.qa import load_qa
+from rag.evaluation.runner import evaluate
+from rag.types import Quote
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def eval_items(essays_index):
+    return load_qa(ROOT / "eval" / "essays_qa.jsonl", essays_index.documents)
+
+
+def test_every_quotation_over_the_eval_set_is_verbatim_and_whole_words(essays_rag, eval_items):
+    seen = 0
+    for item in eval_items:
+        answer = essays_rag.ask(item.question)
+        assert len(answer.quotes) <= 3
+        for q in answer.quotes:
+            text = essays_rag.index.documents[q.doc_id].text
+            assert text[q.start : q.end] == q.text
+            assert not (q.start > 0 and text[q.start - 1].isalnum())
+            assert not (q.end < len(text) and text[q.end].isalnum())
+            assert f"“{q.text}” [{q.n}]" in answer.text
+            seen += 1
+    assert seen > 100
+
+
+def test_kofman_is_quoted_from_the_off_ramp_essay(essays_rag):
+    answer = essays_rag.ask("Who is Michael Kofman?")
+    assert not answer.abstained
+    first = answer.quotes[0]
+    assert first.title == "Putin Needs an Off-Ramp"
+    assert "director of Russia studies at the CNA" in first.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do I make a sourdough starter from scratch?",
+        "What is the capital of Australia?",
+        "How many tanks did Poland deliver to Ukraine?",
+        "In what year did the Berlin Wall fall?",
+    ],
+)
+def test_out_of_scope_questions_abstain_with_related_reading(essays_rag, question):
+    answer = essays_rag.ask(question)
+    assert answer.abstained and answer.text == ABSTAIN_TEXT and answer.quotes == ()
+    assert answer.passages  # nearest passages are still listed as related reading
+    assert answer.notes  # and the reason is given
+
+
+def test_typed_question_quotes_a_sentence_of_that_type(essays_rag):
+    answer = essays_rag.ask("When was the commentary about negotiating with Putin published?")
+    assert not answer.abstained
+    assert "Published on March 10, 2022" in answer.quotes[0].text
+
+
+def test_title_questions_quote_the_headline(essays_rag):
+    answer = essays_rag.ask("What are the titles of the two essays?")
+    titles = {q.text for q in answer.quotes}
+    assert {"Putin Needs an Off-Ramp", "To Support Zelensky, the United States Needs to Negotiate With Putin"} <= titles
+
+
+def test_answer_type_rules():
+    assert answer_type("How many weeks of training?") == "quantity"
+    assert answer_type("In what year did it happen?") == "date"
+    assert answer_type("Why did he say that?") is None
+    assert not has_type("In 1962 the world held its breath.", "quantity")  # a year is not a count
+    assert has_type("They sent 5,000 tanks.", "quantity") and has_type("in March", "date")
+
+
+def test_a_quote_that_does_not_match_is_refused(essays_index):
+    doc = next(iter(essays_index.documents.values()))
+    with pytest.raises(AssertionError, match="does not match"):
+        verify_quote(essays_index, Quote(1, doc.doc_id, doc.title, 0, 5, "wrong"))
+    with pytest.raises(AssertionError, match="cuts a word"):
+        verify_quote(essays_index, Quote(1, doc.doc_id, doc.title, 1, 5, doc.text[1:5]))
+
+
+def test_fusion_beats_the_simple_retrievers_on_the_eval_set(essays_rag, eval_items):
+    """A floor under the committed numbers, so a regression fails loudly."""
+    fusion = evaluate(essays_rag, eval_items, "essays", "fusion", 5).metrics
+    hybrid = evaluate(essays_rag, eval_items, "essays", "hybrid", 5).metrics
+    assert fusion["hit@1"] >= 0.74 and fusion["hit@1"] > hybrid["hit@1"]
+    assert fusion["mrr@10"] >= 0.82
+    assert fusion["quote_hit"] >= 0.74
+    assert fusion["false_abstain_rate"] <= 0.03
+    assert fusion["abstain_rate"] >= 0.6
+    assert fusion["verbatim_rate"] == 1.0

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from rag.errors import CorpusError, EvalDataError, IndexCorrupt, IndexMismatch, IndexMissing, QuestionError
-from rag.manifest import fingerprint, sha256_bytes
+from rag.manifest import FORMAT_VERSION, fingerprint, sha256_bytes
 from rag.question import MAX_QUESTION_CHARS
 from rag.store import load_index
 from tests.conftest import CORPUS, write_corpus
@@ -150,7 +150,7 @@ def test_missing_index(tmp_path):
     (lambda d: _edit_manifest(d, lambda m: m.update(files=[])), "malformed manifest"),
     (lambda d: _edit_manifest(d, lambda m: m.update(model="minilm")), "malformed manifest"),
     (lambda d: _edit_manifest(d, lambda m: m.update(format_version=0)),
-     "has index format 0, this rag reads format 1"),
+     f"has index format 0, this rag reads format {FORMAT_VERSION}"),
     (lambda d: _edit_manifest(d, lambda m: m["store"]["bm25"].update(k1=1.2)),
      "built with BM25 k1=1.2, this rag uses 1.5"),
     (lambda d: (d / "bm25" / "vocab.index.json").unlink(), "vocab.index.json is missing or unreadable"),

@@ -120,6 +120,7 @@ def test_payload_is_live(tmp_path):
 @pytest.mark.parametrize("name", [
     "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
     "bm25/vocab.index.json", "bm25/params.index.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl",
+    "sentence_vectors.npy", "token_ids.npy", "token_vectors.npy", "sentences.jsonl",
 ])
 def test_loader_never_unpickles(tmp_path, essays_index, name):
     copy = tmp_path / "copy"
@@ -233,4 +234,6 @@ def test_eval_report_renders_corpus_and_eval_markup_inert(tmp_path, embedder):
     for tag in ("<script", "<img src=x", "<img src=q", "<a ", "<b>", "<strong>bold"):
         assert tag not in rendered, f"{tag} is live in the rendered report"
     assert '<img src="hit_at_k.png"' in rendered  # the report's own plot is still there
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered and "![pixel](http://evil.example/p.png)" in rendered
+    # Shown as the literal text it is: the question, and the corpus markup the answer quotes.
+    assert "What about &lt;script&gt;alert(4)&lt;/script&gt; and ![p](http://evil.example/q.png)" in rendered
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered

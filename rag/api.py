@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from rag.answer import MAX_QUOTES, answer_from_passages, compose
 from rag.chunking import ChunkSettings
 from rag.corpus import load_corpus
 from rag.embed import Embedder, default_embedder
+from rag.errors import QuestionError
 from rag.manifest import Expected, check_manifest
 from rag.question import clean_question
 from rag.retrieve import RETRIEVERS, Retriever, make_retriever
@@ -21,6 +23,19 @@ if TYPE_CHECKING:
 
 DEFAULT_RETRIEVER = "fusion"
 DEFAULT_K = 5
+MAX_K = 100  # as `rag ask --k`; the page's API takes k from the caller, so it is checked here too
+
+
+def _check_k(k, limit: int | None = None) -> int:
+    """A positive whole number (numpy integers too), at most ``limit``."""
+    try:
+        n = operator.index(k)  # refuses floats and strings rather than rounding them
+    except TypeError:
+        n = None
+    if n is None or isinstance(k, bool) or n < 1 or (limit is not None and n > limit):
+        bound = f"from 1 to {limit}" if limit else "of at least 1"
+        raise QuestionError(f"k (passages to retrieve) must be a whole number {bound}, not {k!r}")
+    return n
 
 
 def project_root() -> Path:
@@ -105,7 +120,7 @@ class Rag:
 
     def search(self, query: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> list[Hit]:
         query, _ = clean_question(query)
-        return self.retriever(retriever).search(query, k)
+        return self.retriever(retriever).search(query, _check_k(k))
 
     def scorer(self):
         """The sentence scorer, shared by the fusion retriever and quoting; None without a sentence layer."""
@@ -117,7 +132,7 @@ class Rag:
             max_quotes: int = MAX_QUOTES) -> Answer:
         """Quotations that answer ``question`` from the top ``k`` passages, or an abstention."""
         query, notes = clean_question(question)
-        hits = self.retriever(retriever).search(query, k)
+        hits = self.retriever(retriever).search(query, _check_k(k, MAX_K))
         return self._answer_from_hits(question, query, hits, retriever, notes, max_quotes)
 
     def _answer_from_hits(self, question: str, query: str, hits: list[Hit], retriever: str,

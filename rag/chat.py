@@ -7,6 +7,7 @@ cannot drift from what the API does (it calls the same ``Rag`` methods).
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Sequence
 
@@ -134,6 +135,8 @@ def respond(
     turn = ChatTurn(turn_id, rw, answer, rankings)
     new_turns = (*turns, turn)[-MAX_TURNS:]
     searched = searched_html(rw, titles)
+    # Tell the user what cleaning did to the question (shortened, control characters removed).
+    searched += "".join(f'<div class="rag-note">{html.escape(note)}</div>' for note in answer.notes)
     sources = sources_html(answer, turn_id, documents)
     inspector = inspector_html(rankings, answer, retriever)
     record = record_for(turn)

@@ -6,9 +6,7 @@ convention); nothing prints a traceback unless RAG_DEBUG=1.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -18,17 +16,13 @@ from rag.api import DEFAULT_K, DEFAULT_RETRIEVER, default_corpus_dir, default_in
 from rag.errors import RagError
 from rag.retrieve import RETRIEVERS
 from rag.serialize import answer_to_dict
-
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _safe(text: str) -> str:
-    """Corpus text for a terminal: escape sequences in a file must not reach it."""
-    return _UNPRINTABLE.sub("\ufffd", text)
+from rag.terminal import safe as _safe
+from rag.terminal import safe_json, safe_line
 
 
 def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"rag: error: {message}", err=True)
+    # Messages quote paths and file names, which can hold escape sequences too.
+    click.echo(f"rag: error: {safe_line(message)}", err=True)
     sys.exit(code)
 
 
@@ -107,7 +101,7 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, force, q
         corpus_dir, index_dir, settings, default_embedder(model_path), progress=not quiet, force=force
     )
     for skipped in corpus.skipped:
-        click.echo(f"rag: warning: skipped {skipped.path}: {skipped.reason}", err=True)
+        click.echo(f"rag: warning: skipped {safe_line(skipped.path)}: {safe_line(skipped.reason)}", err=True)
     if quiet:
         return
     if report.up_to_date:
@@ -134,23 +128,25 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
     from rag.embed import default_embedder
 
     answer = Rag.open(index_dir, default_embedder(model_path)).ask(question, k=k, retriever=retriever)
-    if as_json:
-        click.echo(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2))
-        return
+    # Notes (question shortened, control characters removed) go to stderr in
+    # both modes, so --json callers are told too and stdout stays one object.
     for note in answer.notes:
-        click.echo(f"rag: note: {note}", err=True)
+        click.echo(f"rag: note: {safe_line(note)}", err=True)
+    if as_json:
+        click.echo(safe_json(answer_to_dict(answer), indent=2))
+        return
     click.echo(_safe(answer.text))
     if answer.quotes:
         click.echo("")
         for q in answer.quotes:
-            click.echo(f"[{q.n}] {_safe(q.title)} ({q.doc_id}, characters {q.start}–{q.end})")
+            click.echo(f"[{q.n}] {_safe(q.title)} ({_safe(q.doc_id)}, characters {q.start}–{q.end})")
     heading = "Related passages:" if answer.abstained else "Passages:"
     click.echo(f"\n{heading}")
     for hit in answer.passages:
         c = hit.chunk
         snippet = " ".join(c.text.split())
         snippet = snippet[:160] + ("…" if len(snippet) > 160 else "")
-        click.echo(f"  {hit.rank}. {c.doc_id} {c.start}–{c.end} (score {hit.score:.3f}): {_safe(snippet)}")
+        click.echo(f"  {hit.rank}. {_safe(c.doc_id)} {c.start}–{c.end} (score {hit.score:.3f}): {_safe(snippet)}")
 
 
 @main.command(name="eval")
@@ -204,6 +200,9 @@ def serve(host, port, index_dir, model_path) -> None:
     from rag.embed import default_embedder
     from rag.serve import start
 
+    # One onnxruntime thread per answer, like torch in rag.serve: answers run
+    # side by side, and a pool waiting on a busy core stalls them all.
+    os.environ.setdefault("RAG_THREADS", "1")
     rag = Rag.open(index_dir, default_embedder(model_path))
     click.echo(f"Serving the chat page on http://{host}:{port} (Ctrl+C to stop)", err=True)
     start(rag, host, port or None, block=True)

@@ -8,6 +8,9 @@ import unicodedata
 from rag.errors import QuestionError
 
 MAX_QUESTION_CHARS = 1000
+# Read at most this much of the raw text: room for whitespace and control
+# characters that cleaning removes, still a small constant.
+_MAX_RAW_CHARS = 16 * MAX_QUESTION_CHARS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -22,13 +25,18 @@ def clean_question(raw: str) -> tuple[str, tuple[str, ...]]:
     if not isinstance(raw, str):
         raise QuestionError("the question must be text")
     notes: list[str] = []
+    cut_raw = len(raw) > _MAX_RAW_CHARS
+    if cut_raw:
+        # Bound the work before any pass over the text: normalising or
+        # matching a megabyte would cost time for a question we cut anyway.
+        raw = raw[:_MAX_RAW_CHARS]
     text = _CONTROL.sub(" ", unicodedata.normalize("NFC", raw))
     if text != unicodedata.normalize("NFC", raw):
         notes.append("control characters were removed from the question")
     text = " ".join(text.split())
     if not text:
         raise QuestionError("the question is empty; ask something about the essays")
-    if len(text) > MAX_QUESTION_CHARS:
+    if len(text) > MAX_QUESTION_CHARS or cut_raw:
         cut = text.rfind(" ", 0, MAX_QUESTION_CHARS)
         text = text[: cut if cut > MAX_QUESTION_CHARS // 2 else MAX_QUESTION_CHARS]
         notes.append(f"the question was shortened to its first {len(text)} characters")

@@ -24,7 +24,7 @@ import numpy as np
 
 from rag.chunking import ChunkSettings, chunk_documents
 from rag.embed import Embedder
-from rag.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing
+from rag.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, RagError
 from rag.lexical import SETTINGS as BM25_SETTINGS
 from rag.lexical import BM25Index
 from rag.manifest import (
@@ -127,11 +127,26 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# What a build of index NAME leaves beside it: ``.NAME.gen-*`` generations,
+# ``.NAME.link-*`` links not yet renamed, ``.NAME.old-*`` a moved plain folder.
+_LEFTOVER_KINDS = ("gen-", "link-", "old-")
+
+
+def _is_ours(index_dir: Path, name: str) -> bool:
+    """Whether ``name`` was made by a build of this index, not of a neighbour.
+
+    A bare prefix match would let a build of ``a`` delete the generations of
+    an index called ``a.b`` in the same folder.
+    """
+    prefix = f".{index_dir.name}."
+    return name.startswith(prefix) and name[len(prefix):].startswith(_LEFTOVER_KINDS) and "/" not in name
+
+
 def _clean_stale(index_dir: Path) -> None:
     """Remove generations and temporary links left by killed builds."""
     current = os.readlink(index_dir) if index_dir.is_symlink() else None
     for path in index_dir.parent.glob(f".{index_dir.name}.*"):
-        if path.name == current or path.name.endswith(".lock"):
+        if path.name == current or not _is_ours(index_dir, path.name):
             continue
         if path.is_symlink() or path.is_file():
             path.unlink()
@@ -150,8 +165,24 @@ def _publish(staging: Path, index_dir: Path) -> None:
     os.symlink(staging.name, link)
     os.replace(link, index_dir)
     _fsync_dir(index_dir.parent)
-    if old and old != staging.name:
+    # Only a generation this code made is removed: a link the user pointed
+    # at a folder of their own (absolute or elsewhere) is replaced, not deleted.
+    if old and old != staging.name and _is_ours(index_dir, old):
         shutil.rmtree(index_dir.parent / old, ignore_errors=True)
+
+
+def _refuse_foreign_target(index_dir: Path) -> None:
+    """Never replace something that is not an index: ``--index ~/Documents``
+    would otherwise be moved aside and deleted by the next build."""
+    if index_dir.is_symlink() or not index_dir.exists():
+        return
+    if not index_dir.is_dir():
+        raise RagError(f"{index_dir} is a file, not an index folder; nothing was changed (choose another --index)")
+    if any(index_dir.iterdir()) and not (index_dir / MANIFEST).is_file():
+        raise RagError(
+            f"{index_dir} holds files but is not a rag index (no manifest.json); nothing was changed "
+            f"(choose another --index, or move that folder away)"
+        )
 
 
 def _reusable_vectors(
@@ -164,7 +195,7 @@ def _reusable_vectors(
     just means nothing is reused.
     """
     try:
-        old = load_index(index_dir, Expected(model_name=model, chunking=chunking))
+        old = load_index(index_dir, Expected(model_name=model, chunking=chunking), any_store=True)
     except Exception:  # a damaged or foreign index is rebuilt from scratch
         return {}, None
     vectors = reconstruct_all(old.vectors)
@@ -207,6 +238,7 @@ def build_index(
     versions is returned as it is, unless ``force``.
     """
     index_dir = Path(index_dir)
+    _refuse_foreign_target(index_dir)
     with build_lock(index_dir):
         _clean_stale(index_dir)
         if not force:
@@ -287,13 +319,13 @@ def build_index(
 # ---------------------------------------------------------------- reading
 
 
-def _read_checked(index_dir: Path, manifest: dict, name: str) -> bytes:
+def _read_checked(index_dir: Path, manifest: dict, name: str, folder: Path | None = None) -> bytes:
     hint = rebuild_hint(index_dir)
     expected = manifest["files"].get(name)
     if expected is None:
         raise IndexCorrupt(f"{index_dir}/manifest.json does not list {name}; {hint}")
     try:
-        data = (index_dir / name).read_bytes()
+        data = ((folder or index_dir) / name).read_bytes()
     except OSError as err:
         raise IndexCorrupt(f"{index_dir}/{name} is missing or unreadable ({err.strerror}); {hint}") from err
     if len(data) != expected["bytes"]:
@@ -312,35 +344,80 @@ def _rows(index_dir: Path, name: str, data: bytes) -> list[dict]:
         raise IndexCorrupt(f"{index_dir}/{name} is not valid JSON lines; {rebuild_hint(index_dir)}") from err
 
 
-def load_index(index_dir: str | Path, expected: Expected = Expected()) -> Index:
-    """Load and check an index; raises a RagError naming any mismatch."""
+def _generation(index_dir: Path) -> Path:
+    """The folder the index path points at right now."""
+    return index_dir.resolve() if index_dir.is_symlink() else index_dir
+
+
+def load_index(index_dir: str | Path, expected: Expected = Expected(), any_store: bool = False) -> Index:
+    """Load and check an index; raises a RagError naming any mismatch.
+
+    Every file is read from the one generation the link points at when
+    loading starts: reading each through the link could mix two generations
+    if a build swaps it meanwhile. If that generation is removed under us
+    (a build finished), the new one is read instead. ``any_store`` skips the
+    BM25 settings check (a rebuild reusing vectors does not care).
+    """
     index_dir = Path(index_dir)
+    for attempt in range(3):
+        folder = _generation(index_dir)
+        try:
+            return _load_generation(index_dir, folder, expected, any_store)
+        except RagError:
+            if attempt == 2 or _generation(index_dir) == folder:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _check_store(index_dir: Path, manifest: dict, hint: str) -> None:
+    """BM25 parameters are baked into the stored scores: other ones need a rebuild."""
+    built = manifest["store"].get("bm25") or {}
+    for key, value in BM25_SETTINGS.items():
+        if built.get(key) != value:
+            raise IndexMismatch(
+                f"{index_dir} was built with BM25 {key}={built.get(key)!r}, this rag uses {value!r}; {hint}"
+            )
+
+
+def _load_generation(index_dir: Path, folder: Path, expected: Expected, any_store: bool) -> Index:
     hint = rebuild_hint(index_dir)
-    if not (index_dir / MANIFEST).is_file():
-        if index_dir.is_dir() and any(index_dir.iterdir()):
+    if not (folder / MANIFEST).is_file():
+        if folder.is_dir() and any(folder.iterdir()):
             raise IndexCorrupt(f"{index_dir} has no manifest.json; {hint}")
         raise IndexMissing(f"no index at {index_dir}; run `rag index --index {index_dir}` to build it")
-    manifest = read_manifest(index_dir)
+    try:
+        manifest = read_manifest(folder)
+    except FileNotFoundError as err:  # the generation was removed after the check above
+        raise IndexCorrupt(f"{index_dir}/manifest.json vanished while loading; {hint}") from err
+    try:
+        return _load_checked(index_dir, folder, manifest, expected, any_store, hint)
+    except (KeyError, TypeError, AttributeError) as err:
+        # A manifest or record of the right format version but the wrong
+        # shape: a damaged index, not a bug to show as a traceback.
+        raise IndexCorrupt(f"{index_dir} has a malformed manifest or record ({type(err).__name__}: {err}); {hint}") from err
+
+
+def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expected, any_store: bool,
+                  hint: str) -> Index:
     check_manifest(manifest, index_dir, expected, hint)
+    if not any_store:
+        _check_store(index_dir, manifest, hint)
     for name in manifest["files"]:
         if name.startswith(BM25_DIR + "/"):
-            _read_checked(index_dir, manifest, name)
-    try:
-        documents = {
-            r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"])
-            for r in _rows(index_dir, DOCUMENTS, _read_checked(index_dir, manifest, DOCUMENTS))
-        }
-        chunks = [
-            Chunk(r["chunk_id"], r["doc_id"], r["start"], r["end"], r["text"])
-            for r in _rows(index_dir, CHUNKS, _read_checked(index_dir, manifest, CHUNKS))
-        ]
-    except (KeyError, TypeError) as err:
-        raise IndexCorrupt(f"{index_dir} has a malformed record (missing {err}); {hint}") from err
+            _read_checked(index_dir, manifest, name, folder)
+    documents = {
+        r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"])
+        for r in _rows(index_dir, DOCUMENTS, _read_checked(index_dir, manifest, DOCUMENTS, folder))
+    }
+    chunks = [
+        Chunk(r["chunk_id"], r["doc_id"], r["start"], r["end"], r["text"])
+        for r in _rows(index_dir, CHUNKS, _read_checked(index_dir, manifest, CHUNKS, folder))
+    ]
     for i, chunk in enumerate(chunks):
         doc = documents.get(chunk.doc_id)
         if chunk.chunk_id != i or doc is None or doc.text[chunk.start : chunk.end] != chunk.text:
             raise IndexCorrupt(f"{index_dir}/{CHUNKS} record {i} does not match its document; {hint}")
-    vectors = read_vector_index(_read_checked(index_dir, manifest, VECTORS), index_dir, hint)
+    vectors = read_vector_index(_read_checked(index_dir, manifest, VECTORS, folder), index_dir, hint)
     if vectors.ntotal != len(chunks):
         raise IndexMismatch(
             f"{index_dir} holds {vectors.ntotal} vectors for {len(chunks)} chunks; {hint}"
@@ -348,7 +425,7 @@ def load_index(index_dir: str | Path, expected: Expected = Expected()) -> Index:
     if vectors.d != manifest["model"]["dim"]:
         raise IndexMismatch(f"{index_dir} vectors have {vectors.d} dimensions, manifest says {manifest['model']['dim']}; {hint}")
     try:
-        bm25 = BM25Index.load(index_dir / BM25_DIR)
+        bm25 = BM25Index.load(folder / BM25_DIR)
     except Exception as err:  # bm25s raises many kinds; any of them means a bad folder
         raise IndexCorrupt(f"{index_dir}/{BM25_DIR} cannot be read ({type(err).__name__}); {hint}") from err
     if bm25.size != len(chunks):
@@ -356,7 +433,7 @@ def load_index(index_dir: str | Path, expected: Expected = Expected()) -> Index:
     layer = None
     if manifest["store"].get("sentences"):
         try:
-            layer = load_sentence_layer(lambda name: _read_checked(index_dir, manifest, name), documents, len(chunks))
+            layer = load_sentence_layer(lambda name: _read_checked(index_dir, manifest, name, folder), documents, len(chunks))
         except (ValueError, KeyError, TypeError) as err:
             raise IndexCorrupt(f"{index_dir} sentence layer is inconsistent ({err}); {hint}") from err
     return Index(index_dir, manifest, documents, chunks, vectors, bm25, layer)

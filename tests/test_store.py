@@ -206,8 +206,8 @@ def test_index_over_a_plain_folder_is_replaced_atomically(tmp_path, embedder):
     corpus_dir = write_corpus(tmp_path / "c", {"a.txt": "Some Title Words\n\nBody sentence here."})
     index_dir = tmp_path / "idx"
     index_dir.mkdir()
-    (index_dir / "junk").write_text("x")
-    with pytest.raises(IndexCorrupt, match="no manifest"):
+    (index_dir / "manifest.json").write_text("{broken")  # a damaged index from an older build
+    with pytest.raises(IndexCorrupt, match="manifest.json is unreadable"):
         load_index(index_dir)
     build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL)
     assert index_dir.is_symlink() and load_index(index_dir).chunks

@@ -167,7 +167,7 @@ def build_demo(rag: Rag) -> gr.Blocks:
         outputs = [question, chatbot, searched, sources, inspector, record, turns]
         gr.on(
             [question.submit, ask.click], chat, [question, retriever, k, turns], outputs,
-            api_name="chat", concurrency_limit=2, show_progress="minimal",
+            api_name="chat", concurrency_limit="default", show_progress="minimal",  # rag.serve.CONCURRENCY
             # A question asked while one is streaming runs after it, not never.
             trigger_mode="always_last",
         )

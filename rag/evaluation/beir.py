@@ -40,8 +40,12 @@ def _jsonl(path: Path) -> list[dict]:
     if not path.is_file():
         raise EvalDataError(f"BEIR folder is missing {path.name} ({path})")
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise EvalDataError(f"{path}, line {number}: not UTF-8 text") from None
             if not line.strip():
                 continue
             try:
@@ -58,16 +62,19 @@ def _qrels(path: Path) -> dict[str, dict[str, int]]:
     if not path.is_file():
         raise EvalDataError(f"BEIR folder has no qrels for this split ({path})")
     qrels: dict[str, dict[str, int]] = {}
-    with open(path, encoding="utf-8", newline="") as handle:
-        for number, row in enumerate(csv.reader(handle, delimiter="\t"), start=1):
-            if not row or (number == 1 and row[0] == "query-id"):
-                continue
-            try:
-                qid, did, score = row[0], row[1], int(row[2])
-            except (IndexError, ValueError):
-                raise EvalDataError(f"{path}, line {number}: expected query-id, corpus-id, score") from None
-            if score > 0:
-                qrels.setdefault(qid, {})[did] = score
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise EvalDataError(f"{path} is not UTF-8 text (bad byte at offset {err.start})") from None
+    for number, row in enumerate(csv.reader(text.splitlines(), delimiter="\t"), start=1):
+        if not row or (number == 1 and row[0] == "query-id"):
+            continue
+        try:
+            qid, did, score = row[0], row[1], int(row[2])
+        except (IndexError, ValueError):
+            raise EvalDataError(f"{path}, line {number}: expected query-id, corpus-id, score") from None
+        if score > 0:
+            qrels.setdefault(qid, {})[did] = score
     return qrels
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from rag.evaluation.qa import load_qa
 from rag.evaluation.report import comparison_text, load_baseline, metrics_table, table, write_report
 from rag.evaluation.runner import evaluate, qa_label
 from rag.retrieve import RETRIEVERS
+from rag.terminal import safe, safe_json
 
 DEFAULT_QA = "eval/essays_qa.jsonl"
 # MiniLM reads at most 256 word pieces, about 1,000 characters of an
@@ -56,18 +56,19 @@ def run_qa(qa_path, index_dir, embedder: Embedder, retrievers, k, as_json, repor
         }
         path = write_report(report_dir, results, retrievers[0] if len(retrievers) == 1 else DEFAULT_RETRIEVER,
                             settings, sweep_rows, baseline)
-        click.echo(f"Wrote {path}", err=True)
+        click.echo(safe(f"Wrote {path}"), err=True)
     if as_json:
         payload = chosen[0].to_json() if len(chosen) == 1 else {"runs": [r.to_json() for r in chosen]}
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=1))
+        click.echo(safe_json(payload, indent=1))
         return
-    click.echo(f"{label}: {items and len(items)} questions, {sum(i.answerable for i in items)} answerable\n")
+    # Labels and question ids come from the eval file: terminal-safe them.
+    click.echo(safe(f"{label}: {items and len(items)} questions, {sum(i.answerable for i in items)} answerable\n"))
     click.echo(metrics_table(chosen))
     if sweep_rows:
         click.echo("\nChunk sweep:\n" + table(sweep_rows, list(sweep_rows[0])))
     if baseline:
         for r in chosen:
-            click.echo(f"\nAgainst the baseline ({r.retriever}):\n" + comparison_text(r, baseline))
+            click.echo(safe(f"\nAgainst the baseline ({r.retriever}):\n" + comparison_text(r, baseline)))
 
 
 def run_beir(folder, split, retrievers, embedder: Embedder, chunk_size, chunk_overlap, as_json):
@@ -82,8 +83,8 @@ def run_beir(folder, split, retrievers, embedder: Embedder, chunk_size, chunk_ov
     for r in results:
         r.update(split=split, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
     if as_json:
-        click.echo(json.dumps(results[0] if len(results) == 1 else {"runs": results}, indent=1))
+        click.echo(safe_json(results[0] if len(results) == 1 else {"runs": results}, indent=1))
         return
-    click.echo(f"{data.name} ({split}): {results[0]['n_queries']} queries, {results[0]['n_documents']} documents\n")
+    click.echo(safe(f"{data.name} ({split}): {results[0]['n_queries']} queries, {results[0]['n_documents']} documents\n"))
     click.echo(table([{"retriever": r["retriever"], **{m: f"{v:.3f}" for m, v in r["metrics"].items()}}
                       for r in results], ["retriever", "ndcg@10", "recall@100", "mrr@10"]))

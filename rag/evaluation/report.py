@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import time
 from pathlib import Path
 
@@ -30,9 +31,29 @@ def metrics_table(results: list[EvalResult], names=METRIC_ORDER) -> str:
     return table(rows, ["retriever", *[m for m in names if m in results[0].metrics]])
 
 
+# Every ASCII punctuation mark that Markdown gives a meaning inside a line:
+# emphasis, code, links and images, tables, strikethrough, headings.
+_MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
 def _md(text: str) -> str:
-    """Corpus or question text made inert in Markdown: no HTML, no tables broken."""
-    return html.escape(" ".join(text.split())).replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+    """Corpus or question text made inert in Markdown: no HTML, links, images,
+    code spans or emphasis, no tables broken, on one line."""
+    text = html.escape(" ".join(str(text).split()), quote=False)  # &, <, > only: entities hold no punctuation
+    return _MD_PUNCT.sub(r"\\\1", text)
+
+
+def _code(text) -> str:
+    """An id or setting as a code span that its own backticks cannot end early.
+
+    Inside a code span Markdown renders HTML as text; only a run of backticks
+    as long as the fence closes it, so the fence is one longer than any run.
+    """
+    text = " ".join(str(text).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _failure_order(q) -> tuple:
@@ -53,9 +74,9 @@ def _question_lines(result: EvalResult) -> list[str]:
             detail = "out of scope"
         if q.abstained:
             detail += ", abstained"
-        lines.append(f"- **{status}** `{q.qid}`: {_md(q.question)} ({detail})")
+        lines.append(f"- **{status}** {_code(q.qid)}: {_md(q.question)} ({detail})")
         for quote in q.quotes:
-            lines.append(f"  - [{quote['n']}] `{quote['doc_id']}` {quote['start']}–{quote['end']}: “{_md(quote['text'])}”")
+            lines.append(f"  - [{quote['n']}] {_code(quote['doc_id'])} {quote['start']}–{quote['end']}: “{_md(quote['text'])}”")
     return lines
 
 
@@ -136,7 +157,7 @@ def comparison_text(result: EvalResult, baseline: dict[str, dict]) -> str:
         return f"(no baseline run for retriever {result.retriever})"
     lines = [table(deltas, ["metric", "baseline", "now", "change"]), ""]
     lines.append(f"Questions that got worse ({len(worse)}):" if worse else "No question got worse.")
-    lines += [f"- `{qid}`: {why}" for qid, why in worse]
+    lines += [f"- {_code(qid)}: {why}" for qid, why in worse]
     return "\n".join(lines)
 
 
@@ -158,7 +179,7 @@ def write_report(
            f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
            f"{main.n} questions, {main.n_answerable} answerable, {main.n - main.n_answerable} out of scope.", "",
            "## Settings", ""]
-    out += [f"- {k}: `{v}`" for k, v in settings.items()]
+    out += [f"- {k}: {_code(v)}" for k, v in settings.items()]
     out += ["", "## Metrics per retriever", "",
             f"Default retriever: **{default}**. Retrieval metrics at depth 10 on the answerable questions; "
             f"answer metrics from the same answers `rag ask` gives (k={main.k} passages).", "",

@@ -276,9 +276,13 @@ class FastEmbedder:
         return onnx.embed_documents(texts, progress=progress)
 
     def _bulk_or_none(self):
-        """OpenVINO in bf16 for big batches, if installed and working; else
-        None (then torch with bf16 autocast does the batch)."""
-        if self._bulk is None and self._onnx is not None and _installed("openvino"):
+        """OpenVINO in bf16 for big batches, only when asked for with
+        RAG_OPENVINO=1 and installed; else None (then torch with bf16 autocast
+        does the batch). Opt-in because OpenVINO sends usage telemetry to
+        Google Analytics from a child process unless the user has opted out
+        (`opt_in_out --opt_out`), and rag must never open a connection."""
+        if self._bulk is None and self._onnx is not None and os.environ.get("RAG_OPENVINO") == "1" \
+                and _installed("openvino"):
             from rag import onnx_embed
 
             bulk = onnx_embed.OnnxEmbedder(self.model_path, self.name, self.dim, batch_size=16,

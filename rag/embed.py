@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import threading
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
@@ -40,6 +41,45 @@ class Embedder(Protocol):
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class TokenEmbedding:
+    """One text's word pieces and their contextual vectors, from one forward pass."""
+
+    ids: np.ndarray  # [t] int32 word-piece ids, [CLS] and [SEP] included
+    tokens: np.ndarray  # [t, dim] float16 unit vectors, for term-level (MaxSim) matching
+    vector: np.ndarray  # [dim] float32 unit vector: the text's embedding (mean pooling)
+    state_sum: np.ndarray  # [dim] float32 sum of the token states, before pooling
+
+    def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.ids, self.tokens, self.vector
+
+
+def token_embeddings(ids: np.ndarray, mask: np.ndarray, hidden: np.ndarray) -> list[TokenEmbedding]:
+    """A padded batch's outputs (ids, attention mask, last hidden state) per text."""
+    hidden = np.asarray(hidden, dtype=np.float32) * mask[:, :, None]
+    totals = hidden.sum(axis=1)
+    # Mean pooling then L2 normalisation, as sentence-transformers does, is
+    # the normalised sum.
+    vectors = totals / np.clip(np.linalg.norm(totals, axis=1, keepdims=True), 1e-12, None)
+    units = (hidden / np.clip(np.linalg.norm(hidden, axis=2, keepdims=True), 1e-12, None)).astype(np.float16)
+    lengths = mask.sum(axis=1)
+    # Padding is at the end of each row.
+    return [TokenEmbedding(ids[row, :n].astype(np.int32), units[row, :n], vectors[row], totals[row])
+            for row, n in enumerate(lengths.tolist())]
+
+
+def length_sorted_batches(texts: Sequence[str], batch_size: int, progress: bool = False, desc: str = "Embedding"):
+    """Row indices in batches of similar length (little compute lost to padding)."""
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    starts = range(0, len(texts), batch_size)
+    if progress:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc=desc, unit="batch")
+    for start in starts:
+        yield order[start : start + batch_size]
 
 
 def bundled_model_path() -> Path:
@@ -79,6 +119,18 @@ def _load_model(path: str):
         raise ModelError(f"cannot load the embedding model from {path}: {err}") from err
 
 
+@lru_cache(maxsize=2)
+def _bf16_transformer(path: str):
+    """A bfloat16 copy of the model's transformer, for bulk builds: its matrix
+    products run on AMX / AVX512-BF16 with no per-call weight casts (faster
+    than autocast); vectors stay within cosine 0.9999 of float32 (tested)."""
+    import copy
+
+    import torch
+
+    return copy.deepcopy(_load_model(path)[0].auto_model).to(torch.bfloat16).eval()
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded lazily from a local folder.
 
@@ -91,8 +143,8 @@ class SentenceTransformerEmbedder:
         if not (self.model_path / "modules.json").is_file():
             raise ModelError(f"not a sentence-transformers model folder: {self.model_path}")
         self.batch_size = batch_size
-        # bfloat16 autocast: matrix products in bf16 (AMX / AVX512-BF16), the
-        # rest in float32; vectors stay within cosine 0.9999 of float32.
+        # bfloat16 weights (see _bf16_transformer); only for the mean-pooling
+        # models FastEmbedder accepts.
         self.bf16 = bf16
         self._name = BUNDLED_MODEL_NAME if model_path is None else str(self.model_path.resolve())
 
@@ -111,50 +163,71 @@ class SentenceTransformerEmbedder:
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        model = self._model
-        with _autocast(self.bf16):
-            vectors = model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=progress,
-            )
+        if self.bf16:
+            return np.stack([e.vector for e in self.embed_sentences(texts, progress=progress)])
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Word-piece ids, attention mask and last hidden state of a batch, in
+        bfloat16 (only for the mean-pooled models with a tokenizer.json that
+        FastEmbedder sends here)."""
+        import torch
+
+        from rag.onnx_embed import _max_length, encode_batch, wordpiece_tokenizer
+
+        transformer = _bf16_transformer(str(self.model_path.resolve()))
+        ids, mask, types = encode_batch(wordpiece_tokenizer(self.model_path, _max_length(self.model_path)), texts)
+        with torch.inference_mode():
+            hidden = transformer(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
+                                 token_type_ids=torch.from_numpy(types)).last_hidden_state
+        return ids, mask, hidden.float().numpy()
+
+    @cached_property
+    def mean_pooled(self) -> bool:
+        """True when the model's vector is the normalised mean of its token
+        states (Transformer → mean Pooling → Normalize), so that a passage's
+        vector can be summed from its sentences' token states."""
+        from rag.onnx_embed import supported
+
+        return supported(self.model_path) is None
+
+    def embed_sentences(self, texts: Sequence[str], progress: bool = False) -> list[TokenEmbedding]:
+        """Per text: its vector, its token vectors and the sum of its token
+        states, from one forward pass (see rag.sentence_index)."""
+        texts = list(texts)
+        if not self.bf16:  # sentence-transformers' own pooling, whatever the model
+            outputs = self._model.encode(texts, output_value=None, batch_size=self.batch_size,
+                                         show_progress_bar=progress)
+            result = []
+            for out in outputs:
+                mask = out["attention_mask"].numpy()[None]
+                (item,) = token_embeddings(out["input_ids"].numpy()[None], mask, out["token_embeddings"].numpy()[None])
+                pooled = out["sentence_embedding"].numpy().astype(np.float32)
+                pooled /= max(float(np.linalg.norm(pooled)), 1e-12)
+                result.append(TokenEmbedding(item.ids, item.tokens, pooled, item.state_sum))
+            return result
+        result: list[TokenEmbedding | None] = [None] * len(texts)
+        for rows in length_sorted_batches(texts, self.batch_size, progress, desc="Embedding sentences"):
+            for row, item in zip(rows, token_embeddings(*self._forward([texts[i] for i in rows]))):
+                result[row] = item
+        return result
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
 
     def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Per text: wordpiece ids, unit token vectors (float16), and the pooled unit vector.
-
-        One forward pass gives both the sentence vector and the contextual
-        token vectors used for term-level (MaxSim) matching.
-        """
-        if not texts:
-            return []
-        outputs = self._model.encode(list(texts), output_value=None, batch_size=self.batch_size)
-        result = []
-        for out in outputs:
-            mask = out["attention_mask"].numpy().astype(bool)
-            ids = out["input_ids"].numpy()[mask]
-            tokens = out["token_embeddings"].numpy()[mask]
-            tokens = tokens / np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-12)
-            pooled = out["sentence_embedding"].numpy()
-            pooled = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
-            result.append((ids.astype(np.int32), tokens.astype(np.float16), pooled.astype(np.float32)))
-        return result
+        """Per text: word-piece ids, unit token vectors (float16) and the pooled unit vector."""
+        return [e.as_tuple() for e in self.embed_sentences(texts)]
 
     def token_strings(self, ids: Sequence[int]) -> list[str]:
         return self._model.tokenizer.convert_ids_to_tokens(list(ids))
-
-
-def _autocast(enabled: bool):
-    if not enabled:
-        return contextlib.nullcontext()
-    import torch
-
-    return torch.autocast("cpu", dtype=torch.bfloat16)
 
 
 def cpu_has_bf16() -> bool:
@@ -169,9 +242,9 @@ def cpu_has_bf16() -> bool:
 
 QUERY_CACHE = 256  # query vectors kept per embedder (1.5 KiB each)
 
-# Below this many texts a build stays on onnxruntime: loading the bf16
-# runtime (OpenVINO ~1 s, torch ~3 s) costs more than it saves.
-BF16_MIN_TEXTS = 128
+# Below this much text a build stays on onnxruntime: loading torch for the
+# bf16 path (~3 s) costs more than it saves (about 128 chunks of 800 characters).
+BF16_MIN_CHARS = 100_000
 
 
 class FastEmbedder:
@@ -192,10 +265,11 @@ class FastEmbedder:
         self.model_path = self._torch.model_path
         if bf16 is None:
             bf16 = cpu_has_bf16() and os.environ.get("RAG_BF16", "1") != "0"
-        self.bf16 = bf16
-        self._torch.bf16 = bf16
-        # bf16 is about twice as fast per token, so a larger batch pays.
-        self._torch.batch_size = 32 if bf16 else 16
+        # bf16 weights only for the mean-pooled models they are written for.
+        self.bf16 = bf16 and self._torch.mean_pooled
+        self._torch.bf16 = self.bf16
+        # bf16 is about three times as fast per token, so a larger batch pays.
+        self._torch.batch_size = 64 if self.bf16 else 16
         self._onnx = None
         self._cached_query = lru_cache(maxsize=QUERY_CACHE)(self._embed_query)
         from rag import onnx_embed
@@ -261,7 +335,7 @@ class FastEmbedder:
         return self._onnx
 
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        if self.bf16 and len(texts) >= BF16_MIN_TEXTS:
+        if self._use_bf16(texts):
             bulk = self._bulk_or_none()
             if bulk is not None:
                 return bulk.embed_documents(texts, progress=progress)
@@ -274,6 +348,9 @@ class FastEmbedder:
         if onnx is None:
             return self._torch.embed_documents(texts, progress=progress)
         return onnx.embed_documents(texts, progress=progress)
+
+    def _use_bf16(self, texts: Sequence[str]) -> bool:
+        return self.bf16 and sum(len(t) for t in texts) >= BF16_MIN_CHARS
 
     def _bulk_or_none(self):
         """OpenVINO in bf16 for big batches, only when asked for with
@@ -304,6 +381,22 @@ class FastEmbedder:
         """Token vectors for term-level matching; onnxruntime when it runs, else torch."""
         onnx = self._onnx_or_none()
         return onnx.embed_tokens(texts) if onnx is not None else self._torch.embed_tokens(texts)
+
+    @property
+    def mean_pooled(self) -> bool:
+        return self._torch.mean_pooled
+
+    def embed_sentences(self, texts: Sequence[str], progress: bool = False) -> list[TokenEmbedding]:
+        """As SentenceTransformerEmbedder.embed_sentences: bf16 torch for big
+        batches where the CPU has it, else onnxruntime."""
+        if self._use_bf16(texts):
+            result = self._torch.embed_sentences(texts, progress=progress)
+            self._onnx_or_none()  # torch is loaded: the query model's export costs little now
+            return result
+        onnx = self._onnx_or_none()
+        if onnx is None:
+            return self._torch.embed_sentences(texts, progress=progress)
+        return onnx.embed_sentences(texts, progress=progress)
 
     def token_strings(self, ids: Sequence[int]) -> list[str]:
         onnx = self._onnx_or_none()

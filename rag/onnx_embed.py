@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from rag.embed import TokenEmbedding, length_sorted_batches, token_embeddings
 from rag.errors import ModelError
 
 # Bump when the exported graph changes, so stale caches are not reused.
@@ -166,6 +167,28 @@ def ensure_onnx(model_path: Path) -> Path:
     return target
 
 
+@lru_cache(maxsize=4)
+def wordpiece_tokenizer(model_path: Path, max_length: int):
+    """The model's fast tokenizer, truncating and padding as sentence-transformers does."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+    # The file's own truncation (128) is not what sentence-transformers
+    # uses; max_seq_length from sentence_bert_config.json is.
+    tok.enable_truncation(max_length=max_length)
+    tok.enable_padding(pad_id=tok.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+    return tok
+
+
+def encode_batch(tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Padded word-piece ids, attention mask and token type ids (int64)."""
+    encodings = tokenizer.encode_batch(texts)
+    ids = np.array([e.ids for e in encodings], dtype=np.int64)
+    mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    types = np.array([e.type_ids for e in encodings], dtype=np.int64)
+    return ids, mask, types
+
+
 def _max_length(model_path: Path) -> int:
     try:
         return int(json.loads((model_path / "sentence_bert_config.json").read_text())["max_seq_length"])
@@ -244,14 +267,7 @@ class OnnxEmbedder:
 
     @cached_property
     def _tokenizer(self):
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
-        # The file's own truncation (128) is not what sentence-transformers
-        # uses; max_seq_length from sentence_bert_config.json is.
-        tok.enable_truncation(max_length=self.max_length)
-        tok.enable_padding(pad_id=tok.token_to_id("[PAD]") or 0, pad_token="[PAD]")
-        return tok
+        return wordpiece_tokenizer(self.model_path, self.max_length)
 
     @cached_property
     def _session(self):
@@ -270,10 +286,7 @@ class OnnxEmbedder:
 
     def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Word-piece ids, attention mask and last hidden state of a batch."""
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        types = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        ids, mask, types = encode_batch(self._tokenizer, texts)
         (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
         return ids, mask, hidden
 
@@ -288,21 +301,20 @@ class OnnxEmbedder:
         _, mask, hidden = self._forward(texts)
         return self._pool(mask, hidden)
 
+    def embed_sentences(self, texts: Sequence[str], progress: bool = False) -> list[TokenEmbedding]:
+        """Per text: ids, unit token vectors, pooled unit vector and the sum of
+        its token states (see rag.embed.TokenEmbedding)."""
+        texts = list(texts)
+        result: list[TokenEmbedding | None] = [None] * len(texts)
+        for rows in length_sorted_batches(texts, self.batch_size, progress, desc="Embedding sentences"):
+            for row, item in zip(rows, token_embeddings(*self._forward([texts[i] for i in rows]))):
+                result[row] = item
+        return result
+
     def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per text: word-piece ids, unit token vectors (float16) and the pooled
         unit vector, as SentenceTransformerEmbedder.embed_tokens gives them."""
-        result = []
-        texts = list(texts)
-        for start in range(0, len(texts), self.batch_size):
-            ids, mask, hidden = self._forward(texts[start : start + self.batch_size])
-            pooled = self._pool(mask, hidden)
-            for row in range(len(ids)):
-                keep = mask[row].astype(bool)
-                tokens = hidden[row][keep]
-                tokens = tokens / np.clip(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-12, None)
-                result.append((ids[row][keep].astype(np.int32), tokens.astype(np.float16),
-                               pooled[row].astype(np.float32)))
-        return result
+        return [e.as_tuple() for e in self.embed_sentences(texts)]
 
     def token_strings(self, ids: Sequence[int]) -> list[str]:
         return [self._tokenizer.id_to_token(int(i)) or "" for i in ids]
@@ -311,17 +323,8 @@ class OnnxEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         texts = list(texts)
-        # Batch texts of similar length together so little compute goes to
-        # padding; the original order is restored at the end.
-        order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        batches = range(0, len(texts), self.batch_size)
-        if progress:
-            from tqdm import tqdm
-
-            batches = tqdm(batches, desc="Embedding", unit="batch")
-        for start in batches:
-            rows = order[start : start + self.batch_size]
+        for rows in length_sorted_batches(texts, self.batch_size, progress):
             out[rows] = self._encode([texts[i] for i in rows])
         return out
 

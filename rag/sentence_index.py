@@ -11,13 +11,14 @@ beyond that an index serves passages without sentence scoring.
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 from dataclasses import dataclass
 
 import numpy as np
 
-from rag.sentences import split_sentences
+from rag.sentences import split_many
 from rag.types import Chunk, Document
 
 SENTENCE_LIMIT = 20_000
@@ -95,26 +96,70 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def build_sentence_layer(documents: tuple[Document, ...], chunks: list[Chunk], embedder) -> dict[str, bytes] | None:
-    """The layer's files, or None when the corpus is too large or the embedder lacks token output."""
-    if not hasattr(embedder, "embed_tokens"):
-        return None
+def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk]) -> list[Sentence] | None:
+    """Every sentence of the corpus with the chunk it belongs to, or None
+    when there are more than SENTENCE_LIMIT (then no sentence layer)."""
     by_doc: dict[str, list[Chunk]] = {}
     for c in chunks:
         by_doc.setdefault(c.doc_id, []).append(c)
     sentences: list[Sentence] = []
-    for doc in documents:
-        for start, end in split_sentences(doc.text):
+    for doc, spans in zip(documents, split_many([d.text for d in documents])):
+        for start, end in spans:
             sentences.append(Sentence(len(sentences), doc.doc_id, start, end, _chunk_of(start, end, by_doc[doc.doc_id])))
             if len(sentences) > SENTENCE_LIMIT:
                 return None
-    text_of = {d.doc_id: d.text for d in documents}
-    texts = [text_of[s.doc_id][s.start : s.end] for s in sentences]
-    encoded = embedder.embed_tokens(texts)
+    return sentences
+
+
+def chunk_vectors_from_sentences(chunks: list[Chunk], sentences: list[Sentence], state_sums: dict[int, np.ndarray],
+                                 dim: int) -> np.ndarray:
+    """Each chunk's vector as the normalised sum of its sentences' token states.
+
+    A mean-pooled model's passage vector is the normalised mean of its token
+    states; here each sentence's states come from encoding the sentence alone,
+    so one forward pass over the sentences gives both layers. Measured against
+    encoding every chunk as well: dense hit@1 on the essays 0.537 against
+    0.463 (nothing is cut at the model's 256-token limit), SciFact nDCG@10 on
+    a 1,500-abstract sample 0.765 against 0.773, at about half the build time.
+    A sentence cut by a chunk boundary counts by the share of it inside.
+    """
+    overlapping = SentencesByDoc(sentences)
+    out = np.zeros((len(chunks), dim), dtype=np.float32)
+    for row, c in enumerate(chunks):
+        total = np.zeros(dim, dtype=np.float32)
+        for s in overlapping(c):
+            shared = min(s.end, c.end) - max(s.start, c.start)
+            total += state_sums[s.sentence_id] * (shared / (s.end - s.start))
+        out[row] = total / max(float(np.linalg.norm(total)), 1e-12)
+    return out
+
+
+class SentencesByDoc:
+    """The sentences that overlap a chunk, found by bisection (a document's
+    sentences are in order and do not overlap)."""
+
+    def __init__(self, sentences: list[Sentence]):
+        self._docs: dict[str, list[Sentence]] = {}
+        for s in sentences:
+            self._docs.setdefault(s.doc_id, []).append(s)
+        self._ends = {doc_id: [s.end for s in items] for doc_id, items in self._docs.items()}
+
+    def __call__(self, chunk: Chunk) -> list[Sentence]:
+        items = self._docs.get(chunk.doc_id, [])
+        i = bisect.bisect_right(self._ends.get(chunk.doc_id, []), chunk.start)
+        found = []
+        while i < len(items) and items[i].start < chunk.end:
+            found.append(items[i])
+            i += 1
+        return found
+
+
+def sentence_layer_files(sentences: list[Sentence], entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                         dim: int) -> dict[str, bytes]:
+    """The layer's files; ``entries[i]`` is sentence i's (word-piece ids, token vectors, vector)."""
     offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
-    for i, (ids, _, _) in enumerate(encoded):
+    for i, (ids, _, _) in enumerate(entries):
         offsets[i + 1] = offsets[i] + len(ids)
-    dim = embedder.dim
     rows = "".join(
         json.dumps({"sentence_id": s.sentence_id, "doc_id": s.doc_id, "start": s.start, "end": s.end,
                     "chunk_id": s.chunk_id}, ensure_ascii=False) + "\n"
@@ -122,11 +167,20 @@ def build_sentence_layer(documents: tuple[Document, ...], chunks: list[Chunk], e
     )
     return {
         FILES["sentences"]: rows.encode("utf-8"),
-        FILES["vectors"]: _npy(np.stack([e[2] for e in encoded]) if encoded else np.zeros((0, dim), np.float32)),
-        FILES["tokens"]: _npy(np.concatenate([e[1] for e in encoded]) if encoded else np.zeros((0, dim), np.float16)),
-        FILES["token_ids"]: _npy(np.concatenate([e[0] for e in encoded]) if encoded else np.zeros(0, np.int32)),
+        FILES["vectors"]: _npy(np.stack([e[2] for e in entries]) if entries else np.zeros((0, dim), np.float32)),
+        FILES["tokens"]: _npy(np.concatenate([e[1] for e in entries]) if entries else np.zeros((0, dim), np.float16)),
+        FILES["token_ids"]: _npy(np.concatenate([e[0] for e in entries]) if entries else np.zeros(0, np.int32)),
         FILES["token_offsets"]: _npy(offsets),
     }
+
+
+def entries_by_span(layer: SentenceLayer, sha256_of: dict[str, str]) -> dict[tuple[str, int, int], tuple]:
+    """An existing layer's sentences keyed by (document sha256, start, end), for reuse by a rebuild."""
+    out = {}
+    for s in layer.sentences:
+        a, b = layer.token_offsets[s.sentence_id], layer.token_offsets[s.sentence_id + 1]
+        out[(sha256_of[s.doc_id], s.start, s.end)] = (layer.token_ids[a:b], layer.tokens[a:b], layer.vectors[s.sentence_id])
+    return out
 
 
 def load_sentence_layer(read, documents: dict[str, Document], n_chunks: int) -> SentenceLayer:

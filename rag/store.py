@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -36,7 +36,10 @@ from rag.manifest import (
     read_manifest,
     sha256_bytes,
 )
-from rag.sentence_index import SentenceLayer, build_sentence_layer, load_sentence_layer
+from rag.sentence_index import (
+    SentenceLayer, SentencesByDoc, chunk_vectors_from_sentences, entries_by_span, load_sentence_layer,
+    plan_sentences, sentence_layer_files,
+)
 from rag.types import Chunk, Corpus, Document
 from rag.vectors import describe as describe_vectors
 from rag.vectors import make_vector_index, read_vector_index, reconstruct_all, write_vector_index
@@ -45,6 +48,10 @@ DOCUMENTS = "documents.jsonl"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.faiss"
 BM25_DIR = "bm25"
+# How chunk vectors were made (manifest store.chunk_vectors): each chunk
+# encoded on its own, or summed from its sentences' token states.
+PASSAGE_VECTORS = "passage"
+SENTENCE_VECTORS = "sentence_sum"
 MANIFEST = "manifest.json"
 
 
@@ -185,22 +192,68 @@ def _refuse_foreign_target(index_dir: Path) -> None:
         )
 
 
-def _reusable_vectors(
-    index_dir: Path, model: str, chunking: dict
-) -> tuple[dict[tuple[str, int, int], np.ndarray], object | None]:
-    """Vectors of the current index keyed by (document sha256, start, end),
-    and its FAISS index (whose trained parts a rebuild may reuse).
+@dataclass(frozen=True)
+class _Reusable:
+    """What a rebuild can keep from the current index, keyed by (document sha256, start, end)."""
 
-    Lets a rebuild embed only new or changed documents. Anything unreadable
-    just means nothing is reused.
-    """
+    vectors: dict = field(default_factory=dict)  # chunk vectors
+    sentences: dict = field(default_factory=dict)  # (ids, token vectors, vector) per sentence
+    faiss: object | None = None  # the old FAISS index, whose trained parts may be reused
+
+
+def _reusable(index_dir: Path, model: str, chunking: dict, chunk_vectors: str) -> _Reusable:
+    """Lets a rebuild embed only new or changed documents. Anything
+    unreadable, or vectors made another way, just means nothing is reused."""
     try:
         old = load_index(index_dir, Expected(model_name=model, chunking=chunking), any_store=True)
     except Exception:  # a damaged or foreign index is rebuilt from scratch
-        return {}, None
+        return _Reusable()
+    if old.manifest["store"].get("chunk_vectors", PASSAGE_VECTORS) != chunk_vectors:
+        return _Reusable()
+    sha = {doc_id: d.sha256 for doc_id, d in old.documents.items()}
     vectors = reconstruct_all(old.vectors)
-    known = {(old.documents[c.doc_id].sha256, c.start, c.end): vectors[i] for i, c in enumerate(old.chunks)}
-    return known, old.vectors
+    known = {(sha[c.doc_id], c.start, c.end): vectors[i] for i, c in enumerate(old.chunks)}
+    sentences = entries_by_span(old.sentences, sha) if old.sentences is not None else {}
+    return _Reusable(known, sentences, old.vectors)
+
+
+def _embed(corpus: Corpus, chunks: list, embedder: Embedder, old: _Reusable, planned: list | None,
+           derive: bool, progress: bool) -> tuple[np.ndarray, int, list | None]:
+    """Chunk vectors, how many chunks were embedded, and the sentence layer's
+    entries for ``planned`` sentences (None without a layer).
+
+    With a mean-pooled model and a sentence layer, one forward pass over the
+    sentences gives both: chunk vectors are summed from sentence token states
+    (see rag.sentence_index.chunk_vectors_from_sentences)."""
+    docs = corpus.by_id()
+    keys = [(docs[c.doc_id].sha256, c.start, c.end) for c in chunks]
+    todo = [i for i, key in enumerate(keys) if key not in old.vectors]
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    for i, key in enumerate(keys):
+        if key in old.vectors:
+            vectors[i] = old.vectors[key]
+    if not derive:
+        fresh = embedder.embed_documents([chunks[i].text for i in todo], progress=progress)
+        for row, i in enumerate(todo):
+            vectors[i] = fresh[row]
+    if planned is None:
+        return vectors, len(todo), None
+    skey = [(docs[s.doc_id].sha256, s.start, s.end) for s in planned]
+    needed = set()
+    if derive:  # every sentence that touches a chunk to embed needs its token states
+        overlapping = SentencesByDoc(planned)
+        needed = {s.sentence_id for i in todo for s in overlapping(chunks[i])}
+    fresh_ids = [s.sentence_id for s in planned if s.sentence_id in needed or skey[s.sentence_id] not in old.sentences]
+    fresh = embedder.embed_sentences(
+        [docs[planned[i].doc_id].text[planned[i].start : planned[i].end] for i in fresh_ids], progress=progress
+    )
+    by_id = dict(zip(fresh_ids, fresh))
+    entries = [by_id[s.sentence_id].as_tuple() if s.sentence_id in by_id else old.sentences[skey[s.sentence_id]]
+               for s in planned]
+    if derive and todo:
+        sums = {i: e.state_sum for i, e in by_id.items()}
+        vectors[todo] = chunk_vectors_from_sentences([chunks[i] for i in todo], planned, sums, embedder.dim)
+    return vectors, len(todo), entries
 
 
 def _up_to_date(index_dir: Path, corpus: Corpus, embedder: Embedder, settings: ChunkSettings,
@@ -247,24 +300,17 @@ def build_index(
                 n = len(current.chunks)
                 return current, BuildReport(True, len(current.documents), n, 0, n)
         chunks = chunk_documents(corpus.documents, settings)
-        docs = corpus.by_id()
-        known, previous = (
-            _reusable_vectors(index_dir, embedder.name, settings.as_dict()) if reuse and not force else ({}, None)
-        )
-        keys = [(docs[c.doc_id].sha256, c.start, c.end) for c in chunks]
-        todo = [i for i, key in enumerate(keys) if key not in known]
-        fresh = embedder.embed_documents([chunks[i].text for i in todo], progress=progress)
-        vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
-        for row, i in enumerate(todo):
-            vectors[i] = fresh[row]
-        for i, key in enumerate(keys):
-            if key in known:
-                vectors[i] = known[key]
+        planned = plan_sentences(corpus.documents, chunks) if sentences and hasattr(embedder, "embed_sentences") \
+            else None
+        derive = planned is not None and bool(getattr(embedder, "mean_pooled", False))
+        kind = SENTENCE_VECTORS if derive else PASSAGE_VECTORS
+        old = _reusable(index_dir, embedder.name, settings.as_dict(), kind) if reuse and not force else _Reusable()
+        vectors, embedded, entries = _embed(corpus, chunks, embedder, old, planned, derive, progress)
 
         staging = Path(
             tempfile.mkdtemp(prefix=f".{index_dir.name}.gen-{time.strftime('%Y%m%dT%H%M%S')}-", dir=index_dir.parent)
         )
-        vector_index = make_vector_index(vectors, previous=previous)
+        vector_index = make_vector_index(vectors, previous=old.faiss)
         files = {
             DOCUMENTS: _jsonl(
                 [
@@ -277,8 +323,8 @@ def build_index(
             ),
             VECTORS: write_vector_index(vector_index),
         }
-        layer = build_sentence_layer(corpus.documents, chunks, embedder) if sentences else None
-        files.update(layer or {})
+        if planned is not None:
+            files.update(sentence_layer_files(planned, entries, embedder.dim))
         for name, data in files.items():
             _write(staging / name, data)
         BM25Index.build([c.text for c in chunks]).save(staging / BM25_DIR)
@@ -296,7 +342,8 @@ def build_index(
                 "vector_params": describe_vectors(vector_index),
                 "metric": "inner_product",
                 "bm25": BM25_SETTINGS,
-                "sentences": layer is not None,
+                "sentences": planned is not None,
+                "chunk_vectors": kind,
                 "sentences_requested": sentences,
             },
             "documents": {
@@ -312,7 +359,7 @@ def build_index(
         _write(staging / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
         _fsync_dir(staging)
         _publish(staging, index_dir)
-    report = BuildReport(False, len(corpus.documents), len(chunks), len(todo), len(chunks) - len(todo))
+    report = BuildReport(False, len(corpus.documents), len(chunks), embedded, len(chunks) - embedded)
     return load_index(index_dir), report
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from rag import onnx_embed
 from rag.embed import (
-    BF16_MIN_TEXTS,
+    BF16_MIN_CHARS,
     FastEmbedder,
     SentenceTransformerEmbedder,
     bundled_model_path,
@@ -86,7 +86,7 @@ def test_bulk_builds_never_use_openvino_unless_asked(onnx_cache, embedder, texts
     reach it by default, installed or not, and still match float32."""
     monkeypatch.delenv("RAG_OPENVINO", raising=False)
     model = FastEmbedder(bf16=True)
-    many = (texts * (BF16_MIN_TEXTS // len(texts) + 1))[:BF16_MIN_TEXTS]
+    many = texts * (BF16_MIN_CHARS // sum(map(len, texts)) + 1)
     ours = model.embed_documents(many)
     assert not model._bulk
     ref = embedder.embed_documents(many)
@@ -94,10 +94,25 @@ def test_bulk_builds_never_use_openvino_unless_asked(onnx_cache, embedder, texts
 
 
 @pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no native bfloat16")
-def test_torch_bf16_autocast_fallback_matches_float32(embedder, texts):
+def test_torch_bf16_weights_match_float32(embedder, texts):
     ours = SentenceTransformerEmbedder(bf16=True).embed_documents(texts)
     ref = embedder.embed_documents(texts)
     assert (ours * ref).sum(axis=1).min() >= 0.999
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no native bfloat16")
+def test_bf16_sentence_pass_matches_float32_tokens_and_vectors(texts):
+    """The build's one pass (bf16 torch) gives the float32 model's word pieces,
+    token vectors and pooled vectors, and its state sums pool to the vector."""
+    fast = SentenceTransformerEmbedder(bf16=True).embed_sentences(texts)
+    ref = SentenceTransformerEmbedder().embed_sentences(texts)
+    for ours, theirs in zip(fast, ref, strict=True):
+        assert ours.ids.tolist() == theirs.ids.tolist() and ours.ids[0] == 101 and ours.ids[-1] == 102
+        assert float(ours.vector @ theirs.vector) >= 0.999
+        token_cos = (ours.tokens.astype(np.float32) * theirs.tokens.astype(np.float32)).sum(axis=1)
+        assert token_cos.min() >= 0.99
+        pooled = ours.state_sum / np.linalg.norm(ours.state_sum)
+        assert float(pooled @ theirs.vector) >= 0.999
 
 
 def test_export_is_cached_by_weight_hash(fast, onnx_cache):

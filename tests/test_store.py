@@ -71,10 +71,73 @@ def test_rebuild_is_a_no_op_then_embeds_only_changes(small, embedder):
     bigger, report3 = build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL)
     assert report3.embedded == sum(c.doc_id == "gamma" for c in bigger.chunks)
     assert report3.reused == len(index.chunks)
-    # reused vectors equal freshly computed ones
-    fresh = embedder.embed_documents([c.text for c in bigger.chunks])
+    # what was reused equals what a build from scratch computes
+    scratch, _ = build_index(load_corpus(corpus_dir), index_dir.parent / "scratch", embedder, SMALL, force=True)
+    fresh = scratch.vectors.reconstruct_n(0, scratch.vectors.ntotal)
     stored = bigger.vectors.reconstruct_n(0, bigger.vectors.ntotal)
     assert np.allclose(fresh, stored, atol=1e-5)
+    assert [(s.doc_id, s.start, s.end) for s in bigger.sentences.sentences] == \
+        [(s.doc_id, s.start, s.end) for s in scratch.sentences.sentences]
+    assert np.allclose(bigger.sentences.vectors, scratch.sentences.vectors, atol=1e-5)
+    assert np.array_equal(bigger.sentences.token_ids, scratch.sentences.token_ids)
+    assert np.allclose(bigger.sentences.tokens.astype(np.float32), scratch.sentences.tokens.astype(np.float32),
+                       atol=2e-3)
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts each kind of pass is given."""
+
+    def __init__(self, inner):
+        self.inner, self.sentences, self.documents = inner, [], []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def embed_documents(self, texts, progress=False):
+        self.documents.extend(texts)
+        return self.inner.embed_documents(texts, progress=progress)
+
+    def embed_sentences(self, texts, progress=False):
+        self.sentences.extend(texts)
+        return self.inner.embed_sentences(texts, progress=progress)
+
+
+def test_one_pass_over_sentences_and_only_new_ones_on_rebuild(small, embedder):
+    """A build runs the model over each sentence once (chunk vectors are
+    summed from them), and a rebuild only over the new document's sentences."""
+    corpus_dir, index_dir, index, _ = small
+    assert index.manifest["store"]["chunk_vectors"] == "sentence_sum"
+    (corpus_dir / "gamma.txt").write_text("Gamma Title Here\n\nA third essay about birds. Birds sing.", encoding="utf-8")
+    counting = CountingEmbedder(embedder)
+    bigger, report = build_index(load_corpus(corpus_dir), index_dir, counting, SMALL)
+    gamma = bigger.documents["gamma"].text
+    assert counting.documents == []
+    assert counting.sentences == [gamma[s.start : s.end] for s in bigger.sentences.sentences if s.doc_id == "gamma"]
+    assert counting.sentences == ["Gamma Title Here", "A third essay about birds.", "Birds sing."]
+    assert report.embedded == 1 and report.reused == len(index.chunks)
+
+
+def test_chunk_vector_from_sentences_is_the_models_vector_for_one_sentence(tmp_path, embedder):
+    """Summing token states reproduces mean pooling: a chunk that is one
+    sentence gets the model's own vector for that text."""
+    text = "Kyiv asked for longer-range missiles in the spring."
+    corpus_dir = write_corpus(tmp_path / "c", {"one.txt": text})
+    index, _ = build_index(load_corpus(corpus_dir), tmp_path / "i", embedder, SMALL)
+    (chunk,) = index.chunks
+    assert chunk.text == text
+    vector = index.vectors.reconstruct(0)
+    assert float(vector @ embedder.embed_documents([text])[0]) >= 0.9999
+
+
+def test_passage_vectors_are_not_reused_for_sentence_sums(small, embedder):
+    """Vectors made one way are never mixed into an index made the other way."""
+    corpus_dir, index_dir, index, _ = small
+    passages, _ = build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL, sentences=False)
+    assert passages.manifest["store"]["chunk_vectors"] == "passage"
+    expected = embedder.embed_documents([c.text for c in passages.chunks])
+    assert np.allclose(passages.vectors.reconstruct_n(0, passages.vectors.ntotal), expected, atol=1e-5)
+    again, report = build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL)
+    assert report.embedded == len(again.chunks) and again.manifest["store"]["chunk_vectors"] == "sentence_sum"
 
 
 def test_only_one_generation_is_kept(small, embedder):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import numpy as np
 
@@ -26,6 +27,21 @@ def ndcg_at_10(doc_ids, doc_vecs, qids, query_vecs, qrels) -> dict:
     run = {q: {doc_ids[j]: float(scores[i, j]) for j in top[i]} for i, q in enumerate(qids)}
     result = ir_measures.calc_aggregate([nDCG @ 10, RR @ 10], qrels, run)
     return {"ndcg@10": float(result[nDCG @ 10]), "mrr@10": float(result[RR @ 10])}
+
+
+def sentence_sum_vectors(embedder, texts: list[str]) -> np.ndarray:
+    """What rag.store builds for a corpus with a sentence layer: a text's
+    vector is the normalised sum of its sentences' token states."""
+    from rag.sentences import split_many
+
+    spans = list(split_many(texts))
+    pieces = [t[a:b] for t, doc in zip(texts, spans) for a, b in doc]
+    embedded = iter(embedder.embed_sentences(pieces))
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for row, doc in enumerate(spans):
+        total = sum((next(embedded).state_sum for _ in doc), np.zeros(embedder.dim, dtype=np.float32))
+        out[row] = total / max(float(np.linalg.norm(total)), 1e-12)
+    return out
 
 
 def cosine_stats(a: np.ndarray, b: np.ndarray) -> dict:
@@ -53,13 +69,16 @@ def main(argv=None) -> dict:
     fast = FastEmbedder(bf16=False)
     backends = {reference: ref, "onnx-fp32": fast}
     if cpu_has_bf16():
-        # The product's bulk build path: OpenVINO bf16 for every document batch.
-        ov = FastEmbedder(bf16=True)
-        backends["openvino-bf16 (default build)"] = lambda t: ov._bulk_or_none().embed_documents(t)
-        # Its fallback without OpenVINO: torch with bf16 autocast.
+        # The bulk build path for chunks (large corpora): torch with bf16 weights.
         bf16 = FastEmbedder(bf16=True)
         bf16._onnx = None  # documents only through bf16 torch, whatever the batch size
-        backends["torch-bf16-autocast"] = bf16.embed_documents
+        backends["torch-bf16 (large-corpus build)"] = bf16.embed_documents
+        if os.environ.get("RAG_OPENVINO") == "1":
+            ov = FastEmbedder(bf16=True)
+            backends["openvino-bf16 (opt-in)"] = lambda t: ov._bulk_or_none().embed_documents(t)
+        # The small-corpus build: one bf16 pass over sentences, each text's
+        # vector summed from its sentences' token states.
+        backends["sentence sums, bf16 (small-corpus build)"] = lambda t: sentence_sum_vectors(bf16, t)
     backends[reference] = ref.embed_documents
     backends["onnx-fp32"] = fast.embed_documents
     only = args.only.split(",") if args.only else None

@@ -183,7 +183,10 @@ class SentenceTransformerEmbedder:
         from rag.onnx_embed import _max_length, encode_batch, wordpiece_tokenizer
 
         transformer = _bf16_transformer(str(self.model_path.resolve()))
-        ids, mask, types = encode_batch(wordpiece_tokenizer(self.model_path, _max_length(self.model_path)), texts)
+        # Lengths padded to a multiple of 16: fewer distinct matrix shapes, so
+        # oneDNN prepares fewer kernels (the first build pass was ~1 s slower).
+        tokenizer = wordpiece_tokenizer(self.model_path, _max_length(self.model_path), 16)
+        ids, mask, types = encode_batch(tokenizer, texts)
         with torch.inference_mode():
             hidden = transformer(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
                                  token_type_ids=torch.from_numpy(types)).last_hidden_state
@@ -252,9 +255,9 @@ class FastEmbedder:
     cosine 0.999), less time.
 
     Queries and small batches run on onnxruntime (no torch import, one short
-    thread pool). Where the CPU has native bf16, large document batches run
-    on OpenVINO in bf16 (same exported graph; ~3× the float32 throughput),
-    or, without OpenVINO, through torch with bf16 autocast (~2×). If
+    thread pool). Where the CPU has native bf16, large batches run through
+    torch with bfloat16 weights (~3× the float32 throughput), or on OpenVINO
+    in bf16 when asked for (RAG_OPENVINO=1, see _bulk_or_none). If
     onnxruntime cannot run the model, everything falls back to
     sentence-transformers.
     """
@@ -354,8 +357,8 @@ class FastEmbedder:
 
     def _bulk_or_none(self):
         """OpenVINO in bf16 for big batches, only when asked for with
-        RAG_OPENVINO=1 and installed; else None (then torch with bf16 autocast
-        does the batch). Opt-in because OpenVINO sends usage telemetry to
+        RAG_OPENVINO=1 and installed; else None (then torch in bf16 does the
+        batch). Opt-in because OpenVINO sends usage telemetry to
         Google Analytics from a child process unless the user has opted out
         (`opt_in_out --opt_out`), and rag must never open a connection."""
         if self._bulk is None and self._onnx is not None and os.environ.get("RAG_OPENVINO") == "1" \
@@ -423,7 +426,7 @@ def default_embedder(model_path: str | Path | None = None) -> Embedder:
     """The configured model: ``model_path``, else $RAG_MODEL, else the bundled MiniLM.
 
     $RAG_BACKEND picks how it runs: ``auto`` (default: onnxruntime for
-    queries, OpenVINO or torch in bf16 for big builds where the CPU has it), ``onnx``
+    queries, torch in bf16 for big builds where the CPU has it), ``onnx``
     (onnxruntime only) or ``torch`` (plain sentence-transformers, float32).
     """
     path = model_path or os.environ.get("RAG_MODEL") or None

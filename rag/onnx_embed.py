@@ -168,15 +168,16 @@ def ensure_onnx(model_path: Path) -> Path:
 
 
 @lru_cache(maxsize=4)
-def wordpiece_tokenizer(model_path: Path, max_length: int):
-    """The model's fast tokenizer, truncating and padding as sentence-transformers does."""
+def wordpiece_tokenizer(model_path: Path, max_length: int, pad_multiple: int | None = None):
+    """The model's fast tokenizer, truncating and padding as sentence-transformers does
+    (padding batches to a multiple of ``pad_multiple`` tokens, if given)."""
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(model_path / "tokenizer.json"))
     # The file's own truncation (128) is not what sentence-transformers
     # uses; max_seq_length from sentence_bert_config.json is.
     tok.enable_truncation(max_length=max_length)
-    tok.enable_padding(pad_id=tok.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+    tok.enable_padding(pad_id=tok.token_to_id("[PAD]") or 0, pad_token="[PAD]", pad_to_multiple_of=pad_multiple)
     return tok
 
 

@@ -96,15 +96,20 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk]) -> list[Sentence] | None:
+def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
+                   known: dict[str, list[tuple[int, int]]] | None = None) -> list[Sentence] | None:
     """Every sentence of the corpus with the chunk it belongs to, or None
-    when there are more than SENTENCE_LIMIT (then no sentence layer)."""
+    when there are more than SENTENCE_LIMIT (then no sentence layer).
+    ``known`` holds the spans of documents split before, by sha256."""
+    known = known or {}
     by_doc: dict[str, list[Chunk]] = {}
     for c in chunks:
         by_doc.setdefault(c.doc_id, []).append(c)
+    # Lazily, in document order: a corpus over the limit stops being split there.
+    split = split_many([d.text for d in documents if d.sha256 not in known])
     sentences: list[Sentence] = []
-    for doc, spans in zip(documents, split_many([d.text for d in documents])):
-        for start, end in spans:
+    for doc in documents:
+        for start, end in known[doc.sha256] if doc.sha256 in known else next(split):
             sentences.append(Sentence(len(sentences), doc.doc_id, start, end, _chunk_of(start, end, by_doc[doc.doc_id])))
             if len(sentences) > SENTENCE_LIMIT:
                 return None

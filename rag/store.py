@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -194,27 +194,31 @@ def _refuse_foreign_target(index_dir: Path) -> None:
 
 @dataclass(frozen=True)
 class _Reusable:
-    """What a rebuild can keep from the current index, keyed by (document sha256, start, end)."""
+    """What a rebuild can keep from the current index, keyed by document sha256 (and span)."""
 
-    vectors: dict = field(default_factory=dict)  # chunk vectors
-    sentences: dict = field(default_factory=dict)  # (ids, token vectors, vector) per sentence
+    vectors: dict = field(default_factory=dict)  # chunk vectors by (sha256, start, end)
+    sentences: dict = field(default_factory=dict)  # (ids, token vectors, vector) by (sha256, start, end)
+    spans: dict = field(default_factory=dict)  # sentence spans by sha256
     faiss: object | None = None  # the old FAISS index, whose trained parts may be reused
+    chunk_vectors: str = PASSAGE_VECTORS  # how the old chunk vectors were made
 
 
-def _reusable(index_dir: Path, model: str, chunking: dict, chunk_vectors: str) -> _Reusable:
-    """Lets a rebuild embed only new or changed documents. Anything
-    unreadable, or vectors made another way, just means nothing is reused."""
+def _reusable(index_dir: Path, model: str, chunking: dict) -> _Reusable:
+    """Lets a rebuild embed (and split) only new or changed documents.
+    Anything unreadable just means nothing is reused."""
     try:
         old = load_index(index_dir, Expected(model_name=model, chunking=chunking), any_store=True)
     except Exception:  # a damaged or foreign index is rebuilt from scratch
         return _Reusable()
-    if old.manifest["store"].get("chunk_vectors", PASSAGE_VECTORS) != chunk_vectors:
-        return _Reusable()
     sha = {doc_id: d.sha256 for doc_id, d in old.documents.items()}
     vectors = reconstruct_all(old.vectors)
     known = {(sha[c.doc_id], c.start, c.end): vectors[i] for i, c in enumerate(old.chunks)}
-    sentences = entries_by_span(old.sentences, sha) if old.sentences is not None else {}
-    return _Reusable(known, sentences, old.vectors)
+    sentences, spans = {}, {}
+    if old.sentences is not None:
+        sentences = entries_by_span(old.sentences, sha)
+        for s in old.sentences.sentences:
+            spans.setdefault(sha[s.doc_id], []).append((s.start, s.end))
+    return _Reusable(known, sentences, spans, old.vectors, old.manifest["store"].get("chunk_vectors", PASSAGE_VECTORS))
 
 
 def _embed(corpus: Corpus, chunks: list, embedder: Embedder, old: _Reusable, planned: list | None,
@@ -300,11 +304,13 @@ def build_index(
                 n = len(current.chunks)
                 return current, BuildReport(True, len(current.documents), n, 0, n)
         chunks = chunk_documents(corpus.documents, settings)
-        planned = plan_sentences(corpus.documents, chunks) if sentences and hasattr(embedder, "embed_sentences") \
-            else None
+        old = _reusable(index_dir, embedder.name, settings.as_dict()) if reuse and not force else _Reusable()
+        planned = plan_sentences(corpus.documents, chunks, old.spans) \
+            if sentences and hasattr(embedder, "embed_sentences") else None
         derive = planned is not None and bool(getattr(embedder, "mean_pooled", False))
         kind = SENTENCE_VECTORS if derive else PASSAGE_VECTORS
-        old = _reusable(index_dir, embedder.name, settings.as_dict(), kind) if reuse and not force else _Reusable()
+        if old.chunk_vectors != kind:  # never mix vectors made two ways in one index
+            old = replace(old, vectors={}, faiss=None)
         vectors, embedded, entries = _embed(corpus, chunks, embedder, old, planned, derive, progress)
 
         staging = Path(

@@ -276,3 +276,26 @@ def test_index_over_a_plain_folder_is_replaced_atomically(tmp_path, embedder):
     assert index_dir.is_symlink() and load_index(index_dir).chunks
     shutil.rmtree(tmp_path / "c")
     Rag.open(index_dir, embedder)  # corpus folder gone: the index still serves
+
+
+def test_corpus_over_the_sentence_limit_gets_passage_vectors_and_stops_splitting(tmp_path, embedder, monkeypatch):
+    import rag.sentence_index
+
+    texts = {f"d{i}.txt": f"Title {i}\n\nFirst sentence {i} here. Second sentence {i} there." for i in range(6)}
+    corpus_dir = write_corpus(tmp_path / "c", texts)
+    monkeypatch.setattr(rag.sentence_index, "SENTENCE_LIMIT", 5)
+    split_docs = []
+    real = rag.sentence_index.split_many
+
+    def counting(docs):
+        for spans in real(docs):
+            split_docs.append(spans)
+            yield spans
+
+    monkeypatch.setattr(rag.sentence_index, "split_many", counting)
+    index, _ = build_index(load_corpus(corpus_dir), tmp_path / "i", embedder, SMALL)
+    assert index.sentences is None and index.manifest["store"]["sentences"] is False
+    assert index.manifest["store"]["chunk_vectors"] == "passage"
+    assert len(split_docs) < 6  # stopped once over the limit
+    expected = embedder.embed_documents([c.text for c in index.chunks])
+    assert np.allclose(index.vectors.reconstruct_n(0, index.vectors.ntotal), expected, atol=1e-5)

@@ -37,7 +37,17 @@ _DATE = re.compile(
 # "name of", "author of": the answer must name someone. "who", "which
 # leader": a sentence that names someone is preferred, not required (the
 # answer may be "the West" or "his French counterpart").
-_NAME_Q = re.compile(r"\bname of\b|\bnamed?\b.*\?$|\bauthor of\b|\bwho (wrote|authored)\b", re.I)
+_NAME_Q = re.compile(r"\bname of\b|\bnamed?\b.*\?$", re.I)
+# Who wrote a text is said by a byline, not by the names inside the text.
+_AUTHOR_Q = re.compile(r"\bauthor of\b|\bwho (wrote|authored|is the author)\b", re.I)
+_BYLINE = re.compile(r"^\s*(?:by|written by)\s+\S", re.I)
+# A place the question sets its subject in ("the summit in Vilnius").
+_PLACE = re.compile(r"\b(?:in|at)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
+_NOT_PLACES = frozenset(
+    "january february march april may june july august september october november december monday tuesday "
+    "wednesday thursday friday saturday sunday".split()
+)
+_WORD = re.compile(r"\w+")
 _PERSON_Q = re.compile(
     r"^\s*who\b|\bwhich (\w+ )?(leader|official|diplomat|minister|president|secretary|analyst|expert|person|"
     r"people|historian|politician|photographer|journalist|general)s?\b",
@@ -56,6 +66,8 @@ def answer_type(question: str) -> str | None:
         return "quantity"
     if _YEAR_Q.search(question):
         return "date"
+    if _AUTHOR_Q.search(question):
+        return "author"
     if _NAME_Q.search(question):
         return "name"
     return None
@@ -88,9 +100,28 @@ def has_type(text: str, kind: str | None, question: str = "") -> bool:
         return bool(_DATE.search(text))
     if kind == "name":
         return names_someone_new(text, question)
+    if kind == "author":
+        return bool(_BYLINE.search(text))
     return True
 
 
 def weak_match(best_dense: float, best_maxsim: float) -> bool:
     dense_floor, terms_floor = WEAK_DENSE_AND_TERMS
     return best_dense < WEAK_DENSE or (best_dense < dense_floor and best_maxsim < terms_floor)
+
+
+def vocabulary(texts) -> frozenset[str]:
+    """Every word of the corpus, lower-cased."""
+    return frozenset(w.lower() for t in texts for w in _WORD.findall(t))
+
+
+def unmentioned_place(question: str, words: frozenset[str]) -> str | None:
+    """A place the question is set in ("in Vilnius", "at Camp David") that the
+    corpus never mentions: the essays cannot say what happened there."""
+    for match in _PLACE.finditer(question):
+        name = match.group(1)
+        if name.split()[0].lower() in _NOT_PLACES:
+            continue
+        if not any(w.lower() in words for w in name.split()):
+            return name
+    return None

@@ -145,7 +145,8 @@ class Rag:
         if scorer is None or not hits:
             return answer_from_passages(self.index, question, hits, max_quotes, **extra)
         scores = scorer.scores(query)
-        selection = select(query, scores, self.index.sentences, self.index.documents, hits, max_quotes)
+        selection = select(query, scores, self.index.sentences, self.index.documents, hits, max_quotes,
+                           self.index.vocabulary)
         return compose(self.index, question, selection.spans, _with_quoted(self.index, hits, selection.spans, scores),
                        selection.abstain_reason, **extra)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.abstain import answer_type, has_type, names_someone_new, wants_person, weak_match
+from rag.abstain import answer_type, has_type, names_someone_new, unmentioned_place, wants_person, weak_match
 from rag.scoring import SentenceScores
 from rag.sentence_index import SentenceLayer
 from rag.types import Document, Hit
@@ -51,12 +51,16 @@ def _run(i: int, layer: SentenceLayer, score: np.ndarray, allowed: set[int], use
 
 
 def select(question: str, scores: SentenceScores, layer: SentenceLayer, documents: dict[str, Document],
-           passages: list[Hit], max_quotes: int) -> Selection:
+           passages: list[Hit], max_quotes: int, words: frozenset[str] | None = None) -> Selection:
+    """``words``: the corpus's vocabulary (rag.abstain.vocabulary), if known."""
     asks_title = bool(_TITLE_Q.search(question))
     # A question about the essays' own titles is about the corpus itself,
     # however little its words resemble the text.
     if not asks_title and weak_match(float(scores.dense.max(initial=-1.0)), float(scores.maxsim.max(initial=-1.0))):
         return Selection((), "nothing in the essays is close to this question")
+    place = unmentioned_place(question, words) if words is not None and not asks_title else None
+    if place:
+        return Selection((), f"the essays never mention {place}")
     chunk_ids = {h.chunk.chunk_id for h in passages}
     candidates = [i for i in np.argsort(-scores.score, kind="stable").tolist()
                   if layer.sentences[i].chunk_id in chunk_ids]

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
@@ -84,6 +85,13 @@ class Index:
 
     def title(self, doc_id: str) -> str:
         return self.documents[doc_id].title
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """Every word of the corpus, lower-cased (for abstention, rag.abstain)."""
+        from rag.abstain import vocabulary
+
+        return vocabulary(d.text for d in self.documents.values())
 
 
 def rebuild_hint(index_dir: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.abstain import answer_type, has_type
+from rag.abstain import answer_type, has_type, unmentioned_place, vocabulary
 from rag.answer import ABSTAIN_TEXT, verify_quote
 from rag.evaluation.qa import load_qa
 from rag.evaluation.runner import evaluate
@@ -47,6 +47,8 @@ def test_kofman_is_quoted_from_the_off_ramp_essay(essays_rag):
         "What is the capital of Australia?",
         "How many tanks did Poland deliver to Ukraine?",
         "In what year did the Berlin Wall fall?",
+        "What did the G7 leaders agree at their meeting in Hiroshima?",
+        "Who wrote the commentary about negotiating with Putin?",
     ],
 )
 def test_out_of_scope_questions_abstain_with_related_reading(essays_rag, question):
@@ -74,6 +76,39 @@ def test_answer_type_rules():
     assert answer_type("Why did he say that?") is None
     assert not has_type("In 1962 the world held its breath.", "quantity")  # a year is not a count
     assert has_type("They sent 5,000 tanks.", "quantity") and has_type("in March", "date")
+
+
+def test_unmentioned_place_and_author_rules():
+    words = vocabulary(["Russia bombed Aleppo and Grozny.", "Talks in Western capitals; Moscow waits."])
+    assert unmentioned_place("What did the summit in Vilnius decide?", words) == "Vilnius"
+    assert unmentioned_place("What happened at Camp David in May?", words) == "Camp David"
+    assert unmentioned_place("What did Russia do in Aleppo?", words) is None
+    assert unmentioned_place("How is the war seen in Western capitals?", words) is None
+    assert unmentioned_place("What happened in January?", words) is None  # a month is no place
+    assert answer_type("Who is the author of the essay?") == "author"
+    assert answer_type("Who, according to the author, made it impossible?") is None
+    assert has_type("By Jane Doe", "author") and not has_type("Jane Doe met Putin.", "author")
+
+
+def test_questions_rooted_in_the_essays_are_not_refused_by_those_rules(essays_rag):
+    """Places the essays do mention, and "the author" as the speaker, still get quotations."""
+    for question in ("What did Russia do in Aleppo and Grozny?",
+                     "Who, according to the author, made the pre-war arrangement impossible to restore?"):
+        answer = essays_rag.ask(question)
+        assert not answer.abstained and answer.quotes, question
+
+
+def test_an_author_question_quotes_the_byline_when_there_is_one(tmp_path, embedder):
+    from rag.api import Rag
+    from rag.corpus import load_corpus
+    from rag.store import build_index
+    from tests.conftest import write_corpus
+
+    corpus = write_corpus(tmp_path / "c", {"essay.txt": "Grain Through the Straits\n\nBy Maria Ostrova\n\n"
+                                           "Ships carried grain out of Odesa all summer. Insurers raised prices."})
+    index, _ = build_index(load_corpus(corpus), tmp_path / "i", embedder)
+    answer = Rag(index, embedder).ask("Who is the author of Grain Through the Straits?")
+    assert not answer.abstained and answer.quotes[0].text == "By Maria Ostrova"
 
 
 def test_a_quote_that_does_not_match_is_refused(essays_index):

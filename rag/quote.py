@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.abstain import answer_type, has_type, names_someone_new, unmentioned_place, wants_person, weak_match
+from rag.furniture import asks_for, part_sentences
 from rag.scoring import SentenceScores
 from rag.sentence_index import SentenceLayer
 from rag.types import Document, Hit
@@ -19,7 +20,6 @@ NEIGHBOUR_MARGIN = 2.0
 MAX_RUN = 2
 TYPED_POOL = 8
 PERSON_POOL = 5
-_TITLE_Q = re.compile(r"\b(title|headline|heading)s?\b", re.I)
 _BOTH_Q = re.compile(r"\b(both|two|each)\b.*\b(essays|articles|pieces|texts)\b|\b(essays|articles)'? titles\b", re.I)
 
 
@@ -27,14 +27,6 @@ _BOTH_Q = re.compile(r"\b(both|two|each)\b.*\b(essays|articles|pieces|texts)\b|\
 class Selection:
     spans: tuple[tuple[str, int, int], ...]  # (doc_id, start, end), best first
     abstain_reason: str | None = None
-
-
-def _title_sentences(layer: SentenceLayer, documents: dict[str, Document], candidates: list[int]) -> list[int]:
-    return [
-        i for i in candidates
-        if documents[layer.sentences[i].doc_id].text[layer.sentences[i].start : layer.sentences[i].end]
-        == documents[layer.sentences[i].doc_id].title
-    ]
 
 
 def _run(i: int, layer: SentenceLayer, score: np.ndarray, allowed: set[int], used: set[int]) -> tuple[int, int]:
@@ -50,25 +42,54 @@ def _run(i: int, layer: SentenceLayer, score: np.ndarray, allowed: set[int], use
     return min(i, best), max(i, best)
 
 
+def _part_spans(part: str, layer: SentenceLayer, documents: dict[str, Document], score: np.ndarray,
+                every: bool) -> tuple[list[tuple[str, int, int]], set[int]]:
+    """The essay part asked for, one span per document (the document the
+    question matches best first, by its best sentence; only that one unless
+    ``every``), and the sentence ids they cover."""
+    by_doc: dict[str, list[int]] = {}
+    for i in part_sentences(part, layer, documents):
+        by_doc.setdefault(layer.sentences[i].doc_id, []).append(i)
+    best_in_doc: dict[str, float] = {}
+    for s in layer.sentences:
+        best_in_doc[s.doc_id] = max(best_in_doc.get(s.doc_id, -np.inf), float(score[s.sentence_id]))
+    ranked = sorted(by_doc.values(), key=lambda ids: -best_in_doc[layer.sentences[ids[0]].doc_id])
+    if not every:
+        ranked = ranked[:1]
+    spans = [(layer.sentences[ids[0]].doc_id, layer.sentences[ids[0]].start, layer.sentences[ids[-1]].end)
+             for ids in ranked]
+    # A photo credit is one line; several credit lines in one essay are not one quotation.
+    if part == "credit":
+        spans = [(layer.sentences[i].doc_id, layer.sentences[i].start, layer.sentences[i].end)
+                 for ids in ranked for i in sorted(ids, key=lambda i: -float(score[i]))[:1]]
+    return spans, {i for ids in ranked for i in ids}
+
+
 def select(question: str, scores: SentenceScores, layer: SentenceLayer, documents: dict[str, Document],
            passages: list[Hit], max_quotes: int, words: frozenset[str] | None = None) -> Selection:
     """``words``: the corpus's vocabulary (rag.abstain.vocabulary), if known."""
-    asks_title = bool(_TITLE_Q.search(question))
-    # A question about the essays' own titles is about the corpus itself,
-    # however little its words resemble the text.
-    if not asks_title and weak_match(float(scores.dense.max(initial=-1.0)), float(scores.maxsim.max(initial=-1.0))):
+    part = asks_for(question)
+    # A question about the essays' own headline, subtitle or photo credit is
+    # about the corpus itself, however little its words resemble the text.
+    if not part and weak_match(float(scores.dense.max(initial=-1.0)), float(scores.maxsim.max(initial=-1.0))):
         return Selection((), "nothing in the essays is close to this question")
-    place = unmentioned_place(question, words) if words is not None and not asks_title else None
+    place = unmentioned_place(question, words) if words is not None and not part else None
     if place:
         return Selection((), f"the essays never mention {place}")
     chunk_ids = {h.chunk.chunk_id for h in passages}
     candidates = [i for i in np.argsort(-scores.score, kind="stable").tolist()
                   if layer.sentences[i].chunk_id in chunk_ids]
-    if not candidates:
+    spans: list[tuple[str, int, int]] = []
+    used: set[int] = set()
+    if part:
+        # Essay parts are candidates even when their passage was not retrieved.
+        spans, used = _part_spans(part, layer, documents, scores.score, every=bool(_BOTH_Q.search(question)))
+        spans = spans[:max_quotes]
+    if not candidates and not spans:
         return Selection((), "no retrieved passage holds a quotable sentence")
     text = lambda i: documents[layer.sentences[i].doc_id].text[layer.sentences[i].start : layer.sentences[i].end]
     kind = answer_type(question)
-    if kind:
+    if kind and not spans:
         typed = [i for i in candidates[:TYPED_POOL] if has_type(text(i), kind, question)]
         if not typed:
             return Selection((), f"the passages that match give no {kind} for this")
@@ -76,21 +97,13 @@ def select(question: str, scores: SentenceScores, layer: SentenceLayer, document
     elif wants_person(question):
         named = [i for i in candidates[:PERSON_POOL] if names_someone_new(text(i), question)]
         candidates = named + [i for i in candidates if i not in named]
-    if asks_title:
-        # Headlines are the essays' own metadata: candidates even when their
-        # passage was not retrieved, best-scoring essay first.
-        everything = np.argsort(-scores.score, kind="stable").tolist()
-        titles = _title_sentences(layer, documents, everything)
-        keep = titles if _BOTH_Q.search(question) else titles[:1]
-        candidates = keep + [i for i in candidates if i not in keep]
-    allowed, used = set(candidates), set()
-    spans = []
+    allowed = set(candidates)
     for i in candidates:
         if len(spans) >= max_quotes:
             break
         if i in used:
             continue
-        lo, hi = (i, i) if kind or asks_title else _run(i, layer, scores.score, allowed, used)
+        lo, hi = (i, i) if kind or part else _run(i, layer, scores.score, allowed, used)
         used.update(range(lo, hi + 1))
         first, last = layer.sentences[lo], layer.sentences[hi]
         spans.append((first.doc_id, first.start, last.end))

@@ -7,6 +7,7 @@ import pytest
 from rag.abstain import answer_type, has_type, unmentioned_place, vocabulary
 from rag.answer import ABSTAIN_TEXT, verify_quote
 from rag.evaluation.qa import load_qa
+from rag.furniture import asks_for
 from rag.evaluation.runner import evaluate
 from rag.types import Quote
 from tests.conftest import ROOT
@@ -68,6 +69,17 @@ def test_title_questions_quote_the_headline(essays_rag):
     answer = essays_rag.ask("What are the titles of the two essays?")
     titles = {q.text for q in answer.quotes}
     assert {"Putin Needs an Off-Ramp", "To Support Zelensky, the United States Needs to Negotiate With Putin"} <= titles
+
+
+def test_subtitle_and_photo_credit_questions_quote_those_lines(essays_rag):
+    credit = essays_rag.ask("Who took the picture shown with the essay about an off-ramp for Putin?")
+    assert credit.quotes[0].text == "Takuro Yabe / Pool / AFP; Getty"
+    subtitle = essays_rag.ask("What is the subtitle of the commentary on negotiating with Putin?")
+    assert subtitle.quotes[0].text.startswith("Washington and its allies have sent mixed messages")
+    assert asks_for("What line appears below the headline?") == "subtitle"
+    assert asks_for("What is the headline?") == "title"
+    assert asks_for("Who is credited for the photograph?") == "credit"
+    assert asks_for("Why did Kofman caution against welcoming the fall of Putin's regime?") is None
 
 
 def test_answer_type_rules():

@@ -1,0 +1,61 @@
+"""The parts of an essay around its argument: headline, subtitle, photo credit.
+
+A reader asks about them ("What is the headline?", "Who took the photo?")
+in words that resemble none of them, so similarity cannot find them; their
+place in the document can. Each is found from the text alone: the headline
+is the document's title (rag.corpus.find_title), the subtitle the line
+after it, a photo credit a short line naming an agency or a "Source:".
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.sentence_index import SentenceLayer
+from rag.types import Document
+
+_SUBTITLE_Q = re.compile(
+    r"\b(subtitle|sub-?headline|subheading|standfirst|dek|tagline|strapline)\b"
+    r"|\b(summary|line|sentence|text)\b[^?]*\b(beneath|below|under|after)\b[^?]*\b(headline|title)\b",
+    re.I,
+)
+_CREDIT_Q = re.compile(
+    r"\bcredit(ed|s)?\b|\bphotographer\b|\bwho (took|shot)\b|\b(photo|photograph|picture|image)\b[^?]*\b(source|from)\b",
+    re.I,
+)
+_TITLE_Q = re.compile(r"\b(title|headline|heading)s?\b", re.I)
+_CREDIT_LINE = re.compile(
+    r"^(source|photo|photograph|image|credit|illustration)\s*:|\b(getty|afp|reuters|ap photo|shutterstock)\b|\s/\s",
+    re.I,
+)
+
+
+def asks_for(question: str) -> str | None:
+    """Which part of the essay a question asks for: "subtitle", "credit", "title" or None."""
+    if _SUBTITLE_Q.search(question):
+        return "subtitle"
+    if _CREDIT_Q.search(question):
+        return "credit"
+    if _TITLE_Q.search(question):
+        return "title"
+    return None
+
+
+def _lines(doc: Document) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", doc.text)]
+
+
+def part_sentences(part: str, layer: SentenceLayer, documents: dict[str, Document]) -> list[int]:
+    """The sentence ids that make up ``part`` in every document, in corpus order."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for doc_id, doc in documents.items():
+        lines = _lines(doc)
+        titles = [i for i, (a, b) in enumerate(lines) if doc.text[a:b].strip() == doc.title]
+        if part == "title":
+            spans[doc_id] = [lines[i] for i in titles[:1]]
+        elif part == "subtitle":
+            spans[doc_id] = [lines[titles[0] + 1]] if titles and titles[0] + 1 < len(lines) else []
+        elif part == "credit":
+            spans[doc_id] = [(a, b) for a, b in lines if b - a <= 120 and _CREDIT_LINE.search(doc.text[a:b])]
+    return [s.sentence_id for s in layer.sentences
+            if any(a <= s.start and s.end <= b for a, b in spans.get(s.doc_id, ()))]

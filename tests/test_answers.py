@@ -135,9 +135,27 @@ def test_fusion_beats_the_simple_retrievers_on_the_eval_set(essays_rag, eval_ite
     """A floor under the committed numbers, so a regression fails loudly."""
     fusion = evaluate(essays_rag, eval_items, "essays", "fusion", 5).metrics
     hybrid = evaluate(essays_rag, eval_items, "essays", "hybrid", 5).metrics
-    assert fusion["hit@1"] >= 0.74 and fusion["hit@1"] > hybrid["hit@1"]
-    assert fusion["mrr@10"] >= 0.82
-    assert fusion["quote_hit"] >= 0.74
+    assert fusion["hit@1"] >= 0.78 and fusion["hit@1"] > hybrid["hit@1"]
+    assert fusion["mrr@10"] >= 0.86
+    assert fusion["quote_hit"] >= 0.83
     assert fusion["false_abstain_rate"] <= 0.03
-    assert fusion["abstain_rate"] >= 0.6
+    assert fusion["abstain_rate"] >= 0.8
     assert fusion["verbatim_rate"] == 1.0
+
+
+def test_later_quotations_are_not_near_repeats_of_earlier_ones(embedder):
+    """MMR: a close paraphrase of the first quotation loses its place to a
+    sentence that adds something, though it scores a little higher."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from rag.quote import _diversify
+
+    texts = ["Floods closed the old bridge in May.",
+             "In May, flooding shut the old bridge.",
+             "Engineers say the bridge needs new pillars before it reopens."]
+    layer = SimpleNamespace(vectors=embedder.embed_documents(texts))
+    score = np.array([3.0, 2.9, 2.0])
+    assert _diversify([0, 1, 2], layer, score) == [0, 2, 1]
+    assert _diversify([0, 2, 1], layer, np.array([3.0, 2.9, 2.8])) == [0, 2, 1]

@@ -70,6 +70,13 @@ def token_embeddings(ids: np.ndarray, mask: np.ndarray, hidden: np.ndarray) -> l
             for row, n in enumerate(lengths.tolist())]
 
 
+def pooled_vectors(mask: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """Mean pooling and L2 normalisation of a padded batch, as sentence-transformers does."""
+    weights = mask[:, :, None].astype(np.float32)
+    pooled = (np.asarray(hidden, dtype=np.float32) * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+    return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+
 def length_sorted_batches(texts: Sequence[str], batch_size: int, progress: bool = False, desc: str = "Embedding"):
     """Row indices in batches of similar length (little compute lost to padding)."""
     order = np.argsort([-len(t) for t in texts], kind="stable")
@@ -164,7 +171,12 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self.bf16:
-            return np.stack([e.vector for e in self.embed_sentences(texts, progress=progress)])
+            texts = list(texts)
+            out = np.empty((len(texts), self.dim), dtype=np.float32)
+            for rows in length_sorted_batches(texts, self.batch_size, progress):
+                _, mask, hidden = self._forward([texts[i] for i in rows])
+                out[rows] = pooled_vectors(mask, hidden)
+            return out
         vectors = self._model.encode(
             list(texts),
             batch_size=self.batch_size,

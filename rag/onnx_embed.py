@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.embed import TokenEmbedding, length_sorted_batches, token_embeddings
+from rag.embed import TokenEmbedding, length_sorted_batches, pooled_vectors, token_embeddings
 from rag.errors import ModelError
 
 # Bump when the exported graph changes, so stale caches are not reused.
@@ -291,16 +291,9 @@ class OnnxEmbedder:
         (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
         return ids, mask, hidden
 
-    @staticmethod
-    def _pool(mask: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-        weights = mask[:, :, None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return pooled / np.clip(norms, 1e-12, None)
-
     def _encode(self, texts: list[str]) -> np.ndarray:
         _, mask, hidden = self._forward(texts)
-        return self._pool(mask, hidden)
+        return pooled_vectors(mask, hidden)
 
     def embed_sentences(self, texts: Sequence[str], progress: bool = False) -> list[TokenEmbedding]:
         """Per text: ids, unit token vectors, pooled unit vector and the sum of

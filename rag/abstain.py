@@ -62,15 +62,9 @@ _PROPER = re.compile(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z]\.|[A-Z][a-z]+))+")
 
 
 def answer_type(question: str) -> str | None:
-    if _QUANTITY_Q.search(question):
-        return "quantity"
-    if _YEAR_Q.search(question):
-        return "date"
-    if _AUTHOR_Q.search(question):
-        return "author"
-    if _NAME_Q.search(question):
-        return "name"
-    return None
+    """What kind of answer the question wants, where its form says: the first that matches."""
+    kinds = (("quantity", _QUANTITY_Q), ("date", _YEAR_Q), ("author", _AUTHOR_Q), ("name", _NAME_Q))
+    return next((kind for kind, pattern in kinds if pattern.search(question)), None)
 
 
 def wants_person(question: str) -> bool:

@@ -30,15 +30,12 @@ _CREDIT_LINE = re.compile(
 )
 
 
+_PARTS = (("subtitle", _SUBTITLE_Q), ("credit", _CREDIT_Q), ("title", _TITLE_Q))  # first match wins
+
+
 def asks_for(question: str) -> str | None:
     """Which part of the essay a question asks for: "subtitle", "credit", "title" or None."""
-    if _SUBTITLE_Q.search(question):
-        return "subtitle"
-    if _CREDIT_Q.search(question):
-        return "credit"
-    if _TITLE_Q.search(question):
-        return "title"
-    return None
+    return next((part for part, pattern in _PARTS if pattern.search(question)), None)
 
 
 def _lines(doc: Document) -> list[tuple[int, int]]:

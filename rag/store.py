@@ -265,6 +265,9 @@ def _embed(corpus: Corpus, chunks: list, embedder: Embedder, old: _Reusable, pla
     if derive and todo:
         sums = {i: e.state_sum for i, e in by_id.items()}
         vectors[todo] = chunk_vectors_from_sentences([chunks[i] for i in todo], planned, sums, embedder.dim)
+        empty = [i for i in todo if not vectors[i].any()]
+        if empty:
+            vectors[empty] = embedder.embed_documents([chunks[i].text for i in empty])
     return vectors, len(todo), entries
 
 

@@ -299,3 +299,23 @@ def test_corpus_over_the_sentence_limit_gets_passage_vectors_and_stops_splitting
     assert len(split_docs) < 6  # stopped once over the limit
     expected = embedder.embed_documents([c.text for c in index.chunks])
     assert np.allclose(index.vectors.reconstruct_n(0, index.vectors.ntotal), expected, atol=1e-5)
+
+
+def test_a_chunk_without_sentences_is_encoded_itself(tmp_path, embedder, monkeypatch):
+    import rag.sentence_index
+
+    corpus_dir = write_corpus(tmp_path / "c", {"a.txt": "Alpha Title\n\nThe cat sat on the mat.",
+                                               "b.txt": "Beta Title\n\nDogs bark at night."})
+    real = rag.sentence_index.split_many
+
+    def none_for_beta(texts):
+        for text, spans in zip(texts, real(texts)):
+            yield [] if "Beta" in text else spans
+
+    monkeypatch.setattr(rag.sentence_index, "split_many", none_for_beta)
+    index, _ = build_index(load_corpus(corpus_dir), tmp_path / "i", embedder, SMALL)
+    vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    beta = next(i for i, c in enumerate(index.chunks) if c.doc_id == "b")
+    assert float(vectors[beta] @ embedder.embed_documents([index.chunks[beta].text])[0]) >= 0.9999
+    assert {s.doc_id for s in index.sentences.sentences} == {"a"}

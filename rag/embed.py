@@ -170,7 +170,7 @@ class SentenceTransformerEmbedder:
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self.bf16:
+        if self._bf16_ok:
             texts = list(texts)
             out = np.empty((len(texts), self.dim), dtype=np.float32)
             for rows in length_sorted_batches(texts, self.batch_size, progress):
@@ -213,11 +213,16 @@ class SentenceTransformerEmbedder:
 
         return supported(self.model_path) is None
 
+    @property
+    def _bf16_ok(self) -> bool:
+        """bf16 asked for, and a model whose pooling _forward's callers reproduce."""
+        return self.bf16 and self.mean_pooled
+
     def embed_sentences(self, texts: Sequence[str], progress: bool = False) -> list[TokenEmbedding]:
         """Per text: its vector, its token vectors and the sum of its token
         states, from one forward pass (see rag.sentence_index)."""
         texts = list(texts)
-        if not self.bf16:  # sentence-transformers' own pooling, whatever the model
+        if not self._bf16_ok:  # sentence-transformers' own pooling, whatever the model
             outputs = self._model.encode(texts, output_value=None, batch_size=self.batch_size,
                                          show_progress_bar=progress)
             result = []

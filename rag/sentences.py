@@ -53,8 +53,8 @@ def split_many(texts: Sequence[str]) -> Iterator[list[tuple[int, int]]]:
     """split_sentences of each text, in order.
 
     pysbd is pure Python (about 0.7 ms a sentence), so with a second core and
-    enough text a helper process splits half of each round while this one
-    splits the other half. A helper process rather than multiprocessing:
+    enough text a helper process splits part of each round while this one
+    splits the rest. A helper process rather than multiprocessing:
     its spawn mode re-imports the caller's main script, and fork would copy
     the threads torch and onnxruntime hold. Should the helper fail, this
     process splits its half too.
@@ -63,7 +63,7 @@ def split_many(texts: Sequence[str]) -> Iterator[list[tuple[int, int]]]:
     if cores < 2 or sum(len(t) for t in texts) < PARALLEL_MIN_CHARS:
         yield from map(split_sentences, texts)
         return
-    helper = _Helper()
+    helper, finished = _Helper(), False
     try:
         start = 0
         while start < len(texts):
@@ -77,8 +77,10 @@ def split_many(texts: Sequence[str]) -> Iterator[list[tuple[int, int]]]:
             theirs = helper.receive(texts[half:end]) if sent else None
             yield from theirs if theirs is not None else map(split_sentences, texts[half:end])
             start = end
+        finished = True
     finally:
-        helper.close()
+        # A caller that stops early does not wait for the helper's round.
+        helper.close(kill=not finished)
 
 
 class _Helper:
@@ -117,10 +119,12 @@ class _Helper:
         self.close()
         return None
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
         proc, self.proc = self.proc, None
         if proc is not None:
             try:
+                if kill:
+                    raise OSError("not waited for")
                 proc.stdin.close()
                 proc.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired):

@@ -19,8 +19,10 @@ _SUBTITLE_Q = re.compile(
     r"|\b(summary|line|sentence|text)\b[^?]*\b(beneath|below|under|after)\b[^?]*\b(headline|title)\b",
     re.I,
 )
+_PICTURE = r"(photo|photograph|picture|image|illustration)s?"
 _CREDIT_Q = re.compile(
-    r"\bcredit(ed|s)?\b|\bphotographer\b|\bwho (took|shot)\b|\b(photo|photograph|picture|image)\b[^?]*\b(source|from)\b",
+    rf"\bphotographer\b|\b{_PICTURE}\b[^?]*\b(credit(ed|s)?|source|took|taken|shot|by|from)\b"
+    rf"|\b(credit(ed|s)?|source|took|taken|shot)\b[^?]*\b{_PICTURE}\b",
     re.I,
 )
 _TITLE_Q = re.compile(r"\b(title|headline|heading)s?\b", re.I)

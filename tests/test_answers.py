@@ -79,6 +79,8 @@ def test_subtitle_and_photo_credit_questions_quote_those_lines(essays_rag):
     assert asks_for("What line appears below the headline?") == "subtitle"
     assert asks_for("What is the headline?") == "title"
     assert asks_for("Who is credited for the photograph?") == "credit"
+    assert asks_for("Who took the picture?") == "credit" and asks_for("Whose photo is it?") is None
+    assert asks_for("Who deserves credit for the ceasefire?") is None
     assert asks_for("Why did Kofman caution against welcoming the fall of Putin's regime?") is None
 
 

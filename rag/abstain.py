@@ -13,6 +13,7 @@ Thresholds were chosen on eval/essays_qa.jsonl.
 
 from __future__ import annotations
 
+import difflib
 import re
 
 WEAK_DENSE = 0.27
@@ -48,6 +49,7 @@ _NOT_PLACES = frozenset(
     "wednesday thursday friday saturday sunday".split()
 )
 _WORD = re.compile(r"\w+")
+SPELLING_RATIO = 0.75  # difflib similarity at which two names are one name spelled two ways
 _PERSON_Q = re.compile(
     r"^\s*who\b|\bwhich (\w+ )?(leader|official|diplomat|minister|president|secretary|analyst|expert|person|"
     r"people|historian|politician|photographer|journalist|general)s?\b",
@@ -109,13 +111,23 @@ def vocabulary(texts) -> frozenset[str]:
     return frozenset(w.lower() for t in texts for w in _WORD.findall(t))
 
 
+def _mentioned(word: str, words: frozenset[str]) -> bool:
+    """The word, or another spelling of it (Kiev / Kyiv, Donbass / Donbas), is in the corpus."""
+    word = word.lower()
+    if word in words:
+        return True
+    return any(w[0] == word[0] and abs(len(w) - len(word)) <= 2
+               and difflib.SequenceMatcher(None, w, word).ratio() >= SPELLING_RATIO for w in words)
+
+
 def unmentioned_place(question: str, words: frozenset[str]) -> str | None:
     """A place the question is set in ("in Vilnius", "at Camp David") that the
-    corpus never mentions: the essays cannot say what happened there."""
+    corpus never mentions, under any close spelling: the essays cannot say
+    what happened there."""
     for match in _PLACE.finditer(question):
         name = match.group(1)
         if name.split()[0].lower() in _NOT_PLACES:
             continue
-        if not any(w.lower() in words for w in name.split()):
+        if not any(_mentioned(w, words) for w in name.split()):
             return name
     return None

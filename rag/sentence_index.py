@@ -97,7 +97,7 @@ def _npy(array: np.ndarray) -> bytes:
 
 
 def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
-                   known: dict[str, list[tuple[int, int]]] | None = None) -> list[Sentence] | None:
+                   known: dict[str, list[tuple[int, int]]] | None = None, progress: bool = False) -> list[Sentence] | None:
     """Every sentence of the corpus with the chunk it belongs to, or None
     when there are more than SENTENCE_LIMIT (then no sentence layer).
     ``known`` holds the spans of documents split before, by sha256."""
@@ -108,10 +108,16 @@ def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
     # Lazily, in document order: a corpus over the limit stops being split there.
     split = split_many([d.text for d in documents if d.sha256 not in known])
     sentences: list[Sentence] = []
+    if progress:
+        from tqdm import tqdm
+
+        documents = tqdm(documents, desc="Splitting sentences", unit="doc")
     for doc in documents:
         for start, end in known[doc.sha256] if doc.sha256 in known else next(split):
             sentences.append(Sentence(len(sentences), doc.doc_id, start, end, _chunk_of(start, end, by_doc[doc.doc_id])))
             if len(sentences) > SENTENCE_LIMIT:
+                if progress:
+                    documents.close()
                 return None
     return sentences
 

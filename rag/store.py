@@ -316,7 +316,7 @@ def build_index(
                 return current, BuildReport(True, len(current.documents), n, 0, n)
         chunks = chunk_documents(corpus.documents, settings)
         old = _reusable(index_dir, embedder.name, settings.as_dict()) if reuse and not force else _Reusable()
-        planned = plan_sentences(corpus.documents, chunks, old.spans) \
+        planned = plan_sentences(corpus.documents, chunks, old.spans, progress) \
             if sentences and hasattr(embedder, "embed_sentences") else None
         derive = planned is not None and bool(getattr(embedder, "mean_pooled", False))
         kind = SENTENCE_VECTORS if derive else PASSAGE_VECTORS

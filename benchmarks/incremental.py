@@ -8,6 +8,7 @@ forced full rebuild of the same corpus.
 from __future__ import annotations
 
 import argparse
+import shutil
 
 from benchmarks.common import OUT, machine, table, timed, write_json
 from benchmarks.peer import make_corpus
@@ -25,6 +26,8 @@ def main(argv=None) -> dict:
 
     work = OUT / "incremental"
     corpus_dir, index_dir = work / "corpus", work / "index"
+    if work.exists():  # the first build must start from nothing, not from the last run's index
+        shutil.rmtree(work)
     make_corpus(corpus_dir, args.docs + 1)
     extra = sorted(corpus_dir.iterdir())[-1]
     held_back = extra.read_text(encoding="utf-8")

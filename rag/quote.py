@@ -61,10 +61,10 @@ def _diversify(candidates: list[int], layer: SentenceLayer, score: np.ndarray, p
 
 
 def _part_spans(part: str, layer: SentenceLayer, documents: dict[str, Document], score: np.ndarray,
-                every: bool) -> tuple[list[tuple[str, int, int]], set[int]]:
+                every: bool) -> list[tuple[str, int, int]]:
     """The essay part asked for, one span per document (the document the
     question matches best first, by its best sentence; only that one unless
-    ``every``), and the sentence ids they cover."""
+    ``every``)."""
     by_doc: dict[str, list[int]] = {}
     for i in part_sentences(part, layer, documents):
         by_doc.setdefault(layer.sentences[i].doc_id, []).append(i)
@@ -80,7 +80,7 @@ def _part_spans(part: str, layer: SentenceLayer, documents: dict[str, Document],
     if part == "credit":
         spans = [(layer.sentences[i].doc_id, layer.sentences[i].start, layer.sentences[i].end)
                  for ids in ranked for i in sorted(ids, key=lambda i: -float(score[i]))[:1]]
-    return spans, {i for ids in ranked for i in ids}
+    return spans
 
 
 def select(question: str, scores: SentenceScores, layer: SentenceLayer, documents: dict[str, Document],
@@ -97,17 +97,19 @@ def select(question: str, scores: SentenceScores, layer: SentenceLayer, document
     chunk_ids = {h.chunk.chunk_id for h in passages}
     candidates = [i for i in np.argsort(-scores.score, kind="stable").tolist()
                   if layer.sentences[i].chunk_id in chunk_ids]
-    spans: list[tuple[str, int, int]] = []
-    used: set[int] = set()
     if part:
-        # Essay parts are candidates even when their passage was not retrieved.
-        spans, used = _part_spans(part, layer, documents, scores.score, every=bool(_BOTH_Q.search(question)))
-        spans = spans[:max_quotes]
-    if not candidates and not spans:
+        # Essay parts are found even when their passage was not retrieved;
+        # the part is the answer, other sentences would only be noise beside it.
+        found = _part_spans(part, layer, documents, scores.score, every=bool(_BOTH_Q.search(question)))
+        if found:
+            return Selection(tuple(found[:max_quotes]))
+    if not candidates:
         return Selection((), "no retrieved passage holds a quotable sentence")
     text = lambda i: documents[layer.sentences[i].doc_id].text[layer.sentences[i].start : layer.sentences[i].end]
     kind = answer_type(question)
-    if kind and not spans:
+    spans: list[tuple[str, int, int]] = []
+    used: set[int] = set()
+    if kind:
         typed = [i for i in candidates[:TYPED_POOL] if has_type(text(i), kind, question)]
         if not typed:
             return Selection((), f"the passages that match give no {kind} for this")

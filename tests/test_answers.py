@@ -68,12 +68,12 @@ def test_typed_question_quotes_a_sentence_of_that_type(essays_rag):
 def test_title_questions_quote_the_headline(essays_rag):
     answer = essays_rag.ask("What are the titles of the two essays?")
     titles = {q.text for q in answer.quotes}
-    assert {"Putin Needs an Off-Ramp", "To Support Zelensky, the United States Needs to Negotiate With Putin"} <= titles
+    assert {"Putin Needs an Off-Ramp", "To Support Zelensky, the United States Needs to Negotiate With Putin"} == titles
 
 
 def test_subtitle_and_photo_credit_questions_quote_those_lines(essays_rag):
     credit = essays_rag.ask("Who took the picture shown with the essay about an off-ramp for Putin?")
-    assert credit.quotes[0].text == "Takuro Yabe / Pool / AFP; Getty"
+    assert [q.text for q in credit.quotes] == ["Takuro Yabe / Pool / AFP; Getty"]  # nothing else beside it
     subtitle = essays_rag.ask("What is the subtitle of the commentary on negotiating with Putin?")
     assert subtitle.quotes[0].text.startswith("Washington and its allies have sent mixed messages")
     assert asks_for("What line appears below the headline?") == "subtitle"

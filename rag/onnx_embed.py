@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.embed import TokenEmbedding, length_sorted_batches, pooled_vectors, token_embeddings
+from rag.embed import TokenEmbedding, length_sorted_batches, pooled_vectors, sentence_pass
 from rag.errors import ModelError
 
 # Bump when the exported graph changes, so stale caches are not reused.
@@ -298,12 +298,7 @@ class OnnxEmbedder:
     def embed_sentences(self, texts: Sequence[str], progress: bool = False) -> list[TokenEmbedding]:
         """Per text: ids, unit token vectors, pooled unit vector and the sum of
         its token states (see rag.embed.TokenEmbedding)."""
-        texts = list(texts)
-        result: list[TokenEmbedding | None] = [None] * len(texts)
-        for rows in length_sorted_batches(texts, self.batch_size, progress, desc="Embedding sentences"):
-            for row, item in zip(rows, token_embeddings(*self._forward([texts[i] for i in rows]))):
-                result[row] = item
-        return result
+        return sentence_pass(self._forward, list(texts), self.batch_size, progress)
 
     def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per text: word-piece ids, unit token vectors (float16) and the pooled

@@ -25,12 +25,16 @@ _CREDIT_Q = re.compile(
     rf"|\b(credit(ed|s)?|source|took|taken|shot)\b[^?]*\b{_PICTURE}\b",
     re.I,
 )
-_TITLE_Q = re.compile(r"\b(title|headline|heading)s?\b", re.I)
+# Not "heading": "where is the war heading?" is no question about a headline.
+_TITLE_Q = re.compile(r"\b(title|headline)s?\b", re.I)
 _CREDIT_LINE = re.compile(
     r"^(source|photo|photograph|image|credit|illustration)\s*:|\b(getty|afp|reuters|ap photo|shutterstock)\b|\s/\s",
     re.I,
 )
 
+
+# Lines between a headline and its subtitle that are neither.
+_NOT_SUBTITLE = re.compile(r"^\s*(by|written by|published|updated|posted)\b", re.I)
 
 _PARTS = (("subtitle", _SUBTITLE_Q), ("credit", _CREDIT_Q), ("title", _TITLE_Q))  # first match wins
 
@@ -44,6 +48,11 @@ def _lines(doc: Document) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", doc.text)]
 
 
+def _is_furniture(line: str) -> bool:
+    """A byline, dateline or photo credit."""
+    return bool(_NOT_SUBTITLE.search(line)) or (len(line) <= 120 and bool(_CREDIT_LINE.search(line)))
+
+
 def part_sentences(part: str, layer: SentenceLayer, documents: dict[str, Document]) -> list[int]:
     """The sentence ids that make up ``part`` in every document, in corpus order."""
     spans: dict[str, list[tuple[int, int]]] = {}
@@ -53,8 +62,10 @@ def part_sentences(part: str, layer: SentenceLayer, documents: dict[str, Documen
         if part == "title":
             spans[doc_id] = [lines[i] for i in titles[:1]]
         elif part == "subtitle":
-            spans[doc_id] = [lines[titles[0] + 1]] if titles and titles[0] + 1 < len(lines) else []
+            after = [(a, b) for a, b in lines[titles[0] + 1 :] if not _is_furniture(doc.text[a:b])] if titles else []
+            spans[doc_id] = after[:1]
         elif part == "credit":
-            spans[doc_id] = [(a, b) for a, b in lines if b - a <= 120 and _CREDIT_LINE.search(doc.text[a:b])]
+            spans[doc_id] = [(a, b) for a, b in lines
+                             if b - a <= 120 and _CREDIT_LINE.search(doc.text[a:b]) and not _NOT_SUBTITLE.search(doc.text[a:b])]
     return [s.sentence_id for s in layer.sentences
             if any(a <= s.start and s.end <= b for a, b in spans.get(s.doc_id, ()))]

@@ -82,6 +82,7 @@ def test_subtitle_and_photo_credit_questions_quote_those_lines(essays_rag):
     assert asks_for("Who took the picture?") == "credit" and asks_for("Whose photo is it?") is None
     assert asks_for("Who deserves credit for the ceasefire?") is None
     assert asks_for("Why did Kofman caution against welcoming the fall of Putin's regime?") is None
+    assert asks_for("Where is the war heading?") is None
 
 
 def test_answer_type_rules():
@@ -123,10 +124,15 @@ def test_an_author_question_quotes_the_byline_when_there_is_one(tmp_path, embedd
     from tests.conftest import write_corpus
 
     corpus = write_corpus(tmp_path / "c", {"essay.txt": "Grain Through the Straits\n\nBy Maria Ostrova\n\n"
+                                           "How the Black Sea trade survived a summer of war.\n\n"
                                            "Ships carried grain out of Odesa all summer. Insurers raised prices."})
     index, _ = build_index(load_corpus(corpus), tmp_path / "i", embedder)
-    answer = Rag(index, embedder).ask("Who is the author of Grain Through the Straits?")
+    rag = Rag(index, embedder)
+    answer = rag.ask("Who is the author of Grain Through the Straits?")
     assert not answer.abstained and answer.quotes[0].text == "By Maria Ostrova"
+    # the byline between headline and subtitle is not the subtitle
+    subtitle = rag.ask("What is the subtitle of the essay?")
+    assert [q.text for q in subtitle.quotes] == ["How the Black Sea trade survived a summer of war."]
 
 
 def test_a_quote_that_does_not_match_is_refused(essays_index):

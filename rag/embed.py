@@ -89,6 +89,16 @@ def length_sorted_batches(texts: Sequence[str], batch_size: int, progress: bool 
         yield order[start : start + batch_size]
 
 
+def pooled_pass(forward, texts: list[str], dim: int, batch_size: int, progress: bool) -> np.ndarray:
+    """Unit mean-pooled vector of every text, ``forward`` (a batch → ids, mask,
+    hidden) run over length-sorted batches; the input order is kept."""
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    for rows in length_sorted_batches(texts, batch_size, progress):
+        _, mask, hidden = forward([texts[i] for i in rows])
+        out[rows] = pooled_vectors(mask, hidden)
+    return out
+
+
 def sentence_pass(forward, texts: list[str], batch_size: int, progress: bool) -> list[TokenEmbedding]:
     """TokenEmbedding of every text, ``forward`` (a batch → ids, mask, hidden)
     run over length-sorted batches; the input order is kept."""
@@ -181,12 +191,7 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._bf16_ok:
-            texts = list(texts)
-            out = np.empty((len(texts), self.dim), dtype=np.float32)
-            for rows in length_sorted_batches(texts, self.batch_size, progress):
-                _, mask, hidden = self._forward([texts[i] for i in rows])
-                out[rows] = pooled_vectors(mask, hidden)
-            return out
+            return pooled_pass(self._forward, list(texts), self.dim, self.batch_size, progress)
         vectors = self._model.encode(
             list(texts),
             batch_size=self.batch_size,

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.embed import TokenEmbedding, length_sorted_batches, pooled_vectors, sentence_pass
+from rag.embed import TokenEmbedding, pooled_pass, pooled_vectors, sentence_pass
 from rag.errors import ModelError
 
 # Bump when the exported graph changes, so stale caches are not reused.
@@ -311,11 +311,7 @@ class OnnxEmbedder:
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        texts = list(texts)
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for rows in length_sorted_batches(texts, self.batch_size, progress):
-            out[rows] = self._encode([texts[i] for i in rows])
-        return out
+        return pooled_pass(self._forward, list(texts), self.dim, self.batch_size, progress)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([text])[0].astype(np.float32)

@@ -174,3 +174,26 @@ def test_query_path_never_imports_torch(tmp_path, fast, onnx_cache):
     env = dict(os.environ, RAG_CACHE=str(onnx_cache), RAG_BACKEND="auto")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no native bfloat16")
+def test_parallel_streams_give_the_single_stream_result_in_input_order(texts):
+    """Builds run the bf16 model in parallel single-threaded streams; the rows
+    must come back in input order, as one stream computes them, and torch's
+    thread setting must be restored afterwards."""
+    import torch
+
+    from rag.embed import sentence_pass
+
+    model = SentenceTransformerEmbedder(bf16=True)
+    model.batch_size = 2  # several batches, so that both streams work
+    many = list(reversed(texts)) + texts
+    threads = torch.get_num_threads()
+    parallel = model.embed_sentences(many)
+    assert torch.get_num_threads() == threads
+    single = sentence_pass(model._forward, many, model.batch_size, False, streams=1)
+    for ours, theirs in zip(parallel, single, strict=True):
+        assert ours.ids.tolist() == theirs.ids.tolist()
+        assert float(ours.vector @ theirs.vector) >= 0.9999
+    pooled = model.embed_documents(many)
+    assert (pooled * np.stack([e.vector for e in single])).sum(axis=1).min() >= 0.9999

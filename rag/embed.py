@@ -77,10 +77,13 @@ def pooled_vectors(mask: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
 
-def length_sorted_batches(texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
-    """Row indices in batches of similar length (little compute lost to padding)."""
-    order = np.argsort([-len(t) for t in texts], kind="stable")
-    return [order[start : start + batch_size] for start in range(0, len(texts), batch_size)]
+def length_sorted_batches(items: Sequence, batch_size: int) -> list[np.ndarray]:
+    """Row indices in batches of similar length (little compute lost to padding).
+
+    Items are texts, or better their word-piece ids: sorted by characters,
+    sentences were padded to 1.7× their word pieces, by word pieces to 1.2×."""
+    order = np.argsort([-len(t) for t in items], kind="stable")
+    return [order[start : start + batch_size] for start in range(0, len(items), batch_size)]
 
 
 def _run_batches(work, batches: list, streams: int, progress: bool, desc: str):
@@ -114,31 +117,31 @@ def _run_batches(work, batches: list, streams: int, progress: bool, desc: str):
             bar.close()
 
 
-def pooled_pass(forward, texts: list[str], dim: int, batch_size: int, progress: bool,
-                streams: int = 1) -> np.ndarray:
-    """Unit mean-pooled vector of every text, ``forward`` (a batch → ids, mask,
-    hidden) run over length-sorted batches; the input order is kept."""
+def pooled_pass(forward, items: list, dim: int, batch_size: int, progress: bool, streams: int = 1) -> np.ndarray:
+    """Unit mean-pooled vector of every item (texts, or word-piece id rows),
+    ``forward`` (a batch of items → ids, mask, hidden) run over length-sorted
+    batches; the input order is kept."""
     def work(rows):
-        _, mask, hidden = forward([texts[i] for i in rows])
+        _, mask, hidden = forward([items[i] for i in rows])
         return pooled_vectors(mask, hidden)
 
-    out = np.empty((len(texts), dim), dtype=np.float32)
-    for rows, vectors in _run_batches(work, length_sorted_batches(texts, batch_size), streams, progress, "Embedding"):
+    out = np.empty((len(items), dim), dtype=np.float32)
+    for rows, vectors in _run_batches(work, length_sorted_batches(items, batch_size), streams, progress, "Embedding"):
         out[rows] = vectors
     return out
 
 
-def sentence_pass(forward, texts: list[str], batch_size: int, progress: bool,
-                  streams: int = 1) -> list[TokenEmbedding]:
-    """TokenEmbedding of every text, ``forward`` (a batch → ids, mask, hidden)
-    run over length-sorted batches; the input order is kept."""
+def sentence_pass(forward, items: list, batch_size: int, progress: bool, streams: int = 1) -> list[TokenEmbedding]:
+    """TokenEmbedding of every item (texts, or word-piece id rows), ``forward``
+    (a batch of items → ids, mask, hidden) run over length-sorted batches; the
+    input order is kept."""
     def work(rows):
-        return token_embeddings(*forward([texts[i] for i in rows]))
+        return token_embeddings(*forward([items[i] for i in rows]))
 
-    result: list[TokenEmbedding | None] = [None] * len(texts)
-    batches = length_sorted_batches(texts, batch_size)
-    for rows, items in _run_batches(work, batches, streams, progress, "Embedding sentences"):
-        for row, item in zip(rows, items):
+    result: list[TokenEmbedding | None] = [None] * len(items)
+    batches = length_sorted_batches(items, batch_size)
+    for rows, embedded in _run_batches(work, batches, streams, progress, "Embedding sentences"):
+        for row, item in zip(rows, embedded):
             result[row] = item
     return result
 
@@ -226,7 +229,7 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._bf16_ok:
             with self._streams() as streams:
-                return pooled_pass(self._forward, list(texts), self.dim, self.batch_size, progress, streams)
+                return pooled_pass(self._forward, self._bulk_ids(texts), self.dim, self.batch_size, progress, streams)
         vectors = self._model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -236,30 +239,35 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Word-piece ids, attention mask and last hidden state of a batch, in
-        bfloat16 (only for the mean-pooled models with a tokenizer.json that
-        FastEmbedder sends here)."""
+    def _bulk_ids(self, texts: Sequence[str]) -> list[np.ndarray]:
+        from rag.onnx_embed import _max_length, unpadded_tokenizer, word_piece_ids
+
+        return word_piece_ids(unpadded_tokenizer(self.model_path, _max_length(self.model_path)), texts)
+
+    def _forward(self, rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Padded word-piece ids, attention mask and last hidden state of a
+        batch of id rows (see _bulk_ids), in bfloat16 (only for the
+        mean-pooled models with a tokenizer.json that FastEmbedder sends here)."""
         import torch
 
-        from rag.onnx_embed import encode_batch
+        from rag.onnx_embed import pad_ids
 
-        transformer, tokenizer = self._bf16_parts()
-        ids, mask, types = encode_batch(tokenizer, texts)
+        transformer, pad_id = self._bf16_parts()
+        # Widths padded to a multiple of 16: fewer distinct matrix shapes, so
+        # oneDNN prepares fewer kernels (the first build pass was ~1 s slower).
+        ids, mask, types = pad_ids(rows, pad_id, 16)
         with torch.inference_mode():
             hidden = transformer(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
                                  token_type_ids=torch.from_numpy(types)).last_hidden_state
         return ids, mask, hidden.float().numpy()
 
-    def _bf16_parts(self):
-        """The bf16 transformer and its tokenizer, loaded once (before any
+    def _bf16_parts(self) -> tuple:
+        """The bf16 transformer and the padding id, loaded once (before any
         parallel stream needs them)."""
-        from rag.onnx_embed import _max_length, wordpiece_tokenizer
+        from rag.onnx_embed import _max_length, unpadded_tokenizer
 
-        # Lengths padded to a multiple of 16: fewer distinct matrix shapes, so
-        # oneDNN prepares fewer kernels (the first build pass was ~1 s slower).
-        return (_bf16_transformer(str(self.model_path.resolve())),
-                wordpiece_tokenizer(self.model_path, _max_length(self.model_path), 16))
+        tokenizer = unpadded_tokenizer(self.model_path, _max_length(self.model_path))
+        return _bf16_transformer(str(self.model_path.resolve())), tokenizer.token_to_id("[PAD]") or 0
 
     @cached_property
     def mean_pooled(self) -> bool:
@@ -291,7 +299,7 @@ class SentenceTransformerEmbedder:
                 result.append(TokenEmbedding(item.ids, item.tokens, pooled, item.state_sum))
             return result
         with self._streams() as streams:
-            return sentence_pass(self._forward, texts, self.batch_size, progress, streams)
+            return sentence_pass(self._forward, self._bulk_ids(texts), self.batch_size, progress, streams)
 
     @contextlib.contextmanager
     def _streams(self):

@@ -1,15 +1,20 @@
-"""The parts of an essay around its argument: headline, subtitle, photo credit.
+"""The parts of an essay around its argument: headline, subtitle, photo
+credit, dateline.
 
-A reader asks about them ("What is the headline?", "Who took the photo?")
-in words that resemble none of them, so similarity cannot find them; their
-place in the document can. Each is found from the text alone: the headline
-is the document's title (rag.corpus.find_title), the subtitle the line
-after it, a photo credit a short line naming an agency or a "Source:".
+A reader asks about them ("What is the headline?", "Who took the photo?",
+"When was it published?") in words that resemble none of them, so
+similarity cannot find them; their place in the document can. Each is found
+from the text alone: the headline is the document's title
+(rag.corpus.find_title), the subtitle the line after it, a photo credit a
+short line naming an agency or a "Source:", the dateline a short line that
+opens with "Published" (or "Posted", "Updated").
 """
 
 from __future__ import annotations
 
 import re
+
+import numpy as np
 
 from rag.sentence_index import SentenceLayer
 from rag.types import Document
@@ -25,6 +30,13 @@ _CREDIT_Q = re.compile(
     rf"|\b(credit(ed|s)?|source|took|taken|shot)\b[^?]*\b{_PICTURE}\b",
     re.I,
 )
+_DATELINE_Q = re.compile(
+    r"\bwhen\b[^?]*\b(published|posted|written|dated|released|came out)\b"
+    r"|\b(publication|posting) date\b|\bdate of (publication|posting)\b"
+    r"|\b(what|which) (date|day)\b[^?]*\b(published|posted|dated)\b",
+    re.I,
+)
+_DATELINE = re.compile(r"^\s*(first )?(published|posted|updated)\b|^\s*date\s*:", re.I)
 # Not "heading": "where is the war heading?" is no question about a headline.
 _TITLE_Q = re.compile(r"\b(title|headline)s?\b", re.I)
 _CREDIT_LINE = re.compile(
@@ -36,12 +48,19 @@ _CREDIT_LINE = re.compile(
 # Lines between a headline and its subtitle that are neither.
 _NOT_SUBTITLE = re.compile(r"^\s*(by|written by|published|updated|posted)\b", re.I)
 
-_PARTS = (("subtitle", _SUBTITLE_Q), ("credit", _CREDIT_Q), ("title", _TITLE_Q))  # first match wins
+# First match wins: "When was the essay titled … published?" asks for a date.
+_PARTS = (("subtitle", _SUBTITLE_Q), ("credit", _CREDIT_Q), ("dateline", _DATELINE_Q), ("title", _TITLE_Q))
+# "What are the titles of the two essays?": the part of every essay, not of the one the question matches.
+_EVERY_Q = re.compile(r"\b(both|two|each)\b.*\b(essays|articles|pieces|texts)\b|\b(essays|articles)'? titles\b", re.I)
 
 
 def asks_for(question: str) -> str | None:
-    """Which part of the essay a question asks for: "subtitle", "credit", "title" or None."""
+    """Which part of the essay a question asks for: "subtitle", "credit", "dateline", "title" or None."""
     return next((part for part, pattern in _PARTS if pattern.search(question)), None)
+
+
+def asks_for_every(question: str) -> bool:
+    return bool(_EVERY_Q.search(question))
 
 
 def _lines(doc: Document) -> list[tuple[int, int]]:
@@ -67,5 +86,22 @@ def part_sentences(part: str, layer: SentenceLayer, documents: dict[str, Documen
         elif part == "credit":
             spans[doc_id] = [(a, b) for a, b in lines
                              if b - a <= 120 and _CREDIT_LINE.search(doc.text[a:b]) and not _NOT_SUBTITLE.search(doc.text[a:b])]
+        elif part == "dateline":
+            spans[doc_id] = [(a, b) for a, b in lines if b - a <= 120 and _DATELINE.search(doc.text[a:b])][:1]
     return [s.sentence_id for s in layer.sentences
             if any(a <= s.start and s.end <= b for a, b in spans.get(s.doc_id, ()))]
+
+
+def ranked_parts(part: str, layer: SentenceLayer, documents: dict[str, Document], score: np.ndarray,
+                 every: bool) -> list[list[int]]:
+    """The sentence ids of ``part``, grouped by document, the document the
+    question matches best (by its best sentence ``score``) first; only that
+    document's unless ``every``."""
+    by_doc: dict[str, list[int]] = {}
+    for i in part_sentences(part, layer, documents):
+        by_doc.setdefault(layer.sentences[i].doc_id, []).append(i)
+    best_in_doc: dict[str, float] = {}
+    for s in layer.sentences:
+        best_in_doc[s.doc_id] = max(best_in_doc.get(s.doc_id, -np.inf), float(score[s.sentence_id]))
+    ranked = sorted(by_doc.values(), key=lambda ids: -best_in_doc[layer.sentences[ids[0]].doc_id])
+    return ranked if every else ranked[:1]

@@ -3,13 +3,12 @@ sentences, from the retrieved passages that best answer the question."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.abstain import answer_type, has_type, names_someone_new, unmentioned_place, wants_person, weak_match
-from rag.furniture import asks_for, part_sentences
+from rag.furniture import asks_for, asks_for_every, ranked_parts
 from rag.scoring import SentenceScores
 from rag.sentence_index import SentenceLayer
 from rag.types import Document, Hit
@@ -25,7 +24,6 @@ TYPED_POOL = 8
 # value on that plateau is kept.
 MMR_LAMBDA = 4.0
 PERSON_POOL = 5
-_BOTH_Q = re.compile(r"\b(both|two|each)\b.*\b(essays|articles|pieces|texts)\b|\b(essays|articles)'? titles\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -62,22 +60,12 @@ def _diversify(candidates: list[int], layer: SentenceLayer, score: np.ndarray, p
 
 def _part_spans(part: str, layer: SentenceLayer, documents: dict[str, Document], score: np.ndarray,
                 every: bool) -> list[tuple[str, int, int]]:
-    """The essay part asked for, one span per document (the document the
-    question matches best first, by its best sentence; only that one unless
-    ``every``)."""
-    by_doc: dict[str, list[int]] = {}
-    for i in part_sentences(part, layer, documents):
-        by_doc.setdefault(layer.sentences[i].doc_id, []).append(i)
-    best_in_doc: dict[str, float] = {}
-    for s in layer.sentences:
-        best_in_doc[s.doc_id] = max(best_in_doc.get(s.doc_id, -np.inf), float(score[s.sentence_id]))
-    ranked = sorted(by_doc.values(), key=lambda ids: -best_in_doc[layer.sentences[ids[0]].doc_id])
-    if not every:
-        ranked = ranked[:1]
+    """The essay part asked for, one span per document (see ranked_parts)."""
+    ranked = ranked_parts(part, layer, documents, score, every)
     spans = [(layer.sentences[ids[0]].doc_id, layer.sentences[ids[0]].start, layer.sentences[ids[-1]].end)
              for ids in ranked]
-    # A photo credit is one line; several credit lines in one essay are not one quotation.
-    if part == "credit":
+    # A photo credit or dateline is one line; several in one essay are not one quotation.
+    if part in ("credit", "dateline"):
         spans = [(layer.sentences[i].doc_id, layer.sentences[i].start, layer.sentences[i].end)
                  for ids in ranked for i in sorted(ids, key=lambda i: -float(score[i]))[:1]]
     return spans
@@ -100,7 +88,7 @@ def select(question: str, scores: SentenceScores, layer: SentenceLayer, document
     if part:
         # Essay parts are found even when their passage was not retrieved;
         # the part is the answer, other sentences would only be noise beside it.
-        found = _part_spans(part, layer, documents, scores.score, every=bool(_BOTH_Q.search(question)))
+        found = _part_spans(part, layer, documents, scores.score, every=asks_for_every(question))
         if found:
             return Selection(tuple(found[:max_quotes]))
     if not candidates:

@@ -8,6 +8,7 @@ import numpy as np
 
 from rag import vectors
 from rag.embed import Embedder
+from rag.furniture import asks_for, asks_for_every, ranked_parts
 from rag.store import Index
 from rag.types import Hit
 
@@ -81,8 +82,10 @@ class HybridRetriever:
 class FusionRetriever:
     """Chunks ranked by their best sentence's evidence (see rag.scoring).
 
-    On an index without a sentence layer (a large corpus) this is the
-    hybrid ranking.
+    A question about an essay's headline, subtitle, photo credit or dateline
+    (rag.furniture) gets the passages holding that part first, as its
+    answer quotes them. On an index without a sentence layer (a large
+    corpus) this is the hybrid ranking.
     """
 
     name = "fusion"
@@ -99,9 +102,17 @@ class FusionRetriever:
     def search(self, query: str, k: int) -> list[Hit]:
         if self.scorer is None:
             return [Hit(h.chunk, h.score, h.rank, self.name, h.title) for h in self.fallback.search(query, k)]
-        chunk_scores = self.scorer.scores(query).chunk
-        order = np.argsort(-chunk_scores, kind="stable")[:k]
-        order = [i for i in order if np.isfinite(chunk_scores[i])]
+        scores = self.scorer.scores(query)
+        chunk_scores = scores.chunk
+        order = [int(i) for i in np.argsort(-chunk_scores, kind="stable") if np.isfinite(chunk_scores[i])]
+        part = asks_for(query)
+        if part:
+            layer = self.index.sentences
+            first = []
+            for ids in ranked_parts(part, layer, self.index.documents, scores.score, asks_for_every(query)):
+                first.extend(c for c in dict.fromkeys(layer.sentences[i].chunk_id for i in ids) if c not in first)
+            order = first + [c for c in order if c not in first]
+        order = order[:k]
         return _hits(self.index, np.array(order, dtype=np.int64), chunk_scores[order], self.name)
 
 

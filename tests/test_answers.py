@@ -85,6 +85,30 @@ def test_subtitle_and_photo_credit_questions_quote_those_lines(essays_rag):
     assert asks_for("Where is the war heading?") is None
 
 
+def test_dateline_questions_quote_the_dateline_and_rank_its_passage_first(essays_rag):
+    """"When was it published?" is answered by the essay's dateline, which
+    shares no words with the question; the passage holding it comes first."""
+    question = "When was the commentary urging Washington to negotiate with Putin published?"
+    answer = essays_rag.ask(question)
+    assert [q.text for q in answer.quotes] == ["Published on March 10, 2022"]
+    doc = essays_rag.index.documents[answer.quotes[0].doc_id]
+    assert doc.title.startswith("To Support Zelensky")
+    top = essays_rag.search(question, k=3, retriever="fusion")[0].chunk
+    assert top.doc_id == doc.doc_id and "Published on March 10, 2022" in top.text
+    assert asks_for("When was the essay published?") == "dateline"
+    assert asks_for("What is the publication date of the piece?") == "dateline"
+    assert asks_for("When was the essay titled Putin Needs an Off-Ramp published?") == "dateline"
+    assert asks_for("When did the war start?") is None
+    assert asks_for("What did the commentary published on March 10 argue?") is None
+
+
+def test_a_question_about_both_titles_gets_both_title_passages_first(essays_rag):
+    hits = essays_rag.search("What are the titles of the two essays?", k=3, retriever="fusion")
+    heads = {essays_rag.index.documents[h.chunk.doc_id].title for h in hits[:2]}
+    assert heads == {"Putin Needs an Off-Ramp", "To Support Zelensky, the United States Needs to Negotiate With Putin"}
+    assert all(essays_rag.index.documents[h.chunk.doc_id].title in h.chunk.text for h in hits[:2])
+
+
 def test_answer_type_rules():
     assert answer_type("How many weeks of training?") == "quantity"
     assert answer_type("In what year did it happen?") == "date"
@@ -147,8 +171,8 @@ def test_fusion_beats_the_simple_retrievers_on_the_eval_set(essays_rag, eval_ite
     """A floor under the committed numbers, so a regression fails loudly."""
     fusion = evaluate(essays_rag, eval_items, "essays", "fusion", 5).metrics
     hybrid = evaluate(essays_rag, eval_items, "essays", "hybrid", 5).metrics
-    assert fusion["hit@1"] >= 0.78 and fusion["hit@1"] > hybrid["hit@1"]
-    assert fusion["mrr@10"] >= 0.86
+    assert fusion["hit@1"] >= 0.80 and fusion["hit@1"] > hybrid["hit@1"]
+    assert fusion["mrr@10"] >= 0.88
     assert fusion["quote_hit"] >= 0.83
     assert fusion["false_abstain_rate"] <= 0.03
     assert fusion["abstain_rate"] >= 0.8

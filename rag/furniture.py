@@ -37,6 +37,20 @@ _DATELINE_Q = re.compile(
     re.I,
 )
 _DATELINE = re.compile(r"^\s*(first )?(published|posted|updated)\b|^\s*date\s*:", re.I)
+# How an essay ends: "How does the commentary conclude?", "What conclusion
+# does the author reach?". Only with the essay or its author as the subject:
+# "When will the war end?" and "What conclusions were drawn?" are not about
+# the essay's closing paragraph.
+_DOC = r"(essay|commentary|article|piece|op-ed|column|author|writer)"
+_ENDING_Q = re.compile(
+    rf"\b(does|did|do) (the|this|that|each) {_DOC} (conclude|end|close|finish|wrap up|sign off)\b"
+    rf"|\b(the|this|that) {_DOC} (concludes|ends|closes|finishes) (with|by|on)\b"
+    rf"|\b(conclusions?|closing (thoughts?|points?|arguments?|lines?|words?)"
+    rf"|final (thoughts?|points?|words?|arguments?|paragraph|lines?))\b"
+    rf"[^?]*\b(does|did) (the|this|that) {_DOC} (reach|draw|make|offer|come to|arrive at|leave)\b"
+    rf"|\b{_DOC}'s (conclusion|closing|final)\b|\bend of (the|this|that) {_DOC}\b",
+    re.I,
+)
 # Not "heading": "where is the war heading?" is no question about a headline.
 _TITLE_Q = re.compile(r"\b(title|headline)s?\b", re.I)
 _CREDIT_LINE = re.compile(
@@ -61,6 +75,11 @@ def asks_for(question: str) -> str | None:
 
 def asks_for_every(question: str) -> bool:
     return bool(_EVERY_Q.search(question))
+
+
+def asks_for_ending(question: str) -> bool:
+    """The question asks how an essay concludes (see _ENDING_Q)."""
+    return bool(_ENDING_Q.search(question))
 
 
 def _lines(doc: Document) -> list[tuple[int, int]]:
@@ -90,6 +109,18 @@ def part_sentences(part: str, layer: SentenceLayer, documents: dict[str, Documen
             spans[doc_id] = [(a, b) for a, b in lines if b - a <= 120 and _DATELINE.search(doc.text[a:b])][:1]
     return [s.sentence_id for s in layer.sentences
             if any(a <= s.start and s.end <= b for a, b in spans.get(s.doc_id, ()))]
+
+
+def closing_sentences(layer: SentenceLayer, documents: dict[str, Document]) -> list[int]:
+    """The sentence ids of each document's closing paragraph: its last line
+    of prose (over 100 characters, not a byline, dateline or credit)."""
+    ids: list[int] = []
+    for doc_id, doc in documents.items():
+        prose = [(a, b) for a, b in _lines(doc) if b - a > 100 and not _is_furniture(doc.text[a:b])]
+        if prose:
+            a, b = prose[-1]
+            ids.extend(s.sentence_id for s in layer.sentences if s.doc_id == doc_id and a <= s.start and s.end <= b)
+    return ids
 
 
 def ranked_parts(part: str, layer: SentenceLayer, documents: dict[str, Document], score: np.ndarray,

@@ -7,7 +7,7 @@ import pytest
 from rag.abstain import answer_type, has_type, unmentioned_place, vocabulary
 from rag.answer import ABSTAIN_TEXT, verify_quote
 from rag.evaluation.qa import load_qa
-from rag.furniture import asks_for
+from rag.furniture import asks_for, asks_for_ending
 from rag.evaluation.runner import evaluate
 from rag.types import Quote
 from tests.conftest import ROOT
@@ -107,6 +107,23 @@ def test_a_question_about_both_titles_gets_both_title_passages_first(essays_rag)
     heads = {essays_rag.index.documents[h.chunk.doc_id].title for h in hits[:2]}
     assert heads == {"Putin Needs an Off-Ramp", "To Support Zelensky, the United States Needs to Negotiate With Putin"}
     assert all(essays_rag.index.documents[h.chunk.doc_id].title in h.chunk.text for h in hits[:2])
+
+
+def test_a_question_about_how_an_essay_ends_finds_its_closing_paragraph(essays_rag):
+    """The closing paragraph gains when the question asks how an essay
+    concludes; the same words without the essay as subject do not."""
+    question = "How does the commentary conclude on whether a deal with Russia is achievable?"
+    top = essays_rag.search(question, k=3, retriever="fusion")[0].chunk
+    assert "Ultimately, it is impossible to know whether there is a deal to be had unless we try to get it." in top.text
+    quotes = [q.text for q in essays_rag.ask(question).quotes]
+    assert any("impossible to know whether there is a deal" in q for q in quotes)
+    for asked in ("How does the essay end?", "What conclusion does the author reach about sanctions?",
+                  "What is the author's conclusion?", "What final point does the commentary make?"):
+        assert asks_for_ending(asked), asked
+    for not_asked in ("When will the war end?", "Does the author think the war will end soon?",
+                      "What conclusions did Kofman draw?",
+                      "Which confrontation does the author use to show how close the world is to war?"):
+        assert not asks_for_ending(not_asked), not_asked
 
 
 def test_answer_type_rules():

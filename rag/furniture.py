@@ -123,6 +123,51 @@ def closing_sentences(layer: SentenceLayer, documents: dict[str, Document]) -> l
     return ids
 
 
+# Lines up to this long above the first paragraph of prose are the header:
+# headline, genre label, subtitle, dateline, photo credit.
+HEADER_LINE_MAX = 200
+_GENRE_Q = re.compile(r"\b(essay|commentary|article|piece|op-ed|column|editorial)s?\b", re.I)
+_GENRES = frozenset("essay essays article articles piece pieces commentary column editorial".split())
+_TERM = re.compile(r"[a-z0-9]+")
+
+
+def _terms(text: str) -> set[str]:
+    from rag.conversation import STOPWORDS
+    from rag.lexical import stem_words
+
+    return set(stem_words([w for w in _TERM.findall(text.lower()) if w in _GENRES or w not in STOPWORDS]))
+
+
+def header_terms(doc: Document) -> frozenset[str]:
+    """Stemmed content words of a document's header (see HEADER_LINE_MAX)."""
+    lines = []
+    for a, b in _lines(doc):
+        if b - a > HEADER_LINE_MAX:
+            break
+        lines.append(doc.text[a:b])
+    return frozenset(_terms(" ".join(lines)))
+
+
+def named_document(question: str, headers: dict[str, frozenset[str]]) -> str | None:
+    """The document a question names ("the off-ramp essay", "the commentary
+    on negotiating with Putin"), by the words it shares with each header,
+    each weighted by how few headers hold it; None unless one document wins
+    outright. Only when the question speaks of an essay, article or the like."""
+    if len(headers) < 2 or not _GENRE_Q.search(question):
+        return None
+    asked = _terms(question)
+    n = len(headers)
+    df: dict[str, int] = {}
+    for terms in headers.values():
+        for t in terms & asked:
+            df[t] = df.get(t, 0) + 1
+    weight = {t: np.log((n + 1) / k) for t, k in df.items() if k < n}
+    scores = sorted(((sum(weight.get(t, 0.0) for t in terms & asked), doc_id) for doc_id, terms in headers.items()),
+                    reverse=True)
+    (best, doc_id), (second, _) = scores[0], scores[1]
+    return doc_id if best > 0 and best > second else None
+
+
 def ranked_parts(part: str, layer: SentenceLayer, documents: dict[str, Document], score: np.ndarray,
                  every: bool) -> list[list[int]]:
     """The sentence ids of ``part``, grouped by document, the document the

@@ -20,6 +20,11 @@ def _stemmer():
     return Stemmer.Stemmer(SETTINGS["stemmer"])
 
 
+def stem_words(words: Sequence[str]) -> list[str]:
+    """The Snowball stems BM25 indexes, of lower-case words."""
+    return _stemmer().stemWords(list(words))
+
+
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     import bm25s
 

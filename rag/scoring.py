@@ -11,7 +11,9 @@ corpus's sentences so that none dominates by scale:
 - minus its hubness (similarity to the corpus centroid);
 - for a question about how an essay concludes, a bonus for the sentences of
   each essay's closing paragraph (rag.furniture.asks_for_ending): the
-  question names no words of its answer, only its place.
+  question names no words of its answer, only its place;
+- for a question that names one essay ("the off-ramp essay", "the
+  commentary"), a bonus for that essay's sentences (rag.furniture.named_document).
 The weights were chosen on eval/essays_qa.jsonl (a logistic regression over
 these features, cross-validated by question, then rounded); see
 eval/reports/current/report.md.
@@ -25,7 +27,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from rag.furniture import asks_for_ending, closing_sentences
+from rag.furniture import asks_for_ending, closing_sentences, header_terms, named_document
 from rag.store import Index
 
 WEIGHTS = {
@@ -42,6 +44,10 @@ WEIGHTS = {
 # essay ends. On eval/essays_qa.jsonl 1 / 1.5 / 2 / 3 gave hit@1 0.854 /
 # 0.854 / 0.866 / 0.866; the smallest on the plateau is kept.
 CLOSING_BONUS = 2.0
+# z units for the sentences of the essay a question names. 0.5 / 1 / 2 / 3 / 5
+# gave hit@1 0.866 / 0.866 / 0.878 / 0.878 / 0.878 on eval/essays_qa.jsonl
+# (the name was found right for all 13 questions that give one).
+NAMED_DOC_BONUS = 2.0
 
 # Words that say how a question is asked, not what it is about.
 QUESTION_WORDS = frozenset(
@@ -78,6 +84,14 @@ class SentenceScorer:
         # float16 on disk; float32 once here rather than on every question.
         self.tokens_t = np.ascontiguousarray(self.layer.tokens.astype(np.float32).T)
         self._score = lru_cache(maxsize=256)(self._compute)
+
+    @cached_property
+    def _headers(self) -> dict[str, frozenset[str]]:
+        return {doc_id: header_terms(doc) for doc_id, doc in self.index.documents.items()}
+
+    @cached_property
+    def _sentence_doc(self) -> np.ndarray:
+        return np.array([s.doc_id for s in self.layer.sentences], dtype=object)
 
     @cached_property
     def _closing(self) -> np.ndarray:
@@ -124,6 +138,9 @@ class SentenceScorer:
         score = sum(WEIGHTS[name] * _z(np.asarray(values, dtype=np.float32)) for name, values in features.items())
         if asks_for_ending(query):
             score[self._closing] += CLOSING_BONUS
+        named = named_document(query, self._headers)
+        if named is not None:
+            score[self._sentence_doc == named] += NAMED_DOC_BONUS
         chunk = np.full(len(self.index.chunks), -np.inf, dtype=np.float32)
         np.maximum.at(chunk, self.sentence_chunk, score)
         return SentenceScores(score, dense, maxsim, chunk)

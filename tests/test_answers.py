@@ -7,7 +7,7 @@ import pytest
 from rag.abstain import answer_type, has_type, unmentioned_place, vocabulary
 from rag.answer import ABSTAIN_TEXT, verify_quote
 from rag.evaluation.qa import load_qa
-from rag.furniture import asks_for, asks_for_ending
+from rag.furniture import asks_for, asks_for_ending, named_document
 from rag.evaluation.runner import evaluate
 from rag.types import Quote
 from tests.conftest import ROOT
@@ -124,6 +124,26 @@ def test_a_question_about_how_an_essay_ends_finds_its_closing_paragraph(essays_r
                       "What conclusions did Kofman draw?",
                       "Which confrontation does the author use to show how close the world is to war?"):
         assert not asks_for_ending(not_asked), not_asked
+
+
+def test_a_question_that_names_an_essay_is_answered_from_that_essay(essays_rag):
+    """"The off-ramp essay" is the one headlined "Putin Needs an Off-Ramp":
+    its passage about the blockade outranks the commentary's sanctions passages."""
+    question = "How does the off-ramp essay describe the economic pressure on Russia and what it is meant to achieve?"
+    top = essays_rag.search(question, k=3, retriever="fusion")[0].chunk
+    assert essays_rag.index.documents[top.doc_id].title == "Putin Needs an Off-Ramp"
+    assert "ever-tightening economic blockade" in top.text
+
+
+def test_named_document_rules():
+    headers = {"ramp": frozenset({"putin", "need", "off", "ramp", "russian"}),
+               "talks": frozenset({"commentari", "negoti", "putin", "washington", "russian"})}
+    assert named_document("What does the off-ramp essay say about sanctions?", headers) == "ramp"
+    assert named_document("How does the commentary end?", headers) == "talks"
+    assert named_document("What does the essay on negotiating with Putin propose?", headers) == "talks"
+    assert named_document("What does the essay say about Putin?", headers) is None  # in both headers
+    assert named_document("Why does Putin need an off-ramp?", headers) is None  # no essay spoken of
+    assert named_document("What does the off-ramp essay say?", {"ramp": headers["ramp"]}) is None  # one essay
 
 
 def test_answer_type_rules():

@@ -16,6 +16,8 @@ import re
 
 import numpy as np
 
+from rag.conversation import STOPWORDS
+from rag.lexical import stem_words
 from rag.sentence_index import SentenceLayer
 from rag.types import Document
 
@@ -132,9 +134,6 @@ _TERM = re.compile(r"[a-z0-9]+")
 
 
 def _terms(text: str) -> set[str]:
-    from rag.conversation import STOPWORDS
-    from rag.lexical import stem_words
-
     return set(stem_words([w for w in _TERM.findall(text.lower()) if w in _GENRES or w not in STOPWORDS]))
 
 

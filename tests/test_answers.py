@@ -146,6 +146,16 @@ def test_named_document_rules():
     assert named_document("What does the off-ramp essay say?", {"ramp": headers["ramp"]}) is None  # one essay
 
 
+def test_meta_phrases_are_dropped_for_the_second_look():
+    from rag.scoring import without_meta_words
+
+    assert without_meta_words("What does the essay say about sanctions?") == "What about sanctions?"
+    assert without_meta_words("According to the author, why does Putin need an off-ramp?") \
+        == ", why does Putin need an off-ramp?"
+    plain = "Why is it hard to tell whether the Kremlin genuinely wants talks?"
+    assert without_meta_words(plain) == plain
+
+
 def test_answer_type_rules():
     assert answer_type("How many weeks of training?") == "quantity"
     assert answer_type("In what year did it happen?") == "date"

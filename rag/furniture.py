@@ -147,12 +147,18 @@ def header_terms(doc: Document) -> frozenset[str]:
     return frozenset(_terms(" ".join(lines)))
 
 
+def speaks_of_a_document(question: str) -> bool:
+    """The question says "essay", "article", "commentary" or the like: only then
+    can it name one (see named_document)."""
+    return bool(_GENRE_Q.search(question))
+
+
 def named_document(question: str, headers: dict[str, frozenset[str]]) -> str | None:
     """The document a question names ("the off-ramp essay", "the commentary
     on negotiating with Putin"), by the words it shares with each header,
     each weighted by how few headers hold it; None unless one document wins
     outright. Only when the question speaks of an essay, article or the like."""
-    if len(headers) < 2 or not _GENRE_Q.search(question):
+    if len(headers) < 2 or not speaks_of_a_document(question):
         return None
     asked = _terms(question)
     n = len(headers)

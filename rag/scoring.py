@@ -29,7 +29,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from rag.furniture import asks_for_ending, closing_sentences, header_terms, named_document
+from rag.furniture import asks_for_ending, closing_sentences, header_terms, named_document, speaks_of_a_document
 from rag.store import Index
 
 WEIGHTS = {
@@ -172,7 +172,8 @@ class SentenceScorer:
             score = score + META_FREE_WEIGHT * _weighted(self._dense_features(self.embedder.embed_query(topical)))
         if asks_for_ending(query):
             score[self._closing] += CLOSING_BONUS
-        named = named_document(query, self._headers)
+        # Headers are read at the first question that speaks of an essay, not before.
+        named = named_document(query, self._headers) if speaks_of_a_document(query) else None
         if named is not None:
             score[self._sentence_doc == named] += NAMED_DOC_BONUS
         chunk = np.full(len(self.index.chunks), -np.inf, dtype=np.float32)

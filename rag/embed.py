@@ -229,7 +229,7 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._bf16_ok:
             with self._streams() as streams:
-                return pooled_pass(self._forward, self._bulk_ids(texts), self.dim, self.batch_size, progress, streams)
+                return pooled_pass(self._forward, self._ids(texts), self.dim, self.batch_size, progress, streams)
         vectors = self._model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -239,14 +239,20 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def _bulk_ids(self, texts: Sequence[str]) -> list[np.ndarray]:
-        from rag.onnx_embed import _max_length, unpadded_tokenizer, word_piece_ids
+    def _ids(self, texts: Sequence[str]) -> list[np.ndarray]:
+        from rag.onnx_embed import word_piece_ids
 
-        return word_piece_ids(unpadded_tokenizer(self.model_path, _max_length(self.model_path)), texts)
+        return word_piece_ids(self._tokenizer, texts)
+
+    @property
+    def _tokenizer(self):
+        from rag.onnx_embed import _max_length, wordpiece_tokenizer
+
+        return wordpiece_tokenizer(self.model_path, _max_length(self.model_path))
 
     def _forward(self, rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Padded word-piece ids, attention mask and last hidden state of a
-        batch of id rows (see _bulk_ids), in bfloat16 (only for the
+        batch of id rows (see _ids), in bfloat16 (only for the
         mean-pooled models with a tokenizer.json that FastEmbedder sends here)."""
         import torch
 
@@ -264,10 +270,9 @@ class SentenceTransformerEmbedder:
     def _bf16_parts(self) -> tuple:
         """The bf16 transformer and the padding id, loaded once (before any
         parallel stream needs them)."""
-        from rag.onnx_embed import _max_length, unpadded_tokenizer
+        from rag.onnx_embed import pad_id
 
-        tokenizer = unpadded_tokenizer(self.model_path, _max_length(self.model_path))
-        return _bf16_transformer(str(self.model_path.resolve())), tokenizer.token_to_id("[PAD]") or 0
+        return _bf16_transformer(str(self.model_path.resolve())), pad_id(self._tokenizer)
 
     @cached_property
     def mean_pooled(self) -> bool:
@@ -299,7 +304,7 @@ class SentenceTransformerEmbedder:
                 result.append(TokenEmbedding(item.ids, item.tokens, pooled, item.state_sum))
             return result
         with self._streams() as streams:
-            return sentence_pass(self._forward, self._bulk_ids(texts), self.batch_size, progress, streams)
+            return sentence_pass(self._forward, self._ids(texts), self.batch_size, progress, streams)
 
     @contextlib.contextmanager
     def _streams(self):

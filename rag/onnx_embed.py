@@ -168,43 +168,27 @@ def ensure_onnx(model_path: Path) -> Path:
 
 
 @lru_cache(maxsize=4)
-def wordpiece_tokenizer(model_path: Path, max_length: int, pad_multiple: int | None = None):
-    """The model's fast tokenizer, truncating and padding as sentence-transformers does
-    (padding batches to a multiple of ``pad_multiple`` tokens, if given)."""
+def wordpiece_tokenizer(model_path: Path, max_length: int):
+    """The model's fast tokenizer, truncating as sentence-transformers does;
+    batches are padded by pad_ids."""
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(model_path / "tokenizer.json"))
     # The file's own truncation (128) is not what sentence-transformers
     # uses; max_seq_length from sentence_bert_config.json is.
     tok.enable_truncation(max_length=max_length)
-    tok.enable_padding(pad_id=tok.token_to_id("[PAD]") or 0, pad_token="[PAD]", pad_to_multiple_of=pad_multiple)
-    return tok
-
-
-def encode_batch(tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Padded word-piece ids, attention mask and token type ids (int64)."""
-    encodings = tokenizer.encode_batch(texts)
-    ids = np.array([e.ids for e in encodings], dtype=np.int64)
-    mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-    types = np.array([e.type_ids for e in encodings], dtype=np.int64)
-    return ids, mask, types
-
-
-@lru_cache(maxsize=4)
-def unpadded_tokenizer(model_path: Path, max_length: int):
-    """The model's fast tokenizer, truncating as sentence-transformers does, never padding."""
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(model_path / "tokenizer.json"))
-    tok.enable_truncation(max_length=max_length)
     tok.no_padding()
     return tok
 
 
+def pad_id(tokenizer) -> int:
+    return tokenizer.token_to_id("[PAD]") or 0
+
+
 def word_piece_ids(tokenizer, texts: Sequence[str], slice_size: int = 1024) -> list[np.ndarray]:
-    """Each text's word-piece ids (int32, [CLS] and [SEP] included), tokenized
-    once before a bulk pass so that batches can be sorted by their true length.
-    Slices bound the tokenizer's per-text objects; the ids stay small."""
+    """Each text's word-piece ids (int32, [CLS] and [SEP] included). A bulk
+    pass tokenizes everything first, so that batches can be sorted by their
+    true length. Slices bound the tokenizer's per-text objects; the ids stay small."""
     ids: list[np.ndarray] = []
     for start in range(0, len(texts), slice_size):
         ids.extend(np.array(e.ids, dtype=np.int32) for e in tokenizer.encode_batch(list(texts[start : start + slice_size])))
@@ -213,7 +197,7 @@ def word_piece_ids(tokenizer, texts: Sequence[str], slice_size: int = 1024) -> l
 
 def pad_ids(rows: Sequence[np.ndarray], pad_id: int, multiple: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A batch of word-piece id rows as padded ids, attention mask and token type ids
-    (int64), as encode_batch gives them; the width is a multiple of ``multiple``."""
+    (int64), the model's inputs; the width is a multiple of ``multiple``."""
     width = max((len(r) for r in rows), default=0)
     width = -(-width // multiple) * multiple
     ids = np.full((len(rows), width), pad_id, dtype=np.int64)
@@ -319,36 +303,19 @@ class OnnxEmbedder:
         """Load tokenizer and session now (the first query otherwise pays)."""
         self._tokenizer, self._session  # noqa: B018
 
-    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Word-piece ids, attention mask and last hidden state of a batch."""
-        ids, mask, types = encode_batch(self._tokenizer, texts)
+    def _forward(self, rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Padded word-piece ids, attention mask and last hidden state of a batch of id rows."""
+        ids, mask, types = pad_ids(rows, pad_id(self._tokenizer))
         (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
         return ids, mask, hidden
 
-    def _forward_ids(self, rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """As _forward, for texts already turned into word-piece ids."""
-        ids, mask, types = pad_ids(rows, self._pad_id)
-        (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
-        return ids, mask, hidden
-
-    @cached_property
-    def _pad_id(self) -> int:
-        return self._tokenizer.token_to_id("[PAD]") or 0
-
-    def _bulk_ids(self, texts: list[str]) -> list[np.ndarray]:
-        return word_piece_ids(unpadded_tokenizer(self.model_path, self.max_length), texts)
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        _, mask, hidden = self._forward(texts)
-        return pooled_vectors(mask, hidden)
+    def _ids(self, texts: Sequence[str]) -> list[np.ndarray]:
+        return word_piece_ids(self._tokenizer, texts)
 
     def embed_sentences(self, texts: Sequence[str], progress: bool = False) -> list[TokenEmbedding]:
         """Per text: ids, unit token vectors, pooled unit vector and the sum of
         its token states (see rag.embed.TokenEmbedding)."""
-        texts = list(texts)
-        if len(texts) <= self.batch_size:  # one batch (a question): nothing to sort
-            return sentence_pass(self._forward, texts, self.batch_size, progress)
-        return sentence_pass(self._forward_ids, self._bulk_ids(texts), self.batch_size, progress)
+        return sentence_pass(self._forward, self._ids(texts), self.batch_size, progress)
 
     def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per text: word-piece ids, unit token vectors (float16) and the pooled
@@ -361,13 +328,11 @@ class OnnxEmbedder:
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        texts = list(texts)
-        if len(texts) <= self.batch_size:
-            return pooled_pass(self._forward, texts, self.dim, self.batch_size, progress)
-        return pooled_pass(self._forward_ids, self._bulk_ids(texts), self.dim, self.batch_size, progress)
+        return pooled_pass(self._forward, self._ids(texts), self.dim, self.batch_size, progress)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text])[0].astype(np.float32)
+        _, mask, hidden = self._forward(self._ids([text]))
+        return pooled_vectors(mask, hidden)[0].astype(np.float32)
 
 
 class _OpenVinoRunner:

@@ -191,7 +191,7 @@ def test_parallel_streams_give_the_single_stream_result_in_input_order(texts):
     threads = torch.get_num_threads()
     parallel = model.embed_sentences(many)
     assert torch.get_num_threads() == threads
-    single = sentence_pass(model._forward, model._bulk_ids(many), model.batch_size, False, streams=1)
+    single = sentence_pass(model._forward, model._ids(many), model.batch_size, False, streams=1)
     for ours, theirs in zip(parallel, single, strict=True):
         assert ours.ids.tolist() == theirs.ids.tolist()
         assert float(ours.vector @ theirs.vector) >= 0.9999

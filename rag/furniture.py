@@ -71,8 +71,15 @@ _EVERY_Q = re.compile(r"\b(both|two|each)\b.*\b(essays|articles|pieces|texts)\b|
 
 
 def asks_for(question: str) -> str | None:
-    """Which part of the essay a question asks for: "subtitle", "credit", "dateline", "title" or None."""
-    return next((part for part, pattern in _PARTS if pattern.search(question)), None)
+    """Which part of the essay a question asks for: "subtitle", "credit", "dateline", "title" or None.
+
+    A dateline only when the question speaks of an essay: "When was the
+    Minsk agreement written?" is about the world, and a part question is
+    answered from the essay's header without the weak-match check."""
+    part = next((part for part, pattern in _PARTS if pattern.search(question)), None)
+    if part == "dateline" and not speaks_of_a_document(question):
+        return None
+    return part
 
 
 def asks_for_every(question: str) -> bool:

@@ -99,6 +99,8 @@ def test_dateline_questions_quote_the_dateline_and_rank_its_passage_first(essays
     assert asks_for("What is the publication date of the piece?") == "dateline"
     assert asks_for("When was the essay titled Putin Needs an Off-Ramp published?") == "dateline"
     assert asks_for("When did the war start?") is None
+    assert asks_for("When was the Minsk agreement written?") is None  # not about an essay
+    assert essays_rag.ask("When was the Treaty of Versailles published?").abstained
     assert asks_for("What did the commentary published on March 10 argue?") is None
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rag.errors import IndexCorrupt, IndexMismatch
 
-FORMAT_VERSION = 3  # 2: sentence layer; 3: chunk vectors summed from sentences
+FORMAT_VERSION = 4  # 2: sentence layer; 3: chunk vectors summed from sentences; 4: names in full (rag.mentions)
 LIBRARIES = ("rag", "faiss-cpu", "sentence-transformers", "langchain-text-splitters", "bm25s", "numpy")
 
 

@@ -319,3 +319,24 @@ def test_a_chunk_without_sentences_is_encoded_itself(tmp_path, embedder, monkeyp
     beta = next(i for i, c in enumerate(index.chunks) if c.doc_id == "b")
     assert float(vectors[beta] @ embedder.embed_documents([index.chunks[beta].text])[0]) >= 0.9999
     assert {s.doc_id for s in index.sentences.sentences} == {"a"}
+
+
+def test_names_in_full_reach_term_matching_only(tmp_path, embedder):
+    """A bare surname's sentence is matched word by word with the name in
+    full (rag.mentions), while its vector, its chunk and every offset stay
+    those of the text as written."""
+    text = ("Talks resumed on Monday, and Ukrainian President Volodymyr Zelensky said a deal was near. "
+            "Observers doubt that Zelensky can sign it alone.")
+    corpus_dir = write_corpus(tmp_path / "c", {"talks.txt": text})
+    index, _ = build_index(load_corpus(corpus_dir), tmp_path / "i", embedder, SMALL)
+    layer = index.sentences
+    doc = index.documents["talks"]
+    (bare,) = [s for s in layer.sentences if doc.text[s.start : s.end].startswith("Observers")]
+    written = doc.text[bare.start : bare.end]
+    assert written == "Observers doubt that Zelensky can sign it alone."
+    pieces = layer.token_ids[layer.token_offsets[bare.sentence_id] : layer.token_offsets[bare.sentence_id + 1]]
+    assert set(embedder.token_strings(pieces)) >= {"ukrainian", "president"}
+    assert float(layer.vectors[bare.sentence_id] @ embedder.embed_documents([written])[0]) >= 0.9999
+    answer = Rag(index, embedder).ask("Can the Ukrainian president sign it alone?")
+    assert answer.quotes and all(doc.text[q.start : q.end] == q.text for q in answer.quotes)
+    assert all("Ukrainian President Volodymyr Zelensky can" not in q.text for q in answer.quotes)

@@ -120,6 +120,25 @@ def _mentioned(word: str, words: frozenset[str]) -> bool:
                and difflib.SequenceMatcher(None, w, word).ratio() >= SPELLING_RATIO for w in words)
 
 
+def unmentioned_name(question: str, words: frozenset[str], rare: frozenset[str]) -> str | None:
+    """A person's name in the question ("Olaf Scholz", "Chancellor Scholz")
+    whose surname the corpus never mentions, under any close spelling: the
+    essays cannot say what that person said or did. Only a surname the
+    model's vocabulary splits into several word pieces (``rare``) counts:
+    "White House" or "Cold War" are names made of plain words, which a
+    question may use for what the essays call "Washington" or "1962"."""
+    for match in _PROPER.finditer(question):
+        names = re.split(r"[ -]", match.group())
+        while names and names[0].lower() in _FUNCTION_WORDS:
+            names = names[1:]
+        if len(names) < 2:
+            continue
+        surname = re.sub(r"(’s|'s)$", "", names[-1]).lower()
+        if surname in rare and not _mentioned(surname, words):
+            return " ".join(names)
+    return None
+
+
 def unmentioned_place(question: str, words: frozenset[str]) -> str | None:
     """A place the question is set in ("in Vilnius", "at Camp David") that the
     corpus never mentions, under any close spelling: the essays cannot say

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.abstain import answer_type, has_type, names_someone_new, unmentioned_place, wants_person, weak_match
+from rag.abstain import (
+    answer_type, has_type, names_someone_new, unmentioned_name, unmentioned_place, wants_person, weak_match,
+)
 from rag.furniture import asks_for, asks_for_every, ranked_parts
 from rag.scoring import SentenceScores
 from rag.sentence_index import SentenceLayer
@@ -82,6 +84,9 @@ def select(question: str, scores: SentenceScores, layer: SentenceLayer, document
     place = unmentioned_place(question, words) if words is not None and not part else None
     if place:
         return Selection((), f"the essays never mention {place}")
+    person = unmentioned_name(question, words, scores.rare_words) if words is not None and not part else None
+    if person:
+        return Selection((), f"the essays never mention {person}")
     chunk_ids = {h.chunk.chunk_id for h in passages}
     candidates = [i for i in np.argsort(-scores.score, kind="stable").tolist()
                   if layer.sentences[i].chunk_id in chunk_ids]

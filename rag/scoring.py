@@ -83,6 +83,9 @@ class SentenceScores:
     dense: np.ndarray  # raw cosine of the sentence alone
     maxsim: np.ndarray  # raw MaxSim in [-1, 1]
     chunk: np.ndarray  # per chunk: best sentence score
+    # The question's words that the model's vocabulary splits into several
+    # word pieces ("scholz" → "sc", "##holz"): rare words, mostly names.
+    rare_words: frozenset[str] = frozenset()
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -92,6 +95,19 @@ def _z(x: np.ndarray) -> np.ndarray:
 
 def _weighted(features: dict[str, np.ndarray]) -> np.ndarray:
     return sum(WEIGHTS[name] * _z(np.asarray(values, dtype=np.float32)) for name, values in features.items())
+
+
+def rare_words(pieces: list[str]) -> frozenset[str]:
+    """Words made of more than one word piece, from a text's word pieces in order."""
+    words, current, count = set(), "", 0
+    for piece in list(pieces) + ["[END]"]:
+        if piece.startswith("##"):
+            current, count = current + piece[2:], count + 1
+            continue
+        if count > 1:
+            words.add(current)
+        current, count = piece, 1
+    return frozenset(words)
 
 
 def without_meta_words(question: str) -> str:
@@ -178,4 +194,4 @@ class SentenceScorer:
             score[self._sentence_doc == named] += NAMED_DOC_BONUS
         chunk = np.full(len(self.index.chunks), -np.inf, dtype=np.float32)
         np.maximum.at(chunk, self.sentence_chunk, score)
-        return SentenceScores(score, dense, maxsim, chunk)
+        return SentenceScores(score, dense, maxsim, chunk, rare_words(self.embedder.token_strings(q_ids)))

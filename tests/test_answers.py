@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.abstain import answer_type, has_type, unmentioned_place, vocabulary
+from rag.abstain import answer_type, has_type, unmentioned_name, unmentioned_place, vocabulary
 from rag.answer import ABSTAIN_TEXT, verify_quote
 from rag.evaluation.qa import load_qa
 from rag.furniture import asks_for, asks_for_ending, named_document
@@ -50,6 +50,7 @@ def test_kofman_is_quoted_from_the_off_ramp_essay(essays_rag):
         "In what year did the Berlin Wall fall?",
         "What did the G7 leaders agree at their meeting in Hiroshima?",
         "Who wrote the commentary about negotiating with Putin?",
+        "What did Jens Stoltenberg say about Ukraine joining NATO?",
     ],
 )
 def test_out_of_scope_questions_abstain_with_related_reading(essays_rag, question):
@@ -180,6 +181,32 @@ def test_unmentioned_place_and_author_rules():
     assert answer_type("Who is the author of the essay?") == "author"
     assert answer_type("Who, according to the author, made it impossible?") is None
     assert has_type("By Jane Doe", "author") and not has_type("Jane Doe met Putin.", "author")
+
+
+def test_unmentioned_person_rule(embedder):
+    from rag.scoring import rare_words
+
+    words = vocabulary(["Secretary of State Antony Blinken could go to Moscow.", "The war began; Zelensky spoke."])
+
+    def rare(question: str) -> frozenset[str]:
+        (ids,) = [row for row, _, _ in embedder.embed_tokens([question])]
+        return rare_words(embedder.token_strings(ids))
+
+    for question, name in (
+        ("What has German Chancellor Olaf Scholz said about heavy weapons?", "German Chancellor Olaf Scholz"),
+        ("What did Antony Blinken and Sergei Lavrov discuss?", "Sergei Lavrov"),
+        ("Why did Chancellor Scholz's party object?", "Chancellor Scholz"),
+    ):
+        assert unmentioned_name(question, words, rare(question)) == name, question
+    for question in (
+        "What would it cost the White House politically?",  # plain words: a paraphrase, not a stranger
+        "Which Cold War crisis does the author recall?",
+        "What could Antony Blinken do in Moscow?",  # mentioned
+        "Will President Zelenskyy give ground?",  # another spelling of a mentioned name
+        "What did Lavrov say?",  # one word: not enough to call it a person's name
+    ):
+        assert unmentioned_name(question, words, rare(question)) is None, question
+    assert rare_words(["[CLS]", "sc", "##holz", "said", "[SEP]"]) == {"scholz"}
 
 
 def test_questions_rooted_in_the_essays_are_not_refused_by_those_rules(essays_rag):

@@ -154,6 +154,15 @@ def header_terms(doc: Document) -> frozenset[str]:
     return frozenset(_terms(" ".join(lines)))
 
 
+def header_sentences(layer: SentenceLayer, documents: dict[str, Document]) -> list[int]:
+    """The sentence ids of every document's header (see HEADER_LINE_MAX)."""
+    ids: list[int] = []
+    for doc_id, doc in documents.items():
+        end = next((a for a, b in _lines(doc) if b - a > HEADER_LINE_MAX), 0)
+        ids.extend(s.sentence_id for s in layer.sentences if s.doc_id == doc_id and s.end <= end)
+    return ids
+
+
 def speaks_of_a_document(question: str) -> bool:
     """The question says "essay", "article", "commentary" or the like: only then
     can it name one (see named_document)."""

@@ -271,3 +271,20 @@ def test_later_quotations_are_not_near_repeats_of_earlier_ones(embedder):
     score = np.array([3.0, 2.9, 2.0])
     assert _diversify([0, 1, 2], layer, score) == [0, 2, 1]
     assert _diversify([0, 2, 1], layer, np.array([3.0, 2.9, 2.8])) == [0, 2, 1]
+
+
+@pytest.mark.parametrize(
+    "question, answer_words",
+    [
+        ("What kind of state does the off-ramp essay say Putin runs?", "Mafia state"),
+        ("Who does the commentary want Washington to send to Moscow?", "dispatch a trusted lieutenant"),
+    ],
+)
+def test_naming_an_essay_does_not_make_its_headline_the_answer(essays_rag, question, answer_words):
+    """The words that name the essay match its headline; the answer is in its prose."""
+    titles = {d.title for d in essays_rag.index.documents.values()}
+    answer = essays_rag.ask(question)
+    assert not answer.abstained and answer_words in answer.quotes[0].text
+    assert not titles & {q.text for q in answer.quotes}
+    top = essays_rag.search(question, k=1)[0]
+    assert answer_words in top.chunk.text

@@ -18,9 +18,16 @@ def eval_items(essays_index):
     return load_qa(ROOT / "eval" / "essays_qa.jsonl", essays_index.documents)
 
 
-def test_every_quotation_over_the_eval_set_is_verbatim_and_whole_words(essays_rag, eval_items):
+@pytest.fixture(scope="module")
+def check_items(essays_index):
+    # load_qa refuses a file with an answer that is not verbatim in the corpus.
+    return load_qa(ROOT / "eval" / "check_qa.jsonl", essays_index.documents)
+
+
+@pytest.mark.parametrize("items", ["eval_items", "check_items"])
+def test_every_quotation_over_the_eval_set_is_verbatim_and_whole_words(essays_rag, items, request):
     seen = 0
-    for item in eval_items:
+    for item in request.getfixturevalue(items):
         answer = essays_rag.ask(item.question)
         assert len(answer.quotes) <= 3
         for q in answer.quotes:
@@ -30,7 +37,7 @@ def test_every_quotation_over_the_eval_set_is_verbatim_and_whole_words(essays_ra
             assert not (q.end < len(text) and text[q.end].isalnum())
             assert f"“{q.text}” [{q.n}]" in answer.text
             seen += 1
-    assert seen > 100
+    assert seen > 50
 
 
 def test_kofman_is_quoted_from_the_off_ramp_essay(essays_rag):

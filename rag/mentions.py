@@ -1,11 +1,11 @@
 """Names in full: a sentence embedded on its own says "Zelensky", while the
 essay introduced him once as "Ukrainian President Volodymyr Zelensky".
 
-Before a sentence is embedded, each bare surname in it is written as the
-fullest form the same document gives that name, so that a question about
-"Ukraine's leader" can meet a sentence that only says "Zelensky". Only the
-text that is embedded changes; quotations and offsets always come from the
-document itself.
+A sentence's word pieces for term matching (MaxSim) are taken from its text
+with each bare surname written as the fullest form the same document gives
+that name, so that a question about "Ukraine's leader" can meet a sentence
+that only says "Zelensky" (rag.store, _names_in_full). Its vector,
+quotations and offsets always come from the text as written.
 
 A full form is a run of capitalised words on a body line (headline-cased
 lines are skipped) that ends in two name words: words shaped like a name

@@ -144,21 +144,22 @@ def _terms(text: str) -> set[str]:
     return set(stem_words([w for w in _TERM.findall(text.lower()) if w in _GENRES or w not in STOPWORDS]))
 
 
+def _prose_start(doc: Document) -> int | None:
+    """Where the first line of prose begins (see HEADER_LINE_MAX); None without one."""
+    return next((a for a, b in _lines(doc) if b - a > HEADER_LINE_MAX), None)
+
+
 def header_terms(doc: Document) -> frozenset[str]:
-    """Stemmed content words of a document's header (see HEADER_LINE_MAX)."""
-    lines = []
-    for a, b in _lines(doc):
-        if b - a > HEADER_LINE_MAX:
-            break
-        lines.append(doc.text[a:b])
-    return frozenset(_terms(" ".join(lines)))
+    """Stemmed content words of a document's header (all of it without prose)."""
+    end = _prose_start(doc)
+    return frozenset(_terms(doc.text if end is None else doc.text[:end]))
 
 
 def header_sentences(layer: SentenceLayer, documents: dict[str, Document]) -> list[int]:
-    """The sentence ids of every document's header (see HEADER_LINE_MAX)."""
+    """The sentence ids of every document's header (none without prose)."""
     ids: list[int] = []
     for doc_id, doc in documents.items():
-        end = next((a for a, b in _lines(doc) if b - a > HEADER_LINE_MAX), 0)
+        end = _prose_start(doc) or 0
         ids.extend(s.sentence_id for s in layer.sentences if s.doc_id == doc_id and s.end <= end)
     return ids
 

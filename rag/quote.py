@@ -81,12 +81,10 @@ def select(question: str, scores: SentenceScores, layer: SentenceLayer, document
     # about the corpus itself, however little its words resemble the text.
     if not part and weak_match(float(scores.dense.max(initial=-1.0)), float(scores.maxsim.max(initial=-1.0))):
         return Selection((), "nothing in the essays is close to this question")
-    place = unmentioned_place(question, words) if words is not None and not part else None
-    if place:
-        return Selection((), f"the essays never mention {place}")
-    person = unmentioned_name(question, words, scores.rare_words) if words is not None and not part else None
-    if person:
-        return Selection((), f"the essays never mention {person}")
+    if words is not None and not part:
+        missing = unmentioned_place(question, words) or unmentioned_name(question, words, scores.rare_words)
+        if missing:
+            return Selection((), f"the essays never mention {missing}")
     chunk_ids = {h.chunk.chunk_id for h in passages}
     candidates = [i for i in np.argsort(-scores.score, kind="stable").tolist()
                   if layer.sentences[i].chunk_id in chunk_ids]

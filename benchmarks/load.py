@@ -246,8 +246,8 @@ def main() -> None:
                                           "threads=2,concurrency=1,queue=16")
     args = parser.parse_args()
 
-    from rag.api import default_index_dir
-    from rag.store import load_index
+    from rag.pipeline import default_index_dir
+    from rag.index.load import load_index
 
     documents = load_index(default_index_dir()).documents
     proc = None

@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from rag import Rag
+    from rag.pipeline import Rag
 
     torch.set_num_threads(args.threads)
     rag = Rag.open()

@@ -47,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from rag import Rag
+    from rag.pipeline import Rag
 
     rag = Rag.open()
     asked = questions(args.questions)

@@ -64,11 +64,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--cold-runs", type=int, default=5)
     args = parser.parse_args(argv)
 
-    from rag.api import Rag
-    from rag.chunking import ChunkSettings, chunk_documents
-    from rag.corpus import load_corpus
-    from rag.embed import FastEmbedder, SentenceTransformerEmbedder, bundled_model_path
-    from rag.store import build_index
+    from rag.pipeline import Rag
+    from rag.ingest.chunking import ChunkSettings, chunk_documents
+    from rag.ingest.corpus import load_corpus
+    from rag.embed.auto import FastEmbedder
+    from rag.embed.torch_backend import SentenceTransformerEmbedder
+    from rag.embed.model_folder import bundled_model_path
+    from rag.index.build import build_index
 
     work = OUT / "peer"
     corpus_dir, index_dir, peer_dir = work / "corpus", work / "index", work / "peer_faiss"
@@ -145,7 +147,7 @@ def main(argv=None) -> dict:
     # ---- cold whole process: `rag ask` vs the peer script, alternating
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     question = qs[0]
-    # `rag ask` is the console script, i.e. rag.cli's main.
+    # `rag ask` is the console script, i.e. rag.cli.main's main.
     commands = {
         "rag ask (default retriever, fusion)": ["-m", "rag.cli", "ask", "--index", str(index_dir), question],
         "rag ask --retriever dense": ["-m", "rag.cli", "ask", "--index", str(index_dir), "--retriever", "dense",

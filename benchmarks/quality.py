@@ -30,9 +30,9 @@ def ndcg_at_10(doc_ids, doc_vecs, qids, query_vecs, qrels) -> dict:
 
 
 def sentence_sum_vectors(embedder, texts: list[str]) -> np.ndarray:
-    """What rag.store builds for a corpus with a sentence layer: a text's
+    """What rag.index.build builds for a corpus with a sentence layer: a text's
     vector is the normalised sum of its sentences' token states."""
-    from rag.sentences import split_many
+    from rag.ingest.sentences import split_many
 
     spans = list(split_many(texts))
     pieces = [t[a:b] for t, doc in zip(texts, spans) for a, b in doc]
@@ -57,7 +57,8 @@ def main(argv=None) -> dict:
                              "results are merged into out/quality.json")
     args = parser.parse_args(argv)
 
-    from rag.embed import FastEmbedder, SentenceTransformerEmbedder, cpu_has_bf16
+    from rag.embed.auto import FastEmbedder
+    from rag.embed.torch_backend import SentenceTransformerEmbedder, cpu_has_bf16
 
     doc_ids, texts = scifact_texts(args.limit)
     queries, qrels = scifact_queries("test")

@@ -64,7 +64,7 @@ def synthetic(n: int, seed: int = 0) -> np.ndarray:
 
 
 def timed_searches(index, queries: np.ndarray, k: int = 10) -> tuple[list[float], np.ndarray]:
-    from rag.vectors import search
+    from rag.index.vectors import search
 
     times, ids = [], []
     for q in queries:
@@ -82,7 +82,7 @@ def recall(truth: np.ndarray, got: np.ndarray) -> float:
 def one_vectors(n: int) -> dict:
     import faiss
 
-    from rag import vectors
+    from rag.index import vectors
 
     x = synthetic(n)
     _, queries = real_vectors()
@@ -143,7 +143,7 @@ def sentences(n: int) -> list[str]:
 
 def one_bm25(n: int) -> dict:
     from benchmarks.common import scifact_queries
-    from rag.lexical import BM25Index
+    from rag.index.lexical import BM25Index
 
     texts = sentences(n)
     rss_data = vm_kib("VmRSS") / 1024

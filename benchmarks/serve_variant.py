@@ -1,6 +1,6 @@
 """`rag serve` with other thread, concurrency and queue settings, to measure them.
 
-Builds the same page with the same safe launch settings as ``rag.serve.start``
+Builds the same page with the same safe launch settings as ``rag.chat.serve.start``
 and only changes the knobs being measured. Used by ``load.py --variant``.
 
     .venv/bin/python benchmarks/serve_variant.py --port 7861 --threads 2 --concurrency 1 --queue 16
@@ -21,8 +21,8 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from rag import serve
-    from rag.api import Rag
+    from rag.chat import serve
+    from rag.pipeline import Rag
 
     torch.set_num_threads(args.threads)
     app = serve.load_app()

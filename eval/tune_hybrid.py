@@ -19,9 +19,9 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.api import project_root  # noqa: E402
-from rag.chunking import ChunkSettings  # noqa: E402
-from rag.embed import default_embedder  # noqa: E402
+from rag.pipeline import project_root  # noqa: E402
+from rag.ingest.chunking import ChunkSettings  # noqa: E402
+from rag.embed.auto import default_embedder
 from rag.evaluation.beir import load_beir, open_beir  # noqa: E402
 from rag.evaluation.metrics import BEIR_METRICS, ir_evaluate  # noqa: E402
 

@@ -1,15 +1,28 @@
-"""rag: answers made of verbatim, cited quotations from a corpus of essays.
+"""rag: answers made of verbatim, cited quotations from a corpus of documents.
 
     from rag import Rag
     answer = Rag.open().ask("Who is Michael Kofman?")
+
+Names are imported on first use, so ``import rag`` loads no model library.
 """
 
-from rag.api import DEFAULT_K, DEFAULT_RETRIEVER, Rag, build, default_corpus_dir, default_index_dir
-from rag.chunking import ChunkSettings
-from rag.errors import RagError
-from rag.types import Answer, Chunk, Corpus, Document, Hit, Quote
+from __future__ import annotations
 
-__all__ = [
-    "Answer", "Chunk", "ChunkSettings", "Corpus", "DEFAULT_K", "DEFAULT_RETRIEVER", "Document", "Hit",
-    "Quote", "Rag", "RagError", "build", "default_corpus_dir", "default_index_dir",
-]
+import importlib
+
+_EXPORTS = {
+    "Rag": "rag.pipeline", "build": "rag.pipeline", "DEFAULT_K": "rag.pipeline", "DEFAULT_RETRIEVER": "rag.pipeline",
+    "default_corpus_dir": "rag.pipeline", "default_index_dir": "rag.pipeline",
+    "ChunkSettings": "rag.ingest.chunking", "RagError": "rag.errors",
+    "Answer": "rag.types", "Chunk": "rag.types", "Corpus": "rag.types", "Document": "rag.types", "Hit": "rag.types",
+    "Quote": "rag.types",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")

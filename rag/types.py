@@ -80,3 +80,39 @@ class Answer:
     query: str = ""
     retriever: str = ""
     notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Position:
+    """A reading position: continue in ``doc_id`` after character ``offset``."""
+
+    doc_id: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a follow-up needs to know about an earlier turn.
+
+    ``query`` is the standalone query that turn searched (its own question if
+    it was not a follow-up); ``doc_ids`` the essays its answer cited, best
+    first; ``end`` where its first quotation ends, for "what next?".
+    """
+
+    question: str
+    query: str = ""
+    doc_ids: tuple[str, ...] = ()
+    end: Position | None = None
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """The query actually searched for a question, and why."""
+
+    question: str
+    query: str
+    followup: bool = False
+    reasons: tuple[str, ...] = ()
+    doc_ids: tuple[str, ...] = ()  # empty: search every essay
+    after: Position | None = None  # set: read on from here in reading order
+    context: tuple[str, ...] = field(default=())  # words borrowed from earlier turns

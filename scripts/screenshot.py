@@ -19,8 +19,8 @@ from tests.conftest import launch_chromium  # noqa: E402
 def main(question: str = "Who is Michael Kofman?") -> None:
     from playwright.sync_api import sync_playwright
 
-    from rag.api import Rag
-    from rag.serve import start
+    from rag.pipeline import Rag
+    from rag.chat.serve import start
 
     demo, url = start(Rag.open(), "127.0.0.1", None, block=False, quiet=True)
     try:

@@ -17,7 +17,7 @@ CORPUS = ROOT / "corpus"
 
 @pytest.fixture(scope="session")
 def embedder():
-    from rag.embed import SentenceTransformerEmbedder
+    from rag.embed.torch_backend import SentenceTransformerEmbedder
 
     model = SentenceTransformerEmbedder()
     model.embed_query("warm up")  # load once, here, not inside a timed test
@@ -27,9 +27,9 @@ def embedder():
 @pytest.fixture(scope="session")
 def essays_index(tmp_path_factory, embedder):
     """The two bundled essays, built once into a session folder."""
-    from rag.chunking import ChunkSettings
-    from rag.corpus import load_corpus
-    from rag.store import build_index
+    from rag.ingest.chunking import ChunkSettings
+    from rag.ingest.corpus import load_corpus
+    from rag.index.build import build_index
 
     base = tmp_path_factory.mktemp("essays")
     corpus = base / "corpus"
@@ -40,7 +40,7 @@ def essays_index(tmp_path_factory, embedder):
 
 @pytest.fixture(scope="session")
 def essays_rag(essays_index, embedder):
-    from rag.api import Rag
+    from rag.pipeline import Rag
 
     return Rag(essays_index, embedder)
 
@@ -62,7 +62,7 @@ BROWSER_ARGS = [
 def start_page(rag):
     """The chat page for ``rag`` on a free loopback port, started as ``rag serve`` starts it."""
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    from rag.serve import start
+    from rag.chat.serve import start
 
     demo, url = start(rag, "127.0.0.1", None, block=False, quiet=True)
     return demo, url

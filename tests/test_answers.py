@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rag.abstain import answer_type, has_type, unmentioned_name, unmentioned_place, vocabulary
-from rag.answer import ABSTAIN_TEXT, verify_quote
+from rag.answer.abstain import answer_type, has_type, unmentioned_name, unmentioned_place
+from rag.words import vocabulary
+from rag.answer.compose import ABSTAIN_TEXT, verify_quote
 from rag.evaluation.qa import load_qa
-from rag.furniture import asks_for, asks_for_ending, named_document
+from rag.retrieval.question_form import asks_for, asks_for_ending, named_document
 from rag.evaluation.runner import evaluate
 from rag.types import Quote
 from tests.conftest import ROOT
@@ -157,7 +158,7 @@ def test_named_document_rules():
 
 
 def test_meta_phrases_are_dropped_for_the_second_look():
-    from rag.scoring import without_meta_words
+    from rag.retrieval.scoring import without_meta_words
 
     assert without_meta_words("What does the essay say about sanctions?") == "What about sanctions?"
     assert without_meta_words("According to the author, why does Putin need an off-ramp?") \
@@ -191,7 +192,7 @@ def test_unmentioned_place_and_author_rules():
 
 
 def test_unmentioned_person_rule(embedder):
-    from rag.scoring import rare_words
+    from rag.retrieval.scoring import rare_words
 
     words = vocabulary(["Secretary of State Antony Blinken could go to Moscow.", "The war began; Zelensky spoke."])
 
@@ -225,9 +226,9 @@ def test_questions_rooted_in_the_essays_are_not_refused_by_those_rules(essays_ra
 
 
 def test_an_author_question_quotes_the_byline_when_there_is_one(tmp_path, embedder):
-    from rag.api import Rag
-    from rag.corpus import load_corpus
-    from rag.store import build_index
+    from rag.pipeline import Rag
+    from rag.ingest.corpus import load_corpus
+    from rag.index.build import build_index
     from tests.conftest import write_corpus
 
     corpus = write_corpus(tmp_path / "c", {"essay.txt": "Grain Through the Straits\n\nBy Maria Ostrova\n\n"
@@ -269,7 +270,7 @@ def test_later_quotations_are_not_near_repeats_of_earlier_ones(embedder):
 
     import numpy as np
 
-    from rag.quote import _diversify
+    from rag.answer.select import _diversify
 
     texts = ["Floods closed the old bridge in May.",
              "In May, flooding shut the old bridge.",

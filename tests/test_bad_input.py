@@ -10,9 +10,9 @@ import shutil
 import pytest
 
 from rag.errors import CorpusError, EvalDataError, IndexCorrupt, IndexMismatch, IndexMissing, QuestionError
-from rag.manifest import FORMAT_VERSION, fingerprint, sha256_bytes
-from rag.question import MAX_QUESTION_CHARS
-from rag.store import load_index
+from rag.index.manifest import FORMAT_VERSION, fingerprint, sha256_bytes
+from rag.answer.question import MAX_QUESTION_CHARS
+from rag.index.load import load_index
 from tests.conftest import CORPUS, write_corpus
 from tests.test_cli import one_line_error, run
 
@@ -101,7 +101,7 @@ def test_only_bad_files_or_empty_folder_refused_and_old_index_kept(tmp_path, ess
     assert "corpus folder not found" in line
     assert {p.name: p.read_bytes() for p in index_dir.iterdir() if p.is_file()} == before  # nothing overwritten
     with pytest.raises(CorpusError):
-        from rag.corpus import load_corpus
+        from rag.ingest.corpus import load_corpus
 
         load_corpus(tmp_path / "empty")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rag.chat import messages_for, open_citation, respond
+from rag.chat.session import messages_for, open_citation, respond
 
 
 def text_of(message) -> str:

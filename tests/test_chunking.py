@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import ChunkSettings, chunk_document, chunk_documents
-from rag.corpus import load_corpus
+from rag.ingest.chunking import ChunkSettings, chunk_document, chunk_documents
+from rag.ingest.corpus import load_corpus
 from rag.types import Document
 from tests.conftest import CORPUS
 

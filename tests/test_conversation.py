@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from rag.conversation import (
-    Position,
-    Turn,
-    followup_reasons,
-    normalise_content,
-    resolve_turns,
-    rewrite,
-    standalone_query,
-    turn_from_answer,
+from rag.types import Position, Turn
+from rag.answer.followup import (
+    followup_reasons, normalise_content, resolve_turns, rewrite, standalone_query, turn_from_answer,
 )
 
 OFFRAMP = "putin-needs-an-off-ramp"

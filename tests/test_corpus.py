@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.corpus import find_title, load_corpus
+from rag.ingest.layout import find_title
+from rag.ingest.corpus import load_corpus
 from rag.errors import CorpusError
 from tests.conftest import CORPUS, write_corpus
 

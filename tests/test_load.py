@@ -42,7 +42,7 @@ def test_overload_gets_queue_full_answers_and_nothing_else(bench, essays_index):
 
 
 def test_default_server_answers_every_session_below_its_queue_size(bench, essays_index):
-    from rag import serve
+    from rag.chat import serve
 
     sessions = min(10, serve.QUEUE_SIZE)  # all fit in the queue: none may be refused
     summary = _run(bench, None, essays_index, sessions=sessions)
@@ -53,7 +53,7 @@ def test_serve_uses_the_measured_settings(essays_rag):
     """Threads, concurrency, queue and sessions kept as measured in benchmarks/LOAD.md."""
     import torch
 
-    from rag import serve
+    from rag.chat import serve
     from tests.conftest import start_page
 
     torch.set_num_threads(2)

@@ -1,8 +1,8 @@
-"""Names written in full for term matching (rag.mentions)."""
+"""Names written in full for term matching (rag.ingest.names)."""
 
 from __future__ import annotations
 
-from rag.mentions import full_names, in_full
+from rag.ingest.names import full_names, in_full
 from tests.conftest import CORPUS
 
 NEWS = (

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from rag.render import escape_markdown, essay_html, essays_html, highlighted, sources_html
+from rag.chat.render import escape_markdown, essay_html, essays_html, highlighted, sources_html
 from rag.types import Answer, Chunk, Document, Hit, Quote
 
 HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> **bold** [link](http://example.com)"
@@ -94,7 +94,7 @@ def test_the_highlight_is_exactly_the_quoted_span():
 
 
 def test_an_abstention_reads_as_not_in_the_essays_with_related_passages():
-    from rag.render import answer_markdown
+    from rag.chat.render import answer_markdown
 
     hit = Hit(Chunk(0, "d", 0, len(DOC.text), DOC.text), 0.5, 1, "hybrid", DOC.title)
     answer = Answer("q", "The essays don't address this.", True, (), (hit,))

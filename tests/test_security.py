@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from rag.errors import IndexCorrupt, RagError
-from rag.manifest import fingerprint, sha256_bytes
-from rag.store import load_index
+from rag.index.manifest import fingerprint, sha256_bytes
+from rag.index.load import load_index
 from tests.conftest import CORPUS, ROOT, write_corpus
 from tests.test_cli import one_line_error, run
 
@@ -212,9 +212,9 @@ MARKUP = ("The tag <script>alert(1)</script> sits beside ![pixel](http://evil.ex
 def test_eval_report_renders_corpus_and_eval_markup_inert(tmp_path, embedder):
     from markdown_it import MarkdownIt
 
-    from rag.chunking import ChunkSettings
-    from rag.corpus import load_corpus
-    from rag.store import build_index
+    from rag.ingest.chunking import ChunkSettings
+    from rag.ingest.corpus import load_corpus
+    from rag.index.build import build_index
 
     corpus = write_corpus(tmp_path / "c", {"markup.txt": f"Markup Essay Title\n\n{MARKUP}\n\nTomatoes need sun."})
     index_dir = tmp_path / "index"

@@ -1,8 +1,8 @@
 import shutil
 
-import rag.sentences
-from rag.corpus import load_corpus
-from rag.sentences import split_many, split_sentences
+import rag.ingest.sentences
+from rag.ingest.corpus import load_corpus
+from rag.ingest.sentences import split_many, split_sentences
 from tests.conftest import CORPUS
 
 
@@ -37,7 +37,7 @@ def _big_texts() -> list[str]:
     """Enough varied text for split_many to use its helper process."""
     texts = [doc.text for doc in load_corpus(CORPUS).documents]
     out, size = [], 0
-    while size < rag.sentences.PARALLEL_MIN_CHARS * 1.5:
+    while size < rag.ingest.sentences.PARALLEL_MIN_CHARS * 1.5:
         for i, t in enumerate(texts):
             variant = f"Copy {len(out)}: U.S. officials met on Jan. 5. " + t[i * 100 :]
             out.append(variant)
@@ -47,15 +47,15 @@ def _big_texts() -> list[str]:
 
 def test_split_many_in_a_helper_process_equals_splitting_here(monkeypatch):
     texts = _big_texts()
-    monkeypatch.setattr(rag.sentences, "ROUND_CHARS", 100_000)  # several rounds
+    monkeypatch.setattr(rag.ingest.sentences, "ROUND_CHARS", 100_000)  # several rounds
     started = []
-    real = rag.sentences._Helper.__init__
+    real = rag.ingest.sentences._Helper.__init__
 
     def spy(self):
         real(self)
         started.append(self.proc)
 
-    monkeypatch.setattr(rag.sentences._Helper, "__init__", spy)
+    monkeypatch.setattr(rag.ingest.sentences._Helper, "__init__", spy)
     assert list(split_many(texts)) == [split_sentences(t) for t in texts]
     assert len(started) == 1 and started[0] is not None and started[0].returncode is not None  # ran, then exited
 
@@ -63,8 +63,8 @@ def test_split_many_in_a_helper_process_equals_splitting_here(monkeypatch):
 def test_split_many_without_a_working_helper_still_splits_everything(monkeypatch):
     texts = _big_texts()
     expected = [split_sentences(t) for t in texts]
-    monkeypatch.setattr(rag.sentences.sys, "executable", "/nonexistent/python")
+    monkeypatch.setattr(rag.ingest.sentences.sys, "executable", "/nonexistent/python")
     assert list(split_many(texts)) == expected
     # a helper that starts but answers nonsense
-    monkeypatch.setattr(rag.sentences.sys, "executable", shutil.which("cat"))
+    monkeypatch.setattr(rag.ingest.sentences.sys, "executable", shutil.which("cat"))
     assert list(split_many(texts)) == expected

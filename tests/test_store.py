@@ -9,12 +9,14 @@ import faiss
 import numpy as np
 import pytest
 
-from rag.api import Rag
-from rag.chunking import ChunkSettings
-from rag.corpus import load_corpus
+from rag.pipeline import Rag
+from rag.ingest.chunking import ChunkSettings
+from rag.ingest.corpus import load_corpus
 from rag.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing
-from rag.manifest import FORMAT_VERSION, Expected, fingerprint, sha256_bytes
-from rag.store import build_index, build_lock, load_index
+from rag.index.manifest import FORMAT_VERSION, Expected, fingerprint, sha256_bytes
+from rag.index.build import build_index
+from rag.index.generations import build_lock
+from rag.index.load import load_index
 from tests.conftest import CORPUS, write_corpus
 
 SMALL = ChunkSettings(300, 50)
@@ -149,12 +151,12 @@ def test_only_one_generation_is_kept(small, embedder):
 
 def test_failed_build_leaves_previous_index(small, embedder, monkeypatch):
     corpus_dir, index_dir, index, _ = small
-    import rag.store
+    import rag.index.build
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(rag.store, "_publish", boom)
+    monkeypatch.setattr(rag.index.build, "publish", boom)
     (corpus_dir / "alpha.txt").write_text("Changed Title Here\n\nNew text.", encoding="utf-8")
     with pytest.raises(OSError):
         build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL)
@@ -279,20 +281,20 @@ def test_index_over_a_plain_folder_is_replaced_atomically(tmp_path, embedder):
 
 
 def test_corpus_over_the_sentence_limit_gets_passage_vectors_and_stops_splitting(tmp_path, embedder, monkeypatch):
-    import rag.sentence_index
+    import rag.index.sentence_layer
 
     texts = {f"d{i}.txt": f"Title {i}\n\nFirst sentence {i} here. Second sentence {i} there." for i in range(6)}
     corpus_dir = write_corpus(tmp_path / "c", texts)
-    monkeypatch.setattr(rag.sentence_index, "SENTENCE_LIMIT", 5)
+    monkeypatch.setattr(rag.index.sentence_layer, "SENTENCE_LIMIT", 5)
     split_docs = []
-    real = rag.sentence_index.split_many
+    real = rag.index.sentence_layer.split_many
 
     def counting(docs):
         for spans in real(docs):
             split_docs.append(spans)
             yield spans
 
-    monkeypatch.setattr(rag.sentence_index, "split_many", counting)
+    monkeypatch.setattr(rag.index.sentence_layer, "split_many", counting)
     index, _ = build_index(load_corpus(corpus_dir), tmp_path / "i", embedder, SMALL)
     assert index.sentences is None and index.manifest["store"]["sentences"] is False
     assert index.manifest["store"]["chunk_vectors"] == "passage"
@@ -302,17 +304,17 @@ def test_corpus_over_the_sentence_limit_gets_passage_vectors_and_stops_splitting
 
 
 def test_a_chunk_without_sentences_is_encoded_itself(tmp_path, embedder, monkeypatch):
-    import rag.sentence_index
+    import rag.index.sentence_layer
 
     corpus_dir = write_corpus(tmp_path / "c", {"a.txt": "Alpha Title\n\nThe cat sat on the mat.",
                                                "b.txt": "Beta Title\n\nDogs bark at night."})
-    real = rag.sentence_index.split_many
+    real = rag.index.sentence_layer.split_many
 
     def none_for_beta(texts):
         for text, spans in zip(texts, real(texts)):
             yield [] if "Beta" in text else spans
 
-    monkeypatch.setattr(rag.sentence_index, "split_many", none_for_beta)
+    monkeypatch.setattr(rag.index.sentence_layer, "split_many", none_for_beta)
     index, _ = build_index(load_corpus(corpus_dir), tmp_path / "i", embedder, SMALL)
     vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
@@ -323,7 +325,7 @@ def test_a_chunk_without_sentences_is_encoded_itself(tmp_path, embedder, monkeyp
 
 def test_names_in_full_reach_term_matching_only(tmp_path, embedder):
     """A bare surname's sentence is matched word by word with the name in
-    full (rag.mentions), while its vector, its chunk and every offset stay
+    full (rag.ingest.names), while its vector, its chunk and every offset stay
     those of the text as written."""
     text = ("Talks resumed on Monday, and Ukrainian President Volodymyr Zelensky said a deal was near. "
             "Observers doubt that Zelensky can sign it alone.")

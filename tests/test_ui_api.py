@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from rag.render import escape_markdown
-from rag.serve import host_warning, is_loopback
+from rag.chat.render import escape_markdown
+from rag.chat.serve import host_warning, is_loopback
 from tests.conftest import start_page
 
 pytestmark = pytest.mark.slow
@@ -131,7 +131,7 @@ def test_only_loopback_counts_as_local():
 
 
 def test_the_rag_package_does_not_import_gradio():
-    code = ("import sys, rag, rag.chat, rag.render, rag.serve, rag.conversation, rag.scoped, rag.cli; "
+    code = ("import sys, rag, rag.chat.session, rag.chat.render, rag.chat.serve, rag.answer.followup, rag.retrieval.scoped, rag.cli.main; "
             "sys.exit('gradio' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 

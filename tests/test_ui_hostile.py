@@ -29,10 +29,10 @@ def squash(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def hostile_rag(tmp_path_factory, embedder):
-    from rag.api import Rag
-    from rag.chunking import ChunkSettings
-    from rag.corpus import load_corpus
-    from rag.store import build_index
+    from rag.pipeline import Rag
+    from rag.ingest.chunking import ChunkSettings
+    from rag.ingest.corpus import load_corpus
+    from rag.index.build import build_index
 
     base = tmp_path_factory.mktemp("hostile")
     corpus = write_corpus(base / "corpus", {

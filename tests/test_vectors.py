@@ -6,10 +6,11 @@ import faiss
 import numpy as np
 import pytest
 
-from rag import vectors
-from rag.chunking import ChunkSettings
-from rag.corpus import load_corpus
-from rag.store import build_index, load_index
+from rag.index import vectors
+from rag.ingest.chunking import ChunkSettings
+from rag.ingest.corpus import load_corpus
+from rag.index.build import build_index
+from rag.index.load import load_index
 from tests.conftest import write_corpus
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.api import Rag
+from rag.pipeline import Rag
 from rag.evaluation.metrics import (
     DEPTH,
     RETRIEVAL_METRICS,

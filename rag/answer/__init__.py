@@ -1,0 +1,1 @@
+"""Answer: clean the question, choose quotations or abstain, compose the answer."""

@@ -1,0 +1,90 @@
+"""What `rag eval` does, kept out of cli.py so the CLI stays a thin shell."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from rag.pipeline import DEFAULT_RETRIEVER, Rag, default_index_dir, project_root
+from rag.ingest.chunking import ChunkSettings
+from rag.ingest.corpus import load_corpus
+from rag.embed.base import Embedder
+from rag.errors import CorpusError
+from rag.evaluation.qa import load_qa
+from rag.evaluation.report import comparison_text, load_baseline, metrics_table, table, write_report
+from rag.evaluation.runner import evaluate, qa_label
+from rag.retrieval.registry import RETRIEVERS
+from rag.text import safe, safe_json
+
+DEFAULT_QA = "eval/essays_qa.jsonl"
+# MiniLM reads at most 256 word pieces, about 1,000 characters of an
+# abstract: longer chunks would be cut, shorter ones split abstracts for nothing.
+BEIR_CHUNKS = ChunkSettings(1000, 100)
+
+
+def _progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def run_qa(qa_path, index_dir, embedder: Embedder, retrievers, k, as_json, report_dir, baseline_path, sweep_grid):
+    from rag.evaluation.sweep import DEFAULT_GRID, parse_grid, sweep
+
+    qa_path = Path(qa_path or project_root() / DEFAULT_QA)
+    rag = Rag.open(index_dir, embedder)
+    items = load_qa(qa_path, rag.index.documents)
+    label = qa_label(qa_path)
+    baseline = load_baseline(baseline_path) if baseline_path else None
+    scored = RETRIEVERS if report_dir else retrievers
+    results = [evaluate(rag, items, label, r, k, progress=_progress()) for r in scored]
+    chosen = [r for r in results if r.retriever in retrievers]
+    sweep_rows = None
+    if sweep_grid:
+        folder = rag.index.manifest.get("corpus", {}).get("folder")
+        if not folder or not Path(folder).is_dir():
+            raise CorpusError(f"the sweep needs the corpus folder the index was built from ({folder})")
+        grid = DEFAULT_GRID if sweep_grid == "default" else parse_grid(sweep_grid)
+        sweep_rows = sweep(load_corpus(folder), items, label, embedder, RETRIEVERS, k, grid, _progress())
+    if report_dir:
+        m = rag.index.manifest
+        settings = {
+            "eval set": label, "index": str(index_dir or default_index_dir()), "fingerprint": m["fingerprint"][:16],
+            "model": m["model"]["name"], "chunk_size": m["chunking"]["chunk_size"],
+            "chunk_overlap": m["chunking"]["chunk_overlap"], "chunks": m["counts"]["chunks"], "k": k,
+            "command": "rag eval " + " ".join(sys.argv[2:]),
+        }
+        path = write_report(report_dir, results, retrievers[0] if len(retrievers) == 1 else DEFAULT_RETRIEVER,
+                            settings, sweep_rows, baseline)
+        click.echo(safe(f"Wrote {path}"), err=True)
+    if as_json:
+        payload = chosen[0].to_json() if len(chosen) == 1 else {"runs": [r.to_json() for r in chosen]}
+        click.echo(safe_json(payload, indent=1))
+        return
+    # Labels and question ids come from the eval file: terminal-safe them.
+    click.echo(safe(f"{label}: {items and len(items)} questions, {sum(i.answerable for i in items)} answerable\n"))
+    click.echo(metrics_table(chosen))
+    if sweep_rows:
+        click.echo("\nChunk sweep:\n" + table(sweep_rows, list(sweep_rows[0])))
+    if baseline:
+        for r in chosen:
+            click.echo(safe(f"\nAgainst the baseline ({r.retriever}):\n" + comparison_text(r, baseline)))
+
+
+def run_beir(folder, split, retrievers, embedder: Embedder, chunk_size, chunk_overlap, as_json):
+    from rag.evaluation.beir import evaluate_beir, load_beir, open_beir
+
+    defaults = BEIR_CHUNKS
+    settings = ChunkSettings(chunk_size or defaults.chunk_size,
+                             defaults.chunk_overlap if chunk_overlap is None else chunk_overlap)
+    data = load_beir(folder, split)
+    rag = open_beir(data, project_root() / "index" / "beir", embedder, settings, progress=True)
+    results = [evaluate_beir(rag, data, r, progress=_progress()) for r in retrievers]
+    for r in results:
+        r.update(split=split, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+    if as_json:
+        click.echo(safe_json(results[0] if len(results) == 1 else {"runs": results}, indent=1))
+        return
+    click.echo(safe(f"{data.name} ({split}): {results[0]['n_queries']} queries, {results[0]['n_documents']} documents\n"))
+    click.echo(table([{"retriever": r["retriever"], **{m: f"{v:.3f}" for m, v in r["metrics"].items()}}
+                      for r in results], ["retriever", "ndcg@10", "recall@100", "mrr@10"]))

@@ -1,0 +1,208 @@
+"""The ``rag`` command. Thin: every verb calls the Python API.
+
+User errors (RagError) print one line and exit 1; usage errors exit 2 (click's
+convention); nothing prints a traceback unless RAG_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, default_corpus_dir, default_index_dir
+from rag.errors import RagError
+from rag.retrieval.registry import RETRIEVERS
+from rag.answer.serialize import answer_to_dict
+from rag.text import safe as _safe
+from rag.text import safe_json, safe_line
+
+
+def _fail(message: str, code: int = 1) -> None:
+    # Messages quote paths and file names, which can hold escape sequences too.
+    click.echo(f"rag: error: {safe_line(message)}", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns our errors into one line and an exit status."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except RagError as err:
+            _fail(str(err))
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as err:  # a bug: still one line, the trace on request
+            if os.environ.get("RAG_DEBUG"):
+                raise
+            _fail(f"internal error: {type(err).__name__}: {err} (set RAG_DEBUG=1 for details)")
+
+
+index_option = click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), default=None, envvar="RAG_INDEX",
+    help="Index folder. [default: index/default in the project; env RAG_INDEX]",
+)
+model_option = click.option(
+    "--model", "model_path", type=click.Path(path_type=Path), default=None, envvar="RAG_MODEL",
+    help="Local sentence-transformers model folder. [default: the bundled all-MiniLM-L6-v2; env RAG_MODEL]",
+)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rag")
+def main() -> None:
+    """Answer questions about a corpus of essays with verbatim, cited quotations.
+
+    \b
+    Typical use:
+      rag index                      build the index of the bundled essays
+      rag ask "Who is Michael Kofman?"
+      rag eval                       score retrieval and quotations
+      rag serve                      the chat page on http://127.0.0.1:7860
+    """
+
+
+@main.command()
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None, envvar="RAG_CORPUS",
+              help="Folder of .txt/.md essays. [default: corpus/ in the project; env RAG_CORPUS]")
+@index_option
+@model_option
+@click.option("--chunk-size", type=click.IntRange(50, 20000), default=None,
+              help="Maximum characters per chunk. [default: 1200]")
+@click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None,
+              help="Characters shared by neighbouring chunks. [default: 200]")
+@click.option("--force", is_flag=True, help="Rebuild and re-embed even if the index is up to date.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, force, quiet) -> None:
+    """Build (or rebuild) the index of a corpus folder.
+
+    Only new or changed documents are embedded again. The new index replaces
+    the old one in a single step, so an interrupted build leaves the previous
+    index usable.
+    """
+    from rag.pipeline import build
+    from rag.ingest.chunking import ChunkSettings
+    from rag.embed.auto import default_embedder
+
+    defaults = ChunkSettings()
+    try:
+        settings = ChunkSettings(chunk_size or defaults.chunk_size,
+                                 defaults.chunk_overlap if chunk_overlap is None else chunk_overlap)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from err
+    index_dir = index_dir or default_index_dir()
+    _, report, corpus = build(
+        corpus_dir, index_dir, settings, default_embedder(model_path), progress=not quiet, force=force
+    )
+    for skipped in corpus.skipped:
+        click.echo(f"rag: warning: skipped {safe_line(skipped.path)}: {safe_line(skipped.reason)}", err=True)
+    if quiet:
+        return
+    if report.up_to_date:
+        click.echo(f"{index_dir} is up to date ({report.documents} documents, {report.chunks} chunks)")
+    else:
+        click.echo(
+            f"Indexed {report.documents} documents as {report.chunks} chunks in {index_dir} "
+            f"({report.embedded} embedded, {report.reused} reused)"
+        )
+
+
+@main.command()
+@click.argument("question")
+@index_option
+@model_option
+@click.option("--k", "k", type=click.IntRange(1, 100), default=DEFAULT_K, show_default=True,
+              help="Passages to retrieve.")
+@click.option("--retriever", type=click.Choice(RETRIEVERS), default=DEFAULT_RETRIEVER, show_default=True,
+              help="How passages are ranked.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stable shape) instead of text.")
+def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
+    """Answer QUESTION with quotations from the essays."""
+    from rag.pipeline import Rag
+    from rag.embed.auto import default_embedder
+
+    answer = Rag.open(index_dir, default_embedder(model_path)).ask(question, k=k, retriever=retriever)
+    # Notes (question shortened, control characters removed) go to stderr in
+    # both modes, so --json callers are told too and stdout stays one object.
+    for note in answer.notes:
+        click.echo(f"rag: note: {safe_line(note)}", err=True)
+    if as_json:
+        click.echo(safe_json(answer_to_dict(answer), indent=2))
+        return
+    click.echo(_safe(answer.text))
+    if answer.quotes:
+        click.echo("")
+        for q in answer.quotes:
+            click.echo(f"[{q.n}] {_safe(q.title)} ({_safe(q.doc_id)}, characters {q.start}–{q.end})")
+    heading = "Related passages:" if answer.abstained else "Passages:"
+    click.echo(f"\n{heading}")
+    for hit in answer.passages:
+        c = hit.chunk
+        snippet = " ".join(c.text.split())
+        snippet = snippet[:160] + ("…" if len(snippet) > 160 else "")
+        click.echo(f"  {hit.rank}. {_safe(c.doc_id)} {c.start}–{c.end} (score {hit.score:.3f}): {_safe(snippet)}")
+
+
+@main.command(name="eval")
+@click.option("--qa", "qa_path", type=click.Path(path_type=Path), default=None,
+              help="Eval set (JSON lines of id, question, answers). [default: eval/essays_qa.jsonl]")
+@index_option
+@model_option
+@click.option("--retriever", type=click.Choice([*RETRIEVERS, "all"]), default=DEFAULT_RETRIEVER,
+              show_default=True, help="Retriever to score; `all` scores each.")
+@click.option("--k", "k", type=click.IntRange(1, 100), default=DEFAULT_K, show_default=True,
+              help="Passages behind each answer, as in `rag ask`.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
+              help="Write report.md, report.json and hit_at_k.png here (scores every retriever).")
+@click.option("--baseline", type=click.Path(path_type=Path), default=None,
+              help="An earlier report.json or --json output to compare with.")
+@click.option("--sweep", "sweep_grid", default=None, metavar="GRID",
+              help="Also score chunk settings SIZE:OVERLAP,... (or `default`) on temporary indexes.")
+@click.option("--beir", "beir_dir", type=click.Path(path_type=Path), default=None,
+              help="Evaluate retrieval on a BEIR folder instead (corpus.jsonl, queries.jsonl, qrels/).")
+@click.option("--split", default="test", show_default=True, help="BEIR qrels split.")
+@click.option("--chunk-size", type=click.IntRange(50, 20000), default=None, help="BEIR only: chunk size. [default: 1000]")
+@click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None, help="BEIR only: chunk overlap. [default: 100]")
+def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_dir, baseline, sweep_grid,
+                 beir_dir, split, chunk_size, chunk_overlap) -> None:
+    """Score retrieval (hit@1, hit@5, mrr@10, ndcg@10, recall@5) and answers
+    (quote_hit, abstain_rate, false_abstain_rate, verbatim_rate) on an eval set,
+    or retrieval (ndcg@10, recall@100, mrr@10) on a BEIR folder."""
+    from rag.embed.auto import default_embedder
+    from rag.cli import evaluate as cli_eval
+
+    embedder = default_embedder(model_path)
+    retrievers = RETRIEVERS if retriever == "all" else (retriever,)
+    if beir_dir is not None:
+        cli_eval.run_beir(beir_dir, split, retrievers, embedder, chunk_size, chunk_overlap, as_json)
+        return
+    cli_eval.run_qa(qa_path, index_dir, embedder, retrievers, k, as_json, report_dir, baseline, sweep_grid)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="RAG_HOST",
+              help="Address to listen on. Anything but loopback makes the page reachable from other machines.")
+@click.option("--port", type=click.IntRange(0, 65535), default=7860, show_default=True, envvar="RAG_PORT",
+              help="Port to listen on (0: any free port).")
+@index_option
+@model_option
+def serve(host, port, index_dir, model_path) -> None:
+    """Serve the chat page (needs the ui extra) until interrupted."""
+    # Lazy: the rest of the CLI works without gradio installed.
+    from rag.pipeline import Rag
+    from rag.embed.auto import default_embedder
+    from rag.chat.serve import start
+
+    # One onnxruntime thread per answer, like torch in rag.chat.serve: answers run
+    # side by side, and a pool waiting on a busy core stalls them all.
+    os.environ.setdefault("RAG_THREADS", "1")
+    rag = Rag.open(index_dir, default_embedder(model_path))
+    click.echo(f"Serving the chat page on http://{host}:{port} (Ctrl+C to stop)", err=True)
+    start(rag, host, port or None, block=True)

@@ -1,0 +1,237 @@
+"""The same sentence-transformers model run by onnxruntime, without torch.
+
+Why: importing torch and sentence-transformers costs seconds on every cold
+`rag ask`, and a single MiniLM query through torch is slower than through
+onnxruntime. The ONNX file is exported *locally*, once, from the model's own
+safetensors (torch is needed for that one step only) and cached on disk keyed
+by the sha256 of the weights; nothing is ever downloaded. Tokenisation
+(`tokenizers`, the model's own tokenizer.json), mean pooling and L2
+normalisation reproduce sentence-transformers' Transformer → Pooling(mean) →
+Normalize pipeline; tests check the vectors agree to cosine ≥ 0.999.
+"""
+
+from __future__ import annotations
+import hashlib
+import os
+import tempfile
+import threading
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from rag.embed.base import TokenEmbedding
+from rag.embed.model_folder import max_length, supported, weights_file
+from rag.embed.pooling import pooled_pass, pooled_vectors, sentence_pass
+from rag.embed.tokens import pad_id, pad_ids, word_piece_ids, wordpiece_tokenizer
+from rag.errors import ModelError
+
+# Bump when the exported graph changes, so stale caches are not reused.
+EXPORT_VERSION = 1
+
+
+def cache_root() -> Path:
+    """$RAG_CACHE, else $XDG_CACHE_HOME/rag, else ~/.cache/rag."""
+    if os.environ.get("RAG_CACHE"):
+        return Path(os.environ["RAG_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rag"
+
+
+
+def _weights_sha256(weights: Path, cache: Path) -> str:
+    """sha256 of the weights, memoised by (path, size, mtime) so a cold start
+    does not re-hash 90 MB every time."""
+    stat = weights.stat()
+    stat_key = hashlib.sha256(f"{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:32]
+    memo = cache / "hashes" / f"{stat_key}.txt"
+    try:
+        return memo.read_text().strip()
+    except OSError:
+        pass
+    digest = hashlib.sha256()
+    with open(weights, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    _atomic_write(memo, value.encode())
+    return value
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def onnx_path(model_path: Path) -> Path:
+    """Where the exported graph of this model's weights lives (may not exist yet)."""
+    cache = cache_root()
+    weights = weights_file(model_path)
+    if weights is None:
+        raise ModelError(f"no model weights in {model_path}")
+    key = _weights_sha256(weights, cache)[:32]
+    return cache / "onnx" / f"{key}-v{EXPORT_VERSION}" / "model.onnx"
+
+
+def export_onnx(model_path: Path, target: Path) -> Path:
+    """Trace the transformer to ONNX with torch (the only step that needs it)."""
+    import torch
+    import transformers
+    from transformers import AutoModel
+
+    transformers.logging.disable_progress_bar()
+    transformers.logging.set_verbosity_error()
+
+    # Eager attention: the SDPA path decides on the mask with Python
+    # branches that tracing would freeze for the example input.
+    model = AutoModel.from_pretrained(str(model_path), local_files_only=True, attn_implementation="eager").eval()
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.last_hidden_state
+
+    # An example with padding, so the mask is a real input of the graph.
+    ids = torch.tensor([[101, 2023, 2003, 102], [101, 102, 0, 0]], dtype=torch.long)
+    mask = (ids != 0).long()
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {n: {0: "batch", 1: "tokens"} for n in names + ["last_hidden_state"]}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+    try:
+        with torch.no_grad():
+            torch.onnx.export(Encoder(model), (ids, mask, torch.zeros_like(ids)), str(tmp), input_names=names,
+                              output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17,
+                              dynamo=False)
+        os.replace(tmp, target)  # atomic: a concurrent reader sees all or nothing
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+_export_lock = threading.Lock()
+
+
+def ensure_onnx(model_path: Path) -> Path:
+    target = onnx_path(model_path)
+    if target.is_file():
+        return target
+    with _export_lock:
+        if not target.is_file():
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                export_onnx(model_path, target)
+    return target
+
+
+def default_threads() -> int:
+    """Threads per encode: RAG_THREADS, else one per core up to 4.
+
+    Set RAG_THREADS=1 on a machine whose other cores are busy: a thread pool
+    that waits for a descheduled thread is far slower than one thread.
+    """
+    value = os.environ.get("RAG_THREADS")
+    if value:
+        return max(1, int(value))
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+@lru_cache(maxsize=4)
+def _session(onnx_file: str, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Spinning threads burn the core another process needs and stall when
+    # that process holds it; blocking costs little at these sizes.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(onnx_file, options, providers=["CPUExecutionProvider"])
+
+
+class OnnxEmbedder:
+    """Embedder Protocol on onnxruntime + tokenizers; same name and vectors as
+    SentenceTransformerEmbedder for the same folder."""
+
+    def __init__(self, model_path: Path, name: str, dim: int, batch_size: int = 16, threads: int | None = None):
+        reason = supported(model_path)
+        if reason:
+            raise ModelError(f"{model_path} cannot run on onnxruntime: {reason}")
+        self.model_path = model_path
+        self._name = name
+        self._dim = dim
+        self.batch_size = batch_size
+        self.threads = threads or default_threads()
+        self.max_length = max_length(model_path)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @cached_property
+    def _tokenizer(self):
+        return wordpiece_tokenizer(self.model_path, self.max_length)
+
+    @cached_property
+    def _session(self):
+        try:
+            return _session(str(ensure_onnx(self.model_path)), self.threads)
+        except ModelError:
+            raise
+        except Exception as err:  # export or load failed: the folder or runtime is at fault
+            raise ModelError(f"cannot run {self.model_path} on onnxruntime: {err}") from err
+
+    def warm(self) -> None:
+        """Load tokenizer and session now (the first query otherwise pays)."""
+        self._tokenizer, self._session  # noqa: B018
+
+    def _forward(self, rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Padded word-piece ids, attention mask and last hidden state of a batch of id rows."""
+        ids, mask, types = pad_ids(rows, pad_id(self._tokenizer))
+        (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        return ids, mask, hidden
+
+    def _ids(self, texts: Sequence[str]) -> list[np.ndarray]:
+        return word_piece_ids(self._tokenizer, texts)
+
+    def embed_sentences(self, texts: Sequence[str], progress: bool = False) -> list[TokenEmbedding]:
+        """Per text: ids, unit token vectors, pooled unit vector and the sum of
+        its token states (see rag.embed.torch_backend.TokenEmbedding)."""
+        return sentence_pass(self._forward, self._ids(texts), self.batch_size, progress)
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per text: word-piece ids, unit token vectors (float16) and the pooled
+        unit vector, as SentenceTransformerEmbedder.embed_tokens gives them."""
+        return [e.as_tuple() for e in self.embed_sentences(texts)]
+
+    def token_strings(self, ids: Sequence[int]) -> list[str]:
+        return [self._tokenizer.id_to_token(int(i)) or "" for i in ids]
+
+    def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return pooled_pass(self._forward, self._ids(texts), self.dim, self.batch_size, progress)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        _, mask, hidden = self._forward(self._ids([text]))
+        return pooled_vectors(mask, hidden)[0].astype(np.float32)

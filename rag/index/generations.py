@@ -1,0 +1,125 @@
+"""Index generations on disk: write a new one beside the current one, then
+swap the link with one rename, so a build killed at any moment leaves the
+previous index in place. A lock file keeps two builds of the same index apart.
+
+Layout of ``index/<name>``: a symbolic link to a generation folder
+``index/.<name>.gen-<time>-<pid>`` that holds the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+from rag.errors import IndexBusy, RagError
+
+MANIFEST = "manifest.json"
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Exclusive per index; the kernel drops it if the process dies."""
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = index_dir.parent / f".{index_dir.name}.lock"
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise IndexBusy(f"{index_dir} is being built by {holder}; wait for it to finish") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def jsonl(rows: list[dict]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# What a build of index NAME leaves beside it: ``.NAME.gen-*`` generations,
+# ``.NAME.link-*`` links not yet renamed, ``.NAME.old-*`` a moved plain folder.
+_LEFTOVER_KINDS = ("gen-", "link-", "old-")
+
+
+def _is_ours(index_dir: Path, name: str) -> bool:
+    """Whether ``name`` was made by a build of this index, not of a neighbour.
+
+    A bare prefix match would let a build of ``a`` delete the generations of
+    an index called ``a.b`` in the same folder.
+    """
+    prefix = f".{index_dir.name}."
+    return name.startswith(prefix) and name[len(prefix):].startswith(_LEFTOVER_KINDS) and "/" not in name
+
+
+def clean_stale(index_dir: Path) -> None:
+    """Remove generations and temporary links left by killed builds."""
+    current = os.readlink(index_dir) if index_dir.is_symlink() else None
+    for path in index_dir.parent.glob(f".{index_dir.name}.*"):
+        if path.name == current or not _is_ours(index_dir, path.name):
+            continue
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def publish(staging: Path, index_dir: Path) -> None:
+    """Point ``index_dir`` at ``staging`` with one atomic rename."""
+    old = os.readlink(index_dir) if index_dir.is_symlink() else None
+    if index_dir.exists() and not index_dir.is_symlink():
+        # A plain folder from elsewhere: move it aside once; from now on the
+        # path is a link and every later swap is atomic.
+        index_dir.rename(index_dir.parent / f".{index_dir.name}.old-{os.getpid()}")
+    link = index_dir.parent / f".{index_dir.name}.link-{os.getpid()}"
+    os.symlink(staging.name, link)
+    os.replace(link, index_dir)
+    fsync_dir(index_dir.parent)
+    # Only a generation this code made is removed: a link the user pointed
+    # at a folder of their own (absolute or elsewhere) is replaced, not deleted.
+    if old and old != staging.name and _is_ours(index_dir, old):
+        shutil.rmtree(index_dir.parent / old, ignore_errors=True)
+
+
+def refuse_foreign_target(index_dir: Path) -> None:
+    """Never replace something that is not an index: ``--index ~/Documents``
+    would otherwise be moved aside and deleted by the next build."""
+    if index_dir.is_symlink() or not index_dir.exists():
+        return
+    if not index_dir.is_dir():
+        raise RagError(f"{index_dir} is a file, not an index folder; nothing was changed (choose another --index)")
+    if any(index_dir.iterdir()) and not (index_dir / MANIFEST).is_file():
+        raise RagError(
+            f"{index_dir} holds files but is not a rag index (no manifest.json); nothing was changed "
+            f"(choose another --index, or move that folder away)"
+        )
+
+
+def generation(index_dir: Path) -> Path:
+    """The folder the index path points at right now."""
+    return index_dir.resolve() if index_dir.is_symlink() else index_dir

@@ -1,0 +1,117 @@
+"""What an index was built from, and the check that it still matches.
+
+The manifest is the index's identity: format, library versions, model,
+chunking, the sha256 of every source document and of every file written, and
+one fingerprint over all of it. A changed setting is a different index,
+never a silently stale one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from rag.errors import IndexCorrupt, IndexMismatch
+
+FORMAT_VERSION = 4  # 2: sentence layer; 3: chunk vectors summed from sentences; 4: names in full (rag.ingest.names)
+LIBRARIES = ("rag", "faiss-cpu", "sentence-transformers", "langchain-text-splitters", "bm25s", "numpy")
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _canonical(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def fingerprint(manifest: dict) -> str:
+    """sha256 over everything that shapes the index (not the build time)."""
+    keyed = {k: manifest[k] for k in ("format_version", "libraries", "model", "chunking", "documents", "store")}
+    return sha256_bytes(_canonical(keyed))
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the caller is about to use the index with; None means "any"."""
+
+    model_name: str | None = None
+    model_dim: int | None = None
+    chunking: dict | None = None
+    documents: dict[str, str] | None = None  # doc_id -> sha256 of the current corpus
+
+
+def read_manifest(index_dir: Path) -> dict:
+    path = index_dir / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as err:
+        raise IndexCorrupt(f"{path} is unreadable ({err}); run `rag index` to rebuild") from err
+    if not isinstance(manifest, dict):
+        raise IndexCorrupt(f"{path} is not a manifest; run `rag index` to rebuild")
+    return manifest
+
+
+def _describe_corpus_change(built: dict[str, str], now: dict[str, str]) -> str:
+    changes = [f"{d} added" for d in sorted(now.keys() - built.keys())]
+    changes += [f"{d} removed" for d in sorted(built.keys() - now.keys())]
+    changes += [f"{d} changed" for d in sorted(built.keys() & now.keys()) if built[d] != now[d]]
+    shown = ", ".join(changes[:3]) + (f" and {len(changes) - 3} more" if len(changes) > 3 else "")
+    return shown
+
+
+def check_manifest(manifest: dict, index_dir: Path, expected: Expected, rebuild_hint: str) -> None:
+    """Raise IndexMismatch naming the first field that differs, and the fix."""
+    where = str(index_dir)
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"{where} has index format {version}, this rag reads format {FORMAT_VERSION}; {rebuild_hint}"
+        )
+    try:
+        stored_fp = manifest["fingerprint"]
+        actual_fp = fingerprint(manifest)
+    except KeyError as err:
+        raise IndexCorrupt(f"{where}/manifest.json lacks {err}; {rebuild_hint}") from err
+    if stored_fp != actual_fp:
+        raise IndexCorrupt(f"{where}/manifest.json was edited (fingerprint does not match); {rebuild_hint}")
+    model = manifest["model"]
+    if expected.model_name is not None and model.get("name") != expected.model_name:
+        raise IndexMismatch(
+            f"{where} was built with model {model.get('name')}, but the configured model is "
+            f"{expected.model_name}; {rebuild_hint}"
+        )
+    if expected.model_dim is not None and model.get("dim") != expected.model_dim:
+        raise IndexMismatch(
+            f"{where} holds {model.get('dim')}-dimensional vectors, the model gives "
+            f"{expected.model_dim}; {rebuild_hint}"
+        )
+    if expected.chunking is not None:
+        for key, value in expected.chunking.items():
+            if manifest["chunking"].get(key) != value:
+                raise IndexMismatch(
+                    f"{where} was built with {key}={manifest['chunking'].get(key)!r}, "
+                    f"not {value!r}; {rebuild_hint}"
+                )
+    if expected.documents is not None:
+        built = {d: info["sha256"] for d, info in manifest["documents"].items()}
+        if built != expected.documents:
+            raise IndexMismatch(
+                f"the corpus changed since {where} was built "
+                f"({_describe_corpus_change(built, expected.documents)}); {rebuild_hint}"
+            )

@@ -1,0 +1,1 @@
+"""Ingest: documents from files (loaders, layout), split into chunks and sentences."""

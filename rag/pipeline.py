@@ -1,0 +1,197 @@
+"""The Python API that the CLI, the page and the eval all use."""
+
+from __future__ import annotations
+
+import operator
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rag.answer.compose import MAX_QUOTES, answer_from_passages, compose
+from rag.ingest.chunking import ChunkSettings
+from rag.ingest.corpus import load_corpus
+from rag.embed.base import Embedder
+from rag.embed.auto import default_embedder
+from rag.errors import QuestionError
+from rag.index.manifest import Expected, check_manifest
+from rag.answer.question import clean_question
+from rag.retrieval.registry import RETRIEVERS, make_retriever
+from rag.retrieval.base import Retriever
+from rag.index.build import BuildReport, build_index
+from rag.index.load import Index, load_index, rebuild_hint
+from rag.types import Answer, Corpus, Hit
+
+if TYPE_CHECKING:
+    from rag.types import Rewrite
+
+DEFAULT_RETRIEVER = "fusion"
+DEFAULT_K = 5
+MAX_K = 100  # as `rag ask --k`; the page's API takes k from the caller, so it is checked here too
+
+
+def _check_k(k, limit: int | None = None) -> int:
+    """A positive whole number (numpy integers too), at most ``limit``."""
+    try:
+        n = operator.index(k)  # refuses floats and strings rather than rounding them
+    except TypeError:
+        n = None
+    if n is None or isinstance(k, bool) or n < 1 or (limit is not None and n > limit):
+        bound = f"from 1 to {limit}" if limit else "of at least 1"
+        raise QuestionError(f"k (passages to retrieve) must be a whole number {bound}, not {k!r}")
+    return n
+
+
+def project_root() -> Path:
+    """The checkout this package runs from, or the working folder."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() else Path.cwd()
+
+
+def default_corpus_dir() -> Path:
+    return Path(os.environ.get("RAG_CORPUS") or project_root() / "corpus")
+
+
+def default_index_dir() -> Path:
+    return Path(os.environ.get("RAG_INDEX") or project_root() / "index" / "default")
+
+
+def build(
+    corpus_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    settings: ChunkSettings = ChunkSettings(),
+    embedder: Embedder | None = None,
+    progress: bool = False,
+    force: bool = False,
+) -> tuple[Index, BuildReport, Corpus]:
+    """Load the corpus and (re)build its index unless it is up to date."""
+    corpus = load_corpus(corpus_dir or default_corpus_dir())
+    index, report = build_index(
+        corpus, index_dir or default_index_dir(), embedder or default_embedder(), settings, progress, force=force
+    )
+    return index, report, corpus
+
+
+def _with_quoted(index: Index, hits: list[Hit], spans, scores) -> list[Hit]:
+    """The passages, plus any passage a quotation comes from that was not retrieved."""
+    hits = list(hits)
+    have = {h.chunk.chunk_id for h in hits}
+    for doc_id, start, end in spans:
+        for chunk in index.chunks:
+            if chunk.doc_id == doc_id and chunk.start <= start and end <= chunk.end and chunk.chunk_id not in have:
+                hits.append(Hit(chunk, float(scores.chunk[chunk.chunk_id]), len(hits) + 1,
+                                hits[0].retriever if hits else "fusion", index.title(doc_id)))
+                have.add(chunk.chunk_id)
+                break
+    return hits
+
+
+class Rag:
+    """An opened, checked index plus the model that queries it."""
+
+    def __init__(self, index: Index, embedder: Embedder):
+        self.index = index
+        self.embedder = embedder
+        self._retrievers: dict[str, Retriever] = {}
+
+    @classmethod
+    def open(
+        cls,
+        index_dir: str | Path | None = None,
+        embedder: Embedder | None = None,
+        corpus_dir: str | Path | None = None,
+    ) -> "Rag":
+        """Open an index and check it against the model and the corpus folder.
+
+        The corpus folder defaults to the one the index was built from; if
+        that folder is gone the index (which holds the texts) still serves.
+        """
+        embedder = embedder or default_embedder()
+        index_dir = Path(index_dir or default_index_dir())
+        index = load_index(index_dir, Expected(model_name=embedder.name, model_dim=embedder.dim))
+        folder = corpus_dir or index.manifest.get("corpus", {}).get("folder")
+        if folder and (corpus_dir is not None or Path(folder).is_dir()):
+            current = {d.doc_id: d.sha256 for d in load_corpus(folder).documents}
+            check_manifest(index.manifest, index_dir, Expected(documents=current), rebuild_hint(index_dir))
+        return cls(index, embedder)
+
+    def retriever(self, name: str = DEFAULT_RETRIEVER) -> Retriever:
+        if name not in RETRIEVERS:
+            raise ValueError(f"unknown retriever {name!r}; choose one of {', '.join(RETRIEVERS)}")
+        if name not in self._retrievers:
+            self._retrievers[name] = make_retriever(name, self.index, self.embedder)
+        return self._retrievers[name]
+
+    def search(self, query: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> list[Hit]:
+        query, _ = clean_question(query)
+        return self.retriever(retriever).search(query, _check_k(k))
+
+    def scorer(self):
+        """The sentence scorer, shared by the fusion retriever and quoting; None without a sentence layer."""
+        if self.index.sentences is None:
+            return None
+        return self.retriever("fusion").scorer
+
+    def ask(self, question: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER,
+            max_quotes: int = MAX_QUOTES) -> Answer:
+        """Quotations that answer ``question`` from the top ``k`` passages, or an abstention."""
+        query, notes = clean_question(question)
+        hits = self.retriever(retriever).search(query, _check_k(k, MAX_K))
+        return self._answer_from_hits(question, query, hits, retriever, notes, max_quotes)
+
+    def _answer_from_hits(self, question: str, query: str, hits: list[Hit], retriever: str,
+                          notes: tuple[str, ...] = (), max_quotes: int = MAX_QUOTES) -> Answer:
+        """Quote from ``hits`` (already searched for ``query``), or abstain."""
+        from rag.answer.select import select
+
+        extra = {"query": query, "retriever": retriever, "notes": notes}
+        scorer = self.scorer()
+        if scorer is None or not hits:
+            return answer_from_passages(self.index, question, hits, max_quotes, **extra)
+        scores = scorer.scores(query)
+        selection = select(query, scores, self.index.sentences, self.index.documents, hits, max_quotes,
+                           self.index.vocabulary)
+        return compose(self.index, question, selection.spans, _with_quoted(self.index, hits, selection.spans, scores),
+                       selection.abstain_reason, **extra)
+
+    # ------------------------------------------------------------ conversation
+    # Added for the chat page; the methods above are unchanged.
+
+    def search_rewrite(self, rewrite: "Rewrite", k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> list[Hit]:
+        """Hits for a rewritten question, honouring its essay scope or reading position."""
+        from rag.retrieval.scoped import read_on, search_in_documents
+
+        query, _ = clean_question(rewrite.query)
+        if rewrite.after is not None:
+            return read_on(self.retriever(retriever), self.index, query, k, rewrite.after)
+        return search_in_documents(self.retriever(retriever), self.index, query, k, rewrite.doc_ids)
+
+    def answer_rewrite(self, rewrite: "Rewrite", k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> Answer:
+        """Answer a rewritten question: searched as ``rewrite.query``, reported as the user's question."""
+        import dataclasses
+
+        if not rewrite.followup:
+            return self.ask(rewrite.question, k=k, retriever=retriever)
+        if not rewrite.doc_ids and rewrite.after is None:
+            answer = self.ask(rewrite.query, k=k, retriever=retriever)
+        else:
+            query, notes = clean_question(rewrite.query)
+            hits = self.search_rewrite(rewrite, k, retriever)
+            answer = self._answer_from_hits(rewrite.question, query, hits, retriever, notes)
+        return dataclasses.replace(answer, question=rewrite.question)
+
+    def ask_in_conversation(
+        self, question: str, history=(), k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER
+    ) -> Answer:
+        """Like ``ask``, but a follow-up is first made standalone from ``history``.
+
+        ``history``: earlier ``rag.answer.followup.Turn``s, plain question
+        strings, or chat messages. ``answer.query`` is the query searched.
+        """
+        from rag.answer.followup import rewrite
+
+        clean_question(question)  # an empty question fails here, before any work
+        return self.answer_rewrite(rewrite(question, history, tuple(self.index.documents)), k, retriever)
+
+    def compare_retrievers(self, rewrite: "Rewrite", k: int = DEFAULT_K) -> dict[str, list[Hit]]:
+        """What each retriever ranks for the same rewritten question, for the inspector."""
+        return {name: self.search_rewrite(rewrite, k, name) for name in RETRIEVERS}

@@ -1,0 +1,46 @@
+"""What a retriever is, and the registry that names them.
+
+A retriever ranks an index's chunks for a query. Each lives in a module of
+its own that registers itself here with ``register``; ``rag.retrieval.registry``
+imports the built-in ones, so adding a retriever means adding a module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from rag.embed.base import Embedder
+from rag.index.load import Index
+from rag.types import Hit
+
+
+class Retriever(Protocol):
+    name: str
+
+    def search(self, query: str, k: int) -> list[Hit]: ...
+
+
+@dataclass(frozen=True)
+class RetrieverSpec:
+    name: str
+    description: str  # one line, for `rag ask --help` and the page's inspector
+    make: Callable[[Index, Embedder], Retriever]
+
+
+REGISTERED: dict[str, RetrieverSpec] = {}
+
+
+def register(name: str, description: str):
+    """Class decorator: ``cls(index, embedder)`` becomes retriever ``name``."""
+    def add(cls):
+        REGISTERED[name] = RetrieverSpec(name, description, cls)
+        return cls
+    return add
+
+
+def hits_from(index: Index, ids, scores, name: str) -> list[Hit]:
+    return [
+        Hit(index.chunks[int(i)], float(s), rank, name, index.title(index.chunks[int(i)].doc_id))
+        for rank, (i, s) in enumerate(zip(ids, scores), start=1)
+    ]

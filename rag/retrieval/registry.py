@@ -1,0 +1,21 @@
+"""The retrievers rag knows, by name: the built-in modules register themselves
+on import (rag.retrieval.base.register)."""
+
+from __future__ import annotations
+
+from rag.embed.base import Embedder
+from rag.index.load import Index
+from rag.retrieval import dense, bm25, hybrid, fusion  # noqa: F401, I001  (registration, in display order)
+from rag.retrieval.base import REGISTERED, Retriever, RetrieverSpec
+
+RETRIEVERS: tuple[str, ...] = tuple(REGISTERED)
+
+
+def spec(name: str) -> RetrieverSpec:
+    if name not in REGISTERED:
+        raise ValueError(f"unknown retriever {name!r}; choose one of {', '.join(REGISTERED)}")
+    return REGISTERED[name]
+
+
+def make_retriever(name: str, index: Index, embedder: Embedder) -> Retriever:
+    return spec(name).make(index, embedder)

@@ -11,11 +11,29 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Document:
+    """A document's reading text: every quotation is ``text[start:end]``.
+
+    ``pages`` holds the offset in ``text`` where each page starts, for paged
+    sources (PDF); empty otherwise.
+    """
+
     doc_id: str
     title: str
     text: str
     path: str
     sha256: str
+    pages: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where an offset lies, for people: 1-based paragraph, and page when the source has pages."""
+
+    paragraph: int
+    page: int | None = None
+
+    def label(self) -> str:
+        return f"p. {self.page}, ¶ {self.paragraph}" if self.page is not None else f"¶ {self.paragraph}"
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,10 @@ class Answer:
     query: str = ""
     retriever: str = ""
     notes: tuple[str, ...] = field(default=())
+    # "lookup": quotations that answer a specific question, best first;
+    # "broad": a summary or comparison, quotations grouped by document in
+    # corpus order (render them under each document's title).
+    form: str = "lookup"
 
 
 @dataclass(frozen=True)

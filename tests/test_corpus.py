@@ -77,3 +77,17 @@ def test_corpus_without_usable_documents_is_an_error(tmp_path):
         load_corpus(tmp_path / "none")
     with pytest.raises(CorpusError, match="not found"):
         load_corpus(tmp_path / "missing")
+
+
+def test_paragraphs_and_pages_locate_an_offset():
+    from rag.ingest.layout import location, paragraph_starts
+    from rag.types import Document
+
+    text = "Title\n\nFirst paragraph.\n\n\nSecond one,\nstill second.\n\nThird."
+    assert paragraph_starts(text) == [0, text.index("First"), text.index("Second"), text.index("Third")]
+    doc = Document("d", "Title", text, "d.txt", "0" * 64)
+    assert location(doc, text.index("still")).paragraph == 3
+    assert location(doc, 0).paragraph == 1 and location(doc, 0).page is None
+    # Without blank lines every line is a paragraph; pages count from 1.
+    lines = Document("d", "t", "one\ntwo\nthree", "d.txt", "0" * 64, pages=(0, 8))
+    assert location(lines, lines.text.index("three")) .label() == "p. 2, ¶ 3"

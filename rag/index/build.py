@@ -194,7 +194,8 @@ def build_index(
         files = {
             DOCUMENTS: jsonl(
                 [
-                    {"doc_id": d.doc_id, "title": d.title, "path": d.path, "sha256": d.sha256, "text": d.text}
+                    {"doc_id": d.doc_id, "title": d.title, "path": d.path, "sha256": d.sha256, "text": d.text,
+                     **({"pages": list(d.pages)} if d.pages else {})}
                     for d in corpus.documents
                 ]
             ),

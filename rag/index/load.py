@@ -139,7 +139,7 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
         if name.startswith(BM25_DIR + "/"):
             _read_checked(index_dir, manifest, name, folder)
     documents = {
-        r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"])
+        r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"], tuple(r.get("pages", ())))
         for r in _rows(index_dir, DOCUMENTS, _read_checked(index_dir, manifest, DOCUMENTS, folder))
     }
     chunks = [

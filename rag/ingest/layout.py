@@ -10,9 +10,11 @@ naming an agency or a "Source:", the dateline a short line that opens with
 
 from __future__ import annotations
 
+import bisect
 import re
 
-from rag.types import Document
+
+from rag.types import Document, Location
 
 # Lines that precede a headline in scraped essays: photo credits, rubrics,
 # datelines. They are never the title.
@@ -82,3 +84,27 @@ HEADER_LINE_MAX = 200
 def prose_start(doc: Document) -> int | None:
     """Where the first line of prose begins (see HEADER_LINE_MAX); None without one."""
     return next((a for a, b in lines(doc) if b - a > HEADER_LINE_MAX), None)
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+
+
+def paragraph_starts(text: str) -> list[int]:
+    """Offsets where paragraphs start: text separated by blank lines, or, in
+    a text without blank lines, each line."""
+    breaks = _PARAGRAPH_BREAK if _PARAGRAPH_BREAK.search(text) else re.compile(r"\n\s*")
+    starts = [0] if text[:1].strip() else []
+    starts += [m.end() for m in breaks.finditer(text) if m.end() < len(text)]
+    if not starts or (starts[0] != 0 and not text[: starts[0]].strip()):
+        first = len(text) - len(text.lstrip())
+        starts = [first] + [s for s in starts if s > first]
+    return starts
+
+
+def location(doc: Document, offset: int, starts: list[int] | None = None) -> Location:
+    """The paragraph (and page) holding ``offset``; pass ``starts`` (paragraph_starts)
+    when locating many offsets of one document."""
+    starts = paragraph_starts(doc.text) if starts is None else starts
+    paragraph = max(1, bisect.bisect_right(starts, offset))
+    page = bisect.bisect_right(doc.pages, offset) if doc.pages else None
+    return Location(paragraph, max(page, 1) if page is not None else None)

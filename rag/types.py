@@ -49,6 +49,7 @@ class Corpus:
     documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...] = ()
     folder: str = ""
+    notes: tuple[str, ...] = ()  # what loading changed that the user should hear of (a name that is not UTF-8)
 
     def by_id(self) -> dict[str, Document]:
         return {d.doc_id: d for d in self.documents}

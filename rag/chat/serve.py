@@ -7,9 +7,11 @@ inside the package, so an installed wheel serves it too.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import ipaddress
 import os
+import socket
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -33,15 +35,60 @@ TORCH_THREADS = 1
 # are forgotten (a follow-up then starts afresh); memory stays bounded.
 SESSIONS_KEPT = 100
 MAX_UPLOAD = "0b"  # the page takes no files; Gradio's upload route would store and serve any
+# What rag.chat.guard lets a multipart upload carry. Gradio's own max_file_size
+# still stores a zero-byte file, so the guard refuses uploads before Gradio.
+MAX_UPLOAD_BYTES = 0
 
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def check_host(host: str) -> str:
+    """``host`` as an address to listen on, or a RagError naming what to give.
+
+    Only address literals and ``localhost``: a name would be looked up (a
+    query leaving the machine), and the Host check needs the exact address.
+    """
+    host = host.strip()
+    if not host:
+        raise RagError("--host is empty; give an address such as 127.0.0.1 (this machine only) or 0.0.0.0")
+    if host == "localhost":
+        return host
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        raise RagError(f"--host {host!r} is not an IP address; give one such as 127.0.0.1, ::1 or 0.0.0.0") from None
+
+
+def url_host(host: str) -> str:
+    """An IPv6 literal in brackets, as URLs (and Gradio's server_name) need it."""
+    return f"[{host}]" if ":" in host else host
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Bind and release ``host:port`` once, so that a taken port or a foreign
+    address is reported as such (Gradio says "Cannot find empty port" for both)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    address = "127.0.0.1" if host == "localhost" else host
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise RagError(f"port {port} on {host} is already in use; stop what uses it, or choose "
+                               f"another --port (0 picks a free one)") from None
+            if err.errno == errno.EADDRNOTAVAIL:
+                raise RagError(f"{host} is not an address of this machine; choose another --host") from None
+            if err.errno == errno.EACCES:
+                raise RagError(f"port {port} needs special privileges; choose a --port above 1023") from None
+            raise RagError(f"cannot listen on {url_host(host)}:{port} ({err.strerror})") from None
 
 
 def host_warning(host: str) -> str | None:
@@ -64,10 +111,26 @@ def load_app() -> ModuleType:
         raise
 
 
+def guard_middleware(demo, host: str, allowed_hosts=(), max_upload: int = MAX_UPLOAD_BYTES):
+    """The Host/Origin/upload/URL gate (rag.chat.guard) for ``demo``'s own events."""
+    from starlette.middleware import Middleware
+
+    from rag.chat.guard import Guard, Policy
+
+    policy = Policy(
+        host=host,
+        allowed_hosts=frozenset(allowed_hosts),
+        fn_indices=frozenset(int(i) for i in demo.fns),
+        api_names=frozenset(fn.api_name for fn in demo.fns.values() if isinstance(fn.api_name, str)),
+        max_upload=max_upload,
+    )
+    return Middleware(Guard, policy=policy)
+
+
 def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT) -> dict:
     """``launch()`` arguments: local only, no share link, no monitoring, no extra files."""
     return dict(
-        server_name=host,
+        server_name=url_host(host),
         server_port=port,
         share=False,
         enable_monitoring=False,
@@ -78,7 +141,12 @@ def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT) -
         allowed_paths=[],
         mcp_server=False,
         pwa=False,
-        show_error=True,
+        # Exception text is for the log, not for visitors: the page shows
+        # rag's own messages (RagError) itself, everything else as "Error".
+        show_error=False,
+        # Gradio 6 records runs for a /runs page and offers to upload them to a
+        # Hugging Face bucket, with a locally saved token if there is one.
+        run_history=False,
         inbrowser=False,
     )
 
@@ -94,8 +162,12 @@ def prepare(rag: Rag) -> None:
 
 
 def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, block: bool = True,
-          quiet: bool = False):
-    """Build and launch the page for ``rag``; returns ``(demo, url)`` when not blocking."""
+          quiet: bool = False, allowed_hosts=(), max_upload: int = MAX_UPLOAD_BYTES):
+    """Build and launch the page for ``rag``; returns ``(demo, url)`` once the
+    port is open (when ``block``, only after the server stops)."""
+    host = check_host(host)
+    if port:
+        check_port_free(host, port)
     warning = host_warning(host)
     if warning:
         print(warning, file=sys.stderr)
@@ -103,8 +175,16 @@ def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, b
     prepare(rag)
     demo = app.build_demo(rag)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY, api_open=False)
-    _, url, _ = demo.launch(**launch_settings(host, port), prevent_thread_lock=not block, quiet=quiet,
-                            css=app.CSS)
+    try:
+        # A fresh app_kwargs each launch: Gradio adds to the dict it is given.
+        _, url, _ = demo.launch(**launch_settings(host, port), prevent_thread_lock=True, quiet=True, css=app.CSS,
+                                app_kwargs={"middleware": [guard_middleware(demo, host, allowed_hosts, max_upload)]})
+    except OSError as err:  # lost a race for the port since the check, or no free port in Gradio's range
+        raise RagError(f"cannot listen on {url_host(host)}:{port or 'any port'} ({err}); choose another --port") from None
+    if not quiet:
+        print(f"Serving the chat page on {url} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    if block:
+        demo.block_thread()
     return demo, url
 
 

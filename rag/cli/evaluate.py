@@ -16,7 +16,7 @@ from rag.evaluation.qa import load_qa
 from rag.evaluation.report import comparison_text, load_baseline, metrics_table, table, write_report
 from rag.evaluation.runner import evaluate, qa_label
 from rag.retrieval.registry import RETRIEVERS
-from rag.text import safe, safe_json
+from rag.text import safe, safe_json, safe_name
 
 DEFAULT_QA = "eval/essays_qa.jsonl"
 # MiniLM reads at most 256 word pieces, about 1,000 characters of an
@@ -29,9 +29,13 @@ def _progress() -> bool:
 
 
 def run_qa(qa_path, index_dir, embedder: Embedder, retrievers, k, as_json, report_dir, baseline_path, sweep_grid):
-    from rag.evaluation.sweep import DEFAULT_GRID, parse_grid, sweep
+    """``sweep_grid``: (size, overlap) pairs, already checked (rag.cli.options.check_sweep)."""
+    from rag.evaluation.sweep import sweep
 
     qa_path = Path(qa_path or project_root() / DEFAULT_QA)
+    if report_dir:
+        # Now, not after the evaluation: a folder that cannot be made fails at once.
+        Path(report_dir).mkdir(parents=True, exist_ok=True)
     rag = Rag.open(index_dir, embedder)
     items = load_qa(qa_path, rag.index.documents)
     label = qa_label(qa_path)
@@ -44,8 +48,7 @@ def run_qa(qa_path, index_dir, embedder: Embedder, retrievers, k, as_json, repor
         folder = rag.index.manifest.get("corpus", {}).get("folder")
         if not folder or not Path(folder).is_dir():
             raise CorpusError(f"the sweep needs the corpus folder the index was built from ({folder})")
-        grid = DEFAULT_GRID if sweep_grid == "default" else parse_grid(sweep_grid)
-        sweep_rows = sweep(load_corpus(folder), items, label, embedder, RETRIEVERS, k, grid, _progress())
+        sweep_rows = sweep(load_corpus(folder), items, label, embedder, RETRIEVERS, k, tuple(sweep_grid), _progress())
     if report_dir:
         m = rag.index.manifest
         settings = {
@@ -56,13 +59,13 @@ def run_qa(qa_path, index_dir, embedder: Embedder, retrievers, k, as_json, repor
         }
         path = write_report(report_dir, results, retrievers[0] if len(retrievers) == 1 else DEFAULT_RETRIEVER,
                             settings, sweep_rows, baseline)
-        click.echo(safe(f"Wrote {path}"), err=True)
+        click.echo(f"Wrote {safe_name(path)}", err=True)
     if as_json:
         payload = chosen[0].to_json() if len(chosen) == 1 else {"runs": [r.to_json() for r in chosen]}
         click.echo(safe_json(payload, indent=1))
         return
     # Labels and question ids come from the eval file: terminal-safe them.
-    click.echo(safe(f"{label}: {items and len(items)} questions, {sum(i.answerable for i in items)} answerable\n"))
+    click.echo(f"{safe_name(label)}: {items and len(items)} questions, {sum(i.answerable for i in items)} answerable\n")
     click.echo(metrics_table(chosen))
     if sweep_rows:
         click.echo("\nChunk sweep:\n" + table(sweep_rows, list(sweep_rows[0])))
@@ -85,6 +88,6 @@ def run_beir(folder, split, retrievers, embedder: Embedder, chunk_size, chunk_ov
     if as_json:
         click.echo(safe_json(results[0] if len(results) == 1 else {"runs": results}, indent=1))
         return
-    click.echo(safe(f"{data.name} ({split}): {results[0]['n_queries']} queries, {results[0]['n_documents']} documents\n"))
+    click.echo(safe_name(f"{data.name} ({split}): {results[0]['n_queries']} queries, {results[0]['n_documents']} documents") + "\n")
     click.echo(table([{"retriever": r["retriever"], **{m: f"{v:.3f}" for m, v in r["metrics"].items()}}
                       for r in results], ["retriever", "ndcg@10", "recall@100", "mrr@10"]))

@@ -1,11 +1,13 @@
 """The ``rag`` command. Thin: every verb calls the Python API.
 
-User errors (RagError) print one line and exit 1; usage errors exit 2 (click's
-convention); nothing prints a traceback unless RAG_DEBUG=1.
+User errors (RagError) print one line and exit 1; usage errors (a bad option
+or argument, found before any work starts) print one line and exit 2;
+nothing prints a traceback unless RAG_DEBUG=1.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -16,18 +18,32 @@ from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, default_corpus_dir, defau
 from rag.errors import RagError
 from rag.retrieval.registry import RETRIEVERS
 from rag.answer.serialize import answer_to_dict
-from rag.text import safe as _safe
-from rag.text import safe_json, safe_line
+from rag.cli.options import SAFE_PATH, check_host_option, check_report_dir, check_sweep, shorten
+from rag.text import safe, safe_json, safe_line, safe_name, valid_text
 
 
 def _fail(message: str, code: int = 1) -> None:
     # Messages quote paths and file names, which can hold escape sequences too.
-    click.echo(f"rag: error: {safe_line(message)}", err=True)
+    click.echo(f"rag: error: {safe_line(shorten(message))}", err=True)
     sys.exit(code)
 
 
 class _Group(click.Group):
-    """Turns our errors into one line and an exit status."""
+    """Turns our errors, and click's usage errors, into one line and an exit status."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as err:
+            where = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
+            _fail(err.format_message().rstrip(".") + where, err.exit_code)
+        except click.ClickException as err:
+            _fail(err.format_message(), err.exit_code)
+        except click.Abort:
+            _fail("aborted", 1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -38,6 +54,11 @@ class _Group(click.Group):
             _fail("interrupted", 130)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except OSError as err:  # the file system refused: the file it names is the thing to fix
+            if os.environ.get("RAG_DEBUG") or err.errno == errno.EPIPE:  # click quiets a closed pipe itself
+                raise
+            name = f": {err.filename}" if err.filename else ""
+            _fail(f"{err.strerror or err}{name}")
         except Exception as err:  # a bug: still one line, the trace on request
             if os.environ.get("RAG_DEBUG"):
                 raise
@@ -45,11 +66,11 @@ class _Group(click.Group):
 
 
 index_option = click.option(
-    "--index", "index_dir", type=click.Path(path_type=Path), default=None, envvar="RAG_INDEX",
+    "--index", "index_dir", type=SAFE_PATH, default=None, envvar="RAG_INDEX",
     help="Index folder. [default: index/default in the project; env RAG_INDEX]",
 )
 model_option = click.option(
-    "--model", "model_path", type=click.Path(path_type=Path), default=None, envvar="RAG_MODEL",
+    "--model", "model_path", type=SAFE_PATH, default=None, envvar="RAG_MODEL",
     help="Local sentence-transformers model folder. [default: the bundled all-MiniLM-L6-v2; env RAG_MODEL]",
 )
 
@@ -69,7 +90,7 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None, envvar="RAG_CORPUS",
+@click.option("--corpus", "corpus_dir", type=SAFE_PATH, default=None, envvar="RAG_CORPUS",
               help="Folder of .txt/.md essays. [default: corpus/ in the project; env RAG_CORPUS]")
 @index_option
 @model_option
@@ -101,7 +122,9 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, force, q
         corpus_dir, index_dir, settings, default_embedder(model_path), progress=not quiet, force=force
     )
     for skipped in corpus.skipped:
-        click.echo(f"rag: warning: skipped {safe_line(skipped.path)}: {safe_line(skipped.reason)}", err=True)
+        click.echo(f"rag: warning: skipped {safe_name(skipped.path)}: {safe_line(skipped.reason)}", err=True)
+    for note in corpus.notes:
+        click.echo(f"rag: warning: {safe_line(note)}", err=True)
     if quiet:
         return
     if report.up_to_date:
@@ -127,7 +150,9 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
     from rag.pipeline import Rag
     from rag.embed.auto import default_embedder
 
-    answer = Rag.open(index_dir, default_embedder(model_path)).ask(question, k=k, retriever=retriever)
+    # argv carries bytes that are not UTF-8 as lone surrogates: replaced here,
+    # where the text enters (clean_question notes the replacement).
+    answer = Rag.open(index_dir, default_embedder(model_path)).ask(valid_text(question), k=k, retriever=retriever)
     # Notes (question shortened, control characters removed) go to stderr in
     # both modes, so --json callers are told too and stdout stays one object.
     for note in answer.notes:
@@ -135,22 +160,22 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
     if as_json:
         click.echo(safe_json(answer_to_dict(answer), indent=2))
         return
-    click.echo(_safe(answer.text))
+    click.echo(safe(answer.text))
     if answer.quotes:
         click.echo("")
         for q in answer.quotes:
-            click.echo(f"[{q.n}] {_safe(q.title)} ({_safe(q.doc_id)}, characters {q.start}–{q.end})")
+            click.echo(f"[{q.n}] {safe_name(q.title)} ({safe_name(q.doc_id)}, characters {q.start}–{q.end})")
     heading = "Related passages:" if answer.abstained else "Passages:"
     click.echo(f"\n{heading}")
     for hit in answer.passages:
         c = hit.chunk
         snippet = " ".join(c.text.split())
         snippet = snippet[:160] + ("…" if len(snippet) > 160 else "")
-        click.echo(f"  {hit.rank}. {_safe(c.doc_id)} {c.start}–{c.end} (score {hit.score:.3f}): {_safe(snippet)}")
+        click.echo(f"  {hit.rank}. {safe_name(c.doc_id)} {c.start}–{c.end} (score {hit.score:.3f}): {safe_name(snippet)}")
 
 
 @main.command(name="eval")
-@click.option("--qa", "qa_path", type=click.Path(path_type=Path), default=None,
+@click.option("--qa", "qa_path", type=SAFE_PATH, default=None,
               help="Eval set (JSON lines of id, question, answers). [default: eval/essays_qa.jsonl]")
 @index_option
 @model_option
@@ -159,13 +184,13 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
 @click.option("--k", "k", type=click.IntRange(1, 100), default=DEFAULT_K, show_default=True,
               help="Passages behind each answer, as in `rag ask`.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
+@click.option("--report", "report_dir", type=SAFE_PATH, default=None, callback=check_report_dir,
               help="Write report.md, report.json and hit_at_k.png here (scores every retriever).")
-@click.option("--baseline", type=click.Path(path_type=Path), default=None,
+@click.option("--baseline", type=SAFE_PATH, default=None,
               help="An earlier report.json or --json output to compare with.")
-@click.option("--sweep", "sweep_grid", default=None, metavar="GRID",
+@click.option("--sweep", "sweep_grid", default=None, metavar="GRID", callback=check_sweep,
               help="Also score chunk settings SIZE:OVERLAP,... (or `default`) on temporary indexes.")
-@click.option("--beir", "beir_dir", type=click.Path(path_type=Path), default=None,
+@click.option("--beir", "beir_dir", type=SAFE_PATH, default=None,
               help="Evaluate retrieval on a BEIR folder instead (corpus.jsonl, queries.jsonl, qrels/).")
 @click.option("--split", default="test", show_default=True, help="BEIR qrels split.")
 @click.option("--chunk-size", type=click.IntRange(50, 20000), default=None, help="BEIR only: chunk size. [default: 1000]")
@@ -187,13 +212,17 @@ def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_d
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="RAG_HOST",
-              help="Address to listen on. Anything but loopback makes the page reachable from other machines.")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="RAG_HOST", callback=check_host_option,
+              help="Address to listen on (an IP address or localhost). Anything but loopback makes the page "
+                   "reachable from other machines.")
 @click.option("--port", type=click.IntRange(0, 65535), default=7860, show_default=True, envvar="RAG_PORT",
               help="Port to listen on (0: any free port).")
+@click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME", envvar="RAG_ALLOWED_HOSTS",
+              help="Another name browsers may use for this server in their Host header (repeatable). "
+                   "[default: the --host address and localhost, 127.0.0.1, [::1]]")
 @index_option
 @model_option
-def serve(host, port, index_dir, model_path) -> None:
+def serve(host, port, allowed_hosts, index_dir, model_path) -> None:
     """Serve the chat page (needs the ui extra) until interrupted."""
     # Lazy: the rest of the CLI works without gradio installed.
     from rag.pipeline import Rag
@@ -204,5 +233,5 @@ def serve(host, port, index_dir, model_path) -> None:
     # side by side, and a pool waiting on a busy core stalls them all.
     os.environ.setdefault("RAG_THREADS", "1")
     rag = Rag.open(index_dir, default_embedder(model_path))
-    click.echo(f"Serving the chat page on http://{host}:{port} (Ctrl+C to stop)", err=True)
-    start(rag, host, port or None, block=True)
+    # start() says where it serves once the port is open, not before.
+    start(rag, host, port or None, block=True, allowed_hosts=allowed_hosts)

@@ -18,6 +18,11 @@ for _var, _value in (
     ("TOKENIZERS_PARALLELISM", "false"),
 ):
     os.environ.setdefault(_var, _value)
+# Forced, not defaulted: onnxruntime 1.29+ sends 1DS telemetry (a device id,
+# OS, CPU and memory) to mobile.events.data.microsoft.com unless this is "1"
+# when it is imported; "0" or "" in the caller's environment leaves it on.
+# Child processes inherit it. (pyproject.toml also keeps onnxruntime below 1.29.)
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 

@@ -7,11 +7,21 @@ re-chunking. Each answer is located in the documents here, once.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import EvalDataError
+from rag.text import has_invalid
 from rag.types import Document
+
+# An eval set is a few hundred lines; these bound what a wrong path (a device,
+# a log file) or a hostile file can cost before it is refused.
+MAX_EVAL_BYTES = 16 * 1024 * 1024
+# A row is an object holding a list of strings: depth 2. Python's parser
+# recurses per level and fails near a thousand; this refuses far earlier.
+MAX_JSON_DEPTH = 8
 
 
 @dataclass(frozen=True)
@@ -53,12 +63,62 @@ def locate(answer: str, documents: dict[str, Document]) -> tuple[Span, ...]:
     )
 
 
+def json_depth(value, limit: int) -> int:
+    """How deeply ``value`` nests (a scalar is 0), counted up to ``limit + 1``, without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((v, depth) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def read_json_line(line: str, where: str, error=EvalDataError, max_depth: int = MAX_JSON_DEPTH):
+    """One JSON value, or ``error`` saying what is wrong: not JSON, nested too
+    deeply, or holding a lone surrogate (an escape such as ``\\ud800``, not text)."""
+    try:
+        value = json.loads(line)
+    except RecursionError:
+        raise error(f"{where}: JSON nested more than {max_depth} levels deep") from None
+    except ValueError as err:
+        raise error(f"{where}: not valid JSON ({getattr(err, 'msg', err)})") from None
+    if json_depth(value, max_depth) > max_depth:
+        raise error(f"{where}: JSON nested more than {max_depth} levels deep")
+    if "\\u" in line and has_invalid(json.dumps(value, ensure_ascii=False)):
+        raise error(f"{where}: holds a lone surrogate escape (such as \\ud800), which is not text; remove it")
+    return value
+
+
+def read_bounded(path: Path, limit: int, what: str, error=EvalDataError) -> bytes:
+    """A regular file's bytes, at most ``limit`` of them; devices, FIFOs and
+    folders are refused before anything is read (``/dev/zero`` never ends)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as err:
+        raise error(f"cannot read {what} {path} ({err.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise error(f"{what} {path} is {kind}; give a JSON lines file")
+        if info.st_size > limit:
+            raise error(f"{what} {path} is {info.st_size:,} bytes; the limit is {limit:,}")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise error(f"{what} {path} is over {limit:,} bytes; the limit is {limit:,}")
+    return data
+
+
 def _parse_line(path: Path, number: int, line: str) -> tuple[str, str, list[str]]:
     where = f"{path}, line {number}"
-    try:
-        row = json.loads(line)
-    except ValueError as err:
-        raise EvalDataError(f"{where}: not valid JSON ({err.msg})") from None
+    row = read_json_line(line, where)
     if not isinstance(row, dict):
         raise EvalDataError(f"{where}: expected a JSON object")
     missing = [k for k in ("id", "question", "answers") if k not in row]
@@ -77,10 +137,7 @@ def _parse_line(path: Path, number: int, line: str) -> tuple[str, str, list[str]
 def load_qa(path: str | Path, documents: dict[str, Document]) -> list[QAItem]:
     """Parse and check an eval file; every answer must occur verbatim in ``documents``."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise EvalDataError(f"cannot read eval file {path} ({err.strerror})") from None
+    data = read_bounded(path, MAX_EVAL_BYTES, "eval file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:

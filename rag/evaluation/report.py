@@ -4,14 +4,15 @@ comparisons with a baseline report."""
 from __future__ import annotations
 
 import html
-import json
 import re
 import time
 from pathlib import Path
 
 from rag.errors import EvalDataError
+from rag.evaluation.qa import MAX_EVAL_BYTES, read_bounded, read_json_line
 from rag.evaluation.runner import ANSWER_METRICS, EvalResult
 from rag.evaluation.metrics import RETRIEVAL_METRICS
+from rag.text import safe, safe_json
 
 METRIC_ORDER = (*RETRIEVAL_METRICS, *ANSWER_METRICS)
 # Metrics where smaller is better; every other one is better when larger.
@@ -36,10 +37,16 @@ def metrics_table(results: list[EvalResult], names=METRIC_ORDER) -> str:
 _MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 
 
+def _one_line(text) -> str:
+    """On one line, with no control character: ESC or BEL from an eval file
+    would act on the terminal of whoever reads the report with cat."""
+    return " ".join(safe(str(text)).split())
+
+
 def _md(text: str) -> str:
     """Corpus or question text made inert in Markdown: no HTML, links, images,
     code spans or emphasis, no tables broken, on one line."""
-    text = html.escape(" ".join(str(text).split()), quote=False)  # &, <, > only: entities hold no punctuation
+    text = html.escape(_one_line(text), quote=False)  # &, <, > only: entities hold no punctuation
     return _MD_PUNCT.sub(r"\\\1", text)
 
 
@@ -49,7 +56,7 @@ def _code(text) -> str:
     Inside a code span Markdown renders HTML as text; only a run of backticks
     as long as the fence closes it, so the fence is one longer than any run.
     """
-    text = " ".join(str(text).split())
+    text = _one_line(text)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -105,12 +112,12 @@ def plot_hit_at_k(results: list[EvalResult], path: Path) -> None:
 def load_baseline(path: str | Path) -> dict[str, dict]:
     """Runs by retriever from a report.json or a `rag eval --json` output."""
     path = Path(path)
+    raw = read_bounded(path, MAX_EVAL_BYTES, "baseline")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise EvalDataError(f"cannot read baseline {path} ({err.strerror})") from None
-    except ValueError as err:
-        raise EvalDataError(f"baseline {path} is not JSON ({err})") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise EvalDataError(f"baseline {path} is not UTF-8 text (bad byte at offset {err.start})") from None
+    data = read_json_line(text, f"baseline {path}", max_depth=32)
     runs = data.get("runs", [data]) if isinstance(data, dict) else None
     if not runs or not all(isinstance(r, dict) and "retriever" in r and "metrics" in r for r in runs):
         raise EvalDataError(f"baseline {path} is neither a report.json nor `rag eval --json` output")
@@ -199,5 +206,6 @@ def write_report(
     (folder / "report.md").write_text("\n".join(out) + "\n", encoding="utf-8")
     payload = {"default": default, "settings": settings, "sweep": sweep or [],
                "runs": [r.to_full_json() for r in results]}
-    (folder / "report.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
+    # Escaped, not dropped: a JSON reader gets every id back exactly.
+    (folder / "report.json").write_text(safe_json(payload, indent=1), encoding="utf-8")
     return folder / "report.md"

@@ -9,14 +9,16 @@ Layout of ``index/<name>``: a symbolic link to a generation folder
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import shutil
-from pathlib import Path
+import stat
+from pathlib import Path, PurePosixPath
 from typing import Iterator
 
-from rag.errors import IndexBusy, RagError
+from rag.errors import IndexBusy, IndexCorrupt, IndexMissing, RagError
 
 MANIFEST = "manifest.json"
 
@@ -122,4 +124,55 @@ def refuse_foreign_target(index_dir: Path) -> None:
 
 def generation(index_dir: Path) -> Path:
     """The folder the index path points at right now."""
-    return index_dir.resolve() if index_dir.is_symlink() else index_dir
+    try:
+        return index_dir.resolve(strict=False) if index_dir.is_symlink() else index_dir
+    except RuntimeError:  # Python 3.11 reports a link loop this way
+        raise IndexMissing(f"{index_dir} is a loop of symbolic links, not an index; point --index at an index folder") from None
+    except OSError as err:
+        raise IndexMissing(f"{index_dir} cannot be followed ({err.strerror}); point --index at an index folder") from None
+
+
+def contained(folder: Path, name: object) -> Path:
+    """``folder / name`` for a file name from a manifest, only if it stays in ``folder``.
+
+    A manifest is data: a name such as ``bm25/../../../etc/passwd`` or an
+    absolute path would make the loader read anything. Only plain relative
+    names whose real path lies inside the generation pass.
+    """
+    if not isinstance(name, str) or not name or "\x00" in name or "\\" in name:
+        raise ValueError(f"file name {name!r} is not a plain relative name")
+    parts = PurePosixPath(name).parts
+    if name.startswith("/") or any(part in (".", "..") for part in parts) or len(parts) > 8:
+        raise ValueError(f"file name {name!r} leaves the index folder")
+    path = folder.joinpath(*parts)
+    root = os.path.realpath(folder)
+    if not os.path.realpath(path).startswith(root.rstrip(os.sep) + os.sep):
+        raise ValueError(f"file name {name!r} resolves outside the index folder")
+    return path
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file. A FIFO would block every
+    reader, /dev/zero never ends, and a symbolic link may point anywhere: each
+    is refused (OSError) before a byte is read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        chunks, left = [], info.st_size
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def describe_os_error(err: OSError) -> str:
+    if err.errno == errno.ELOOP:
+        return "a symbolic link, not a file"
+    return err.strerror or str(err)

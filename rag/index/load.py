@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from rag.errors import IndexCorrupt, IndexMismatch, IndexMissing, RagError
-from rag.index.generations import MANIFEST, generation
+from rag.index.generations import MANIFEST, contained, describe_os_error, generation, read_regular
 from rag.index.lexical import SETTINGS as BM25_SETTINGS
 from rag.index.lexical import BM25Index
 from rag.index.manifest import Expected, check_manifest, read_manifest, sha256_bytes
@@ -18,6 +20,16 @@ from rag.index.vectors import read_vector_index
 from rag.types import Chunk, Document
 from rag.words import vocabulary
 
+# Vectors are stored unit-length (inner product = cosine); a norm further from
+# 1 than this means the file was altered, or NaN made its way in.
+UNIT_TOLERANCE = 1e-3
+# float16 token vectors round more coarsely.
+TOKEN_TOLERANCE = 2e-2
+# The files bm25s reads from bm25/ for rag's settings (method "lucene",
+# load_corpus=False): each must be listed in the manifest and checked first,
+# or bm25s would read a file no checksum covers.
+BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy",
+              "indptr.csc.index.npy")
 DOCUMENTS = "documents.jsonl"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.faiss"
@@ -58,14 +70,20 @@ def rebuild_hint(index_dir: Path) -> str:
 
 
 def _read_checked(index_dir: Path, manifest: dict, name: str, folder: Path | None = None) -> bytes:
+    """A listed file's bytes, only from a regular file inside the generation
+    whose size and sha256 match the manifest."""
     hint = rebuild_hint(index_dir)
     expected = manifest["files"].get(name)
     if expected is None:
         raise IndexCorrupt(f"{index_dir}/manifest.json does not list {name}; {hint}")
     try:
-        data = ((folder or index_dir) / name).read_bytes()
+        path = contained(folder or index_dir, name)
+    except ValueError as err:
+        raise IndexCorrupt(f"{index_dir}/manifest.json: {err}; {hint}") from None
+    try:
+        data = read_regular(path)
     except OSError as err:
-        raise IndexCorrupt(f"{index_dir}/{name} is missing or unreadable ({err.strerror}); {hint}") from err
+        raise IndexCorrupt(f"{index_dir}/{name} is missing or unreadable ({describe_os_error(err)}); {hint}") from err
     if len(data) != expected["bytes"]:
         raise IndexCorrupt(
             f"{index_dir}/{name} is truncated or altered ({len(data)} bytes, expected {expected['bytes']}); {hint}"
@@ -116,7 +134,9 @@ def _load_generation(index_dir: Path, folder: Path, expected: Expected, any_stor
     hint = rebuild_hint(index_dir)
     if not (folder / MANIFEST).is_file():
         if folder.is_dir() and any(folder.iterdir()):
-            raise IndexCorrupt(f"{index_dir} has no manifest.json; {hint}")
+            # `rag index` refuses to build over such a folder, so rebuilding is no advice.
+            raise IndexCorrupt(f"{index_dir} is not a rag index (it holds files but no manifest.json); point --index "
+                               f"at an index, or build one in a new folder with `rag index --index NEW_FOLDER`")
         raise IndexMissing(f"no index at {index_dir}; run `rag index --index {index_dir}` to build it")
     try:
         manifest = read_manifest(folder)
@@ -124,7 +144,7 @@ def _load_generation(index_dir: Path, folder: Path, expected: Expected, any_stor
         raise IndexCorrupt(f"{index_dir}/manifest.json vanished while loading; {hint}") from err
     try:
         return _load_checked(index_dir, folder, manifest, expected, any_store, hint)
-    except (KeyError, TypeError, AttributeError) as err:
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as err:
         # A manifest or record of the right format version but the wrong
         # shape: a damaged index, not a bug to show as a traceback.
         raise IndexCorrupt(f"{index_dir} has a malformed manifest or record ({type(err).__name__}: {err}); {hint}") from err
@@ -135,6 +155,16 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
     check_manifest(manifest, index_dir, expected, hint)
     if not any_store:
         _check_store(index_dir, manifest, hint)
+    if not isinstance(manifest["files"], dict):
+        raise IndexCorrupt(f"{index_dir} has a malformed manifest (its files entry is not a table); {hint}")
+    for name in manifest["files"]:
+        try:
+            contained(folder, name)
+        except ValueError as err:
+            raise IndexCorrupt(f"{index_dir}/manifest.json: {err}; {hint}") from None
+    for name in BM25_FILES:
+        if f"{BM25_DIR}/{name}" not in manifest["files"]:
+            raise IndexCorrupt(f"{index_dir}/manifest.json does not list {BM25_DIR}/{name}; {hint}")
     for name in manifest["files"]:
         if name.startswith(BM25_DIR + "/"):
             _read_checked(index_dir, manifest, name, folder)
@@ -142,6 +172,9 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
         r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"], tuple(r.get("pages", ())))
         for r in _rows(index_dir, DOCUMENTS, _read_checked(index_dir, manifest, DOCUMENTS, folder))
     }
+    listed = {doc_id: info["sha256"] for doc_id, info in manifest["documents"].items()}
+    if listed != {doc_id: d.sha256 for doc_id, d in documents.items()}:
+        raise IndexCorrupt(f"{index_dir}/{DOCUMENTS} does not hold the documents its manifest lists; {hint}")
     chunks = [
         Chunk(r["chunk_id"], r["doc_id"], r["start"], r["end"], r["text"])
         for r in _rows(index_dir, CHUNKS, _read_checked(index_dir, manifest, CHUNKS, folder))
@@ -157,6 +190,7 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
         )
     if vectors.d != manifest["model"]["dim"]:
         raise IndexMismatch(f"{index_dir} vectors have {vectors.d} dimensions, manifest says {manifest['model']['dim']}; {hint}")
+    check_unit_rows(_stored_rows(vectors), vectors.d, f"{index_dir}/{VECTORS}", hint)
     try:
         bm25 = BM25Index.load(folder / BM25_DIR)
     except Exception as err:  # bm25s raises many kinds; any of them means a bad folder
@@ -167,6 +201,54 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
     if manifest["store"].get("sentences"):
         try:
             layer = load_sentence_layer(lambda name: _read_checked(index_dir, manifest, name, folder), documents, len(chunks))
-        except (ValueError, KeyError, TypeError) as err:
+        except (ValueError, KeyError, TypeError, IndexError) as err:
             raise IndexCorrupt(f"{index_dir} sentence layer is inconsistent ({err}); {hint}") from err
+        _check_layer(layer, vectors.d, index_dir, hint)
     return Index(index_dir, manifest, documents, chunks, vectors, bm25, layer)
+
+
+def check_unit_rows(rows, dim: int, where: str, hint: str, tolerance: float = UNIT_TOLERANCE) -> None:
+    """Every row finite and of unit length, in batches of ``rows`` (an
+    iterable of 2-D arrays), so a million vectors are never copied at once."""
+    for batch in rows:
+        if batch.ndim != 2 or batch.shape[1] != dim:
+            raise IndexCorrupt(f"{where} holds vectors of shape {batch.shape}, not (n, {dim}); {hint}")
+        values = batch.astype(np.float32, copy=False)
+        if not np.isfinite(values).all():
+            raise IndexCorrupt(f"{where} holds vectors that are not finite (NaN or infinity); {hint}")
+        norms = np.sqrt(np.einsum("ij,ij->i", values, values))
+        if norms.size and float(np.abs(norms - 1.0).max()) > tolerance:
+            raise IndexCorrupt(f"{where} holds vectors that are not unit length; {hint}")
+
+
+def _stored_rows(index, batch: int = 65_536):
+    """The FAISS index's vectors in batches: a view of a flat index's own
+    storage, or reconstructed (an IVF index keeps a direct map for that)."""
+    import faiss
+
+    n, d = index.ntotal, index.d
+    if n == 0:
+        return
+    if isinstance(index, faiss.IndexFlat):
+        stored = faiss.rev_swig_ptr(index.get_xb(), n * d).reshape(n, d)
+        for start in range(0, n, batch):
+            yield stored[start : start + batch]
+        return
+    for start in range(0, n, batch):
+        try:
+            yield index.reconstruct_n(start, min(batch, n - start))
+        except RuntimeError as err:
+            raise ValueError(f"vectors cannot be read back ({err})") from None
+
+
+def _check_layer(layer: SentenceLayer, dim: int, index_dir: Path, hint: str) -> None:
+    n, where = len(layer.sentences), f"{index_dir} sentence layer"
+    offsets, tokens, ids = layer.token_offsets, layer.tokens, layer.token_ids
+    if layer.vectors.shape != (n, dim) or tokens.ndim != 2 or tokens.shape[1] != dim or ids.ndim != 1:
+        raise IndexCorrupt(f"{where} has arrays of the wrong shape; {hint}")
+    if not (np.issubdtype(offsets.dtype, np.integer) and np.issubdtype(ids.dtype, np.integer)) \
+            or offsets[0] != 0 or (np.diff(offsets) < 0).any():
+        raise IndexCorrupt(f"{where} has malformed token offsets or ids; {hint}")
+    check_unit_rows([layer.vectors], dim, f"{where} (sentence vectors)", hint)
+    check_unit_rows((tokens[i : i + 65_536] for i in range(0, len(tokens), 65_536)), dim,
+                    f"{where} (token vectors)", hint, TOKEN_TOLERANCE)

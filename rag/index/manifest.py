@@ -15,8 +15,11 @@ from importlib import metadata
 from pathlib import Path
 
 from rag.errors import IndexCorrupt, IndexMismatch
+from rag.index.generations import describe_os_error, read_regular
 
-FORMAT_VERSION = 4  # 2: sentence layer; 3: chunk vectors summed from sentences; 4: names in full (rag.ingest.names)
+# 2: sentence layer; 3: chunk vectors summed from sentences; 4: names in full
+# (rag.ingest.names); 5: the fingerprint covers the whole manifest.
+FORMAT_VERSION = 5
 LIBRARIES = ("rag", "faiss-cpu", "sentence-transformers", "langchain-text-splitters", "bm25s", "numpy")
 
 
@@ -38,10 +41,17 @@ def _canonical(obj) -> bytes:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+REQUIRED = ("format_version", "libraries", "model", "chunking", "documents", "store", "files", "corpus")
+
+
 def fingerprint(manifest: dict) -> str:
-    """sha256 over everything that shapes the index (not the build time)."""
-    keyed = {k: manifest[k] for k in ("format_version", "libraries", "model", "chunking", "documents", "store")}
-    return sha256_bytes(_canonical(keyed))
+    """sha256 over the whole manifest but the fingerprint itself.
+
+    The ``files`` table (every file's size and sha256) and ``corpus`` are
+    covered too: with them outside, editing a file and its entry to match
+    went unnoticed, and ``corpus.folder`` chose what every `rag ask` walks.
+    """
+    return sha256_bytes(_canonical({k: v for k, v in manifest.items() if k != "fingerprint"}))
 
 
 @dataclass(frozen=True)
@@ -57,11 +67,13 @@ class Expected:
 def read_manifest(index_dir: Path) -> dict:
     path = index_dir / "manifest.json"
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(read_regular(path).decode("utf-8"))
     except FileNotFoundError:
         raise
-    except (OSError, ValueError) as err:
-        raise IndexCorrupt(f"{path} is unreadable ({err}); run `rag index` to rebuild") from err
+    except OSError as err:
+        raise IndexCorrupt(f"{path} is unreadable ({describe_os_error(err)}); run `rag index` to rebuild") from err
+    except (ValueError, RecursionError) as err:
+        raise IndexCorrupt(f"{path} is unreadable ({str(err)[:200]}); run `rag index` to rebuild") from err
     if not isinstance(manifest, dict):
         raise IndexCorrupt(f"{path} is not a manifest; run `rag index` to rebuild")
     return manifest
@@ -79,15 +91,22 @@ def check_manifest(manifest: dict, index_dir: Path, expected: Expected, rebuild_
     """Raise IndexMismatch naming the first field that differs, and the fix."""
     where = str(index_dir)
     version = manifest.get("format_version")
+    if type(version) is not int:  # "4" is not 4, and True would pass for 1
+        raise IndexCorrupt(
+            f"{where}/manifest.json has format_version {json.dumps(version)[:40]}, not a whole number; {rebuild_hint}"
+        )
     if version != FORMAT_VERSION:
         raise IndexMismatch(
             f"{where} has index format {version}, this rag reads format {FORMAT_VERSION}; {rebuild_hint}"
         )
+    missing = next((k for k in ("fingerprint", *REQUIRED) if k not in manifest), None)
+    if missing is not None:
+        raise IndexCorrupt(f"{where}/manifest.json lacks '{missing}'; {rebuild_hint}")
     try:
         stored_fp = manifest["fingerprint"]
         actual_fp = fingerprint(manifest)
-    except KeyError as err:
-        raise IndexCorrupt(f"{where}/manifest.json lacks {err}; {rebuild_hint}") from err
+    except (TypeError, ValueError) as err:  # keys or values JSON cannot hold canonically
+        raise IndexCorrupt(f"{where}/manifest.json is malformed ({err}); {rebuild_hint}") from err
     if stored_fp != actual_fp:
         raise IndexCorrupt(f"{where}/manifest.json was edited (fingerprint does not match); {rebuild_hint}")
     model = manifest["model"]

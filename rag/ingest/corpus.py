@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
+from dataclasses import replace
 from pathlib import Path
 
 from rag.errors import CorpusError
 from rag.ingest.layout import find_title
+from rag.text import has_invalid, valid_text
 from rag.types import Corpus, Document, Skipped
 
 SUFFIXES = (".txt", ".md")
@@ -48,40 +52,128 @@ def load_document(path: Path, doc_id: str) -> Document | Skipped:
     )
 
 
-def corpus_files(folder: Path) -> list[Path]:
+# A corpus folder is documents, not a file system: the walk stops (with an
+# error naming the folder) after looking at this many entries, and goes this
+# many folders deep. A manifest naming "/" as its corpus would otherwise make
+# every `rag ask` walk the whole disk.
+MAX_WALK_ENTRIES = 200_000
+MAX_DEPTH = 32
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _listed(folder: Path, entry: os.DirEntry) -> str:
+    """The entry's path inside the corpus folder, as valid text (for messages and ids)."""
+    return valid_text(Path(entry.path).relative_to(folder).as_posix())
+
+
+def list_corpus(folder: Path) -> tuple[list[Path], list[Skipped]]:
+    """The document files under ``folder``, and those left out with the reason.
+
+    Only regular files that resolve inside the folder are read. A symbolic
+    link to a file elsewhere is skipped (a link ``shadow.md -> /etc/shadow``
+    would otherwise be indexed and quoted to anyone who can reach the page);
+    links to folders are not followed; FIFOs and devices are never opened.
+    Hidden files and folders (a leading dot) are passed over.
+    """
     if not folder.is_dir():
         raise CorpusError(f"corpus folder not found: {folder}")
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.suffix.lower() in SUFFIXES
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
+    root = os.path.realpath(folder)
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    seen = 0
+    pending = [(folder, 0)]
+    while pending:
+        current, depth = pending.pop()
+        try:
+            with os.scandir(current) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as err:
+            skipped.append(Skipped(valid_text(current.relative_to(folder).as_posix()), f"unreadable folder ({err.strerror})"))
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > MAX_WALK_ENTRIES:
+                raise CorpusError(f"{folder} holds more than {MAX_WALK_ENTRIES:,} files and folders; point --corpus "
+                                  f"at the folder of documents itself")
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            is_document = path.suffix.lower() in SUFFIXES
+            if entry.is_symlink():
+                target = os.path.realpath(path)
+                if os.path.isdir(target):
+                    skipped.append(Skipped(_listed(folder, entry), "symbolic link to a folder, not followed"))
+                    continue
+                if not is_document:
+                    continue
+                if not os.path.exists(target):
+                    skipped.append(Skipped(_listed(folder, entry), "broken symbolic link"))
+                    continue
+                if not _inside(target, root):
+                    skipped.append(Skipped(_listed(folder, entry), "symbolic link to a file outside the corpus folder"))
+                    continue
+            try:
+                mode = path.stat().st_mode
+            except OSError as err:
+                if is_document:
+                    skipped.append(Skipped(_listed(folder, entry), f"unreadable ({err.strerror})"))
+                continue
+            if stat.S_ISDIR(mode):
+                if depth + 1 >= MAX_DEPTH:
+                    skipped.append(Skipped(_listed(folder, entry), f"folder more than {MAX_DEPTH} levels deep"))
+                else:
+                    pending.append((path, depth + 1))
+            elif is_document:
+                if stat.S_ISREG(mode):
+                    files.append(path)
+                else:  # reading a FIFO blocks forever, a device may never end
+                    skipped.append(Skipped(_listed(folder, entry), "not a regular file (a FIFO, socket or device)"))
+    return sorted(files), skipped
+
+
+def corpus_files(folder: Path) -> list[Path]:
+    return list_corpus(folder)[0]
 
 
 def doc_id_for(folder: Path, path: Path) -> str:
-    """Stable id: the path inside the corpus folder, without its suffix."""
-    return path.relative_to(folder).with_suffix("").as_posix()
+    """Stable id: the path inside the corpus folder, without its suffix.
+
+    Bytes of a name that are not UTF-8 become U+FFFD (rag.text.valid_text):
+    the id is written to JSON, which holds only text."""
+    return valid_text(path.relative_to(folder).with_suffix("").as_posix())
 
 
 def load_corpus(folder: str | Path) -> Corpus:
     """Every .txt and .md file under ``folder``; bad files are listed, not fatal."""
     folder = Path(folder)
     documents: list[Document] = []
-    skipped: list[Skipped] = []
+    paths, skipped = list_corpus(folder)
+    notes: list[str] = []
     seen: set[str] = set()
-    for path in corpus_files(folder):
+    for path in paths:
         doc_id = doc_id_for(folder, path)
         if doc_id in seen:  # "a.txt" and "a.md": keep the suffix to tell them apart
-            doc_id = path.relative_to(folder).as_posix()
+            doc_id = valid_text(path.relative_to(folder).as_posix())
+        shown = valid_text(path.relative_to(folder).as_posix())
+        if doc_id in seen:  # two names that differ only in bytes that are not UTF-8
+            skipped.append(Skipped(shown, "same name as another file once bytes that are not UTF-8 are replaced; rename it"))
+            continue
         seen.add(doc_id)
+        if has_invalid(str(path)):
+            notes.append(f"the name {shown} is not UTF-8; it is indexed as {doc_id}")
         result = load_document(path, doc_id)
-        (skipped if isinstance(result, Skipped) else documents).append(result)
+        if isinstance(result, Skipped):
+            skipped.append(Skipped(shown, result.reason))
+        else:
+            documents.append(replace(result, path=valid_text(result.path)))
     if not documents:
         detail = "; ".join(f"{s.path}: {s.reason}" for s in skipped)
         raise CorpusError(
             f"no usable document in {folder} (need .txt or .md files in UTF-8"
             + (f"; skipped {detail})" if detail else ")")
         )
-    return Corpus(tuple(documents), tuple(skipped), str(folder.resolve()))
+    skipped.sort(key=lambda s: s.path)
+    return Corpus(tuple(documents), tuple(skipped), valid_text(str(folder.resolve())), notes=tuple(notes))

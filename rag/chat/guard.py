@@ -1,0 +1,306 @@
+"""A gate in front of the chat page's server, as plain ASGI middleware.
+
+Gradio refuses little by itself (checked against 6.31): its CORS middleware
+answers any Host and Origin, so a page on another site can drive the queue
+through DNS rebinding; ``/gradio_api/file=<url>`` resolves and fetches any
+URL it is handed (and asks dns.google about private names); zero-byte
+uploads are stored and served back; and a queue call with an unknown
+``fn_index`` or ``data: null`` ends in a 500 with a traceback in the log.
+This middleware sees every request before Gradio does and refuses those, and
+adds security headers to every response that passes through it.
+
+Pure ASGI rather than Starlette's BaseHTTPMiddleware: that one buffers
+streaming responses, and the answers stream as server-sent events.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+log = logging.getLogger("rag.chat.guard")
+
+# Checked in headless Chromium against the page: every gr.HTML renders through
+# Function(), hence 'unsafe-eval'; no inline script is needed.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; media-src 'self' blob:; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+# A question is cut at 16,000 characters (rag.answer.question); a JSON body a
+# few times that size is room enough for the page's calls, and bounds the
+# memory one request can take before it is refused.
+MAX_JSON_BODY = 1 << 20
+# Routes that store a file the client sends.
+UPLOAD_PATHS = re.compile(r"^/(?:gradio_api/)?(?:upload|process_recording)/?$")
+# Gradio's reverse proxy (for apps loaded from Spaces); rag loads none.
+PROXY_PATH = re.compile(r"^/(?:gradio_api/)?proxy=", re.IGNORECASE)
+# Calls whose JSON body names a function: checked before Gradio parses them.
+CALL_PATHS = re.compile(r"^/gradio_api/(queue/join|run/[^/]+|api/[^/]+|call/[^/]+|stream/[^/]+|cancel|reset)/?$")
+# ``call/v2`` (added for MCP-style keyword calls) looks the endpoint up in a
+# table the page never fills and answers 500; the page does not use it.
+UNSUPPORTED_PATHS = re.compile(r"^/gradio_api/call/v2(?:/|$)")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the guard lets through.
+
+    ``host``: the address the server was asked to listen on. ``allowed_hosts``:
+    further names a browser may use for it. ``fn_indices`` and ``api_names``:
+    the page's own events, so calls naming others are refused as 4xx.
+    ``max_upload``: bytes a multipart upload may carry; 0 refuses every
+    upload, whatever its size (a later "add documents" feature raises it).
+    """
+
+    host: str
+    allowed_hosts: frozenset[str] = frozenset()
+    fn_indices: frozenset[int] = frozenset()
+    api_names: frozenset[str] = frozenset()
+    max_upload: int = 0
+    extra_headers: tuple[tuple[bytes, bytes], ...] = field(default=SECURITY_HEADERS)
+
+    def host_names(self) -> frozenset[str]:
+        names = {*LOOPBACK_NAMES, *(h.lower().strip("[]") for h in self.allowed_hosts)}
+        if not is_wildcard(self.host):
+            names.add(self.host.lower().strip("[]"))
+        return frozenset(names)
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def is_wildcard(host: str) -> bool:
+    return host.strip("[]") in ("0.0.0.0", "::", "")
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """``name:port`` or ``[v6]:port`` as (lower-case name, port); None if malformed."""
+    m = re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[^\[\]:/@\s]+)(?::(\d{1,5}))?", value)
+    if not m:
+        return None
+    name = m.group(1).strip("[]").lower()
+    port = int(m.group(2)) if m.group(2) else None
+    if m.group(1).startswith("[") and _ip(name) is None:
+        return None
+    return name, port
+
+
+def _headers(scope) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in scope.get("headers") or ():
+        name = key.decode("latin-1").lower()
+        if name in out:  # two Host or Origin headers: ambiguous, keep a value that cannot match
+            out[name] = "\x00duplicate"
+        else:
+            out[name] = value.decode("latin-1")
+    return out
+
+
+def check_host(policy: Policy, scope, headers: dict[str, str]) -> None:
+    """DNS rebinding sends the attacker's name as Host: only the served
+    address, loopback names and configured names are answered, on the served port."""
+    raw = headers.get("host")
+    parsed = split_host(raw) if raw else None
+    if parsed is None:
+        raise Refusal(400, "missing or malformed Host header")
+    name, port = parsed
+    server = scope.get("server")
+    served_port = server[1] if server and len(server) > 1 else None
+    default = 443 if scope.get("scheme") in ("https", "wss") else 80
+    if served_port is not None and (port or default) != served_port:
+        raise Refusal(400, f"Host {raw!r} names another port than this server's")
+    if name in policy.host_names():
+        return
+    # Bound to every interface: any address literal reaches it legitimately,
+    # and a literal cannot be rebound to another address.
+    if is_wildcard(policy.host) and _ip(name) is not None:
+        return
+    raise Refusal(400, f"Host {raw!r} is not an address this server answers to")
+
+
+def check_origin(scope, headers: dict[str, str]) -> None:
+    """A request another site's page sends: refused unless it is a plain navigation."""
+    origin = headers.get("origin")
+    if origin is not None:
+        m = re.fullmatch(r"(https?|wss?)://([^/]+)/?", origin.strip(), re.IGNORECASE)
+        ours = split_host(headers.get("host", ""))
+        theirs = split_host(m.group(2)) if m else None
+        if ours is None or theirs is None or _with_port(theirs, m.group(1)) != _with_port(ours, scope.get("scheme", "http")):
+            raise Refusal(403, "cross-origin request refused")
+    site = headers.get("sec-fetch-site", "").lower()
+    if site in ("cross-site", "same-site") and headers.get("sec-fetch-mode", "").lower() != "navigate":
+        raise Refusal(403, "cross-site request refused")
+
+
+def _with_port(parsed: tuple[str, int | None], scheme: str) -> tuple[str, int]:
+    name, port = parsed
+    return name, port or (443 if scheme.lower() in ("https", "wss") else 80)
+
+
+def check_path(scope, headers: dict[str, str], policy: Policy) -> None:
+    path = scope.get("path", "")
+    # Decoded already (%3A%2F%2F arrives as "://"): a URL anywhere in the path
+    # is refused before Gradio could resolve its host.
+    if "://" in path:
+        raise Refusal(403, "this server fetches no URL")
+    if PROXY_PATH.match(path):
+        raise Refusal(403, "this server proxies nothing")
+    if UNSUPPORTED_PATHS.match(path):
+        raise Refusal(404, "not found")
+    if scope.get("type") != "http":
+        return
+    content_type = headers.get("content-type", "").lower()
+    if (UPLOAD_PATHS.match(path) or content_type.startswith("multipart/")) and policy.max_upload <= 0:
+        raise Refusal(413, "this server accepts no uploads")
+
+
+def check_call(path: str, body: bytes, policy: Policy) -> None:
+    """A call naming a function: its JSON must be an object with a known
+    ``fn_index`` or api name and ``data`` a list, or it is refused as 4xx."""
+    try:
+        payload = json.loads(body.decode("utf-8")) if body.strip() else {}
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Refusal(400, "request body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise Refusal(422, "request body must be a JSON object")
+    if "data" in payload and not isinstance(payload["data"], list):
+        raise Refusal(422, "'data' must be a list")
+    fn_index = payload.get("fn_index")
+    if fn_index is not None and (isinstance(fn_index, bool) or not isinstance(fn_index, int)
+                                 or fn_index not in policy.fn_indices):
+        raise Refusal(422, "unknown fn_index")
+    m = re.match(r"^/gradio_api/(?:run|api|call)/([^/]+)/?$", path)
+    if m and m.group(1) != "predict" and m.group(1) not in policy.api_names:
+        raise Refusal(404, "no such endpoint")
+    if path.rstrip("/").endswith("/queue/join"):
+        if fn_index is None or not isinstance(payload.get("session_hash"), str):
+            raise Refusal(422, "fn_index and session_hash are required")
+
+
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+
+
+class Guard:
+    """ASGI middleware applying a ``Policy`` to every HTTP and WebSocket request."""
+
+    def __init__(self, app, policy: Policy):
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        try:
+            check_host(self.policy, scope, headers)
+            check_origin(scope, headers)
+            check_path(scope, headers, self.policy)
+            if scope["type"] == "http" and scope.get("method") == "POST" and CALL_PATHS.match(scope["path"]):
+                body = await _read_body(receive, MAX_JSON_BODY, headers)
+                check_call(scope["path"], body, self.policy)
+                receive = _replay(body, receive)
+            elif scope["type"] == "http" and headers.get("content-type", "").lower().startswith("multipart/"):
+                # Only reached when uploads are switched on: read within the
+                # limit here, so Gradio never sees more than it allows.
+                receive = _replay(await _read_body(receive, self.policy.max_upload, headers), receive)
+        except Refusal as refusal:
+            await self._refuse(scope, send, refusal)
+            return
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+        await self._pass(scope, receive, send)
+
+    async def _pass(self, scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def send_with_headers(message: dict) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                present = {k.lower() for k, _ in message.get("headers", ())}
+                extra = [(k, v) for k, v in self.policy.extra_headers if k not in present]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Answered here rather than by Starlette's outer handler, so the
+            # 500 carries the security headers too; the traceback goes to the log.
+            log.exception("unhandled error serving %s", scope.get("path"))
+            if not started:
+                await self._respond(send, 500, "internal error")
+            else:
+                raise
+
+    async def _refuse(self, scope, send: Send, refusal: Refusal) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await self._respond(send, refusal.status, refusal.message)
+
+    async def _respond(self, send: Send, status: int, message: str) -> None:
+        body = json.dumps({"detail": message}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                *self.policy.extra_headers]})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive: Receive, limit: int, headers: dict[str, str]) -> bytes:
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Refusal(413, f"request body over {limit} bytes")
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Refusal(400, "client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise Refusal(413, f"request body over {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands on the body already read, then the client's own
+    messages (a streaming response listens there for the disconnect)."""
+    sent = False
+
+    async def replay() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

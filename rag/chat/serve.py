@@ -166,11 +166,11 @@ def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, b
     """Build and launch the page for ``rag``; returns ``(demo, url)`` once the
     port is open (when ``block``, only after the server stops)."""
     host = check_host(host)
-    if port:
-        check_port_free(host, port)
     warning = host_warning(host)
     if warning:
         print(warning, file=sys.stderr)
+    if port:
+        check_port_free(host, port)
     app = load_app()
     prepare(rag)
     demo = app.build_demo(rag)

@@ -48,6 +48,8 @@ def _big_texts() -> list[str]:
 def test_split_many_in_a_helper_process_equals_splitting_here(monkeypatch):
     texts = _big_texts()
     monkeypatch.setattr(rag.ingest.sentences, "ROUND_CHARS", 100_000)  # several rounds
+    # On one core (taskset -c 0) split_many would rightly not start a helper.
+    monkeypatch.setattr(rag.ingest.sentences, "_cores", lambda: 2)
     started = []
     real = rag.ingest.sentences._Helper.__init__
 

@@ -1,16 +1,36 @@
-"""Sentence spans of a document: the units that quotations are made of."""
+"""Sentence spans of a document: the units that quotations are made of.
+
+Linear in the length of the text. pysbd's time grows with the square of the
+text it is handed (one line of 25 kB took 0.7 s, of 100 kB 10.6 s, and a
+5 MB one-line export would take hours), so a long line is first cut into
+pieces of at most MAX_PIECE_CHARS at likely sentence ends, and a sentence
+longer than MAX_SENTENCE_CHARS is cut at spaces. Text with ordinary
+paragraphs never reaches either limit. benchmarks/linear_time.py measures it.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from functools import lru_cache
 from typing import Iterator, Sequence
 
 _LINE = re.compile(r"[^\n]+")
+# A line longer than this goes to pysbd in pieces; the bundled essays' longest
+# line has 902 characters.
+MAX_PIECE_CHARS = 2_000
+# A longer "sentence" (a list with no stops, minified text) is cut at spaces:
+# a quotation is a readable unit, and the model reads about this many anyway.
+MAX_SENTENCE_CHARS = 1_000
+# A likely sentence end: a stop, closing quotes or brackets, spaces, then what
+# starts a sentence. The word before the stop is checked apart (_likely_end).
+_END = re.compile(r"[.!?…][\"'”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
+_WORD_BEFORE = re.compile(r"(\S+)$")
 
 
 @lru_cache(maxsize=2)
@@ -39,6 +59,47 @@ def _pieces(line: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _likely_end(line: str, stop: int) -> bool:
+    """Whether the stop at ``stop`` ends a sentence rather than an abbreviation:
+    the word before it is not dotted ("U.S.") nor a short capitalised one ("Mr", "Jan")."""
+    word = _WORD_BEFORE.search(line, max(0, stop - 40), stop)
+    text = word.group(1) if word else ""
+    return "." not in text and not (text[:1].isupper() and len(text) <= 3)
+
+
+def _cut(line: str, start: int, limit: int) -> int:
+    """Where to end a piece of ``line`` that starts at ``start`` and may not pass
+    ``limit``: the last likely sentence end in its second half, else the last
+    space there, else ``limit`` itself (a token longer than the piece)."""
+    low = start + (limit - start) // 2
+    best = None
+    for m in _END.finditer(line, low, limit):
+        if _likely_end(line, m.start()):
+            best = m.end()
+    if best is not None:
+        return best
+    space = max(line.rfind(" ", low, limit), line.rfind("\t", low, limit))
+    return space + 1 if space > low else limit
+
+
+def _windows(line: str, size: int) -> Iterator[tuple[int, int]]:
+    """``line`` as consecutive pieces of at most ``size`` characters."""
+    start = 0
+    while len(line) - start > size:
+        end = _cut(line, start, start + size)
+        yield start, end
+        start = end
+    yield start, len(line)
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) of every sentence, whitespace trimmed, never crossing a line break.
 
@@ -48,15 +109,17 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """
     spans: list[tuple[int, int]] = []
     for line in _LINE.finditer(text):
-        base = line.start()
-        for a, b in _pieces(line.group()):
-            start, end = base + a, base + b
-            while start < end and text[start].isspace():
-                start += 1
-            while end > start and text[end - 1].isspace():
-                end -= 1
-            if end > start and (not spans or start >= spans[-1][1]):
-                spans.append((start, end))
+        base, content = line.start(), line.group()
+        for w_start, w_end in _windows(content, MAX_PIECE_CHARS):
+            piece = content[w_start:w_end]
+            for a, b in _pieces(piece):
+                start, end = _trimmed(text, base + w_start + a, base + w_start + b)
+                if end <= start or (spans and start < spans[-1][1]):
+                    continue
+                for c, d in _windows(text[start:end], MAX_SENTENCE_CHARS):
+                    c, d = _trimmed(text, start + c, start + d)
+                    if d > c:
+                        spans.append((c, d))
     return spans
 
 
@@ -77,8 +140,7 @@ def split_many(texts: Sequence[str]) -> Iterator[list[tuple[int, int]]]:
     the threads torch and onnxruntime hold. Should the helper fail, this
     process splits its half too.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if cores < 2 or sum(len(t) for t in texts) < PARALLEL_MIN_CHARS:
+    if _cores() < 2 or sum(len(t) for t in texts) < PARALLEL_MIN_CHARS:
         yield from map(split_sentences, texts)
         return
     helper, finished = _Helper(), False
@@ -101,14 +163,23 @@ def split_many(texts: Sequence[str]) -> Iterator[list[tuple[int, int]]]:
         helper.close(kill=not finished)
 
 
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 class _Helper:
-    """A child Python that answers each line of JSON texts with a line of their spans."""
+    """A child Python that answers each line of JSON texts with a line of their spans.
+
+    It dies with this process: the kernel kills it when its parent exits,
+    even by SIGKILL (Linux's PR_SET_PDEATHSIG, set by the child itself, so
+    no preexec_fn runs in a parent that holds torch's threads).
+    """
 
     def __init__(self):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", "import rag.ingest.sentences as s; s._serve()"],
+                [sys.executable, "-c", f"import rag.ingest.sentences as s; s._serve({os.getpid()})"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
             )
         except OSError:
@@ -150,7 +221,20 @@ class _Helper:
                 proc.wait()
 
 
-def _serve() -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel for SIGKILL when the parent dies; exit if it already has."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the closed stdin still ends the loop below
+        pass
+    if os.getppid() != parent:  # the parent died before the request took hold
+        os._exit(0)
+
+
+def _serve(parent: int | None = None) -> None:
+    if parent is not None:
+        _die_with_parent(parent)
     # pysbd builds a regex for each abbreviation it meets, more than re's
     # 512-pattern cache holds; a larger cache saves recompiling them (~20 %).
     # Only here, in rag's own helper process, never in a caller's.

@@ -4,6 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh eval,ui,test
 # The browser tests drive Debian's Chromium (Playwright cannot download its
-# own browsers here). Installed once; needs root, as CI runs.
-command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+# own browsers here); the no-outbound tests watch native code with strace.
+# Installed once; needs root, as CI runs.
+missing=""
+command -v chromium >/dev/null || missing="$missing chromium"
+command -v strace >/dev/null || missing="$missing strace"
+if [ -n "$missing" ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
 exec .venv/bin/python -m pytest "$@"

@@ -51,6 +51,20 @@ def valid_data(obj):
     return obj
 
 
+def json_depth(value, limit: int) -> int:
+    """How deeply ``value`` nests (a scalar is 0), counted up to ``limit + 1``, without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((v, depth) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def safe(text: str) -> str:
     """Multi-line text: each unprintable character (and lone surrogate) becomes U+FFFD."""
     return _UNPRINTABLE.sub(REPLACEMENT, valid_text(str(text)))

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
+from rag.text import has_invalid, json_depth, valid_data
+
 log = logging.getLogger("rag.chat.guard")
 
 # Checked in headless Chromium against the page: every gr.HTML renders through
@@ -42,6 +44,9 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 # few times that size is room enough for the page's calls, and bounds the
 # memory one request can take before it is refused.
 MAX_JSON_BODY = 1 << 20
+# The page's calls nest a few levels (data holds the chat state); Gradio's
+# own models recurse per level.
+MAX_JSON_DEPTH = 32
 # Routes that store a file the client sends.
 UPLOAD_PATHS = re.compile(r"^/(?:gradio_api/)?(?:upload|process_recording)/?$")
 # Gradio's reverse proxy (for apps loaded from Spaces); rag loads none.
@@ -148,16 +153,17 @@ def check_origin(scope, headers: dict[str, str]) -> None:
         m = re.fullmatch(r"(https?|wss?)://([^/]+)/?", origin.strip(), re.IGNORECASE)
         ours = split_host(headers.get("host", ""))
         theirs = split_host(m.group(2)) if m else None
-        if ours is None or theirs is None or _with_port(theirs, m.group(1)) != _with_port(ours, scope.get("scheme", "http")):
+        if ours is None or theirs is None or _site(m.group(1), theirs) != _site(scope.get("scheme", "http"), ours):
             raise Refusal(403, "cross-origin request refused")
     site = headers.get("sec-fetch-site", "").lower()
     if site in ("cross-site", "same-site") and headers.get("sec-fetch-mode", "").lower() != "navigate":
         raise Refusal(403, "cross-site request refused")
 
 
-def _with_port(parsed: tuple[str, int | None], scheme: str) -> tuple[str, int]:
+def _site(scheme: str, parsed: tuple[str, int | None]) -> tuple[bool, str, int]:
+    secure = scheme.lower() in ("https", "wss")
     name, port = parsed
-    return name, port or (443 if scheme.lower() in ("https", "wss") else 80)
+    return secure, name, port or (443 if secure else 80)
 
 
 def check_path(scope, headers: dict[str, str], policy: Policy) -> None:
@@ -177,15 +183,23 @@ def check_path(scope, headers: dict[str, str], policy: Policy) -> None:
         raise Refusal(413, "this server accepts no uploads")
 
 
-def check_call(path: str, body: bytes, policy: Policy) -> None:
+def check_call(path: str, body: bytes, policy: Policy) -> bytes:
     """A call naming a function: its JSON must be an object with a known
-    ``fn_index`` or api name and ``data`` a list, or it is refused as 4xx."""
+    ``fn_index`` or api name and ``data`` a list, or it is refused as 4xx.
+
+    Returns the body to hand on: the same bytes, or, when its strings hold
+    lone surrogates (JSON escapes such as \\ud800, which no text encoder
+    takes), the same JSON with each replaced by U+FFFD; the question's notes
+    then tell the user (rag.answer.question).
+    """
     try:
         payload = json.loads(body.decode("utf-8")) if body.strip() else {}
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise Refusal(400, "request body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise Refusal(422, "request body must be a JSON object")
+    if json_depth(payload, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise Refusal(422, f"request body nests more than {MAX_JSON_DEPTH} levels")
     if "data" in payload and not isinstance(payload["data"], list):
         raise Refusal(422, "'data' must be a list")
     fn_index = payload.get("fn_index")
@@ -198,6 +212,9 @@ def check_call(path: str, body: bytes, policy: Policy) -> None:
     if path.rstrip("/").endswith("/queue/join"):
         if fn_index is None or not isinstance(payload.get("session_hash"), str):
             raise Refusal(422, "fn_index and session_hash are required")
+    if b"\\u" in body and has_invalid(json.dumps(payload, ensure_ascii=False)):
+        return json.dumps(valid_data(payload)).encode()
+    return body
 
 
 Receive = Callable[[], Awaitable[dict]]
@@ -222,8 +239,7 @@ class Guard:
             check_path(scope, headers, self.policy)
             if scope["type"] == "http" and scope.get("method") == "POST" and CALL_PATHS.match(scope["path"]):
                 body = await _read_body(receive, MAX_JSON_BODY, headers)
-                check_call(scope["path"], body, self.policy)
-                receive = _replay(body, receive)
+                receive = _replay(check_call(scope["path"], body, self.policy), receive)
             elif scope["type"] == "http" and headers.get("content-type", "").lower().startswith("multipart/"):
                 # Only reached when uploads are switched on: read within the
                 # limit here, so Gradio never sees more than it allows.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import EvalDataError
-from rag.text import has_invalid
+from rag.text import has_invalid, json_depth
 from rag.types import Document
 
 # An eval set is a few hundred lines; these bound what a wrong path (a device,
@@ -61,20 +61,6 @@ def locate(answer: str, documents: dict[str, Document]) -> tuple[Span, ...]:
         for doc_id, doc in documents.items()
         for s in _occurrences(doc.text, answer)
     )
-
-
-def json_depth(value, limit: int) -> int:
-    """How deeply ``value`` nests (a scalar is 0), counted up to ``limit + 1``, without recursion."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (list, dict)):
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                return deepest
-            stack.extend((v, depth) for v in (item.values() if isinstance(item, dict) else item))
-    return deepest
 
 
 def read_json_line(line: str, where: str, error=EvalDataError, max_depth: int = MAX_JSON_DEPTH):

@@ -4,6 +4,7 @@ record checked against its document, the manifest against the caller's model."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -133,6 +134,8 @@ def _check_store(index_dir: Path, manifest: dict, hint: str) -> None:
 def _load_generation(index_dir: Path, folder: Path, expected: Expected, any_store: bool) -> Index:
     hint = rebuild_hint(index_dir)
     if not (folder / MANIFEST).is_file():
+        if os.path.lexists(folder / MANIFEST):
+            raise IndexCorrupt(f"{index_dir}/{MANIFEST} is not a regular file; {hint}")
         if folder.is_dir() and any(folder.iterdir()):
             # `rag index` refuses to build over such a folder, so rebuilding is no advice.
             raise IndexCorrupt(f"{index_dir} is not a rag index (it holds files but no manifest.json); point --index "

@@ -81,7 +81,7 @@ def test_fifos_are_listed_never_opened(tmp_path):
 def test_the_walk_is_bounded(tmp_path, monkeypatch):
     corpus = write_corpus(tmp_path / "c", {f"f{i}.txt": ESSAY for i in range(30)})
     monkeypatch.setattr(corpus_module, "MAX_WALK_ENTRIES", 20)
-    with pytest.raises(CorpusError, match="holds more than 20 files and folders"):
+    with pytest.raises(CorpusError, match="holds more than 20 files and folders; a corpus is a folder of documents"):
         load_corpus(corpus)
     monkeypatch.setattr(corpus_module, "MAX_WALK_ENTRIES", 30)
     assert len(load_corpus(corpus).documents) == 30

@@ -56,7 +56,7 @@ def load_document(path: Path, doc_id: str) -> Document | Skipped:
 # error naming the folder) after looking at this many entries, and goes this
 # many folders deep. A manifest naming "/" as its corpus would otherwise make
 # every `rag ask` walk the whole disk.
-MAX_WALK_ENTRIES = 200_000
+MAX_WALK_ENTRIES = 100_000
 MAX_DEPTH = 32
 
 
@@ -67,6 +67,42 @@ def _inside(path: str, root: str) -> bool:
 def _listed(folder: Path, entry: os.DirEntry) -> str:
     """The entry's path inside the corpus folder, as valid text (for messages and ids)."""
     return valid_text(Path(entry.path).relative_to(folder).as_posix())
+
+
+def _take(folder: Path, root: str, entry: os.DirEntry, depth: int, files: list[Path], skipped: list[Skipped],
+          pending: list[tuple[Path, int]]) -> None:
+    """Sort one folder entry: a document to read, a folder to walk, or skipped with its reason."""
+    path = Path(entry.path)
+    is_document = path.suffix.lower() in SUFFIXES
+    if entry.is_symlink():
+        target = os.path.realpath(path)
+        if os.path.isdir(target):
+            skipped.append(Skipped(_listed(folder, entry), "symbolic link to a folder, not followed"))
+            return
+        if not is_document:
+            return
+        if not os.path.exists(target):
+            skipped.append(Skipped(_listed(folder, entry), "broken symbolic link"))
+            return
+        if not _inside(target, root):
+            skipped.append(Skipped(_listed(folder, entry), "symbolic link to a file outside the corpus folder"))
+            return
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        if is_document:
+            skipped.append(Skipped(_listed(folder, entry), f"unreadable ({err.strerror})"))
+        return
+    if stat.S_ISDIR(mode):
+        if depth + 1 >= MAX_DEPTH:
+            skipped.append(Skipped(_listed(folder, entry), f"folder more than {MAX_DEPTH} levels deep"))
+        else:
+            pending.append((path, depth + 1))
+    elif is_document:
+        if stat.S_ISREG(mode):
+            files.append(path)
+        else:  # reading a FIFO blocks forever, a device may never end
+            skipped.append(Skipped(_listed(folder, entry), "not a regular file (a FIFO, socket or device)"))
 
 
 def list_corpus(folder: Path) -> tuple[list[Path], list[Skipped]]:
@@ -96,41 +132,15 @@ def list_corpus(folder: Path) -> tuple[list[Path], list[Skipped]]:
         for entry in entries:
             seen += 1
             if seen > MAX_WALK_ENTRIES:
-                raise CorpusError(f"{folder} holds more than {MAX_WALK_ENTRIES:,} files and folders; point --corpus "
-                                  f"at the folder of documents itself")
+                raise CorpusError(f"corpus folder {folder} holds more than {MAX_WALK_ENTRIES:,} files and folders; "
+                                  f"a corpus is a folder of documents (build from that folder: rag index --corpus FOLDER)")
             if entry.name.startswith("."):
                 continue
-            path = Path(entry.path)
-            is_document = path.suffix.lower() in SUFFIXES
-            if entry.is_symlink():
-                target = os.path.realpath(path)
-                if os.path.isdir(target):
-                    skipped.append(Skipped(_listed(folder, entry), "symbolic link to a folder, not followed"))
-                    continue
-                if not is_document:
-                    continue
-                if not os.path.exists(target):
-                    skipped.append(Skipped(_listed(folder, entry), "broken symbolic link"))
-                    continue
-                if not _inside(target, root):
-                    skipped.append(Skipped(_listed(folder, entry), "symbolic link to a file outside the corpus folder"))
-                    continue
             try:
-                mode = path.stat().st_mode
-            except OSError as err:
-                if is_document:
+                _take(folder, root, entry, depth, files, skipped, pending)
+            except OSError as err:  # vanished or unreadable while listed (/proc holds many such)
+                if Path(entry.name).suffix.lower() in SUFFIXES:
                     skipped.append(Skipped(_listed(folder, entry), f"unreadable ({err.strerror})"))
-                continue
-            if stat.S_ISDIR(mode):
-                if depth + 1 >= MAX_DEPTH:
-                    skipped.append(Skipped(_listed(folder, entry), f"folder more than {MAX_DEPTH} levels deep"))
-                else:
-                    pending.append((path, depth + 1))
-            elif is_document:
-                if stat.S_ISREG(mode):
-                    files.append(path)
-                else:  # reading a FIFO blocks forever, a device may never end
-                    skipped.append(Skipped(_listed(folder, entry), "not a regular file (a FIFO, socket or device)"))
     return sorted(files), skipped
 
 

@@ -42,7 +42,9 @@ def clean_question(raw: str) -> tuple[str, tuple[str, ...]]:
         # Bound the work before any pass over the text: normalising or
         # matching a megabyte would cost time for a question we cut anyway.
         raw = raw[:_MAX_RAW_CHARS]
-    if has_invalid(raw):
+    if has_invalid(raw) or REPLACEMENT in raw:
+        # U+FFFD too: the page's gate (rag.chat.guard) has already replaced
+        # lone surrogates by it, and a decoder upstream may have.
         raw = valid_text(raw)
         notes.append(f"bytes that are not UTF-8 text were replaced by {REPLACEMENT} in the question")
     text = _CONTROL.sub(" ", unicodedata.normalize("NFC", raw))

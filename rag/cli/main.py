@@ -19,7 +19,7 @@ from rag.errors import RagError
 from rag.retrieval.registry import RETRIEVERS
 from rag.answer.serialize import answer_to_dict
 from rag.cli.options import SAFE_PATH, check_host_option, check_report_dir, check_sweep, shorten
-from rag.text import safe, safe_json, safe_line, safe_name, valid_text
+from rag.text import safe, safe_json, safe_line, safe_name
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -150,9 +150,9 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
     from rag.pipeline import Rag
     from rag.embed.auto import default_embedder
 
-    # argv carries bytes that are not UTF-8 as lone surrogates: replaced here,
-    # where the text enters (clean_question notes the replacement).
-    answer = Rag.open(index_dir, default_embedder(model_path)).ask(valid_text(question), k=k, retriever=retriever)
+    # argv carries bytes that are not UTF-8 as lone surrogates: clean_question
+    # replaces them and says so; every output below escapes what it prints.
+    answer = Rag.open(index_dir, default_embedder(model_path)).ask(question, k=k, retriever=retriever)
     # Notes (question shortened, control characters removed) go to stderr in
     # both modes, so --json callers are told too and stdout stays one object.
     for note in answer.notes:

@@ -178,6 +178,29 @@ def test_every_response_carries_the_security_headers():
         assert response.headers["referrer-policy"] == "no-referrer"
 
 
+def test_the_page_allows_its_own_inline_scripts_by_hash_and_nothing_else():
+    import base64
+    import hashlib
+
+    from starlette.responses import HTMLResponse
+
+    page = "<html><script>window.a = 1;</script><script src='./x.js'></script><script>b()</script></html>"
+
+    async def html(request):
+        return HTMLResponse(page)
+
+    app = Starlette(routes=[Route("/", html), Route("/other", html)],
+                    middleware=[Middleware(Guard, policy=Policy("127.0.0.1"))])
+    client = TestClient(app, base_url=BASE)
+    expected = sorted("'sha256-" + base64.b64encode(hashlib.sha256(code.encode()).digest()).decode() + "'"
+                      for code in ("window.a = 1;", "b()"))
+    response = client.get("/")
+    assert response.text == page
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY.replace(
+        "'unsafe-eval'", "'unsafe-eval' " + " ".join(expected))
+    assert client.get("/other").headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
 def test_an_unexpected_error_is_a_plain_500_without_details():
     client, _ = make_client()
     response = client.get("/boom")

@@ -15,6 +15,8 @@ streaming responses, and the answers stream as server-sent events.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import json
 import logging
@@ -217,6 +219,33 @@ def check_call(path: str, body: bytes, policy: Policy) -> bytes:
     return body
 
 
+# Gradio's page (/) carries five inline scripts (its config, API info, mode, a
+# loader, a padding fix); each is allowed by its sha256 in that page's own
+# policy. Content cannot add one: Gradio writes the config with "<" escaped
+# (gradio.routes.toorjson). Every other response gets the plain policy, as
+# does a page larger than this.
+MAX_HTML_HELD = 4 << 20
+_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _is_html(message: dict) -> bool:
+    return any(k.lower() == b"content-type" and v.lower().startswith(b"text/html") for k, v in message.get("headers", ()))
+
+
+def _with_headers(message: dict, extra) -> dict:
+    present = {k.lower() for k, _ in message.get("headers", ())}
+    return {**message, "headers": [*message.get("headers", ()), *((k, v) for k, v in extra if k not in present)]}
+
+
+def _csp_for(html: bytes) -> bytes:
+    """The policy with the page's own inline scripts allowed by hash."""
+    hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode() + "'"
+                     for m in _INLINE_SCRIPT.finditer(html)})
+    policy = CONTENT_SECURITY_POLICY.replace("script-src 'self' 'unsafe-eval'",
+                                             " ".join(["script-src 'self' 'unsafe-eval'", *hashes]))
+    return policy.encode()
+
+
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
@@ -254,14 +283,28 @@ class Guard:
 
     async def _pass(self, scope, receive: Receive, send: Send) -> None:
         started = False
+        held: list[dict] = []  # an HTML page's messages, until its inline scripts are hashed
 
         async def send_with_headers(message: dict) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                present = {k.lower() for k, _ in message.get("headers", ())}
-                extra = [(k, v) for k, v in self.policy.extra_headers if k not in present]
-                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+                if scope.get("path") == "/" and _is_html(message):
+                    held.append(message)
+                    return
+                message = _with_headers(message, self.policy.extra_headers)
+            elif held:
+                held.append(message)
+                size = sum(len(m.get("body", b"")) for m in held[1:])
+                if message.get("more_body") and size <= MAX_HTML_HELD:
+                    return
+                body = b"".join(m.get("body", b"") for m in held[1:])
+                headers = self.policy.extra_headers
+                if not message.get("more_body"):
+                    headers = tuple((k, _csp_for(body) if k == b"content-security-policy" else v) for k, v in headers)
+                await send(_with_headers(held[0], headers))
+                message = {**message, "body": body}
+                held.clear()
             await send(message)
 
         try:

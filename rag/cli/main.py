@@ -49,8 +49,9 @@ index_option = click.option(
     help="Index folder. [default: index/default in the project; env RAG_INDEX]",
 )
 model_option = click.option(
-    "--model", "model_path", type=click.Path(path_type=Path), default=None, envvar="RAG_MODEL",
-    help="Local sentence-transformers model folder. [default: the bundled all-MiniLM-L6-v2; env RAG_MODEL]",
+    "--model", "model_path", default=None, envvar="RAG_MODEL", metavar="MODEL",
+    help="Embedding model: mpnet (all-mpnet-base-v2), minilm (all-MiniLM-L6-v2), or a local "
+         "sentence-transformers folder. [default: mpnet when installed, else minilm; env RAG_MODEL]",
 )
 
 
@@ -206,3 +207,28 @@ def serve(host, port, index_dir, model_path) -> None:
     rag = Rag.open(index_dir, default_embedder(model_path))
     click.echo(f"Serving the chat page on http://{host}:{port} (Ctrl+C to stop)", err=True)
     start(rag, host, port or None, block=True)
+
+
+@main.command()
+@model_option
+@click.option("--ship", is_flag=True, help="Write rag/tuning/ (the tuning rag ships) instead of the cache.")
+@click.option("--max-false-abstain", type=click.FloatRange(0.0, 0.5), default=0.03, show_default=True,
+              help="Share of answerable development questions the answerability model may refuse (cross-validated).")
+def calibrate(model_path, ship, max_false_abstain) -> None:
+    """Fit the answer weights and the answerability model for a model.
+
+    Weights and thresholds belong to the model they were fitted with: a model
+    without them still answers, but with a note that questions the documents
+    do not answer may get quotations. This fits them on the project's
+    development question sets (eval/essays_qa.jsonl, eval/check_qa.jsonl,
+    eval/dev_qa.jsonl) over the bundled corpus, prints the cross-validated
+    figures, and writes them where rag finds them for that model.
+    """
+    from rag.embed.auto import default_embedder
+    from rag.evaluation.fit import calibrate as fit
+
+    path, report = fit(default_embedder(model_path), ship=ship, max_false_abstain=max_false_abstain,
+                       progress=not ship)
+    click.echo(_safe("\n".join(report)))
+    click.echo(f"Wrote {safe_line(str(path))}", err=True)
+

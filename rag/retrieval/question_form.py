@@ -53,8 +53,9 @@ _BROAD_Q = re.compile(
     r"(arguments?|points?|ideas?|messages?|claims?|thesis|theses|takeaways?|themes?|conclusions?|concerns?|worries|"
     r"recommendations?|proposals?|lessons?|positions?|contentions?|case)"
     r"|thesis|takeaways?|bottom line|what('s| is| are) (it|they|this|these|the \w+( \w+)?) (all |mainly |mostly )?about"
-    r"|what (do|does|did) (\w+ )?(\w+ )?(recommend|propose|advocate|urge|call for|want)"
-    r"|\brecommend(ations?)?\b|(do|does|did) (they|the (\w+ )?(essays|articles|pieces|authors|writers)) (\w+ly )?"
+    r"|what (do|does|did) (\w+ )?(\w+ )?(recommend|propose|advocate|urge|call for|want)(?=\W*$)"
+    r"|what (do|does|did) (\w+ )?(\w+ )?(want|urge|expect|ask) (\w+ ){1,3}to do\b"
+    r"|(do|does|did) (they|the (\w+ )?(essays|articles|pieces|authors|writers)) (\w+ly )?"
     r"(agree|disagree|differ)"
     r"|how (do|does) (they|the (\w+ )?(essays|articles|pieces|authors|writers)) (\w+ly )?(compare|differ)"
     r"|where (do|does) (\w+ ){0,3}stand)\b",

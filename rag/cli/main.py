@@ -78,9 +78,12 @@ def main() -> None:
               help="Maximum characters per chunk. [default: 1200]")
 @click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None,
               help="Characters shared by neighbouring chunks. [default: 200]")
+@click.option("--name", default=None, metavar="NAME",
+              help='What answers call the corpus, e.g. "the reports". [default: "the essays" for the bundled '
+                   'corpus, else "the documents"]')
 @click.option("--force", is_flag=True, help="Rebuild and re-embed even if the index is up to date.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, force, quiet) -> None:
+def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, force, quiet) -> None:
     """Build (or rebuild) the index of a corpus folder.
 
     Only new or changed documents are embedded again. The new index replaces
@@ -99,7 +102,8 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, force, q
         raise click.BadParameter(str(err)) from err
     index_dir = index_dir or default_index_dir()
     _, report, corpus = build(
-        corpus_dir, index_dir, settings, default_embedder(model_path), progress=not quiet, force=force
+        corpus_dir, index_dir, settings, default_embedder(model_path), progress=not quiet, force=force,
+        name=" ".join(name.split())[:60] if name else None,
     )
     for skipped in corpus.skipped:
         click.echo(f"rag: warning: skipped {safe_line(skipped.path)}: {safe_line(skipped.reason)}", err=True)

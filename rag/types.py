@@ -49,6 +49,7 @@ class Corpus:
     documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...] = ()
     folder: str = ""
+    name: str = ""  # what answers call it ("the essays"); "" for "the documents"
     notes: tuple[str, ...] = ()  # what loading changed that the user should hear of (a name that is not UTF-8)
 
     def by_id(self) -> dict[str, Document]:

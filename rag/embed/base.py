@@ -24,7 +24,6 @@ for _var, _value in (
 # Child processes inherit it. (pyproject.toml also keeps onnxruntime below 1.29.)
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
-BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 @runtime_checkable

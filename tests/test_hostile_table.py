@@ -380,7 +380,7 @@ def _process_state(pid: int) -> str | None:
 
 
 def telemetry_files(ctx: Ctx) -> tuple[int, str]:
-    from rag.embed.onnx_backend import cache_root
+    from rag.settings import cache_root
 
     home = ctx.tmp / "home"
     home.mkdir()

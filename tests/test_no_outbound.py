@@ -67,7 +67,7 @@ def watched(args: list[str], tmp_path: Path, timeout: float) -> tuple[subprocess
     home.mkdir(exist_ok=True)
     trace, hook = tmp_path / "strace.log", tmp_path / "net.log"
     env = guarded_env(hook)
-    from rag.embed.onnx_backend import cache_root
+    from rag.settings import cache_root
 
     env.update(HOME=str(home), RAG_CACHE=str(cache_root()), RAG_THREADS="1")
     env.pop("ORT_DISABLE_TELEMETRY", None)  # rag must set it itself
@@ -135,7 +135,7 @@ def test_onnxruntime_telemetry_is_off_even_if_the_caller_turned_it_on(tmp_path):
     """onnxruntime 1.29+ writes a device id under ~/.cache/Microsoft within a
     second of import and then looks up its collector; rag forces
     ORT_DISABLE_TELEMETRY=1 before any import of it, over a caller's "0"."""
-    from rag.embed.onnx_backend import cache_root
+    from rag.settings import cache_root
 
     home = tmp_path / "home"
     home.mkdir()

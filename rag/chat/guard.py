@@ -28,8 +28,9 @@ from rag.text import has_invalid, json_depth, valid_data
 
 log = logging.getLogger("rag.chat.guard")
 
-# Checked in headless Chromium against the page: every gr.HTML renders through
-# Function(), hence 'unsafe-eval'; no inline script is needed.
+# Checked in headless Chromium against the page (tests/test_csp_browser.py):
+# every gr.HTML renders through Function(), hence 'unsafe-eval'; the page's
+# own inline scripts are added by hash (_csp_for).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; media-src 'self' blob:; "
@@ -46,8 +47,7 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 # few times that size is room enough for the page's calls, and bounds the
 # memory one request can take before it is refused.
 MAX_JSON_BODY = 1 << 20
-# The page's calls nest a few levels (data holds the chat state); Gradio's
-# own models recurse per level.
+# The page's calls nest two or three levels; Gradio's own models recurse per level.
 MAX_JSON_DEPTH = 32
 # Routes that store a file the client sends.
 UPLOAD_PATHS = re.compile(r"^/(?:gradio_api/)?(?:upload|process_recording)/?$")

@@ -1,0 +1,124 @@
+"""The conversation kept in the browser, so that it survives a reload.
+
+Only what rebuilds the view is kept: each question, its settings, and its
+answer as offsets (quotations as ``(doc_id, start, end)``, passages as chunk
+ids). Nothing read back is trusted, since anyone can edit their browser's
+storage: every value is type- and range-checked, each quotation's text is
+taken from the index at its offsets and checked as any new quotation is
+(``rag.answer.compose.verify_quote``), and follow-ups are rewritten again
+from the restored turns. The first turn that fails drops it and every later
+turn (a follow-up leans on what came before).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from rag.answer.compose import render_answer_text, verify_quote
+from rag.answer.followup import rewrite, turn_from_answer
+from rag.answer.question import MAX_QUESTION_CHARS
+from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag
+from rag.retrieval.registry import RETRIEVERS
+from rag.types import Answer, Hit, Quote
+
+FORMAT = 1
+MAX_SAVED_TURNS = 50
+MAX_QUOTES = 10
+MAX_PASSAGES = 20
+MAX_TEXT = 600  # an abstention's one line, or a note
+FORMS = ("lookup", "broad")
+
+
+def saved_state(turns: Sequence) -> dict:
+    """The JSON the browser stores for ``turns`` (``ChatTurn``s)."""
+    out = []
+    for t in list(turns)[-MAX_SAVED_TURNS:]:
+        a = t.answer
+        out.append({
+            "id": t.id, "q": t.rewrite.question, "r": t.retriever, "k": t.k,
+            "abstained": a.abstained, "text": a.text if a.abstained else "", "form": a.form,
+            "notes": list(a.notes),
+            "quotes": [[q.doc_id, q.start, q.end] for q in a.quotes],
+            "passages": [[h.chunk.chunk_id, round(float(h.score), 6), h.retriever] for h in a.passages],
+        })
+    return {"v": FORMAT, "turns": out}
+
+
+class _Bad(Exception):
+    """A stored value that does not check out."""
+
+
+def _int(value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _Bad(value)
+    return value
+
+
+def _str(value, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise _Bad(value)
+    return value
+
+
+def _list(value, limit: int) -> list:
+    if not isinstance(value, list) or len(value) > limit:
+        raise _Bad(value)
+    return value
+
+
+def _answer(rag: Rag, item: dict, question: str, query: str, retriever: str) -> Answer:
+    index = rag.index
+    quotes = []
+    for n, row in enumerate(_list(item.get("quotes", []), MAX_QUOTES), start=1):
+        doc_id, start, end = _list(row, 3)
+        doc = index.documents.get(_str(doc_id, 500))
+        if doc is None:
+            raise _Bad(doc_id)
+        start, end = _int(start, 0, len(doc.text)), _int(end, 0, len(doc.text))
+        if end <= start:
+            raise _Bad(row)
+        try:
+            quotes.append(verify_quote(index, Quote(n, doc.doc_id, doc.title, start, end, doc.text[start:end])))
+        except AssertionError:
+            raise _Bad(row) from None
+    passages = []
+    for rank, row in enumerate(_list(item.get("passages", []), MAX_PASSAGES), start=1):
+        chunk_id, score, name = _list(row, 3)
+        chunk = index.chunks[_int(chunk_id, 0, len(index.chunks) - 1)]
+        if not isinstance(score, (int, float)) or isinstance(score, bool) or name not in RETRIEVERS:
+            raise _Bad(row)
+        passages.append(Hit(chunk, float(score), rank, name, index.title(chunk.doc_id)))
+    abstained = item.get("abstained") is True or not quotes
+    text = _str(item.get("text", ""), MAX_TEXT) if abstained else render_answer_text(tuple(quotes))
+    notes = tuple(_str(n, MAX_TEXT) for n in _list(item.get("notes", []), 5))
+    form = item.get("form") if item.get("form") in FORMS else "lookup"
+    return Answer(question, text, abstained, tuple(quotes), tuple(passages), query, retriever, notes, form)
+
+
+def restore(rag: Rag, saved) -> tuple[tuple, bool]:
+    """``(turns, complete)``: the ``ChatTurn``s rebuilt from ``saved``, and
+    whether every stored turn could be restored."""
+    from rag.chat.session import ChatTurn
+
+    if not isinstance(saved, dict) or saved.get("v") != FORMAT or not isinstance(saved.get("turns"), list):
+        return (), saved in (None, {}, "", [])
+    turns: list = []
+    stored = saved["turns"][-MAX_SAVED_TURNS:]
+    for item in stored:
+        try:
+            if not isinstance(item, dict):
+                raise _Bad(item)
+            question = _str(item.get("q"), 4 * MAX_QUESTION_CHARS)
+            retriever = item.get("r") if item.get("r") in RETRIEVERS else DEFAULT_RETRIEVER
+            k = _int(item.get("k", DEFAULT_K), 1, 100)
+            turn_id = _int(item.get("id"), (turns[-1].id + 1) if turns else 1, 10**9)
+            rw = rewrite(question, [turn_from_answer(t.answer) for t in turns], rag.index.documents)
+            answer = _answer(rag, item, rw.question, rw.query, retriever)
+        except (_Bad, ValueError, TypeError, IndexError, KeyError):
+            return tuple(turns), False
+        turns.append(ChatTurn(turn_id, rw, answer, {}, retriever, k))
+    if turns:  # the inspector shows the last answer's rankings: searched again, not stored
+        last = turns[-1]
+        turns[-1] = ChatTurn(last.id, last.rewrite, last.answer, rag.compare_retrievers(last.rewrite, last.k),
+                             last.retriever, last.k)
+    return tuple(turns), True

@@ -4,9 +4,8 @@ What comes next is a matter of position in the document, not of similarity
 to the question, so these answers are the sentences that follow a reading
 position, in document order. With a speaker ("he" = Michael Kofman), only
 the sentences attributed to that person count: those that name them with a
-verb of saying or as the subject, those where "he said"/"she said" follows
-a mention of them, and a quotation that carries on theirs in the same
-paragraph. Sentences the previous answer already showed are passed over.
+verb of saying or as the subject, and, right after one of those in the
+same paragraph, a "he said"/"she said" or a quotation that carries on. Sentences the previous answer already showed are passed over.
 """
 
 from __future__ import annotations
@@ -61,7 +60,8 @@ def attributed(doc: Document, sentences: Sequence[tuple[int, int]], speaker: str
     surname = _surname(speaker)
     starts = paragraph_starts(doc.text)
     out: list[bool] = []
-    last_is_speaker = False  # whom a following "he said" points at
+    # "He said" and a bare quotation point back one sentence: to the
+    # speaker only if the sentence just before, in the same paragraph, was theirs.
     previous, previous_paragraph = False, -1
     for start, end in sentences:
         text = doc.text[start:end]
@@ -70,16 +70,11 @@ def attributed(doc: Document, sentences: Sequence[tuple[int, int]], speaker: str
         other = _other_speaker(text, surname)
         opens_quote = bool(_OPENS_QUOTE.match(text))
         subject = named and _names_word(" ".join(_WORD.findall(text)[:4]), surname)
+        carries_on = previous and paragraph == previous_paragraph and not other
         if named and (_SPEECH.search(text) or opens_quote or subject):
             said = True
-        elif _PRONOUN_SPEECH.search(text) and last_is_speaker and not other:
-            said = True
         else:
-            said = opens_quote and previous and paragraph == previous_paragraph and not other
-        if named:
-            last_is_speaker = True
-        elif other:
-            last_is_speaker = False
+            said = carries_on and bool(_PRONOUN_SPEECH.search(text) or opens_quote)
         out.append(said)
         previous, previous_paragraph = said, paragraph
     return out

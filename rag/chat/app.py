@@ -26,7 +26,7 @@ import gradio as gr  # noqa: E402
 from rag.answer.question import MAX_QUESTION_CHARS  # noqa: E402
 from rag.chat.assets import CHAT_JS, CSS, VIEWER_JS  # noqa: E402, F401  (CSS: rag.chat.serve passes it to launch)
 from rag.chat.panels import documents_html  # noqa: E402
-from rag.chat.restore import restore  # noqa: E402
+from rag.chat.restore import new_key, restore, saved_state  # noqa: E402
 from rag.chat.session import ChatView, finished_view, open_citation, reask, respond  # noqa: E402
 from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag  # noqa: E402
 
@@ -52,7 +52,6 @@ HEADER = (
 )
 STOPPED = "Stopped."
 STOPPED_BACK = "Stopped. Your question is back in the box."
-NOT_RESTORED = "Part of the earlier conversation could not be restored: the documents changed since."
 
 
 def examples_for(rag: Rag) -> list[str]:
@@ -67,6 +66,7 @@ def build_demo(rag: Rag) -> gr.Blocks:
     for chunk in rag.index.chunks:
         counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
     start = finished_view(rag, ())
+    key = new_key()  # signs what the browser keeps; never sent to it
 
     def emit(view: ChatView, clear_box: bool):
         """Output values for one view; the question box is emptied once, when its question is taken."""
@@ -74,7 +74,7 @@ def build_demo(rag: Rag) -> gr.Blocks:
         return (
             "" if taking else gr.skip(),
             view.conversation, view.panel, view.inspector, view.record, view.turns,
-            view.saved if view.done else gr.skip(),
+            saved_state(view.turns, key) if view.done else gr.skip(),
             view.asking,
             gr.Button(interactive=False) if taking else gr.skip(),
             gr.Button(interactive=not view.done),
@@ -110,18 +110,18 @@ def build_demo(rag: Rag) -> gr.Blocks:
         answered = bool(turns) and turns[-1].rewrite.question == " ".join((asking or "").split())
         back = bool(asking) and not answered and not (draft or "").strip()
         box = asking if back else gr.skip()
-        return (view.conversation, view.panel, view.inspector, view.record, view.saved, "", box,
+        return (view.conversation, view.panel, view.inspector, view.record, saved_state(view.turns, key), "", box,
                 gr.Button(interactive=bool((asking if back else draft or "").strip())), gr.Button(interactive=False),
                 STOPPED_BACK if back else STOPPED if asking else "")
 
     def cleared():
         view = finished_view(rag, ())
-        return (view.conversation, view.panel, view.inspector, view.record, (), view.saved, "",
+        return (view.conversation, view.panel, view.inspector, view.record, (), saved_state((), key), "",
                 gr.Button(interactive=False), "")
 
     def restored(saved):
-        turns, complete = restore(rag, saved)
-        view = finished_view(rag, turns, "" if complete else NOT_RESTORED)
+        turns, problem = restore(rag, saved, key)
+        view = finished_view(rag, turns, problem)
         return view.conversation, view.panel, view.inspector, view.record, view.turns, view.status
 
     with gr.Blocks(title="Ask the documents") as demo:

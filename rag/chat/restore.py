@@ -3,15 +3,22 @@
 Only what rebuilds the view is kept: each question, its settings, and its
 answer as offsets (quotations as ``(doc_id, start, end)``, passages as chunk
 ids). Nothing read back is trusted, since anyone can edit their browser's
-storage: every value is type- and range-checked, each quotation's text is
-taken from the index at its offsets and checked as any new quotation is
-(``rag.answer.compose.verify_quote``), and follow-ups are rewritten again
-from the restored turns. The first turn that fails drops it and every later
-turn (a follow-up leans on what came before).
+storage (Gradio's BrowserState encrypts with a key the page itself holds):
+each turn carries an HMAC under a key that never leaves the server process,
+so an edited turn is refused; every value is type- and range-checked; each
+quotation's text is taken from the index at its offsets and checked as any
+new quotation is (``rag.answer.compose.verify_quote``), which also catches
+documents that changed since; and follow-ups are rewritten again from the
+restored turns. The first turn that fails drops it and every later turn (a
+follow-up leans on what came before).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import secrets
 from typing import Sequence
 
 from rag.answer.compose import render_answer_text, verify_quote
@@ -29,18 +36,28 @@ MAX_TEXT = 600  # an abstention's one line, or a note
 FORMS = ("lookup", "broad")
 
 
-def saved_state(turns: Sequence) -> dict:
-    """The JSON the browser stores for ``turns`` (``ChatTurn``s)."""
+def new_key() -> bytes:
+    return secrets.token_bytes(32)
+
+
+def signature(item: dict, key: bytes) -> str:
+    body = json.dumps({k: v for k, v in item.items() if k != "sig"}, sort_keys=True, ensure_ascii=True)
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def saved_state(turns: Sequence, key: bytes) -> dict:
+    """The JSON the browser stores for ``turns`` (``ChatTurn``s), each turn signed with ``key``."""
     out = []
     for t in list(turns)[-MAX_SAVED_TURNS:]:
         a = t.answer
-        out.append({
+        item = {
             "id": t.id, "q": t.rewrite.question, "r": t.retriever, "k": t.k,
             "abstained": a.abstained, "text": a.text if a.abstained else "", "form": a.form,
             "notes": list(a.notes),
             "quotes": [[q.doc_id, q.start, q.end] for q in a.quotes],
             "passages": [[h.chunk.chunk_id, round(float(h.score), 6), h.retriever] for h in a.passages],
-        })
+        }
+        out.append({**item, "sig": signature(item, key)})
     return {"v": FORMAT, "turns": out}
 
 
@@ -95,19 +112,27 @@ def _answer(rag: Rag, item: dict, question: str, query: str, retriever: str) -> 
     return Answer(question, text, abstained, tuple(quotes), tuple(passages), query, retriever, notes, form)
 
 
-def restore(rag: Rag, saved) -> tuple[tuple, bool]:
-    """``(turns, complete)``: the ``ChatTurn``s rebuilt from ``saved``, and
-    whether every stored turn could be restored."""
+UNSIGNED = ("The earlier conversation in this browser was not restored: it was kept by another run of the "
+            "server, or edited.")
+CHANGED = "Part of the earlier conversation could not be restored: the documents changed since."
+
+
+def restore(rag: Rag, saved, key: bytes) -> tuple[tuple, str]:
+    """``(turns, problem)``: the ``ChatTurn``s rebuilt from ``saved`` (signed
+    with ``key``), and, if some stored turns were dropped, why in one line."""
     from rag.chat.session import ChatTurn
 
+    if saved in (None, {}, "", []):
+        return (), ""
     if not isinstance(saved, dict) or saved.get("v") != FORMAT or not isinstance(saved.get("turns"), list):
-        return (), saved in (None, {}, "", [])
+        return (), UNSIGNED
     turns: list = []
     stored = saved["turns"][-MAX_SAVED_TURNS:]
     for item in stored:
         try:
-            if not isinstance(item, dict):
-                raise _Bad(item)
+            if not isinstance(item, dict) or not isinstance(item.get("sig"), str) \
+                    or not hmac.compare_digest(item["sig"], signature(item, key)):
+                return tuple(turns), UNSIGNED
             question = _str(item.get("q"), 4 * MAX_QUESTION_CHARS)
             retriever = item.get("r") if item.get("r") in RETRIEVERS else DEFAULT_RETRIEVER
             k = _int(item.get("k", DEFAULT_K), 1, 100)
@@ -115,10 +140,10 @@ def restore(rag: Rag, saved) -> tuple[tuple, bool]:
             rw = rewrite(question, [turn_from_answer(t.answer) for t in turns], rag.index.documents)
             answer = _answer(rag, item, rw.question, rw.query, retriever)
         except (_Bad, ValueError, TypeError, IndexError, KeyError):
-            return tuple(turns), False
+            return tuple(turns), CHANGED
         turns.append(ChatTurn(turn_id, rw, answer, {}, retriever, k))
     if turns:  # the inspector shows the last answer's rankings: searched again, not stored
         last = turns[-1]
         turns[-1] = ChatTurn(last.id, last.rewrite, last.answer, rag.compare_retrievers(last.rewrite, last.k),
                              last.retriever, last.k)
-    return tuple(turns), True
+    return tuple(turns), ""

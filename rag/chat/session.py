@@ -57,13 +57,6 @@ class ChatView:
     asking: str = ""  # the question being answered, until its answer is complete
     done: bool = True
 
-    @property
-    def saved(self) -> dict:
-        """What the browser keeps to rebuild the conversation after a reload."""
-        from rag.chat.restore import saved_state
-
-        return saved_state(self.turns)
-
 
 def _titles(rag: Rag) -> dict[str, str]:
     return {d: doc.title for d, doc in rag.index.documents.items()}

@@ -112,8 +112,9 @@ def test_copy_puts_plain_quotations_with_title_and_paragraph():
 
 
 def test_sources_line_names_title_and_paragraph_not_characters():
-    line = parse(answer_html(ANSWER, 4, DOCS)).find("rag-srcline").text()
-    assert "[1] Essay <b>one</b>, ¶ 3" in line and "characters" not in line
+    line = parse(answer_html(ANSWER, 4, DOCS)).find("rag-srcline")
+    assert line.text() == "Sources: Essay <b>one</b>: [1]\xa0¶ 3, [2]\xa0¶ 3, [3]\xa0¶ 3"
+    assert [b.attrs["data-cite"] for b in line.find_all("rag-src")] == ["4-q-1", "4-q-2", "4-q-3"]
 
 
 def test_places_are_paragraphs_and_pages():

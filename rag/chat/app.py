@@ -120,6 +120,8 @@ def build_demo(rag: Rag) -> gr.Blocks:
                 gr.Button(interactive=False), "")
 
     def restored(saved):
+        if not saved:  # nothing kept: leave the page alone (a question may already be on its way)
+            return (gr.skip(),) * 6
         turns, problem = restore(rag, saved, key)
         view = finished_view(rag, turns, problem)
         return view.conversation, view.panel, view.inspector, view.record, view.turns, view.status

@@ -218,6 +218,8 @@ mark.rag-passage-mark { background: #d6e6ff; box-shadow: none; }
 sup.rag-n { color: var(--color-accent); font-weight: 700; font-size: 0.72em; margin-right: 1px; }
 .rag-empty { opacity: 0.75; font-size: 0.92em; margin: 4px 0 8px; }
 @media (min-width: %(wide)dpx) {
+  /* The newest turn fills the box, so that it can always be scrolled to its top. */
+  .rag-conv > .rag-turn:last-child { min-height: calc(max(300px, 100vh - 400px) - 2px); }
   .rag-doc { max-height: calc(100vh - 240px); }
   #rag-side { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 16px);
     overflow-y: auto; }

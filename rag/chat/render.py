@@ -146,12 +146,17 @@ def _quotes_html(answer: Answer, turn_id: int, documents: Mapping[str, Document]
 
 
 def _sources_line(answer: Answer, turn_id: int, documents: Mapping[str, Document]) -> str:
-    items = " · ".join(
-        f'<button type="button" class="rag-src" data-cite="{cite_key(turn_id, "q", q.n)}">[{q.n}] '
-        f'{escape(q.title)}, {escape(place(documents.get(q.doc_id), q.start, q.end))}</button>'
-        for q in ordered_quotes(answer, documents)
-    )
-    return f'<div class="rag-srcline"><span class="rag-label">Sources:</span> {items}</div>'
+    """Where each quotation is, grouped by document: "Title: [1] ¶ 15, [2] ¶ 16"."""
+    by_doc: dict[str, list[Quote]] = {}
+    for q in ordered_quotes(answer, documents):
+        by_doc.setdefault(q.doc_id, []).append(q)
+    groups = []
+    for quotes in by_doc.values():
+        buttons = ", ".join(
+            f'<button type="button" class="rag-src" data-cite="{cite_key(turn_id, "q", q.n)}">[{q.n}]&#160;'
+            f'{escape(place(documents.get(q.doc_id), q.start, q.end))}</button>' for q in quotes)
+        groups.append(f'<span class="rag-srcdoc">{escape(quotes[0].title)}:</span> {buttons}')
+    return f'<div class="rag-srcline"><span class="rag-label">Sources:</span> {" · ".join(groups)}</div>'
 
 
 def _related_html(answer: Answer, turn_id: int, documents: Mapping[str, Document]) -> str:

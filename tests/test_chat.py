@@ -82,7 +82,7 @@ def test_an_empty_question_changes_nothing_but_the_status(essays_rag, kofman):
         views = list(respond(essays_rag, empty, kofman[-1].turns))
         assert len(views) == 1 and views[0].turns == kofman[-1].turns
         assert views[0].conversation == kofman[-1].conversation
-        assert views[0].status.startswith("The question is empty")
+        assert views[0].status.startswith("Nothing to ask: the question is empty.")
 
 
 def test_a_new_setting_asks_the_last_question_again(essays_rag, kofman):

@@ -112,7 +112,7 @@ def test_the_other_essay_says_when_it_never_mentions_him(page_url, essays_rag):
 def test_empty_question_gets_a_message_not_an_error(page_url):
     conversation, _, _, record, status = ask(new_client(page_url), "   ")
     assert not record
-    assert status.startswith("The question is empty") and not parse(conversation).find_all("rag-turn")
+    assert status.startswith("Nothing to ask: the question is empty.") and not parse(conversation).find_all("rag-turn")
 
 
 def test_api_is_queue_only_and_serves_no_files(page_url):

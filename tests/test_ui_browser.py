@@ -159,7 +159,7 @@ def test_ask_is_disabled_on_an_empty_box_and_enter_there_adds_nothing(page):
     page.wait_for_timeout(300)
     assert page.locator("#rag-ask").is_disabled()
     page.press("#rag-question textarea", "Enter")
-    page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('empty')", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('the question is empty')", timeout=10_000)
     assert page.locator("#rag-chat .rag-turn").count() == 0
     page.fill("#rag-question textarea", KOFMAN)
     page.wait_for_function("() => !document.querySelector('#rag-ask').disabled", timeout=10_000)

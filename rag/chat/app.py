@@ -112,7 +112,7 @@ def build_demo(rag: Rag) -> gr.Blocks:
         box = asking if back else gr.skip()
         return (view.conversation, view.panel, view.inspector, view.record, saved_state(view.turns, key), "", box,
                 gr.Button(interactive=bool((asking if back else draft or "").strip())), gr.Button(interactive=False),
-                STOPPED_BACK if back else STOPPED if asking else "")
+                STOPPED_BACK if back else STOPPED if asking and not answered else "")
 
     def cleared():
         view = finished_view(rag, ())

@@ -163,7 +163,8 @@ CSS = """
 .rag-turn { padding: 0 0 12px; border-bottom: 1px solid var(--border-color-primary); }
 .rag-turn:last-child { border-bottom: 0; }
 .rag-q { position: sticky; top: 0; z-index: 2; background: var(--background-fill-primary);
-  padding: 10px 0 6px; box-shadow: 0 1px 0 var(--border-color-primary); font-weight: 600; line-height: 1.4; overflow-wrap: anywhere; }
+  padding: 10px 0 6px; box-shadow: 0 1px 0 var(--border-color-primary); font-weight: 600; line-height: 1.4;
+  overflow-wrap: anywhere; max-height: 7.5em; overflow-y: auto; }
 .rag-you { font-weight: 400; opacity: 0.6; font-size: 0.85em; margin-right: 6px; }
 .rag-searched, .rag-note { font-size: 0.88em; opacity: 0.8; margin: 2px 0 6px; overflow-wrap: anywhere; }
 .rag-quote { position: relative; margin: 10px 0 12px 1.3em; padding: 0; border: 0; line-height: 1.55;

@@ -180,7 +180,7 @@ def answer_html(answer: Answer, turn_id: int, documents: Mapping[str, Document],
     why = explain(rewrite, titles)
     if why:
         parts.append(f'<div class="rag-searched">{escape(why)}</div>')
-    parts += [f'<div class="rag-note">{escape(n)}</div>' for n in answer.notes]
+    parts += [f'<div class="rag-note">{escape(n[:1].upper() + n[1:])}.</div>' for n in answer.notes]
     if answer.abstained or not answer.quotes:
         parts.append(f'<p class="rag-abstain">{escape(answer.text)}</p>')
         parts.append(_related_html(answer, turn_id, documents))

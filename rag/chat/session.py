@@ -30,6 +30,7 @@ from rag.types import Answer, Hit, Rewrite
 
 MAX_TURNS = 50  # a session's memory is bounded; older turns drop off
 MAX_K = 20
+EMPTY = "Nothing to ask: the question is empty. Type a question, then press Ask."
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def record_for(turn: ChatTurn) -> dict:
         "form": turn.answer.form,
         "retriever": turn.retriever,
         "searched_query": turn.answer.query or r.query,
+        "notes": list(turn.answer.notes),
         "followup": r.followup,
         "followup_reasons": list(r.reasons),
         "speaker": r.speaker,
@@ -140,7 +142,7 @@ def respond(
     try:
         clean_question(question)
     except RagError:
-        yield finished_view(rag, turns, "The question is empty: type a question first, then press Ask.")
+        yield finished_view(rag, turns, EMPTY)
         return
     documents = rag.index.documents
     rw = rewrite(question, [turn_from_answer(t.answer) for t in turns], documents)

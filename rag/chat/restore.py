@@ -106,9 +106,9 @@ def _answer(rag: Rag, item: dict, question: str, query: str, retriever: str) -> 
             raise _Bad(row)
         passages.append(Hit(chunk, float(score), rank, name, index.title(chunk.doc_id)))
     abstained = item.get("abstained") is True or not quotes
-    text = _str(item.get("text", ""), MAX_TEXT) if abstained else render_answer_text(tuple(quotes))
-    notes = tuple(_str(n, MAX_TEXT) for n in _list(item.get("notes", []), 5))
     form = item.get("form") if item.get("form") in FORMS else "lookup"
+    text = _str(item.get("text", ""), MAX_TEXT) if abstained else render_answer_text(tuple(quotes), form == "broad")
+    notes = tuple(_str(n, MAX_TEXT) for n in _list(item.get("notes", []), 5))
     return Answer(question, text, abstained, tuple(quotes), tuple(passages), query, retriever, notes, form)
 
 

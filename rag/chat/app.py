@@ -32,14 +32,13 @@ from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag  # noqa: E402
 
 STREAM_PAUSE_S = 0.03  # between streamed pieces, so the answer visibly arrives
 
-# (question, a word the documents must contain for it to make sense). Each
-# works as a first question; the last shows what an answer the documents do
-# not give looks like.
+# (question, a word the documents must contain for it to make sense): each
+# works as a first question about the bundled essays.
 EXAMPLES = [
     ("Who is Michael Kofman?", "Kofman"),
-    ("Why does the author think the West needs to offer Putin an off-ramp?", "off-ramp"),
+    ("How close is the world to nuclear war?", "nuclear"),
     ("Why should the United States negotiate with Putin?", "negotiate"),
-    ("What is the best recipe for sourdough bread?", "Kofman"),
+    ("Why does the author think the West needs to offer Putin an off-ramp?", "off-ramp"),
 ]
 
 # Plain words for the registered retrievers (rag.retrieval.registry).

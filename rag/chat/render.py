@@ -180,13 +180,17 @@ def answer_html(answer: Answer, turn_id: int, documents: Mapping[str, Document],
     why = explain(rewrite, titles)
     if why:
         parts.append(f'<div class="rag-searched">{escape(why)}</div>')
-    parts += [f'<div class="rag-note">{escape(n[:1].upper() + n[1:])}.</div>' for n in answer.notes]
+    # Notes (what cleaning did to the question, caveats) come after the answer's
+    # own first lines, so that the answer is what is read first.
+    notes = [f'<div class="rag-note">{escape(n[:1].upper() + n[1:])}.</div>' for n in answer.notes]
     if answer.abstained or not answer.quotes:
         parts.append(f'<p class="rag-abstain">{escape(answer.text)}</p>')
+        parts += notes
         parts.append(_related_html(answer, turn_id, documents))
     else:
         parts += _quotes_html(answer, turn_id, documents)
         parts.append(_sources_line(answer, turn_id, documents))
+        parts += notes
         parts.append(f'<div class="rag-tools"><button type="button" class="rag-copy" '
                      f'data-copy="{escape(copy_text(answer, documents))}">Copy quotations</button></div>')
     return f'<div class="rag-a" data-turn="{turn_id}">{"".join(parts)}</div>'

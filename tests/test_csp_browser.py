@@ -45,12 +45,13 @@ def test_the_page_works_under_its_policy_and_violates_nothing(page_url):
         assert response.headers["x-frame-options"] == "DENY"
         page.wait_for_selector("#rag-question textarea", timeout=30_000)
         page.fill("#rag-question textarea", "Who is Michael Kofman?")
+        page.wait_for_function("() => !document.querySelector('#rag-ask').disabled", timeout=10_000)
         page.click("#rag-ask")
         page.wait_for_function(
-            "() => [...document.querySelectorAll('#rag-chat [data-testid=\"bot\"]')]"
-            ".some(b => b.innerText.includes('Sources:'))", timeout=60_000)
-        page.locator('#rag-chat a[href^="#cite-"]').first.click()
-        page.wait_for_function("() => !!document.querySelector('#rag-essay mark')", timeout=30_000)
+            "() => document.querySelectorAll('#rag-chat .rag-turn:not(.rag-pending)').length === 1"
+            " && !document.querySelector('#rag-chat .rag-pending')", timeout=60_000)
+        page.locator("#rag-chat .rag-cite").first.click()
+        page.wait_for_selector("#rag-viewer .rag-panel .rag-doc", timeout=30_000)
         violations = page.evaluate("window.__cspViolations")
         browser.close()
     assert violations == [], violations

@@ -152,6 +152,7 @@ def test_rag_serve_starts_the_page(essays_index):
         [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--index", str(essays_index.path)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
+    out = ""
     try:
         deadline, html = time.time() + 90, ""
         while time.time() < deadline and proc.poll() is None:
@@ -161,8 +162,13 @@ def test_rag_serve_starts_the_page(essays_index):
             except OSError:
                 time.sleep(0.5)
         assert "<html" in html.lower(), f"rag serve did not come up (exit {proc.poll()})"
+        # Printed once launch() has returned, a moment after the port opens.
+        import select
+
+        while "Serving the chat page" not in out and select.select([proc.stdout], [], [], 30)[0]:
+            out += proc.stdout.readline()
     finally:
         proc.terminate()
-        out, _ = proc.communicate(timeout=30)
+        out += proc.communicate(timeout=30)[0]
     assert "Serving the chat page on http://127.0.0.1" in out
     assert "warning" not in out.lower()

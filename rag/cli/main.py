@@ -222,7 +222,7 @@ def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_d
                    "reachable from other machines.")
 @click.option("--port", type=click.IntRange(0, 65535), default=7860, show_default=True, envvar="RAG_PORT",
               help="Port to listen on (0: any free port).")
-@click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME", envvar="RAG_ALLOWED_HOSTS",
+@click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME",
               help="Another name browsers may use for this server in their Host header (repeatable). "
                    "[default: the --host address and localhost, 127.0.0.1, [::1]]")
 @index_option

@@ -516,7 +516,7 @@ CASES = {
                            "this server fetches no URL", http_get("/gradio_api/file=https://intranet.internal/x")),
     "2-encoded-url": Case("2", "GET /gradio_api/file=http%3A%2F%2F192.0.2.1%2Fx", 403, "this server fetches no URL",
                           http_get("/gradio_api/file=http%3A%2F%2F192.0.2.1%2Fx")),
-    "2-proxy": Case("2", "GET /gradio_api/proxy=http://192.0.2.1/", 403, "this server",
+    "2-proxy": Case("2", "GET /gradio_api/proxy=http://192.0.2.1/", 403, "this server fetches no URL",
                     http_get("/gradio_api/proxy=http://192.0.2.1/")),
     "2-cross-site-get": Case("2", "GET /gradio_api/file=… with Sec-Fetch-Site: cross-site (an <img> elsewhere)",
                              403, "cross-site request refused",

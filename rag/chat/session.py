@@ -15,6 +15,7 @@ from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag
 from rag.types import Rewrite
 from rag.answer.followup import rewrite, turn_from_answer
 from rag.errors import RagError
+from rag.failpoints import failpoint
 from rag.answer.question import MAX_QUESTION_CHARS, clean_question
 from rag.chat.render import (
     answer_markdown,
@@ -145,6 +146,7 @@ def respond(
         bubble = {"role": "assistant", "content": _text(partial)}
         # new_turns already: a citation clicked while the answer streams must resolve.
         yield ChatView([*past, user, bubble], searched, sources, inspector, record, new_turns, done=False)
+        failpoint("chat.stream.piece")
     yield ChatView(messages_for(new_turns), searched, sources, inspector, record, new_turns)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.embed.base import Embedder
+from rag.failpoints import failpoint
 from rag.index.generations import (
     MANIFEST, build_lock, clean_stale, fsync_dir, jsonl, publish, refuse_foreign_target, write_file,
 )
@@ -171,6 +172,7 @@ def build_index(
     index_dir = Path(index_dir)
     refuse_foreign_target(index_dir)
     with build_lock(index_dir):
+        failpoint("index.build.locked")
         clean_stale(index_dir)
         if not force:
             current = _up_to_date(index_dir, corpus, embedder, settings, sentences)
@@ -209,6 +211,7 @@ def build_index(
         for name, data in files.items():
             write_file(staging / name, data)
         BM25Index.build([c.text for c in chunks]).save(staging / BM25_DIR)
+        failpoint("index.build.files_written")
         written = {
             p.relative_to(staging).as_posix(): p.read_bytes() for p in sorted(staging.rglob("*")) if p.is_file()
         }
@@ -239,6 +242,7 @@ def build_index(
         # The manifest goes last: a generation without one is never published.
         write_file(staging / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
         fsync_dir(staging)
+        failpoint("index.build.manifest_written")
         publish(staging, index_dir)
     report = BuildReport(False, len(corpus.documents), len(chunks), embedded, len(chunks) - embedded)
     return load_index(index_dir), report

@@ -11,12 +11,10 @@ the next build must succeed and remove what the stopped one left behind.
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -27,7 +25,7 @@ from rag.index.generations import MANIFEST, build_lock
 from rag.index.load import load_index
 from rag.ingest.chunking import ChunkSettings
 from rag.ingest.corpus import load_corpus
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, Paused
 
 pytestmark = pytest.mark.slow
 
@@ -59,44 +57,9 @@ def _build(corpus: Path, index_dir: Path, failpoint: str | None = None) -> subpr
     return subprocess.run(_cmd(corpus, index_dir), env=_env(failpoint), capture_output=True, text=True, timeout=300)
 
 
-class Paused:
-    """A build running with pause failpoints: wait for each, then release it or kill it."""
-
-    def __init__(self, corpus: Path, index_dir: Path, points: str):
-        self.proc = subprocess.Popen(_cmd(corpus, index_dir), env=_env(points), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.other: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stderr:
-            self.lines.put(line)
-        self.lines.put("")
-
-    def reached(self, point: str) -> None:
-        """Block until the build pauses at ``point`` (a bounded wait: a hung build fails the test)."""
-        while True:
-            line = self.lines.get(timeout=240)
-            if line.startswith("rag: failpoint "):
-                assert line == f"rag: failpoint {point} paused (pid {self.proc.pid})\n", line
-                return
-            assert line, f"the build ended before {point}: {''.join(self.other)}"
-            self.other.append(line)
-
-    def release(self) -> None:
-        self.proc.stdin.write("\n")
-        self.proc.stdin.flush()
-
-    def finish(self) -> tuple[int, str]:
-        self.proc.stdin.close()
-        out = self.proc.stdout.read()
-        return self.proc.wait(timeout=300), out
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+def _paused(corpus: Path, index_dir: Path, points: str) -> Paused:
+    """A build running with pause failpoints."""
+    return Paused(_cmd(corpus, index_dir), _env(points))
 
 
 @pytest.fixture
@@ -165,7 +128,7 @@ def test_kill_9_while_the_new_generation_is_written(copied):
     corpus, index_dir = copied
     before = load_index(index_dir).fingerprint
     (corpus / "fresh.txt").write_text(FRESH, encoding="utf-8")
-    build = Paused(corpus, index_dir, "index.build.files_written=pause")
+    build = _paused(corpus, index_dir, "index.build.files_written=pause")
     try:
         build.reached("index.build.files_written")
         os.kill(build.proc.pid, signal.SIGKILL)
@@ -183,7 +146,7 @@ def test_a_second_build_while_one_holds_the_lock_is_refused_with_its_pid(copied)
     corpus, index_dir = copied
     before = load_index(index_dir).fingerprint
     (corpus / "fresh.txt").write_text(FRESH, encoding="utf-8")
-    first = Paused(corpus, index_dir, "index.build.locked=pause")
+    first = _paused(corpus, index_dir, "index.build.locked=pause")
     try:
         first.reached("index.build.locked")
         second = _build(corpus, index_dir)
@@ -209,7 +172,7 @@ def test_a_reader_at_every_moment_of_a_build_sees_one_whole_generation(copied):
     before = load_index(index_dir).fingerprint
     (corpus / "fresh.txt").write_text(FRESH, encoding="utf-8")
     points = BUILD_POINTS[1:]
-    build = Paused(corpus, index_dir, ",".join(f"{p}=pause" for p in points))
+    build = _paused(corpus, index_dir, ",".join(f"{p}=pause" for p in points))
     try:
         for point in points:
             build.reached(point)

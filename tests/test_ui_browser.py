@@ -1,4 +1,4 @@
-"""The chat page end to end in real headless Chromium: ask, watch it stream, follow a citation."""
+"""The chat page end to end in real headless Chromium: ask, follow a citation."""
 
 from __future__ import annotations
 
@@ -11,21 +11,6 @@ from tests.conftest import launch_chromium, start_page
 pytestmark = pytest.mark.slow
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
-# Records, in the page, every distinct text the latest answer bubble shows.
-WATCH_STREAM = """
-() => {
-  window.__ragSeen = [];
-  const chat = document.querySelector('#rag-chat');
-  const note = () => {
-    const bots = chat.querySelectorAll('[data-testid="bot"]');
-    const text = bots.length ? bots[bots.length - 1].innerText : '';
-    if (text && window.__ragSeen[window.__ragSeen.length - 1] !== text) window.__ragSeen.push(text);
-  };
-  new MutationObserver(note).observe(chat, {subtree: true, childList: true, characterData: true});
-}
-"""
-
 
 @pytest.fixture(scope="module")
 def page_url(essays_rag):
@@ -85,7 +70,6 @@ def in_view(page, selector: str, container: str) -> bool:
 
 
 def test_ask_stream_highlight_and_open_the_cited_essay(page, essays_rag, tmp_path):
-    page.evaluate(WATCH_STREAM)
     page.fill("#rag-question textarea", "Who is Michael Kofman?")
     page.press("#rag-question textarea", "Enter")
 
@@ -94,10 +78,8 @@ def test_ask_stream_highlight_and_open_the_cited_essay(page, essays_rag, tmp_pat
         "() => { const b = document.querySelector('#rag-chat [data-testid=\"bot\"]');"
         " return b && b.innerText.includes('Sources:'); }", timeout=30_000,
     )
-    seen = page.evaluate("window.__ragSeen")
     final = page.locator('#rag-chat [data-testid="bot"]').last.inner_text()
-    # Streamed: the bubble showed several growing versions before the whole answer.
-    assert len(seen) >= 3, seen
+    # That the page streams is tested without timing in test_ui_streaming.py.
     assert "Kofman" in final and "[1]" in final
 
     # Each quotation reads exactly as in the essay; its source entry marks it.

@@ -122,6 +122,10 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, force, q
                                  defaults.chunk_overlap if chunk_overlap is None else chunk_overlap)
     except ValueError as err:
         raise click.BadParameter(str(err)) from err
+    if corpus_dir is None and not default_corpus_dir().is_dir():
+        # Installed from a wheel there are no bundled essays: the default is ./corpus.
+        raise RagError(f"no corpus folder at {default_corpus_dir()} (outside a checkout of rag the default is "
+                       f"./corpus); pass --corpus FOLDER or set RAG_CORPUS")
     index_dir = index_dir or default_index_dir()
     _, report, corpus = build(
         corpus_dir, index_dir, settings, default_embedder(model_path), progress=not quiet, force=force

@@ -50,7 +50,6 @@ class _Reusable:
     vectors: dict = field(default_factory=dict)  # chunk vectors by (sha256, start, end)
     sentences: dict = field(default_factory=dict)  # (ids, token vectors, vector) by (sha256, start, end)
     spans: dict = field(default_factory=dict)  # sentence spans by sha256
-    faiss: object | None = None  # the old FAISS index, whose trained parts may be reused
     chunk_vectors: str = PASSAGE_VECTORS  # how the old chunk vectors were made
 
 
@@ -69,7 +68,7 @@ def _reusable(index_dir: Path, model: str, chunking: dict) -> _Reusable:
         sentences = entries_by_span(old.sentences, sha)
         for s in old.sentences.sentences:
             spans.setdefault(sha[s.doc_id], []).append((s.start, s.end))
-    return _Reusable(known, sentences, spans, old.vectors, old.manifest["store"].get("chunk_vectors", PASSAGE_VECTORS))
+    return _Reusable(known, sentences, spans, old.manifest["store"].get("chunk_vectors", PASSAGE_VECTORS))
 
 
 def _embed(corpus: Corpus, chunks: list, embedder: Embedder, old: _Reusable, planned: list | None,
@@ -186,13 +185,13 @@ def build_index(
         derive = planned is not None and bool(getattr(embedder, "mean_pooled", False))
         kind = SENTENCE_VECTORS if derive else PASSAGE_VECTORS
         if old.chunk_vectors != kind:  # never mix vectors made two ways in one index
-            old = replace(old, vectors={}, faiss=None)
+            old = replace(old, vectors={})
         vectors, embedded, entries = _embed(corpus, chunks, embedder, old, planned, derive, progress)
 
         staging = Path(
             tempfile.mkdtemp(prefix=f".{index_dir.name}.gen-{time.strftime('%Y%m%dT%H%M%S')}-", dir=index_dir.parent)
         )
-        vector_index = make_vector_index(vectors, previous=old.faiss)
+        vector_index = make_vector_index(vectors)
         files = {
             DOCUMENTS: jsonl(
                 [

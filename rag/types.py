@@ -49,6 +49,7 @@ class Corpus:
     documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...] = ()
     folder: str = ""
+    name: str = ""  # what answers call it ("the essays"); "" for "the documents"
 
     def by_id(self) -> dict[str, Document]:
         return {d.doc_id: d for d in self.documents}

@@ -58,8 +58,11 @@ def installed(tmp_path_factory):
                   "-w", dist, source], base, dict(os.environ))
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = dist.glob("rag-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "rag/chat/app.py" in names and "rag/failpoints.py" in names
+    names = set(zipfile.ZipFile(wheel).namelist())
+    # Every file of the package, modules and data (such as rag/tuning/*.json), and nothing else.
+    package = {p.relative_to(ROOT).as_posix() for p in (ROOT / "rag").rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts}
+    assert "rag/chat/app.py" in package and package - names == set()
     assert not [n for n in names if n.startswith(("tests/", "ui/", "benchmarks/", "corpus/"))]
 
     env_dir = base / "venv"

@@ -3,8 +3,8 @@
 Deterministic hashed bag of words: each word has a fixed pseudo-random unit
 vector, a text's vector is the normalised sum of its words' vectors. It
 implements the whole of what an index build and the sentence scorer call
-(rag.embed.base.Embedder plus embed_sentences, embed_tokens, token_strings
-and mean_pooled), so the real wiring runs in milliseconds. It knows nothing
+(rag.embed.base.Embedder plus embed_sentences, embed_tokens, token_strings,
+special_ids and mean_pooled), so the real wiring runs in milliseconds. It knows nothing
 of meaning: tests of answers and quality use the real model (tests/conftest.py).
 """
 
@@ -34,6 +34,7 @@ class FakeEmbedder:
     """Hashed bag-of-words vectors of ``dim`` dimensions, named ``name``."""
 
     mean_pooled = True  # a text's vector is the normalised sum of its token states, as in MiniLM
+    special_ids = frozenset({CLS, SEP})  # word pieces that are not words, left out of term matching
 
     def __init__(self, dim: int = 64, name: str = "fake/hashed-bag-of-words"):
         self._dim, self._name = dim, name

@@ -1,5 +1,8 @@
 """The fast embedder (onnxruntime queries, bf16 builds) is the same model:
-same name, same dimension, vectors within cosine 0.999 of sentence-transformers."""
+same name, same dimension, vectors within cosine 0.999 of sentence-transformers.
+
+Run with all-MiniLM-L6-v2 (the backends are what is tested, and it is small),
+and once with all-mpnet-base-v2, whose graph takes no token types."""
 
 from __future__ import annotations
 
@@ -21,7 +24,13 @@ from tests.conftest import ROOT
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def reference():
+    """sentence-transformers itself running all-MiniLM-L6-v2: the reference."""
+    return SentenceTransformerEmbedder("minilm")
+
+
+@pytest.fixture(scope="module")
 def onnx_cache(tmp_path_factory):
     """A private export cache, so the test proves the export works from nothing."""
     cache = tmp_path_factory.mktemp("rag-cache")
@@ -34,9 +43,9 @@ def onnx_cache(tmp_path_factory):
         os.environ["RAG_CACHE"] = old
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fast(onnx_cache):
-    model = FastEmbedder(bf16=False)
+    model = FastEmbedder("minilm", bf16=False)
     model.embed_query("warm up")
     return model
 
@@ -65,25 +74,25 @@ def few_texts(texts):
     return texts[:3] + EDGE_CASES
 
 
-def test_same_identity_as_sentence_transformers(fast, embedder):
-    assert fast.name == embedder.name
-    assert fast.dim == embedder.dim
+def test_same_identity_as_sentence_transformers(fast, reference):
+    assert fast.name == reference.name
+    assert fast.dim == reference.dim
     assert fast.backend == "onnxruntime"
 
 
-def test_onnx_vectors_match_sentence_transformers(fast, embedder, texts):
+def test_onnx_vectors_match_sentence_transformers(fast, reference, texts):
     ours = fast.embed_documents(texts)
-    ref = embedder.embed_documents(texts)
+    ref = reference.embed_documents(texts)
     assert ours.dtype == np.float32 and ours.shape == ref.shape
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
     assert (ours * ref).sum(axis=1).min() >= 0.999
     for text in texts[:5]:
-        assert float(fast.embed_query(text) @ embedder.embed_query(text)) >= 0.999
+        assert float(fast.embed_query(text) @ reference.embed_query(text)) >= 0.999
 
 
-def test_onnx_vectors_match_sentence_transformers_on_scifact(fast, embedder, scifact_texts):
+def test_onnx_vectors_match_sentence_transformers_on_scifact(fast, reference, scifact_texts):
     ours = fast.embed_documents(scifact_texts)
-    ref = embedder.embed_documents(scifact_texts)
+    ref = reference.embed_documents(scifact_texts)
     assert (ours * ref).sum(axis=1).min() >= 0.999
 
 
@@ -98,18 +107,18 @@ def test_length_sorted_batches_keep_input_order(fast, texts):
 # support too (slower), so the build path that bf16 machines take by default
 # is tested where CI runs, on a few texts.
 
-def test_torch_bf16_weights_match_float32(embedder, few_texts):
-    ours = SentenceTransformerEmbedder(bf16=True).embed_documents(few_texts)
-    ref = embedder.embed_documents(few_texts)
+def test_torch_bf16_weights_match_float32(reference, few_texts):
+    ours = SentenceTransformerEmbedder("minilm", bf16=True).embed_documents(few_texts)
+    ref = reference.embed_documents(few_texts)
     assert (ours * ref).sum(axis=1).min() >= 0.999
 
 
 def test_bf16_sentence_pass_matches_float32_tokens_and_vectors(few_texts):
     """The build's one pass (bf16 torch) gives the float32 model's word pieces,
     token vectors and pooled vectors, and its state sums pool to the vector."""
-    model = SentenceTransformerEmbedder(bf16=True)
+    model = SentenceTransformerEmbedder("minilm", bf16=True)
     fast = model.embed_sentences(few_texts)
-    ref = SentenceTransformerEmbedder().embed_sentences(few_texts)
+    ref = SentenceTransformerEmbedder("minilm").embed_sentences(few_texts)
     for ours, theirs in zip(fast, ref, strict=True):
         assert ours.ids.tolist() == theirs.ids.tolist()
         assert {int(ours.ids[0]), int(ours.ids[-1])} <= model.special_ids  # the model's own start and end marks
@@ -128,7 +137,7 @@ def test_export_is_cached_by_weight_hash(fast, onnx_cache):
     assert path.stat().st_mtime_ns == before  # not exported again
 
 
-def test_index_built_fast_serves_torch_and_back(tmp_path, fast, embedder):
+def test_index_built_fast_serves_torch_and_back(tmp_path, fast, reference):
     from rag.pipeline import Rag
     from rag.ingest.corpus import load_corpus
     from rag.index.build import build_index
@@ -137,9 +146,9 @@ def test_index_built_fast_serves_torch_and_back(tmp_path, fast, embedder):
     corpus = write_corpus(tmp_path / "c", {"a.txt": "Title A\n\nCats sit on warm mats.", "b.txt": "Title B\n\nFAISS stores vectors."})
     index, _ = build_index(load_corpus(corpus), tmp_path / "i", fast)
     hits_fast = Rag.open(tmp_path / "i", fast).search("where do cats sit", retriever="dense")
-    hits_torch = Rag.open(tmp_path / "i", embedder).search("where do cats sit", retriever="dense")
+    hits_torch = Rag.open(tmp_path / "i", reference).search("where do cats sit", retriever="dense")
     assert [h.chunk.chunk_id for h in hits_fast] == [h.chunk.chunk_id for h in hits_torch]
-    assert index.manifest["model"]["name"] == embedder.name
+    assert index.manifest["model"]["name"] == reference.name
 
 
 def test_unsupported_folder_falls_back_to_sentence_transformers(tmp_path):
@@ -176,7 +185,7 @@ def test_query_path_never_imports_torch(tmp_path, fast, onnx_cache):
         "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'langchain_text_splitters') "
         "if m in sys.modules))"
     )
-    env = dict(os.environ, RAG_CACHE=str(onnx_cache), RAG_BACKEND="auto")
+    env = dict(os.environ, RAG_CACHE=str(onnx_cache), RAG_BACKEND="auto", RAG_MODEL="minilm")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stderr
 
@@ -189,7 +198,7 @@ def test_parallel_streams_give_the_single_stream_result_in_input_order(few_texts
 
     from rag.embed.pooling import sentence_pass
 
-    model = SentenceTransformerEmbedder(bf16=True)
+    model = SentenceTransformerEmbedder("minilm", bf16=True)
     model.batch_size = 2  # several batches, so that both streams work
     many = list(reversed(few_texts)) + few_texts
     threads = torch.get_num_threads()
@@ -207,7 +216,7 @@ def test_parallel_streams_give_the_single_stream_result_in_input_order(few_texts
     assert (pooled * np.stack([e.vector for e in single])).sum(axis=1).min() >= 0.9999
 
 
-def test_default_build_path_of_bf16_machines(tmp_path, embedder, monkeypatch, onnx_cache):
+def test_default_build_path_of_bf16_machines(tmp_path, reference, monkeypatch, onnx_cache):
     """What `rag index` does by default where the CPU has bf16, forced here on
     any CPU: FastEmbedder sends a big enough build through torch in bf16 (one
     sentence pass, chunk vectors summed from it). The index must match a
@@ -219,7 +228,7 @@ def test_default_build_path_of_bf16_machines(tmp_path, embedder, monkeypatch, on
     from tests.conftest import write_corpus
 
     monkeypatch.setattr(auto, "BF16_MIN_CHARS", 0)  # the bundled essays are below the real threshold
-    model = FastEmbedder(bf16=True)
+    model = FastEmbedder("minilm", bf16=True)
     assert model.bf16 and model._use_bf16(["any text"])
     calls = []
     real = model._torch.embed_sentences
@@ -230,10 +239,24 @@ def test_default_build_path_of_bf16_machines(tmp_path, embedder, monkeypatch, on
     })
     ours, _ = build_index(load_corpus(corpus), tmp_path / "bf16", model)
     assert calls and sum(calls) >= len(ours.sentences.sentences)  # the bf16 torch pass made the layer
-    ref, _ = build_index(load_corpus(corpus), tmp_path / "fp32", embedder)
+    ref, _ = build_index(load_corpus(corpus), tmp_path / "fp32", reference)
     assert ours.manifest["store"]["chunk_vectors"] == ref.manifest["store"]["chunk_vectors"] == "sentence_sum"
     a, b = (ix.vectors.reconstruct_n(0, ix.vectors.ntotal) for ix in (ours, ref))
     assert a.shape == b.shape and (a * b).sum(axis=1).min() >= 0.999
     assert np.array_equal(ours.sentences.token_ids, ref.sentences.token_ids)
     hits = [h.chunk.doc_id for h in Rag(ours, model).search("where do cats sleep", retriever="dense")]
     assert hits[0] == "a"
+
+
+def test_mpnet_runs_alike_on_onnxruntime_and_torch():
+    """all-mpnet-base-v2 has no token-type input: the export, the padding id and
+    the bf16 forward follow the model's own files."""
+    texts = ["Who is Michael Kofman?", "The frightening reality is that we are closer to nuclear war.", "x"]
+    torch_side = SentenceTransformerEmbedder("mpnet")
+    onnx_side = FastEmbedder("mpnet", bf16=False)
+    assert onnx_side.backend == "onnxruntime" and onnx_side.dim == torch_side.dim == 768
+    assert (onnx_side.embed_documents(texts) * torch_side.embed_documents(texts)).sum(axis=1).min() >= 0.999
+    bf16 = SentenceTransformerEmbedder("mpnet", bf16=True).embed_documents(texts)
+    assert (bf16 * torch_side.embed_documents(texts)).sum(axis=1).min() >= 0.99
+    (ids, tokens, _), = onnx_side.embed_tokens(texts[:1])
+    assert ids[0] == 0 and len(tokens) == len(ids)  # <s> opens it: MPNet's own special tokens

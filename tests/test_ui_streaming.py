@@ -2,8 +2,8 @@
 first piece of an answer, seen in real headless Chromium.
 
 Paused there, the server cannot send anything more, so what the page shows is
-exactly the first piece: a partial answer, before its sources. Released, the
-whole answer follows and begins with that piece. No timing is involved
+exactly the first piece: the start of the first quotation, with no citation
+yet. Released, the whole answer follows and begins with that piece. No timing is involved
 (rag.chat.app's short pause between pieces only makes streaming visible to people).
 """
 
@@ -22,8 +22,9 @@ from tests.conftest import Paused, launch_chromium
 
 pytestmark = pytest.mark.slow
 
-BUBBLE = "() => { const b = document.querySelectorAll('#rag-chat [data-testid=\"bot\"]'); " \
-         "return b.length ? b[b.length - 1].innerText : ''; }"
+# The quotation texts the page shows, and whether the answer is still pending.
+QUOTES = "() => [...document.querySelectorAll('#rag-chat .rag-qt')].map(q => q.textContent)"
+PENDING = "() => !!document.querySelector('#rag-chat .rag-pending')"
 
 
 def _free_port() -> int:
@@ -41,10 +42,6 @@ def _wait_for_page(server: Paused, url: str) -> None:
         except OSError:
             time.sleep(0.5)
     raise AssertionError(f"rag serve did not come up (exit {server.proc.poll()}): {''.join(server.other)}")
-
-
-def _words(text: str) -> str:
-    return " ".join(text.split())
 
 
 def test_the_page_shows_the_first_piece_then_the_whole_answer(essays_index):
@@ -66,21 +63,23 @@ def test_the_page_shows_the_first_piece_then_the_whole_answer(essays_index):
                 page.goto(url, wait_until="domcontentloaded")
                 page.wait_for_selector("#rag-question textarea", timeout=30_000)
                 page.fill("#rag-question textarea", "Who is Michael Kofman?")
-                page.press("#rag-question textarea", "Enter")
+                page.wait_for_function("() => !document.querySelector('#rag-ask').disabled", timeout=10_000)
+                page.click("#rag-ask")
                 server.reached("chat.stream.piece", timeout=120)
-                # Paused after the first piece: the bubble ends up showing it and nothing more.
-                page.wait_for_function(
-                    f"() => {{ const t = ({BUBBLE})(); return t.endsWith('…') && !t.includes('Searching'); }}",
-                    timeout=30_000)
-                first = page.evaluate(BUBBLE)
-                assert "Sources:" not in first and "[1]" not in first
+                # Paused after the first piece: the page ends up showing it, and nothing more.
+                page.wait_for_function(f"() => ({QUOTES})().length > 0", timeout=30_000)
+                first = page.evaluate(QUOTES)
+                assert page.evaluate(PENDING) and page.locator("#rag-chat .rag-pending .rag-more").count() == 1
+                assert page.locator("#rag-chat .rag-cite").count() == 0  # no citation before the whole quotation
                 server.release()
-                page.wait_for_function(f"() => ({BUBBLE})().includes('Sources:')", timeout=60_000)
-                final = page.evaluate(BUBBLE)
+                page.wait_for_function(f"() => !({PENDING})() && ({QUOTES})().length > 0", timeout=60_000)
+                final = page.evaluate(QUOTES)
+                assert page.locator("#rag-chat .rag-cite").count() == len(final)
             finally:
                 browser.close()
     finally:
         server.kill()
-    assert "Kofman" in final and "[1]" in final
-    # The piece shown first is the start of the whole answer, cut at a word.
-    assert len(_words(first)) > 2 and _words(final).startswith(_words(first)[:-1])
+    # The piece shown first is the start of the first quotation, cut at a word.
+    assert len(first) == 1 and len(first[0].split()) >= 2
+    assert final[0].startswith(first[0]) and len(final[0]) > len(first[0])
+    assert any("Kofman" in q for q in final)

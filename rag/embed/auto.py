@@ -3,7 +3,6 @@ bfloat16 for big builds where the CPU has it, and the choice of backend."""
 
 from __future__ import annotations
 
-import contextlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence

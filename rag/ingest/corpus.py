@@ -167,12 +167,13 @@ def load_corpus(folder: str | Path) -> Corpus:
         doc_id = doc_id_for(folder, path)
         if doc_id in seen:  # "a.txt" and "a.md": keep the suffix to tell them apart
             doc_id = valid_text(path.relative_to(folder).as_posix())
-        shown = valid_text(path.relative_to(folder).as_posix())
+        inside = path.relative_to(folder).as_posix()
+        shown = valid_text(inside)
         if doc_id in seen:  # two names that differ only in bytes that are not UTF-8
             skipped.append(Skipped(shown, "same name as another file once bytes that are not UTF-8 are replaced; rename it"))
             continue
         seen.add(doc_id)
-        if has_invalid(str(path)):
+        if has_invalid(inside):
             notes.append(f"the name {shown} is not UTF-8; it is indexed as {doc_id}")
         result = load_document(path, doc_id)
         if isinstance(result, Skipped):

@@ -159,11 +159,15 @@ def test_a_record_that_no_longer_matches_its_document_is_refused(built):
     (folder / CHUNKS).write_bytes(data)
     with pytest.raises(IndexCorrupt, match="chunks.jsonl is (truncated or altered|corrupted)"):
         load_index(index.path)
-    # Even with the manifest's checksum brought in line, the offset check catches it.
+    # Even with the manifest's checksum (and the fingerprint over it) brought in
+    # line, the offset check catches it.
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     import hashlib
 
+    from rag.index.manifest import fingerprint
+
     manifest["files"][CHUNKS] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    manifest["fingerprint"] = fingerprint(manifest)
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexCorrupt, match="chunks.jsonl record 0 does not match its document"):
         load_index(index.path)

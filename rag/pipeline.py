@@ -64,9 +64,13 @@ def build(
     force: bool = False,
 ) -> tuple[Index, BuildReport, Corpus]:
     """Load the corpus and (re)build its index unless it is up to date."""
-    corpus = load_corpus(corpus_dir or default_corpus_dir())
+    from rag.index.library import corpus_for_rebuild
+
+    index_dir = index_dir or default_index_dir()
+    # Documents added with `rag add` live only in the index: carry them over.
+    corpus = corpus_for_rebuild(load_corpus(corpus_dir or default_corpus_dir()), index_dir)
     index, report = build_index(
-        corpus, index_dir or default_index_dir(), embedder or default_embedder(), settings, progress, force=force
+        corpus, index_dir, embedder or default_embedder(), settings, progress, force=force
     )
     return index, report, corpus
 
@@ -110,7 +114,11 @@ class Rag:
         index = load_index(index_dir, Expected(model_name=embedder.name, model_dim=embedder.dim))
         folder = corpus_dir or index.manifest.get("corpus", {}).get("folder")
         if folder and (corpus_dir is not None or Path(folder).is_dir()):
+            from rag.index.library import expected_documents
+
             current = {d.doc_id: d.sha256 for d in load_corpus(folder).documents}
+            # Documents added with `rag add` are not in the folder; they are checked by their own sha256.
+            current = expected_documents(index.manifest, current)
             check_manifest(index.manifest, index_dir, Expected(documents=current), rebuild_hint(index_dir))
         return cls(index, embedder)
 

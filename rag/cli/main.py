@@ -206,3 +206,7 @@ def serve(host, port, index_dir, model_path) -> None:
     rag = Rag.open(index_dir, default_embedder(model_path))
     click.echo(f"Serving the chat page on http://{host}:{port} (Ctrl+C to stop)", err=True)
     start(rag, host, port or None, block=True)
+
+
+# `rag add`, `rag remove`, `rag list` (their own module; registered on `main` when imported).
+from rag.cli import documents as _documents  # noqa: E402,F401

@@ -161,26 +161,34 @@ def essay_pdf(text: str, path: Path, title: str | None = None, pages_at_least: i
     return path
 
 
-def two_page_pdf(path: Path, paragraphs_per_page: list[list[str]], title: str = "Field Notes") -> Path:
-    """A small PDF with a page break between the given paragraphs, a header and page numbers."""
+def paged_pdf(path: Path, pages: list[list[str | list[str]]], title: str = "Field Notes",
+              running_header: str | None = "Field Notes — working draft") -> Path:
+    """A PDF with the given paragraphs on each page, a running header and a page number.
+
+    A paragraph is a string (wrapped by reportlab) or a list of its printed
+    lines (to control line breaks, hyphens included). Paragraphs are
+    separated by half a line of space.
+    """
     from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen.canvas import Canvas
     from reportlab.lib.utils import simpleSplit
+    from reportlab.pdfgen.canvas import Canvas
 
     canvas = Canvas(str(path), pagesize=A4)
     canvas.setTitle(title)
     width, height = A4
-    for number, paragraphs in enumerate(paragraphs_per_page, start=1):
+    for number, paragraphs in enumerate(pages, start=1):
         canvas.setFont("Helvetica", 8)
-        canvas.drawString(72, height - 40, f"{title} — working draft")
+        if running_header:
+            canvas.drawString(72, height - 40, running_header)
         canvas.drawCentredString(width / 2, 30, str(number))
         y = height - 90
         canvas.setFont("Times-Roman", 12)
         for paragraph in paragraphs:
-            for line in simpleSplit(paragraph, "Times-Roman", 12, width - 144):
+            lines = paragraph if isinstance(paragraph, list) else simpleSplit(paragraph, "Times-Roman", 12, width - 144)
+            for line in lines:
                 canvas.drawString(72, y, line)
                 y -= 15
-            y -= 12
+            y -= 9
         canvas.showPage()
     canvas.save()
     return path

@@ -141,7 +141,9 @@ def _leading(pages: list[PageLines]) -> dict[float, float]:
         for a, b in zip(page.lines, page.lines[1:]):
             if a.size == b.size and 0 < b.bottom - a.bottom < 3 * a.size:
                 gaps[a.size].append(round(b.bottom - a.bottom, 1))
-    return {size: Counter(g).most_common(1)[0][0] for size, g in gaps.items()}
+    # A few lines say little (two lines may be a headline and its paragraph):
+    # then the usual 1.2 times the type size.
+    return {size: Counter(g).most_common(1)[0][0] for size, g in gaps.items() if len(g) >= 5}
 
 
 def _starts_paragraph(prev: Line, line: Line, after: Line | None, leading: dict[float, float], right: float) -> bool:

@@ -66,10 +66,25 @@ def _split_at_line_end(left: str, right: str, words: Words) -> bool:
     return joined in words.plain and compound not in words.hyphenated
 
 
+# PDFium joins a line that ends in a hyphen to the next one itself, and marks
+# the place with this non-character.
+LINE_END_HYPHEN = "\ufffe"
+
+
+def _resolve_marks(line: str, words: Words) -> str:
+    """Each LINE_END_HYPHEN as nothing (a split word) or "-" (a compound), by the same rule."""
+    while LINE_END_HYPHEN in line:
+        at = line.index(LINE_END_HYPHEN)
+        left, right = line[:at] + "-", line[at + 1 :]
+        line = (left[:-1] if _split_at_line_end(left, right, words) else left) + right
+    return line
+
+
 def join_lines(lines: list[str], words: Words) -> str:
     """The printed lines of one paragraph as one line."""
     out, soft = "", False
     for raw in lines:
+        raw = _resolve_marks(raw, words)
         line = clean_inline(raw)
         if not line:
             continue

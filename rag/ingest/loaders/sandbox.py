@@ -20,6 +20,7 @@ from rag.ingest.loaders.base import LoadError, Parsed
 from rag.ingest.loaders.limits import Limits
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
+CHILD_MODULE = "rag.ingest.loaders.sandbox"  # a test points this at a child that hangs
 
 
 def parse_isolated(suffix: str, data: bytes, limits: Limits) -> Parsed:
@@ -27,7 +28,7 @@ def parse_isolated(suffix: str, data: bytes, limits: Limits) -> Parsed:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", RAG_SANDBOX="1")
     # The child must import this same rag, installed or not.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
-    command = [sys.executable, "-m", "rag.ingest.loaders.sandbox", suffix, str(limits.memory_mb),
+    command = [sys.executable, "-m", CHILD_MODULE, suffix, str(limits.memory_mb),
                str(int(limits.seconds) + 1), str(limits.chars)]
     try:
         done = subprocess.run(command, input=data, capture_output=True, timeout=limits.seconds, env=env)

@@ -186,6 +186,11 @@ def pdf_title(metadata: dict) -> str:
 
 def parse_pdf(data: bytes) -> Parsed:
     pages, metadata = read_lines(data)
+    return from_lines(pages, pdf_title(metadata))
+
+
+def from_lines(pages: list[PageLines], title: str = "") -> Parsed:
+    """Reading text from each page's printed lines (any reader's; benchmarks/extraction.py compares)."""
     skip = furniture(pages)
     kept = [[line for i, line in enumerate(page.lines) if (p, i) not in skip] for p, page in enumerate(pages)]
     words = Words.of([line.text for page in kept for line in page])
@@ -200,7 +205,7 @@ def parse_pdf(data: bytes) -> Parsed:
     text, starts = assemble(blocks, join=lambda left, right: join_lines([left, right], words))
     if not text.strip():
         raise LoadError("has no text layer (a scanned PDF needs OCR first)")
-    return Parsed(text=text, title=pdf_title(metadata), pages=starts)
+    return Parsed(text=text, title=title, pages=starts)
 
 
 class PdfLoader:

@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import operator
-import os
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag.answer.abstain import CorpusTerms, judge, unseen_names
 from rag.answer.compose import MAX_QUOTES, answer_from_passages, compose
-from rag.ingest.chunking import ChunkSettings
-from rag.ingest.corpus import load_corpus
-from rag.embed.base import Embedder
-from rag.embed.auto import default_embedder
-from rag.errors import QuestionError
-from rag.index.manifest import Expected, check_manifest
 from rag.answer.question import clean_question
-from rag.retrieval.registry import RETRIEVERS, make_retriever
-from rag.retrieval.base import Retriever
+from rag.answer.select import PER_DOCUMENT, best_in_document, concerned, lookup, part_spans, per_document
+from rag.embed.auto import default_embedder
+from rag.embed.base import Embedder
+from rag.errors import QuestionError
 from rag.index.build import BuildReport, build_index
 from rag.index.load import Index, load_index, rebuild_hint
+from rag.index.manifest import Expected, check_manifest
+from rag.ingest.chunking import ChunkSettings
+from rag.ingest.corpus import load_corpus
+from rag.retrieval.base import Retriever
+from rag.retrieval.question_form import RULES, QuestionForm, header_terms, read_question
+from rag.retrieval.registry import RETRIEVERS, make_retriever
+from rag.settings import settings as current_settings
 from rag.types import Answer, Corpus, Hit
 
 if TYPE_CHECKING:
     from rag.types import Rewrite
 
 DEFAULT_RETRIEVER = "fusion"
+EVERY_DOCUMENT_SHARE = 0.25
 DEFAULT_K = 5
 MAX_K = 100  # as `rag ask --k`; the page's API takes k from the caller, so it is checked here too
 
@@ -48,11 +53,11 @@ def project_root() -> Path:
 
 
 def default_corpus_dir() -> Path:
-    return Path(os.environ.get("RAG_CORPUS") or project_root() / "corpus")
+    return current_settings().corpus or project_root() / "corpus"
 
 
 def default_index_dir() -> Path:
-    return Path(os.environ.get("RAG_INDEX") or project_root() / "index" / "default")
+    return current_settings().index or project_root() / "index" / "default"
 
 
 def build(
@@ -62,17 +67,30 @@ def build(
     embedder: Embedder | None = None,
     progress: bool = False,
     force: bool = False,
+    name: str | None = None,
 ) -> tuple[Index, BuildReport, Corpus]:
-    """Load the corpus and (re)build its index unless it is up to date."""
+    """Load the corpus and (re)build its index unless it is up to date.
+
+    ``name`` is what answers call the corpus ("the essays"); by default the
+    bundled corpus is "the essays" and any other "the documents"."""
+    import dataclasses
+
     from rag.index.library import corpus_for_rebuild
 
     index_dir = index_dir or default_index_dir()
+    bundled = corpus_dir is None and current_settings().corpus is None
+    corpus = load_corpus(corpus_dir or default_corpus_dir())
+    corpus = dataclasses.replace(corpus, name=name if name is not None else ("the essays" if bundled else ""))
     # Documents added with `rag add` live only in the index: carry them over.
-    corpus = corpus_for_rebuild(load_corpus(corpus_dir or default_corpus_dir()), index_dir)
+    corpus = corpus_for_rebuild(corpus, index_dir)
     index, report = build_index(
         corpus, index_dir, embedder or default_embedder(), settings, progress, force=force
     )
     return index, report, corpus
+
+
+def _in_document(layer, doc_id: str, exclude: set[int]) -> list[int]:
+    return [s.sentence_id for s in layer.sentences if s.doc_id == doc_id and s.sentence_id not in exclude]
 
 
 def _with_quoted(index: Index, hits: list[Hit], spans, scores) -> list[Hit]:
@@ -90,11 +108,19 @@ def _with_quoted(index: Index, hits: list[Hit], spans, scores) -> list[Hit]:
 
 
 class Rag:
-    """An opened, checked index plus the model that queries it."""
+    """An opened, checked index plus the model that queries it.
 
-    def __init__(self, index: Index, embedder: Embedder):
+    The one place that wires the stages: clean the question, read its form
+    once, retrieve passages, score their sentences, then quote (a lookup,
+    every document concerned, or a summary of each) or abstain. Whatever the
+    retriever, quotations are the best sentences of the passages it found,
+    ranked by the sentence scorer (rag.retrieval.scoring).
+    """
+
+    def __init__(self, index: Index, embedder: Embedder, rules: frozenset[str] = RULES):
         self.index = index
         self.embedder = embedder
+        self.rules = rules  # question-form rules in use (rag.retrieval.question_form)
         self._retrievers: dict[str, Retriever] = {}
 
     @classmethod
@@ -129,37 +155,102 @@ class Rag:
             self._retrievers[name] = make_retriever(name, self.index, self.embedder)
         return self._retrievers[name]
 
-    def search(self, query: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> list[Hit]:
-        query, _ = clean_question(query)
-        return self.retriever(retriever).search(query, _check_k(k))
-
     def scorer(self):
         """The sentence scorer, shared by the fusion retriever and quoting; None without a sentence layer."""
         if self.index.sentences is None:
             return None
         return self.retriever("fusion").scorer
 
+    @cached_property
+    def _headers(self) -> dict[str, frozenset[str]]:
+        return {doc_id: header_terms(doc) for doc_id, doc in self.index.documents.items()}
+
+    @cached_property
+    def terms(self) -> CorpusTerms | None:
+        return None if self.index.sentences is None else CorpusTerms(self.index.sentences, self.index.documents)
+
+    def form(self, query: str) -> QuestionForm:
+        """What the (cleaned) question asks for, read once for every stage."""
+        return read_question(query, self.index.documents, self._headers, self.rules)
+
+    def search(self, query: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> list[Hit]:
+        query, _ = clean_question(query)
+        return self.retriever(retriever).search(query, _check_k(k), form=self.form(query))
+
     def ask(self, question: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER,
             max_quotes: int = MAX_QUOTES) -> Answer:
         """Quotations that answer ``question`` from the top ``k`` passages, or an abstention."""
         query, notes = clean_question(question)
-        hits = self.retriever(retriever).search(query, _check_k(k, MAX_K))
-        return self._answer_from_hits(question, query, hits, retriever, notes, max_quotes)
+        form = self.form(query)
+        hits = self.retriever(retriever).search(query, _check_k(k, MAX_K), form=form)
+        return self._answer_from_hits(question, query, hits, retriever, notes, max_quotes, form)
 
     def _answer_from_hits(self, question: str, query: str, hits: list[Hit], retriever: str,
-                          notes: tuple[str, ...] = (), max_quotes: int = MAX_QUOTES) -> Answer:
+                          notes: tuple[str, ...] = (), max_quotes: int = MAX_QUOTES,
+                          form: QuestionForm | None = None) -> Answer:
         """Quote from ``hits`` (already searched for ``query``), or abstain."""
-        from rag.answer.select import select
-
+        form = form or self.form(query)
         extra = {"query": query, "retriever": retriever, "notes": notes}
         scorer = self.scorer()
         if scorer is None or not hits:
             return answer_from_passages(self.index, question, hits, max_quotes, **extra)
-        scores = scorer.scores(query)
-        selection = select(query, scores, self.index.sentences, self.index.documents, hits, max_quotes,
-                           self.index.vocabulary)
-        return compose(self.index, question, selection.spans, _with_quoted(self.index, hits, selection.spans, scores),
-                       selection.abstain_reason, **extra)
+        scores = scorer.scores(query, form)
+        spans, grouped, reason = self._choose(form, scores, hits, max_quotes, scorer)
+        if scorer.tuning is None or scorer.tuning.answerability is None:
+            extra["notes"] = (*notes, f"no answerability calibration for {self.embedder.name}: questions the "
+                              f"documents do not answer may still get quotations (run `rag calibrate`)")
+        return compose(self.index, question, spans, _with_quoted(self.index, hits, spans, scores), reason,
+                       grouped=grouped, **extra)
+
+    def _every_document(self, form: QuestionForm, scores, hits: list[Hit], max_quotes: int, header: set[int],
+                        model) -> tuple:
+        """A question about every document, once judged answerable: the best
+        quotations, plus the best sentence of each other document concerned
+        whose own evidence reaches EVERY_DOCUMENT_SHARE of the threshold (the
+        reader asked about it too); grouped by document."""
+        layer, terms = self.index.sentences, self.terms
+        bar = model.threshold * EVERY_DOCUMENT_SHARE if model is not None else 0.0
+        spans = list(lookup(form, scores, layer, self.index.documents, hits, max_quotes).spans)
+        for doc_id in concerned(form, scores, layer):
+            if any(span[0] == doc_id for span in spans):
+                continue
+            verdict = judge(form, scores, terms, _in_document(layer, doc_id, header), model)
+            best = best_in_document(doc_id, scores, layer, 1, exclude=header)
+            if best and (model is None or verdict.probability >= bar):
+                s = layer.sentences[best[0]]
+                spans.append((doc_id, s.start, s.end))
+        order = {d: k for k, d in enumerate(self.index.documents)}
+        return tuple(sorted(spans, key=lambda span: (order[span[0]], span[1])))
+
+    def _choose(self, form: QuestionForm, scores, hits: list[Hit], max_quotes: int, scorer):
+        """(spans, grouped by document, abstention reason or None)."""
+        layer, documents, terms = self.index.sentences, self.index.documents, self.terms
+        model = scorer.tuning.answerability if scorer.tuning is not None else None
+        if form.part:
+            return part_spans(form, scores, layer, documents)[:max(max_quotes, 1)], False, None
+        header = set(scorer.header.tolist())
+        if form.broad:
+            docs = concerned(form, scores, layer)
+            return per_document(docs, scores, layer, PER_DOCUMENT, header).spans, True, None
+        if "unmentioned" in self.rules:
+            missing = unseen_names(form.text, scores.rare_words, terms.words)
+            if missing:
+                return (), False, f"the documents never mention {missing[0]}"
+        chunk_ids = {h.chunk.chunk_id for h in hits}
+        candidates = [s.sentence_id for s in layer.sentences if s.chunk_id in chunk_ids and s.sentence_id not in header]
+        verdict = judge(form, scores, terms, candidates, model)
+        if form.each and model is not None and verdict.probability >= model.threshold * EVERY_DOCUMENT_SHARE:
+            # A question about how every document treats something presumes
+            # they do; it needs less evidence than a lookup (see EVERY_DOCUMENT_SHARE).
+            return self._every_document(form, scores, hits, max_quotes, header, model), True, None
+        if not verdict.answerable:
+            return (), False, verdict.reason
+        if form.each:
+            return self._every_document(form, scores, hits, max_quotes, header, model), True, None
+        selection = lookup(form, scores, layer, documents, hits, max_quotes)
+        if not selection.spans:
+            return (), False, "no retrieved passage holds a quotable sentence"
+        return selection.spans, False, None
 
     # ------------------------------------------------------------ conversation
     # Added for the chat page; the methods above are unchanged.

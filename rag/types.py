@@ -68,6 +68,7 @@ class Corpus:
     documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...] = ()
     folder: str = ""
+    name: str = ""  # what answers call it ("the essays"); "" for "the documents"
     added: tuple[Added, ...] = ()
     removed: tuple[str, ...] = ()
 

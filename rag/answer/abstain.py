@@ -1,26 +1,46 @@
-"""Decide when the essays do not answer a question.
+"""Decide whether a passage here answers the question: one calibrated decision.
 
-A plain similarity threshold does not work here: a question about the war
-that the essays do not cover ("How many tanks has Germany sent?") is as
-similar to them as a weakly matched question they do answer. So two kinds of
-signal are combined:
-- weak match: neither the best sentence's vector nor its term-level match
-  (MaxSim) reaches what answered questions reach;
-- answer type: a question that asks for a quantity or a year is not
-  answered by sentences that hold no number or year, however close they are.
-Thresholds were chosen on eval/essays_qa.jsonl.
+No single similarity threshold separates the questions a corpus answers from
+near misses that reuse its words ("How many tanks has Germany sent?" is as
+close to the essays as a weakly matched question they do answer). So a small
+logistic model (rag.settings.Answerability, fitted per embedding model by
+eval/fit_answers.py) weighs general evidence about the best candidates:
+- how well they match: the best combined score, its margin over the next,
+  the best sentence's cosine and term-level (MaxSim) match;
+- whether the question's words are there: the share of its content words
+  that the best sentence and its neighbours hold, and the share, and the
+  names, that the whole corpus never uses;
+- answer type: a question that asks for a number or a date, against
+  candidates that hold none.
+It was trained on answerable questions, out-of-scope ones, and answerable
+ones with their answer removed from the corpus: near misses on the very same
+topic.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Iterable, Mapping
 
-WEAK_DENSE = 0.27
-WEAK_DENSE_AND_TERMS = (0.34, 0.40)  # dense below and MaxSim below: unrelated
+import numpy as np
 
-_QUANTITY_Q = re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share|amount|proportion)\b", re.I)
-_YEAR_Q = re.compile(r"\b(what|which) year\b|\bwhen\b|\bwhat date\b|\bon what day\b", re.I)
+from rag.index.lexical import content_stems
+from rag.index.sentence_layer import SentenceLayer
+from rag.retrieval.question_form import QuestionForm
+from rag.retrieval.scoring import SentenceScores
+from rag.settings import Answerability
+from rag.types import Document
+from rag.words import vocabulary
+
+FEATURES = ("top_score", "margin", "top_dense", "top_maxsim", "coverage", "unseen", "type_missing", "weakest_term",
+            "weak_terms")
+WEAK_TERM = 0.5  # a question word-piece whose best contextual match is below this is not met
+TOP_K = 5  # candidates whose words count
+TYPE_K = 2  # candidates that must hold the answer's type: the ones an answer would quote
+
 # A count or an amount: digits that are not a year, or a number word. "one"
 # and "two" are left out: in prose they are mostly not quantities ("one
 # side", "the two countries").
@@ -31,46 +51,33 @@ _NUMBER = re.compile(
 )
 _DATE = re.compile(
     r"\b(1[5-9]\d\d|20\d\d)\b|\b(January|February|March|April|May|June|July|August|September|October|"
-    r"November|December)\b|\b(yesterday|today|last (week|month|year))\b"
-)
-
-
-# "name of", "author of": the answer must name someone. "who", "which
-# leader": a sentence that names someone is preferred, not required (the
-# answer may be "the West" or "his French counterpart").
-_NAME_Q = re.compile(r"\bname of\b|\bnamed?\b.*\?$", re.I)
-# Who wrote a text is said by a byline, not by the names inside the text.
-_AUTHOR_Q = re.compile(r"\bauthor of\b|\bwho (wrote|authored|is the author)\b", re.I)
-_BYLINE = re.compile(r"^\s*(?:by|written by)\s+\S", re.I)
-# A place the question sets its subject in ("the summit in Vilnius").
-_PLACE = re.compile(r"\b(?:in|at)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
-_NOT_PLACES = frozenset(
-    "january february march april may june july august september october november december monday tuesday "
-    "wednesday thursday friday saturday sunday".split()
-)
-_WORD = re.compile(r"\w+")
-SPELLING_RATIO = 0.75  # difflib similarity at which two names are one name spelled two ways
-_PERSON_Q = re.compile(
-    r"^\s*who\b|\bwhich (\w+ )?(leader|official|diplomat|minister|president|secretary|analyst|expert|person|"
-    r"people|historian|politician|photographer|journalist|general)s?\b",
+    r"November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    r"|\b\d{1,2}(st|nd|rd|th)\b|\b(first|last) (day|week|month|year)\b|\b(daily|weekly|monthly|annually|yearly)\b"
+    r"|\b(yesterday|today|tomorrow|tonight|last (week|month|year)|next (week|month|year))\b"
+    r"|\b\d+ (days?|weeks?|months?|years?|hours?)\b",
     re.I,
 )
+_BYLINE = re.compile(r"^\s*(?:by|written by)\s+\S", re.I)
+_PROPER = re.compile(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z]\.|[A-Z][a-z]+))+")
 _FUNCTION_WORDS = frozenset(
     "a an the in on at by for from of to with as but and or if when while after before since until "
     "this that these those it its his her their our we they he she what which who why how there here "
     "meanwhile moreover however indeed ultimately today yesterday first second third".split()
 )
-_PROPER = re.compile(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z]\.|[A-Z][a-z]+))+")
+SPELLING_RATIO = 0.75  # difflib similarity at which two names are one name spelled two ways
 
 
-def answer_type(question: str) -> str | None:
-    """What kind of answer the question wants, where its form says: the first that matches."""
-    kinds = (("quantity", _QUANTITY_Q), ("date", _YEAR_Q), ("author", _AUTHOR_Q), ("name", _NAME_Q))
-    return next((kind for kind, pattern in kinds if pattern.search(question)), None)
-
-
-def wants_person(question: str) -> bool:
-    return bool(_PERSON_Q.search(question))
+def has_type(text: str, kind: str | None, question: str = "") -> bool:
+    """Whether ``text`` holds what a question of ``kind`` asks for."""
+    if kind == "quantity":
+        return bool(_NUMBER.search(text))
+    if kind == "date":
+        return bool(_DATE.search(text))
+    if kind == "name":
+        return names_someone_new(text, question)
+    if kind == "author":
+        return bool(_BYLINE.search(text))
+    return True
 
 
 def names_someone_new(text: str, question: str) -> bool:
@@ -89,39 +96,67 @@ def names_someone_new(text: str, question: str) -> bool:
     return False
 
 
-def has_type(text: str, kind: str | None, question: str = "") -> bool:
-    if kind == "quantity":
-        return bool(_NUMBER.search(text))
-    if kind == "date":
-        return bool(_DATE.search(text))
-    if kind == "name":
-        return names_someone_new(text, question)
-    if kind == "author":
-        return bool(_BYLINE.search(text))
-    return True
-
-
-def weak_match(best_dense: float, best_maxsim: float) -> bool:
-    dense_floor, terms_floor = WEAK_DENSE_AND_TERMS
-    return best_dense < WEAK_DENSE or (best_dense < dense_floor and best_maxsim < terms_floor)
-
-
 def _mentioned(word: str, words: frozenset[str]) -> bool:
     """The word, or another spelling of it (Kiev / Kyiv, Donbass / Donbas), is in the corpus."""
     word = word.lower()
     if word in words:
         return True
-    return any(w[0] == word[0] and abs(len(w) - len(word)) <= 2
+    return any(w[:1] == word[:1] and abs(len(w) - len(word)) <= 2
                and difflib.SequenceMatcher(None, w, word).ratio() >= SPELLING_RATIO for w in words)
 
 
-def unmentioned_name(question: str, words: frozenset[str], rare: frozenset[str]) -> str | None:
-    """A person's name in the question ("Olaf Scholz", "Chancellor Scholz")
-    whose surname the corpus never mentions, under any close spelling: the
-    essays cannot say what that person said or did. Only a surname the
-    model's vocabulary splits into several word pieces (``rare``) counts:
-    "White House" or "Cold War" are names made of plain words, which a
-    question may use for what the essays call "Washington" or "1962"."""
+class CorpusTerms:
+    """The corpus's words and each sentence's content stems, computed once per index."""
+
+    def __init__(self, layer: SentenceLayer, documents: Mapping[str, Document]):
+        self.layer, self.documents = layer, documents
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        return vocabulary(d.text for d in self.documents.values())
+
+    @cached_property
+    def sentence_stems(self) -> list[frozenset[str]]:
+        docs = self.documents
+        return [frozenset(content_stems(docs[s.doc_id].text[s.start:s.end])) for s in self.layer.sentences]
+
+    @cached_property
+    def stems(self) -> frozenset[str]:
+        return frozenset().union(*self.sentence_stems) if self.sentence_stems else frozenset()
+
+    def text(self, i: int) -> str:
+        s = self.layer.sentences[i]
+        return self.documents[s.doc_id].text[s.start:s.end]
+
+    def window_stems(self, i: int, exclude: frozenset[int] = frozenset()) -> frozenset[str]:
+        """Sentence ``i`` and its neighbours in the same document (bar ``exclude``)."""
+        out = set(self.sentence_stems[i])
+        doc = self.layer.sentences[i].doc_id
+        for j in (i - 1, i + 1):
+            if 0 <= j < self.layer.n and j not in exclude and self.layer.sentences[j].doc_id == doc:
+                out |= self.sentence_stems[j]
+        return frozenset(out)
+
+
+# A place the question sets its subject in ("the summit in Vilnius").
+_PLACE = re.compile(r"\b(?:in|at)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
+_NOT_PLACES = frozenset(
+    "january february march april may june july august september october november december monday tuesday "
+    "wednesday thursday friday saturday sunday".split()
+)
+
+
+def unseen_names(question: str, rare: frozenset[str], words: frozenset[str]) -> list[str]:
+    """What the question names that the corpus never mentions, under any close
+    spelling: a place it is set in ("the summit in Vilnius"), or a person
+    ("Olaf Scholz") whose surname the model's vocabulary splits into several
+    word pieces (``rare``): "White House" or "Cold War" are names made of plain
+    words, which a question may use for what the documents call otherwise."""
+    found = []
+    for match in _PLACE.finditer(question):
+        name = match.group(1)
+        if name.split()[0].lower() not in _NOT_PLACES and not any(_mentioned(w, words) for w in name.split()):
+            found.append(name)
     for match in _PROPER.finditer(question):
         names = re.split(r"[ -]", match.group())
         while names and names[0].lower() in _FUNCTION_WORDS:
@@ -130,18 +165,71 @@ def unmentioned_name(question: str, words: frozenset[str], rare: frozenset[str])
             continue
         surname = re.sub(r"(’s|'s)$", "", names[-1]).lower()
         if surname in rare and not _mentioned(surname, words):
-            return " ".join(names)
-    return None
+            found.append(" ".join(names))
+    return found
 
 
-def unmentioned_place(question: str, words: frozenset[str]) -> str | None:
-    """A place the question is set in ("in Vilnius", "at Camp David") that the
-    corpus never mentions, under any close spelling: the essays cannot say
-    what happened there."""
-    for match in _PLACE.finditer(question):
-        name = match.group(1)
-        if name.split()[0].lower() in _NOT_PLACES:
-            continue
-        if not any(_mentioned(w, words) for w in name.split()):
-            return name
-    return None
+@dataclass(frozen=True)
+class Judgement:
+    answerable: bool
+    probability: float
+    features: Mapping[str, float]
+    reason: str = ""  # for an abstention: what was missing, in words for the reader
+
+
+def features(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms,
+             candidates: Iterable[int], exclude: frozenset[int] = frozenset()) -> dict[str, float]:
+    """The evidence (FEATURES) about ``candidates`` (sentence ids, any order).
+    ``exclude``: sentences to treat as absent from the corpus (fitting builds
+    near misses by removing a question's answer)."""
+    ids = np.array(sorted(set(candidates) - exclude), dtype=np.int64)
+    values = dict.fromkeys(FEATURES, 0.0)
+    asked = scores.evidence.content_stems
+    if ids.size == 0:
+        values.update(top_score=-5.0, margin=0.0, top_dense=-1.0, top_maxsim=-1.0)
+    else:
+        order = ids[np.argsort(-scores.score[ids], kind="stable")]
+        best = int(order[0])
+        values["top_score"] = float(scores.score[best])
+        values["margin"] = float(scores.score[best] - scores.score[order[1]]) if len(order) > 1 else 0.0
+        values["top_dense"] = float(scores.dense[ids].max())
+        values["top_maxsim"] = float(scores.maxsim[ids].max())
+        if asked:
+            held = max(len(asked & terms.window_stems(int(i), exclude)) for i in order[:TOP_K])
+            values["coverage"] = held / len(asked)
+        match, idf = scores.evidence.term_match, scores.evidence.term_idf
+        if idf.size:
+            # Each question term's best match among the best candidates and their neighbours.
+            near = [int(j) for i in order[:TOP_K] for j in (i - 1, i, i + 1)
+                    if 0 <= j < terms.layer.n and int(j) not in exclude]
+            best = match[:, near].max(axis=1)
+            values["weakest_term"] = float(best.min())
+            values["weak_terms"] = float(idf[best < WEAK_TERM].sum() / idf.sum())
+        if form.answer_type:
+            texts = [terms.text(int(i)) for i in order[:TYPE_K]]
+            values["type_missing"] = float(not any(has_type(t, form.answer_type, form.text) for t in texts))
+    if asked:
+        values["unseen"] = len(asked - terms.stems) / len(asked)
+    return values
+
+
+def judge(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms, candidates: Iterable[int],
+          model: Answerability | None) -> Judgement:
+    """Answer or abstain. Without a fitted model (a model nobody calibrated)
+    every question is answered, and the caller says so."""
+    values = features(form, scores, terms, candidates)
+    if model is None:
+        return Judgement(True, float("nan"), values)
+    p = model.probability(values)
+    if p >= model.threshold:
+        return Judgement(True, p, values)
+    return Judgement(False, p, values, _reason(form, values, scores, terms))
+
+
+def _reason(form: QuestionForm, values: Mapping[str, float], scores: SentenceScores, terms: CorpusTerms) -> str:
+    names = unseen_names(form.text, scores.rare_words, terms.words)
+    if names:
+        return f"the documents never mention {names[0]}"
+    if values["type_missing"]:
+        return f"the passages that match give no {form.answer_type} for this"
+    return "nothing in the documents answers this closely enough"

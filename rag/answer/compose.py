@@ -1,12 +1,23 @@
-"""Turn retrieved passages into an answer made only of verbatim quotations."""
+"""Turn chosen spans into an answer made only of verbatim quotations."""
 
 from __future__ import annotations
 
 from rag.index.load import Index
 from rag.types import Answer, Hit, Quote
 
-ABSTAIN_TEXT = "The essays don't address this."
 MAX_QUOTES = 3
+
+
+def corpus_name(index: Index) -> str:
+    """What the corpus is called in answers: the name it was indexed under
+    (`rag index --name`; "the essays" for the bundled corpus), else "the documents"."""
+    name = str((index.manifest.get("corpus") or {}).get("name") or "").strip()
+    return name or "the documents"
+
+
+def abstain_text(index: Index) -> str:
+    name = corpus_name(index)
+    return f"{name[:1].upper()}{name[1:]} don't address this."
 
 
 def verify_quote(index: Index, quote: Quote) -> Quote:
@@ -21,13 +32,20 @@ def verify_quote(index: Index, quote: Quote) -> Quote:
     return quote
 
 
-def render_answer_text(quotes: tuple[Quote, ...]) -> str:
-    """Each quotation in double quotes, then its number and essay."""
-    return "\n\n".join(f"“{q.text}” [{q.n}] ({q.title})" for q in quotes)
+def render_answer_text(quotes: tuple[Quote, ...], grouped: bool = False) -> str:
+    """Each quotation in double quotes, then its number; grouped answers under each document's title."""
+    if not grouped:
+        return "\n\n".join(f"“{q.text}” [{q.n}] ({q.title})" for q in quotes)
+    blocks: list[str] = []
+    for q in quotes:
+        if not blocks or quotes[q.n - 2].doc_id != q.doc_id:
+            blocks.append(f"{q.title}:")
+        blocks.append(f"“{q.text}” [{q.n}]")
+    return "\n\n".join(blocks)
 
 
 def compose(index: Index, question: str, spans, hits: list[Hit], abstain_reason: str | None = None,
-            **extra) -> Answer:
+            grouped: bool = False, **extra) -> Answer:
     """An answer from (doc_id, start, end) spans, each verified against the source."""
     quotes = tuple(
         verify_quote(index, Quote(n, doc_id, index.title(doc_id), start, end, index.documents[doc_id].text[start:end]))
@@ -35,8 +53,9 @@ def compose(index: Index, question: str, spans, hits: list[Hit], abstain_reason:
     )
     if not quotes:
         notes = tuple(extra.pop("notes", ())) + ((abstain_reason,) if abstain_reason else ())
-        return Answer(question, ABSTAIN_TEXT, True, (), tuple(hits), notes=notes, **extra)
-    return Answer(question, render_answer_text(quotes), False, quotes, tuple(hits), **extra)
+        return Answer(question, abstain_text(index), True, (), tuple(hits), notes=notes, **extra)
+    form = "broad" if grouped else "lookup"
+    return Answer(question, render_answer_text(quotes, grouped), False, quotes, tuple(hits), form=form, **extra)
 
 
 def answer_from_passages(index: Index, question: str, hits: list[Hit], max_quotes: int = MAX_QUOTES,

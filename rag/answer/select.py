@@ -1,37 +1,46 @@
-"""Choose the quotations: the sentences, or short runs of adjacent
-sentences, from the retrieved passages that best answer the question."""
+"""Choose the quotations: the sentences, or short runs of adjacent sentences,
+that best answer the question, in the form it asks for.
+
+- A lookup gets the best sentences of the retrieved passages, diverse
+  (maximal marginal relevance), each extended by a neighbour that scores
+  nearly as well.
+- A question about every document ("Do both essays …?") gets the best
+  sentences, plus the best of each document concerned that answers it
+  and is not quoted yet (rag.pipeline).
+- A broad question (a summary, the main argument) gets the sentences most
+  likely to state each document's thesis (rag.retrieval.thesis), grouped by
+  document in corpus order.
+- A question for a part of a document's header (its headline, photo credit,
+  dateline) gets that line.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from rag.answer.abstain import (
-    answer_type, has_type, names_someone_new, unmentioned_name, unmentioned_place, wants_person, weak_match,
-)
-from rag.retrieval.question_form import asks_for, asks_for_every, ranked_parts
-from rag.retrieval.scoring import SentenceScores
+from rag.answer.abstain import has_type
 from rag.index.sentence_layer import SentenceLayer
+from rag.retrieval.parts import ranked_parts
+from rag.retrieval.question_form import QuestionForm
+from rag.retrieval.scoring import SentenceScores
 from rag.types import Document, Hit
 
 # A neighbour joins a quotation when its score is within this many z units
 # of the sentence it extends: the pair then reads as one answer.
 NEIGHBOUR_MARGIN = 2.0
-MAX_RUN = 2
-TYPED_POOL = 8
-# Maximal marginal relevance for the quotations after the first (see
-# _diversify). On eval/essays_qa.jsonl quote_hit rose steadily with it:
-# 0.817 at 0, 0.829 at 1–2, 0.841 at 3, 0.854 at 4 and 6; the smallest
-# value on that plateau is kept.
-MMR_LAMBDA = 4.0
-PERSON_POOL = 5
+TYPED_POOL = 8  # a typed question prefers, among this many best sentences, those holding its type
+MMR_LAMBDA = 4.0  # see _diversify
+PER_DOCUMENT = 2  # quotations per document in a broad answer
+MAX_DOCUMENTS = 4  # documents a broad or every-document answer quotes, at most
 
 
 @dataclass(frozen=True)
 class Selection:
-    spans: tuple[tuple[str, int, int], ...]  # (doc_id, start, end), best first
-    abstain_reason: str | None = None
+    spans: tuple[tuple[str, int, int], ...]  # (doc_id, start, end), in reading order of the answer
+    grouped: bool = False  # grouped by document (broad and every-document answers)
 
 
 def _run(i: int, layer: SentenceLayer, score: np.ndarray, allowed: set[int], used: set[int]) -> tuple[int, int]:
@@ -42,9 +51,7 @@ def _run(i: int, layer: SentenceLayer, score: np.ndarray, allowed: set[int], use
         if j in allowed and j not in used and layer.sentences[j].doc_id == s.doc_id \
                 and score[j] >= score[i] - NEIGHBOUR_MARGIN and (best is None or score[j] > score[best]):
             best = j
-    if best is None or MAX_RUN < 2:
-        return i, i
-    return min(i, best), max(i, best)
+    return (i, i) if best is None else (min(i, best), max(i, best))
 
 
 def _diversify(candidates: list[int], layer: SentenceLayer, score: np.ndarray, pool: int = 20) -> list[int]:
@@ -60,64 +67,81 @@ def _diversify(candidates: list[int], layer: SentenceLayer, score: np.ndarray, p
     return head + candidates[pool:]
 
 
-def _part_spans(part: str, layer: SentenceLayer, documents: dict[str, Document], score: np.ndarray,
-                every: bool) -> list[tuple[str, int, int]]:
-    """The essay part asked for, one span per document (see ranked_parts)."""
-    ranked = ranked_parts(part, layer, documents, score, every)
-    spans = [(layer.sentences[ids[0]].doc_id, layer.sentences[ids[0]].start, layer.sentences[ids[-1]].end)
-             for ids in ranked]
-    # A photo credit or dateline is one line; several in one essay are not one quotation.
-    if part in ("credit", "dateline"):
-        spans = [(layer.sentences[i].doc_id, layer.sentences[i].start, layer.sentences[i].end)
-                 for ids in ranked for i in sorted(ids, key=lambda i: -float(score[i]))[:1]]
-    return spans
+def _span(layer: SentenceLayer, lo: int, hi: int) -> tuple[str, int, int]:
+    return layer.sentences[lo].doc_id, layer.sentences[lo].start, layer.sentences[hi].end
 
 
-def select(question: str, scores: SentenceScores, layer: SentenceLayer, documents: dict[str, Document],
-           passages: list[Hit], max_quotes: int, words: frozenset[str] | None = None) -> Selection:
-    """``words``: the corpus's vocabulary (rag.words.vocabulary), if known."""
-    part = asks_for(question)
-    # A question about the essays' own headline, subtitle or photo credit is
-    # about the corpus itself, however little its words resemble the text.
-    if not part and weak_match(float(scores.dense.max(initial=-1.0)), float(scores.maxsim.max(initial=-1.0))):
-        return Selection((), "nothing in the essays is close to this question")
-    if words is not None and not part:
-        missing = unmentioned_place(question, words) or unmentioned_name(question, words, scores.rare_words)
-        if missing:
-            return Selection((), f"the essays never mention {missing}")
+def part_spans(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer,
+               documents: Mapping[str, Document]) -> list[tuple[str, int, int]]:
+    """The header part asked for, one span per document concerned."""
+    ranked = ranked_parts(form.part, layer, documents, scores.score, every=form.each, within=form.documents)
+    if form.part in ("credit", "dateline"):  # one line each: several in one document are not one quotation
+        return [_span(layer, i, i) for ids in ranked for i in sorted(ids, key=lambda i: -float(scores.score[i]))[:1]]
+    return [_span(layer, ids[0], ids[-1]) for ids in ranked]
+
+
+def concerned(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer) -> list[str]:
+    """The documents a broad or every-document question is about: those it
+    names, else all of them (the best-matching ones when there are many), in corpus order."""
+    order = list(dict.fromkeys(s.doc_id for s in layer.sentences))
+    if form.documents:
+        return [d for d in order if d in form.documents]
+    if len(order) <= MAX_DOCUMENTS:
+        return order
+    best: dict[str, float] = {}
+    for s in layer.sentences:
+        best[s.doc_id] = max(best.get(s.doc_id, -np.inf), float(scores.score[s.sentence_id]))
+    keep = set(sorted(order, key=lambda d: -best[d])[:MAX_DOCUMENTS])
+    return [d for d in order if d in keep]
+
+
+def best_in_document(doc_id: str, scores: SentenceScores, layer: SentenceLayer, count: int,
+                     exclude: Sequence[int] = ()) -> list[int]:
+    ids = np.array([s.sentence_id for s in layer.sentences if s.doc_id == doc_id and s.sentence_id not in exclude],
+                   dtype=np.int64)
+    if ids.size == 0:
+        return []
+    return [int(i) for i in ids[np.argsort(-scores.score[ids], kind="stable")][:count]]
+
+
+def per_document(docs: Sequence[str], scores: SentenceScores, layer: SentenceLayer, count: int,
+                 header: Sequence[int]) -> Selection:
+    """The best ``count`` sentences of each document, each document's in reading order."""
+    spans = []
+    for doc_id in docs:
+        for i in sorted(best_in_document(doc_id, scores, layer, count, exclude=set(header))):
+            spans.append(_span(layer, i, i))
+    return Selection(tuple(spans), grouped=True)
+
+
+def lookup(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer, documents: Mapping[str, Document],
+           passages: Sequence[Hit], max_quotes: int) -> Selection:
+    """The best sentences of the retrieved passages (see the module's docstring)."""
     chunk_ids = {h.chunk.chunk_id for h in passages}
     candidates = [i for i in np.argsort(-scores.score, kind="stable").tolist()
                   if layer.sentences[i].chunk_id in chunk_ids]
-    if part:
-        # Essay parts are found even when their passage was not retrieved;
-        # the part is the answer, other sentences would only be noise beside it.
-        found = _part_spans(part, layer, documents, scores.score, every=asks_for_every(question))
-        if found:
-            return Selection(tuple(found[:max_quotes]))
     if not candidates:
-        return Selection((), "no retrieved passage holds a quotable sentence")
-    text = lambda i: documents[layer.sentences[i].doc_id].text[layer.sentences[i].start : layer.sentences[i].end]
-    kind = answer_type(question)
+        return Selection(())
+
+    def text(i: int) -> str:
+        s = layer.sentences[i]
+        return documents[s.doc_id].text[s.start:s.end]
+
+    kind = form.answer_type if form.typed else None
+    if kind:
+        typed = [i for i in candidates[:TYPED_POOL] if has_type(text(i), kind, form.text)]
+        candidates = typed + [i for i in candidates if i not in typed]
+    allowed = set(candidates)
+    if not kind:
+        candidates = _diversify(candidates, layer, scores.score)
     spans: list[tuple[str, int, int]] = []
     used: set[int] = set()
-    if kind:
-        typed = [i for i in candidates[:TYPED_POOL] if has_type(text(i), kind, question)]
-        if not typed:
-            return Selection((), f"the passages that match give no {kind} for this")
-        candidates = typed + [i for i in candidates if i not in typed]
-    elif wants_person(question):
-        named = [i for i in candidates[:PERSON_POOL] if names_someone_new(text(i), question)]
-        candidates = named + [i for i in candidates if i not in named]
-    allowed = set(candidates)
-    if not kind and not part and MMR_LAMBDA > 0:
-        candidates = _diversify(candidates, layer, scores.score)
     for i in candidates:
         if len(spans) >= max_quotes:
             break
         if i in used:
             continue
-        lo, hi = (i, i) if kind or part else _run(i, layer, scores.score, allowed, used)
+        lo, hi = (i, i) if kind else _run(i, layer, scores.score, allowed, used)
         used.update(range(lo, hi + 1))
-        first, last = layer.sentences[lo], layer.sentences[hi]
-        spans.append((first.doc_id, first.start, last.end))
+        spans.append(_span(layer, lo, hi))
     return Selection(tuple(spans))

@@ -16,6 +16,7 @@ from types import ModuleType
 
 from rag.pipeline import Rag
 from rag.errors import RagError
+from rag.settings import settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -89,7 +90,7 @@ def prepare(rag: Rag) -> None:
     would each load it)."""
     import torch
 
-    torch.set_num_threads(int(os.environ.get("RAG_TORCH_THREADS") or TORCH_THREADS))
+    torch.set_num_threads(settings().torch_threads or TORCH_THREADS)
     rag.ask("warm up")  # model, sentence scorer and retrievers, all before the port opens
 
 

@@ -4,7 +4,6 @@ bfloat16 for big builds where the CPU has it, and the choice of backend."""
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 from rag.embed.base import Embedder, TokenEmbedding
 from rag.embed.torch_backend import SentenceTransformerEmbedder, cpu_has_bf16
 from rag.errors import ModelError
+from rag.settings import settings
 
 
 QUERY_CACHE = 256  # query vectors kept per embedder (1.5 KiB each)
@@ -40,7 +40,7 @@ class FastEmbedder:
         self._torch = SentenceTransformerEmbedder(model_path)
         self.model_path = self._torch.model_path
         if bf16 is None:
-            bf16 = cpu_has_bf16() and os.environ.get("RAG_BF16", "1") != "0"
+            bf16 = cpu_has_bf16() and settings().bf16
         # bf16 weights only for the mean-pooled models they are written for.
         self.bf16 = bf16 and self._torch.mean_pooled
         self._torch.bf16 = self.bf16
@@ -59,7 +59,7 @@ class FastEmbedder:
         else:
             _warn(f"using sentence-transformers: {reason}")
         self._loader: threading.Thread | None = None
-        if self._onnx is not None and os.environ.get("RAG_PREFETCH", "1") != "0":
+        if self._onnx is not None and settings().prefetch:
             self._prefetch()
 
     def _prefetch(self) -> None:
@@ -151,6 +151,10 @@ class FastEmbedder:
             return self._torch.embed_sentences(texts, progress=progress)
         return onnx.embed_sentences(texts, progress=progress)
 
+    @property
+    def special_ids(self) -> frozenset[int]:
+        return self._torch.special_ids
+
     def token_strings(self, ids: Sequence[int]) -> list[str]:
         onnx = self._onnx_or_none()
         return onnx.token_strings(ids) if onnx is not None else self._torch.token_strings(ids)
@@ -173,16 +177,17 @@ BACKENDS = ("auto", "onnx", "torch")
 
 
 def default_embedder(model_path: str | Path | None = None) -> Embedder:
-    """The configured model: ``model_path``, else $RAG_MODEL, else the bundled MiniLM.
+    """The configured model: ``model_path`` (a folder, or a key of rag.embed.models:
+    "mpnet", "minilm"), else $RAG_MODEL, else the default (all-mpnet-base-v2
+    when its packages are installed, else the bundled all-MiniLM-L6-v2).
 
     $RAG_BACKEND picks how it runs: ``auto`` (default: onnxruntime for
     queries, torch in bf16 for big builds where the CPU has it), ``onnx``
     (onnxruntime only) or ``torch`` (plain sentence-transformers, float32).
     """
-    path = model_path or os.environ.get("RAG_MODEL") or None
-    backend = os.environ.get("RAG_BACKEND", "auto")
-    if backend not in BACKENDS:
-        raise ModelError(f"RAG_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}")
+    configured = settings()
+    path = model_path or configured.model
+    backend = configured.backend
     if backend == "torch" or not _onnxruntime_installed():
         return SentenceTransformerEmbedder(path)
     return FastEmbedder(path, bf16=False if backend == "onnx" else None)

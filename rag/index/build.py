@@ -151,6 +151,8 @@ def _up_to_date(index_dir: Path, corpus: Corpus, embedder: Embedder, settings: C
         return None
     if index.manifest["store"].get("sentences_requested") != sentences:
         return None
+    if (index.manifest.get("corpus") or {}).get("name", "") != corpus.name:
+        return None
     return index
 
 
@@ -232,7 +234,8 @@ def build_index(
                 d.doc_id: {"file": Path(d.path).name, "sha256": d.sha256, "chars": len(d.text)}
                 for d in corpus.documents
             },
-            "corpus": {"folder": corpus.folder, "skipped": [{"file": s.path, "reason": s.reason} for s in corpus.skipped],
+            "corpus": {"folder": corpus.folder, "name": corpus.name,
+                       "skipped": [{"file": s.path, "reason": s.reason} for s in corpus.skipped],
                        **library_record(corpus)},
             "counts": {"documents": len(corpus.documents), "chunks": len(chunks)},
             "files": {name: {"bytes": len(data), "sha256": sha256_bytes(data)} for name, data in written.items()},

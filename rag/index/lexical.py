@@ -33,6 +33,12 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     )
 
 
+def content_stems(text: str) -> list[str]:
+    """A text's words as BM25 indexes them: lower-cased, English stop words
+    removed, Snowball-stemmed (for term coverage, rag.answer.abstain)."""
+    return tokenize([text])[0]
+
+
 class BM25Index:
     """A thin wrapper so the rest of rag never sees bm25s' own types."""
 

@@ -62,7 +62,8 @@ class Library:
 
     def corpus(self, documents: dict[str, Document], added: dict[str, Added], removed: tuple[str, ...]) -> Corpus:
         skipped = tuple(Skipped(s["file"], s["reason"]) for s in (self.manifest.get("corpus") or {}).get("skipped", ()))
-        return Corpus(tuple(documents.values()), skipped, self.folder, tuple(added.values()), removed)
+        name = (self.manifest.get("corpus") or {}).get("name", "")
+        return Corpus(tuple(documents.values()), skipped, self.folder, name, tuple(added.values()), removed)
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,12 @@ from rag.types import Hit
 
 
 class Retriever(Protocol):
+    """``form`` is the question's form (rag.retrieval.question_form), read once
+    by the pipeline; a retriever that has no use for it ignores it."""
+
     name: str
 
-    def search(self, query: str, k: int) -> list[Hit]: ...
+    def search(self, query: str, k: int, form=None) -> list[Hit]: ...
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,6 @@ class BM25Retriever:
     def __init__(self, index: Index, embedder: Embedder | None = None):
         self.index = index
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, form=None) -> list[Hit]:
         ids, scores = self.index.bm25.search(query, k)
         return hits_from(self.index, ids, scores, self.name)

@@ -16,6 +16,6 @@ class DenseRetriever:
     def __init__(self, index: Index, embedder: Embedder):
         self.index, self.embedder = index, embedder
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, form=None) -> list[Hit]:
         ids, scores = vectors.search(self.index.vectors, self.embedder.embed_query(query), k)
         return hits_from(self.index, ids, scores, self.name)

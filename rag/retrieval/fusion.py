@@ -8,18 +8,18 @@ from rag.embed.base import Embedder
 from rag.index.load import Index
 from rag.retrieval.base import hits_from, register
 from rag.retrieval.hybrid import HybridRetriever
-from rag.retrieval.question_form import asks_for, asks_for_every, ranked_parts
+from rag.retrieval.parts import ranked_parts
+from rag.retrieval.question_form import QuestionForm
 from rag.types import Hit
 
 
 @register("fusion", "by meaning and words, sentence by sentence (the default)")
 class FusionRetriever:
-    """Chunks ranked by their best sentence's evidence (see rag.retrieval.scoring).
-
-    A question about an essay's headline, subtitle, photo credit or dateline
-    (rag.retrieval.question_form) gets the passages holding that part first, as its
-    answer quotes them. On an index without a sentence layer (a large
-    corpus) this is the hybrid ranking.
+    """Chunks ranked by their best sentence's evidence, read with the
+    question's form: a question for a part of a document's header (its
+    headline, photo credit, dateline) gets the passages holding that part
+    first, as its answer quotes them. On an index without a sentence layer
+    (a large corpus) this is the hybrid ranking.
     """
 
     name = "fusion"
@@ -33,17 +33,16 @@ class FusionRetriever:
 
             self.scorer = SentenceScorer(index, embedder)
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, form: QuestionForm | None = None) -> list[Hit]:
         if self.scorer is None:
             return [Hit(h.chunk, h.score, h.rank, self.name, h.title) for h in self.fallback.search(query, k)]
-        scores = self.scorer.scores(query)
+        scores = self.scorer.scores(query, form)
         chunk_scores = scores.chunk
         order = [int(i) for i in np.argsort(-chunk_scores, kind="stable") if np.isfinite(chunk_scores[i])]
-        part = asks_for(query)
-        if part:
+        if form is not None and form.part:
             layer = self.index.sentences
-            first = []
-            for ids in ranked_parts(part, layer, self.index.documents, scores.score, asks_for_every(query)):
+            first: list[int] = []
+            for ids in ranked_parts(form.part, layer, self.index.documents, scores.score, form.each, form.documents):
                 first.extend(c for c in dict.fromkeys(layer.sentences[i].chunk_id for i in ids) if c not in first)
             order = first + [c for c in order if c not in first]
         order = order[:k]

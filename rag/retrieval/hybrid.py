@@ -32,7 +32,7 @@ class HybridRetriever:
         self.weights = (dense_weight, bm25_weight)
         self.rrf_k, self.depth = rrf_k, depth
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, form=None) -> list[Hit]:
         depth = max(k, self.depth)
         fused: dict[int, float] = {}
         for weight, hits in zip(self.weights, (self.dense.search(query, depth), self.bm25.search(query, depth))):

@@ -6,21 +6,14 @@ corpus's sentences so that none dominates by scale:
   sentence (an answer often leans on the sentence before it);
 - its chunk's dense and BM25 scores (the passage around it);
 - MaxSim: for each content word-piece of the question, its best contextual
-  match among the sentence's word-pieces, IDF-weighted — soft term matching
+  match among the sentence's word-pieces, IDF-weighted: soft term matching
   that survives paraphrase better than BM25's exact stems;
-- minus its hubness (similarity to the corpus centroid);
-- for a question about how an essay concludes, a bonus for the sentences of
-  each essay's closing paragraph (rag.retrieval.question_form.asks_for_ending): the
-  question names no words of its answer, only its place;
-- the dense features once more, at 0.3 of their weight, from the question
-  without phrases such as "according to the author" (without_meta_words);
-- for a question that names one essay ("the off-ramp essay", "the
-  commentary"), a bonus for that essay's sentences (rag.retrieval.question_form.named_document),
-  and, unless it asks for a part of the essay, a penalty for every header
-  sentence (headline, subtitle, credit, dateline), which its naming words match.
-The weights were chosen on eval/essays_qa.jsonl (a logistic regression over
-these features, cross-validated by question, then rounded); see
-eval/reports/current/report.md.
+- minus its hubness (similarity to the corpus centroid).
+The weights are fitted per embedding model (rag.settings.Tuning, written by
+eval/fit_answers.py). The question's form (rag.retrieval.question_form)
+adds what its words say beyond their topic: a bonus for the sentences of the
+document it names, and no header line (headline, credit, dateline) as an
+answer unless it asks for one.
 """
 
 from __future__ import annotations
@@ -28,54 +21,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import Mapping
 
 import numpy as np
 
-from rag.retrieval.question_form import (
-    asks_for, asks_for_ending, closing_sentences, header_sentences, header_terms, named_document, speaks_of_a_document,
-)
 from rag.index.load import Index
+from rag.retrieval.parts import closing_sentences, header_sentences
+from rag.retrieval.question_form import QuestionForm, header_terms
+from rag.settings import Tuning, tuning_for
 
-WEIGHTS = {
-    "sentence": 0.4,
-    "with_prev": 0.6,
-    "with_next": 0.3,
-    "chunk_dense": 0.6,
-    "chunk_bm25": 0.6,
-    "maxsim": 1.0,
-    "hubness": -0.25,
+EVIDENCE = ("sentence", "with_prev", "with_next", "chunk_dense", "chunk_bm25", "maxsim", "hubness")
+# For a model nobody fitted weights for: the all-MiniLM-L6-v2 weights, which
+# assume nothing of the model but the scale-free z units.
+DEFAULT_WEIGHTS = {
+    "sentence": 0.4, "with_prev": 0.6, "with_next": 0.3, "chunk_dense": 0.6, "chunk_bm25": 0.6, "maxsim": 1.0,
+    "hubness": -0.25, "named_bonus": 2.0, "header_penalty": 4.0, "closing_bonus": 2.0, "topical": 0.3,
+    # Broad questions (rag.retrieval.thesis): the question's own evidence
+    # counts this much beside the thesis evidence.
+    "broad_query": 0.3, "thesis_summary": 1.0, "thesis_early": 0.5, "thesis_recommends": 1.0,
 }
-
-# z units for a closing-paragraph sentence when the question asks how an
-# essay ends. On eval/essays_qa.jsonl 1 / 1.5 / 2 / 3 gave hit@1 0.854 /
-# 0.854 / 0.866 / 0.866; the smallest on the plateau is kept.
-CLOSING_BONUS = 2.0
-# z units for the sentences of the essay a question names. 0.5 / 1 / 2 / 3 / 5
-# gave hit@1 0.866 / 0.866 / 0.878 / 0.878 / 0.878 on eval/essays_qa.jsonl
-# (the name was found right for all 13 questions that give one).
-NAMED_DOC_BONUS = 2.0
-
-# z units taken from every essay's header sentences (headline, subtitle,
-# credit, dateline) when a question names an essay but asks for no part of
-# it: the words that name the essay match its headline, which is how the
-# essay was found, not an answer. On a second question set written apart
-# from eval/essays_qa.jsonl, 0 / 1 / 2 / 4 / 100 gave hit@1 0.711 / 0.737 /
-# 0.737 / 0.763 / 0.763; eval/essays_qa.jsonl stayed at 0.902 throughout.
-HEADER_PENALTY = 4.0
-
-# The dense features again, from the question without its meta phrases
-# (see without_meta_words), at this share of their weight. On
-# eval/essays_qa.jsonl 0.15 / 0.2 / 0.3 / 0.4 / 0.5 / 0.6 / 1 gave hit@1
-# 0.878 / 0.890 / 0.890 / 0.890 / 0.890 / 0.866 / 0.866 (0.878 without);
-# the middle of the plateau is kept.
-META_FREE_WEIGHT = 0.3
-_META = re.compile(
-    r"\b(according to (the )?(author|essay|essays|commentary|article|piece)s?"
-    r"|(the|this|that) (author|essay|essays|commentary|article|piece|writer)('s)?"
-    r"|does the (author|essay|commentary) (say|argue|claim|suggest|describe|consider|think|believe|use)"
-    r"|do(es)? (they|he|she) )\b",
-    re.I,
-)
 
 # Words that say how a question is asked, not what it is about.
 QUESTION_WORDS = frozenset(
@@ -88,25 +52,38 @@ QUESTION_WORDS = frozenset(
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One question's raw evidence for every sentence (arrays index sentence ids)."""
+
+    features: Mapping[str, np.ndarray]  # EVIDENCE, raw
+    vector: np.ndarray  # the question's unit vector
+    topical: Mapping[str, np.ndarray] | None  # dense features of the question's topical words, if they differ
+    rare_words: frozenset[str]  # words the model's vocabulary splits into several pieces: mostly names
+    content_stems: frozenset[str]  # the question's content words, stemmed (for coverage)
+    # Per content word-piece of the question: its best match in each sentence
+    # ([pieces, sentences]) and its IDF, for how well each term is met.
+    term_match: np.ndarray
+    term_idf: np.ndarray
+
+
+@dataclass(frozen=True)
 class SentenceScores:
-    """One question's evidence for every sentence (arrays index sentence ids)."""
+    """One question's evidence for every sentence, combined."""
 
     score: np.ndarray  # combined, in z units
     dense: np.ndarray  # raw cosine of the sentence alone
     maxsim: np.ndarray  # raw MaxSim in [-1, 1]
     chunk: np.ndarray  # per chunk: best sentence score
-    # The question's words that the model's vocabulary splits into several
-    # word pieces ("scholz" → "sc", "##holz"): rare words, mostly names.
-    rare_words: frozenset[str] = frozenset()
+    evidence: Evidence
+
+    @property
+    def rare_words(self) -> frozenset[str]:
+        return self.evidence.rare_words
 
 
 def _z(x: np.ndarray) -> np.ndarray:
     std = float(x.std())
     return (x - float(x.mean())) / std if std > 1e-9 else np.zeros_like(x)
-
-
-def _weighted(features: dict[str, np.ndarray]) -> np.ndarray:
-    return sum(WEIGHTS[name] * _z(np.asarray(values, dtype=np.float32)) for name, values in features.items())
 
 
 def rare_words(pieces: list[str]) -> frozenset[str]:
@@ -122,63 +99,61 @@ def rare_words(pieces: list[str]) -> frozenset[str]:
     return frozenset(words)
 
 
-def without_meta_words(question: str) -> str:
-    """The question without the phrases that say where it looks ("according to
-    the author", "does the essay say"), which pull its vector toward essay talk
-    in general."""
-    return " ".join(_META.sub(" ", question).split())
-
-
 class SentenceScorer:
-    def __init__(self, index: Index, embedder):
+    def __init__(self, index: Index, embedder, tuning: Tuning | None = None):
         if index.sentences is None:
             raise ValueError("this index has no sentence layer")
         self.index, self.embedder, self.layer = index, embedder, index.sentences
+        self.tuning = tuning if tuning is not None else tuning_for(embedder.name)
+        self.weights = {**DEFAULT_WEIGHTS, **(self.tuning.weights if self.tuning else {})}
         self.sentence_chunk = np.array([s.chunk_id for s in self.layer.sentences], dtype=np.int64)
         self.chunk_vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
         # float16 on disk; float32 once here rather than on every question.
         self.tokens_t = np.ascontiguousarray(self.layer.tokens.astype(np.float32).T)
-        self._score = lru_cache(maxsize=256)(self._compute)
+        self.evidence = lru_cache(maxsize=256)(self._evidence)
 
     @cached_property
-    def _headers(self) -> dict[str, frozenset[str]]:
+    def headers(self) -> dict[str, frozenset[str]]:
         return {doc_id: header_terms(doc) for doc_id, doc in self.index.documents.items()}
 
     @cached_property
-    def _sentence_doc(self) -> np.ndarray:
+    def sentence_doc(self) -> np.ndarray:
         return np.array([s.doc_id for s in self.layer.sentences], dtype=object)
 
     @cached_property
-    def _header(self) -> np.ndarray:
+    def header(self) -> np.ndarray:
         return np.array(header_sentences(self.layer, self.index.documents), dtype=np.int64)
 
     @cached_property
-    def _closing(self) -> np.ndarray:
+    def thesis(self) -> dict[str, np.ndarray]:
+        from rag.retrieval.thesis import thesis_evidence
+
+        return thesis_evidence(self.layer, self.index.documents)
+
+    @cached_property
+    def closing(self) -> np.ndarray:
         return np.array(closing_sentences(self.layer, self.index.documents), dtype=np.int64)
 
     def _content_mask(self, ids: np.ndarray) -> np.ndarray:
         tokens = self.embedder.token_strings(ids)
-        return np.array(
-            [bool(re.search(r"\w", t)) and not t.startswith("[") and t.lower() not in QUESTION_WORDS for t in tokens]
-        )
+        special = self.embedder.special_ids
+        return np.array([int(i) not in special and bool(re.search(r"\w", t)) and t.lower() not in QUESTION_WORDS
+                         for i, t in zip(ids, tokens)], dtype=bool)
 
-    def _maxsim(self, q_ids: np.ndarray, q_tokens: np.ndarray) -> np.ndarray:
+    def _term_matches(self, q_ids: np.ndarray, q_tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each content word-piece's best match inside each sentence, and its IDF."""
         layer = self.layer
         keep = self._content_mask(q_ids)
-        if not keep.any():
-            return np.zeros(layer.n, dtype=np.float32)
+        if not keep.any() or layer.n == 0:
+            return np.zeros((0, layer.n), dtype=np.float32), np.zeros(0, dtype=np.float32)
         n = max(layer.n, 1)
         idf = np.array([np.log((n + 1) / (layer.df.get(int(t), 0) + 0.5)) for t in q_ids[keep]], dtype=np.float32)
         idf = np.maximum(idf, 0.05)
         sims = q_tokens[keep].astype(np.float32) @ self.tokens_t  # [q, T]
         starts = layer.token_offsets[:-1]
-        best = np.maximum.reduceat(sims, starts, axis=1)  # [q, n]: best match inside each sentence
-        return (idf @ best) / float(idf.sum())
+        return np.maximum.reduceat(sims, starts, axis=1), idf  # [q, n]: best match inside each sentence
 
-    def scores(self, query: str) -> SentenceScores:
-        return self._score(query)
-
-    def _dense_features(self, q: np.ndarray) -> dict[str, np.ndarray]:
+    def _dense(self, q: np.ndarray) -> dict[str, np.ndarray]:
         layer = self.layer
         return {
             "sentence": layer.vectors @ q,
@@ -187,29 +162,45 @@ class SentenceScorer:
             "chunk_dense": (self.chunk_vectors @ q)[self.sentence_chunk],
         }
 
-    def _compute(self, query: str) -> SentenceScores:
+    def _evidence(self, query: str, topical: str = "") -> Evidence:
+        from rag.index.lexical import content_stems
+
         q_ids, q_tokens, q = self.embedder.embed_tokens([query])[0]
-        layer = self.layer
-        features = self._dense_features(q)
-        dense = features["sentence"]
-        maxsim = self._maxsim(q_ids, q_tokens)
+        features = self._dense(q)
+        match, idf = self._term_matches(q_ids, q_tokens)
+        maxsim = (idf @ match) / float(idf.sum()) if idf.size else np.zeros(self.layer.n, dtype=np.float32)
         features.update({
             "chunk_bm25": self.index.bm25.scores_for(query)[self.sentence_chunk],
             "maxsim": maxsim,
-            "hubness": layer.hubness,
+            "hubness": self.layer.hubness,
         })
-        score = _weighted(features)
-        topical = without_meta_words(query)
-        if topical and topical != query:
-            score = score + META_FREE_WEIGHT * _weighted(self._dense_features(self.embedder.embed_query(topical)))
-        if asks_for_ending(query):
-            score[self._closing] += CLOSING_BONUS
-        # Headers are read at the first question that speaks of an essay, not before.
-        named = named_document(query, self._headers) if speaks_of_a_document(query) else None
-        if named is not None:
-            score[self._sentence_doc == named] += NAMED_DOC_BONUS
-            if not asks_for(query):
-                score[self._header] -= HEADER_PENALTY
+        extra = self._dense(self.embedder.embed_query(topical)) if topical and topical != query else None
+        return Evidence(features, q, extra, rare_words(self.embedder.token_strings(q_ids)),
+                        frozenset(content_stems(query)), match, idf)
+
+    def combine(self, evidence: Evidence, form: QuestionForm | None = None) -> SentenceScores:
+        """The evidence weighted (this model's tuning), then what the question's form adds."""
+        w = self.weights
+        score = sum(w[name] * _z(np.asarray(evidence.features[name], dtype=np.float32)) for name in EVIDENCE)
+        if evidence.topical is not None:
+            score = score + w["topical"] * sum(w[name] * _z(np.asarray(values, dtype=np.float32))
+                                               for name, values in evidence.topical.items())
+        if form is not None and form.broad:
+            # A summary: the document's thesis, steered a little by the question's own topic.
+            t = self.thesis
+            score = (w["broad_query"] * _z(score) + w["thesis_summary"] * t["summary"]
+                     + w["thesis_early"] * t["early"] + w["thesis_recommends"] * t["recommends"])
+        if form is not None:
+            if form.ending:
+                score[self.closing] += w["closing_bonus"]
+            if len(form.documents) == 1 and not form.each:
+                score[self.sentence_doc == form.documents[0]] += w["named_bonus"]
+            if form.part is None:
+                # The header names a document; it is how a document is found, not an answer.
+                score[self.header] -= w["header_penalty"]
         chunk = np.full(len(self.index.chunks), -np.inf, dtype=np.float32)
         np.maximum.at(chunk, self.sentence_chunk, score)
-        return SentenceScores(score, dense, maxsim, chunk, rare_words(self.embedder.token_strings(q_ids)))
+        return SentenceScores(score, evidence.features["sentence"], evidence.features["maxsim"], chunk, evidence)
+
+    def scores(self, query: str, form: QuestionForm | None = None) -> SentenceScores:
+        return self.combine(self.evidence(query, form.topical if form is not None else ""), form)

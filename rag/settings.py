@@ -1,0 +1,172 @@
+"""Every setting in one place: the RAG_* environment variables, read once and
+checked, and the numbers fitted for each embedding model.
+
+``settings()`` is the process's configuration; code reads it instead of the
+environment (README lists every variable). ``tuning_for(model_name)`` gives the weights and thresholds
+fitted for that model (rag/tuning/*.json, written by eval/fit_answers.py),
+or None for a model nobody fitted them for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping
+
+from rag.errors import RagError
+
+
+class SettingsError(RagError):
+    """An environment variable holds a value rag cannot use."""
+
+
+def _env(name: str, help: str, default: str = "") -> object:
+    return field(default=None, metadata={"env": name, "help": help, "default": default})
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: Path | None = _env("RAG_CORPUS", "Folder of documents to index.", "corpus/ in the project")
+    index: Path | None = _env("RAG_INDEX", "Index folder.", "index/default in the project")
+    model: str | None = _env("RAG_MODEL", "Embedding model: mpnet, minilm, or a sentence-transformers folder.",
+                             "mpnet when installed, else minilm")
+    backend: str = _env("RAG_BACKEND", "How the model runs: auto (onnxruntime for queries, torch in bfloat16 "
+                        "for big builds where the CPU has it), onnx, or torch.", "auto")
+    threads: int | None = _env("RAG_THREADS", "onnxruntime threads per encode.", "one per core, at most 4")
+    torch_threads: int | None = _env("RAG_TORCH_THREADS", "torch threads in `rag serve`.", "1")
+    bf16: bool = _env("RAG_BF16", "0 keeps big builds in float32 even where the CPU has bfloat16.", "1")
+    prefetch: bool = _env("RAG_PREFETCH", "0 stops loading the onnx session on a second thread at start.", "1")
+    cache: Path | None = _env("RAG_CACHE", "Where unpacked models and the local ONNX export live.",
+                              "$XDG_CACHE_HOME/rag or ~/.cache/rag")
+    host: str | None = _env("RAG_HOST", "Address `rag serve` listens on.", "127.0.0.1")
+    port: int | None = _env("RAG_PORT", "Port `rag serve` listens on.", "7860")
+    debug: bool = _env("RAG_DEBUG", "1 shows the traceback of an internal error.", "unset")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+        def get(name: str) -> str | None:
+            value = environ.get(name)
+            return value if value not in (None, "") else None
+
+        def whole(name: str, low: int, high: int) -> int | None:
+            value = get(name)
+            if value is None:
+                return None
+            if not re.fullmatch(r"\s*\d+\s*", value) or not low <= int(value) <= high:
+                raise SettingsError(f"{name}={value!r} must be a whole number from {low} to {high}")
+            return int(value)
+
+        backend = get("RAG_BACKEND") or "auto"
+        if backend not in ("auto", "onnx", "torch"):
+            raise SettingsError(f"RAG_BACKEND={backend!r} is not one of auto, onnx, torch")
+        return cls(
+            corpus=Path(get("RAG_CORPUS")) if get("RAG_CORPUS") else None,
+            index=Path(get("RAG_INDEX")) if get("RAG_INDEX") else None,
+            model=get("RAG_MODEL"),
+            backend=backend,
+            threads=whole("RAG_THREADS", 1, 256),
+            torch_threads=whole("RAG_TORCH_THREADS", 1, 256),
+            bf16=(get("RAG_BF16") or "1") != "0",
+            prefetch=(get("RAG_PREFETCH") or "1") != "0",
+            cache=Path(get("RAG_CACHE")) if get("RAG_CACHE") else None,
+            host=get("RAG_HOST"),
+            port=whole("RAG_PORT", 0, 65535),
+            debug=bool(get("RAG_DEBUG")),
+        )
+
+    @staticmethod
+    def documented() -> list[tuple[str, str, str]]:
+        """(variable, default, description) for every setting, for README and --help."""
+        return [(f.metadata["env"], f.metadata["default"], f.metadata["help"]) for f in fields(Settings)]
+
+
+def settings() -> Settings:
+    """The settings of this process, from its environment. Read on each call
+    (a dozen lookups): a test or an embedding program may change the environment."""
+    return Settings.from_env()
+
+
+def cache_root() -> Path:
+    """$RAG_CACHE, else $XDG_CACHE_HOME/rag, else ~/.cache/rag."""
+    configured = settings().cache
+    if configured is not None:
+        return configured
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rag"
+
+
+# ------------------------------------------------------------------ tuning
+
+
+@dataclass(frozen=True)
+class Answerability:
+    """A logistic model of "a passage here answers the question" over
+    rag.answer.abstain.FEATURES; answer when its probability reaches ``threshold``."""
+
+    features: tuple[str, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    mean: tuple[float, ...]  # features are standardised with these before the dot product
+    scale: tuple[float, ...]
+    threshold: float
+
+    def probability(self, values: Mapping[str, float]) -> float:
+        import math
+
+        x = sum(c * (values[f] - m) / s for f, c, m, s in zip(self.features, self.coef, self.mean, self.scale))
+        return 1.0 / (1.0 + math.exp(-(x + self.intercept)))
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Numbers fitted for one embedding model (eval/fit_answers.py; the
+    figures behind them are in eval/reports/)."""
+
+    model: str  # the model name they were fitted for
+    weights: Mapping[str, float]  # sentence-evidence weights (rag.retrieval.scoring)
+    answerability: Answerability | None
+    source: str = ""  # where this tuning was read from
+
+    @classmethod
+    def from_json(cls, data: dict, source: str = "") -> "Tuning":
+        ans = data.get("answerability")
+        return cls(
+            model=str(data["model"]),
+            weights={str(k): float(v) for k, v in data["weights"].items()},
+            answerability=None if ans is None else Answerability(
+                tuple(ans["features"]), tuple(float(x) for x in ans["coef"]), float(ans["intercept"]),
+                tuple(float(x) for x in ans["mean"]), tuple(float(x) for x in ans["scale"]),
+                float(ans["threshold"])),
+            source=source,
+        )
+
+
+TUNING_DIR = Path(__file__).resolve().parent / "tuning"
+
+
+def tuning_file_name(model_name: str) -> str:
+    """"sentence-transformers/all-mpnet-base-v2" → "all-mpnet-base-v2.json"."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", model_name.rstrip("/").split("/")[-1]).strip("-.") or "model"
+    return f"{stem}.json"
+
+
+@lru_cache(maxsize=8)
+def tuning_for(model_name: str) -> Tuning | None:
+    """The shipped tuning of a known model, else one written by `rag calibrate`
+    into the cache, else None. A file is used only if it names the same model."""
+    name = tuning_file_name(model_name)
+    for path in (TUNING_DIR / name, cache_root() / "tuning" / name):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("model") == model_name:
+            try:
+                return Tuning.from_json(data, str(path))
+            except (KeyError, TypeError, ValueError) as err:
+                raise SettingsError(f"{path} is not a valid tuning file ({err})") from err
+    return None

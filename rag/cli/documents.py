@@ -1,7 +1,7 @@
 """``rag add``, ``rag remove`` and ``rag list``: the documents of an index.
 
 All three work on the index's own copy of its documents (rag.index.library);
-the corpus folder is never written to.
+the corpus folder is never written to. rag.cli.main registers them.
 """
 
 from __future__ import annotations
@@ -11,11 +11,20 @@ from pathlib import Path
 
 import click
 
-from rag.cli.main import index_option, main, model_option
 from rag.errors import RagError
 from rag.ingest.loaders import SUFFIXES
 from rag.pipeline import default_index_dir
 from rag.text import safe_json, safe_line
+
+# As rag.cli.main's options (registered there; importing them back would be a cycle).
+index_option = click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), default=None, envvar="RAG_INDEX",
+    help="Index folder. [default: index/default in the project; env RAG_INDEX]",
+)
+model_option = click.option(
+    "--model", "model_path", type=click.Path(path_type=Path), default=None, envvar="RAG_MODEL",
+    help="Local sentence-transformers model folder. [default: the bundled model; env RAG_MODEL]",
+)
 
 
 def _files(paths: tuple[Path, ...]):
@@ -43,7 +52,7 @@ def _ids(ids) -> str:
     return safe_line(shown)
 
 
-@main.command()
+@click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
 @model_option
@@ -83,7 +92,7 @@ def add(paths, index_dir, model_path, quiet) -> None:
         sys.exit(1)
 
 
-@main.command()
+@click.command()
 @click.argument("doc_ids", nargs=-1, required=True)
 @index_option
 @model_option
@@ -105,7 +114,7 @@ def remove(doc_ids, index_dir, model_path, quiet) -> None:
         click.echo(f"Removed {_ids(report.removed)} from {index_dir} ({held} documents left)")
 
 
-@main.command(name="list")
+@click.command(name="list")
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def list_command(index_dir, as_json) -> None:

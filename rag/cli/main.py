@@ -208,5 +208,8 @@ def serve(host, port, index_dir, model_path) -> None:
     start(rag, host, port or None, block=True)
 
 
-# `rag add`, `rag remove`, `rag list` (their own module; registered on `main` when imported).
-from rag.cli import documents as _documents  # noqa: E402,F401
+# `rag add`, `rag remove`, `rag list`: the documents of an index (rag.cli.documents).
+from rag.cli.documents import add, list_command, remove  # noqa: E402
+
+for _command in (add, remove, list_command):
+    main.add_command(_command)

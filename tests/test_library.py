@@ -190,6 +190,12 @@ def test_cli_add_list_remove(index_dir, made, tmp_path):
     assert rows["orchard"]["kind"] == "PDF" and rows["orchard"]["pages"] == 2 and rows["orchard"]["paragraphs"] == 4
     assert rows["article"]["kind"] == "HTML" and rows["article"]["pages"] is None
     assert rows["kettle"]["added_at"] == "" and rows["orchard"]["added_at"].endswith("Z")
+    asked = rag("ask", "--json", "How can you tell that a pear is ripe enough to pick off the tree?",
+                "--index", str(index_dir))
+    cited = json.loads(asked.stdout)["citations"][0]
+    assert (cited["doc_id"], cited["page"], cited["paragraph"]) == ("orchard", 2, 4), asked.stdout
+    assert "(orchard, p. 2, ¶ 4, characters" in rag("ask", "How can you tell that a pear is ripe enough to pick?",
+                                                    "--index", str(index_dir)).stdout
     text = rag("list", "--index", str(index_dir)).stdout
     assert "orchard  Field Notes  [PDF, 2 pages, 4 ¶, added 20" in text
     result = rag("remove", "orchard", "article", "--index", str(index_dir))

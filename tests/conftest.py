@@ -17,9 +17,11 @@ CORPUS = ROOT / "corpus"
 
 @pytest.fixture(scope="session")
 def embedder():
-    from rag.embed.torch_backend import SentenceTransformerEmbedder
+    """The default model (all-mpnet-base-v2) as `rag` runs it: onnxruntime for
+    queries and these small builds. Its torch path is tested in test_embed_fast."""
+    from rag.embed.auto import default_embedder
 
-    model = SentenceTransformerEmbedder()
+    model = default_embedder()
     model.embed_query("warm up")  # load once, here, not inside a timed test
     return model
 

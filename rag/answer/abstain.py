@@ -147,8 +147,9 @@ _NOT_PLACES = frozenset(
 
 
 def unseen_names(question: str, rare: frozenset[str], words: frozenset[str]) -> list[str]:
-    """What the question names that the corpus never mentions, under any close
-    spelling: a place it is set in ("the summit in Vilnius"), or a person
+    """For the reason given with an abstention (it decides nothing): what the
+    question names that the corpus never mentions, under any close spelling:
+    a place it is set in ("the summit in Vilnius"), or a person
     ("Olaf Scholz") whose surname the model's vocabulary splits into several
     word pieces (``rare``): "White House" or "Cold War" are names made of plain
     words, which a question may use for what the documents call otherwise."""
@@ -221,6 +222,8 @@ def judge(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms, candid
     if model is None:
         return Judgement(True, float("nan"), values)
     p = model.probability(values)
+    if values["top_dense"] < model.dense_floor:
+        return Judgement(False, p, values, "nothing in the documents is close to this question")
     if p >= model.threshold:
         return Judgement(True, p, values)
     return Judgement(False, p, values, _reason(form, values, scores, terms))

@@ -21,7 +21,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from rag.answer.abstain import has_type
 from rag.index.sentence_layer import SentenceLayer
 from rag.retrieval.parts import ranked_parts
 from rag.retrieval.question_form import QuestionForm
@@ -31,7 +30,6 @@ from rag.types import Document, Hit
 # A neighbour joins a quotation when its score is within this many z units
 # of the sentence it extends: the pair then reads as one answer.
 NEIGHBOUR_MARGIN = 2.0
-TYPED_POOL = 8  # a typed question prefers, among this many best sentences, those holding its type
 MMR_LAMBDA = 4.0  # see _diversify
 PER_DOCUMENT = 2  # quotations per document in a broad answer
 MAX_DOCUMENTS = 4  # documents a broad or every-document answer quotes, at most
@@ -123,17 +121,8 @@ def lookup(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer, doc
     if not candidates:
         return Selection(())
 
-    def text(i: int) -> str:
-        s = layer.sentences[i]
-        return documents[s.doc_id].text[s.start:s.end]
-
-    kind = form.answer_type if form.typed else None
-    if kind:
-        typed = [i for i in candidates[:TYPED_POOL] if has_type(text(i), kind, form.text)]
-        candidates = typed + [i for i in candidates if i not in typed]
     allowed = set(candidates)
-    if not kind:
-        candidates = _diversify(candidates, layer, scores.score)
+    candidates = _diversify(candidates, layer, scores.score)
     spans: list[tuple[str, int, int]] = []
     used: set[int] = set()
     for i in candidates:
@@ -141,7 +130,7 @@ def lookup(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer, doc
             break
         if i in used:
             continue
-        lo, hi = (i, i) if kind else _run(i, layer, scores.score, allowed, used)
+        lo, hi = _run(i, layer, scores.score, allowed, used)
         used.update(range(lo, hi + 1))
         spans.append(_span(layer, lo, hi))
     return Selection(tuple(spans))

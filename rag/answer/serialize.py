@@ -10,6 +10,7 @@ def answer_to_dict(answer: Answer) -> dict:
         "question": answer.question,
         "answer": answer.text,
         "abstained": answer.abstained,
+        "form": answer.form,
         "citations": [
             {"n": q.n, "doc_id": q.doc_id, "title": q.title, "start": q.start, "end": q.end, "quote": q.text}
             for q in answer.quotes

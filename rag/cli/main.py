@@ -49,8 +49,9 @@ index_option = click.option(
     help="Index folder. [default: index/default in the project; env RAG_INDEX]",
 )
 model_option = click.option(
-    "--model", "model_path", type=click.Path(path_type=Path), default=None, envvar="RAG_MODEL",
-    help="Local sentence-transformers model folder. [default: the bundled all-MiniLM-L6-v2; env RAG_MODEL]",
+    "--model", "model_path", default=None, envvar="RAG_MODEL", metavar="MODEL",
+    help="Embedding model: mpnet (all-mpnet-base-v2), minilm (all-MiniLM-L6-v2), or a local "
+         "sentence-transformers folder. [default: mpnet when installed, else minilm; env RAG_MODEL]",
 )
 
 
@@ -77,9 +78,12 @@ def main() -> None:
               help="Maximum characters per chunk. [default: 1200]")
 @click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None,
               help="Characters shared by neighbouring chunks. [default: 200]")
+@click.option("--name", default=None, metavar="NAME",
+              help='What answers call the corpus, e.g. "the reports". [default: "the essays" for the bundled '
+                   'corpus, else "the documents"]')
 @click.option("--force", is_flag=True, help="Rebuild and re-embed even if the index is up to date.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, force, quiet) -> None:
+def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, force, quiet) -> None:
     """Build (or rebuild) the index of a corpus folder.
 
     Only new or changed documents are embedded again. The new index replaces
@@ -98,7 +102,8 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, force, q
         raise click.BadParameter(str(err)) from err
     index_dir = index_dir or default_index_dir()
     _, report, corpus = build(
-        corpus_dir, index_dir, settings, default_embedder(model_path), progress=not quiet, force=force
+        corpus_dir, index_dir, settings, default_embedder(model_path), progress=not quiet, force=force,
+        name=" ".join(name.split())[:60] if name else None,
     )
     for skipped in corpus.skipped:
         click.echo(f"rag: warning: skipped {safe_line(skipped.path)}: {safe_line(skipped.reason)}", err=True)
@@ -218,6 +223,30 @@ def serve(host, port, index_dir, model_path) -> None:
     rag = Rag.open(index_dir, default_embedder(model_path))
     click.echo(f"Serving the chat page on http://{host}:{port} (Ctrl+C to stop)", err=True)
     start(rag, host, port or None, block=True)
+
+
+@main.command()
+@model_option
+@click.option("--ship", is_flag=True, help="Write rag/tuning/ (the tuning rag ships) instead of the cache.")
+@click.option("--max-false-abstain", type=click.FloatRange(0.0, 0.5), default=0.03, show_default=True,
+              help="Share of answerable development questions the answerability model may refuse (cross-validated).")
+def calibrate(model_path, ship, max_false_abstain) -> None:
+    """Fit the answer weights and the answerability model for a model.
+
+    Weights and thresholds belong to the model they were fitted with: a model
+    without them still answers, but with a note that questions the documents
+    do not answer may get quotations. This fits them on the project's
+    development question sets (eval/essays_qa.jsonl, eval/check_qa.jsonl,
+    eval/dev_qa.jsonl) over the bundled corpus, prints the cross-validated
+    figures, and writes them where rag finds them for that model.
+    """
+    from rag.embed.auto import default_embedder
+    from rag.evaluation.fit import calibrate as fit
+
+    path, report = fit(default_embedder(model_path), ship=ship, max_false_abstain=max_false_abstain,
+                       progress=not ship)
+    click.echo(_safe("\n".join(report)))
+    click.echo(f"Wrote {safe_line(str(path))}", err=True)
 
 
 # `rag add`, `rag remove`, `rag list`: the documents of an index (rag.cli.documents).

@@ -38,18 +38,6 @@ def part_sentences(part: str, layer: SentenceLayer, documents: Mapping[str, Docu
             if any(a <= s.start and s.end <= b for a, b in spans.get(s.doc_id, ()))]
 
 
-def closing_sentences(layer: SentenceLayer, documents: Mapping[str, Document]) -> list[int]:
-    """The sentence ids of each document's closing paragraph: its last line
-    of prose (over 100 characters, not a byline, dateline or credit)."""
-    ids: list[int] = []
-    for doc_id, doc in documents.items():
-        prose = [(a, b) for a, b in lines(doc) if b - a > 100 and not is_furniture(doc.text[a:b])]
-        if prose:
-            a, b = prose[-1]
-            ids.extend(s.sentence_id for s in layer.sentences if s.doc_id == doc_id and a <= s.start and s.end <= b)
-    return ids
-
-
 def header_sentences(layer: SentenceLayer, documents: Mapping[str, Document]) -> list[int]:
     """The sentence ids of every document's header: the short lines above its
     first paragraph of prose (headline, rubric, subtitle, credit, dateline)."""

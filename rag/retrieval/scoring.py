@@ -26,7 +26,7 @@ from typing import Mapping
 import numpy as np
 
 from rag.index.load import Index
-from rag.retrieval.parts import closing_sentences, header_sentences
+from rag.retrieval.parts import header_sentences
 from rag.retrieval.question_form import QuestionForm, header_terms
 from rag.settings import Tuning, tuning_for
 
@@ -35,7 +35,7 @@ EVIDENCE = ("sentence", "with_prev", "with_next", "chunk_dense", "chunk_bm25", "
 # assume nothing of the model but the scale-free z units.
 DEFAULT_WEIGHTS = {
     "sentence": 0.4, "with_prev": 0.6, "with_next": 0.3, "chunk_dense": 0.6, "chunk_bm25": 0.6, "maxsim": 1.0,
-    "hubness": -0.25, "named_bonus": 2.0, "header_penalty": 4.0, "closing_bonus": 2.0, "topical": 0.3,
+    "hubness": -0.25, "named_bonus": 2.0, "header_penalty": 4.0,
     # Broad questions (rag.retrieval.thesis): the question's own evidence
     # counts this much beside the thesis evidence.
     "broad_query": 0.3, "thesis_summary": 1.0, "thesis_early": 0.5, "thesis_recommends": 1.0,
@@ -57,7 +57,6 @@ class Evidence:
 
     features: Mapping[str, np.ndarray]  # EVIDENCE, raw
     vector: np.ndarray  # the question's unit vector
-    topical: Mapping[str, np.ndarray] | None  # dense features of the question's topical words, if they differ
     rare_words: frozenset[str]  # words the model's vocabulary splits into several pieces: mostly names
     content_stems: frozenset[str]  # the question's content words, stemmed (for coverage)
     # Per content word-piece of the question: its best match in each sentence
@@ -130,10 +129,6 @@ class SentenceScorer:
 
         return thesis_evidence(self.layer, self.index.documents)
 
-    @cached_property
-    def closing(self) -> np.ndarray:
-        return np.array(closing_sentences(self.layer, self.index.documents), dtype=np.int64)
-
     def _content_mask(self, ids: np.ndarray) -> np.ndarray:
         tokens = self.embedder.token_strings(ids)
         special = self.embedder.special_ids
@@ -162,7 +157,7 @@ class SentenceScorer:
             "chunk_dense": (self.chunk_vectors @ q)[self.sentence_chunk],
         }
 
-    def _evidence(self, query: str, topical: str = "") -> Evidence:
+    def _evidence(self, query: str) -> Evidence:
         from rag.index.lexical import content_stems
 
         q_ids, q_tokens, q = self.embedder.embed_tokens([query])[0]
@@ -174,25 +169,19 @@ class SentenceScorer:
             "maxsim": maxsim,
             "hubness": self.layer.hubness,
         })
-        extra = self._dense(self.embedder.embed_query(topical)) if topical and topical != query else None
-        return Evidence(features, q, extra, rare_words(self.embedder.token_strings(q_ids)),
+        return Evidence(features, q, rare_words(self.embedder.token_strings(q_ids)),
                         frozenset(content_stems(query)), match, idf)
 
     def combine(self, evidence: Evidence, form: QuestionForm | None = None) -> SentenceScores:
         """The evidence weighted (this model's tuning), then what the question's form adds."""
         w = self.weights
         score = sum(w[name] * _z(np.asarray(evidence.features[name], dtype=np.float32)) for name in EVIDENCE)
-        if evidence.topical is not None:
-            score = score + w["topical"] * sum(w[name] * _z(np.asarray(values, dtype=np.float32))
-                                               for name, values in evidence.topical.items())
         if form is not None and form.broad:
             # A summary: the document's thesis, steered a little by the question's own topic.
             t = self.thesis
             score = (w["broad_query"] * _z(score) + w["thesis_summary"] * t["summary"]
                      + w["thesis_early"] * t["early"] + w["thesis_recommends"] * t["recommends"])
         if form is not None:
-            if form.ending:
-                score[self.closing] += w["closing_bonus"]
             if len(form.documents) == 1 and not form.each:
                 score[self.sentence_doc == form.documents[0]] += w["named_bonus"]
             if form.part is None:
@@ -203,4 +192,4 @@ class SentenceScorer:
         return SentenceScores(score, evidence.features["sentence"], evidence.features["maxsim"], chunk, evidence)
 
     def scores(self, query: str, form: QuestionForm | None = None) -> SentenceScores:
-        return self.combine(self.evidence(query, form.topical if form is not None else ""), form)
+        return self.combine(self.evidence(query), form)

@@ -1,0 +1,280 @@
+"""Fit the numbers behind answers for one embedding model: `rag calibrate`.
+
+    rag calibrate --model minilm              # into the cache, for this machine
+    rag calibrate --model mpnet --ship        # into rag/tuning/, as shipped
+
+What is fitted, on the development sets only (eval/essays_qa.jsonl,
+eval/check_qa.jsonl, eval/dev_qa.jsonl; never on eval/holdout_qa.jsonl,
+eval/blind_qa.jsonl or eval/other/):
+1. the sentence-evidence weights (rag.retrieval.scoring), by a softmax over
+   each question's sentences with its gold sentences as the target;
+   kept only if 5-fold cross-validation by question beats the default weights;
+2. the answerability model (rag.answer.abstain): a logistic regression
+   over FEATURES, trained on answerable questions (positive), out-of-scope
+   questions and answerable questions with their answer removed from the
+   corpus (negative: near misses on the very same topic); its threshold is
+   the one whose cross-validated false-abstention rate on answerable
+   questions stays at or below --max-false-abstain.
+The cross-validated figures are printed and written beside the tuning as a
+Markdown report (eval/reports/current/tuning-<model>.md).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from rag.answer.abstain import FEATURES, CorpusTerms, features
+from rag.embed.base import Embedder
+from rag.errors import EvalDataError
+from rag.evaluation.qa import load_qa
+from rag.index.build import build_index
+from rag.ingest.corpus import load_corpus
+from rag.pipeline import Rag, project_root
+from rag.retrieval.scoring import DEFAULT_WEIGHTS, EVIDENCE, SentenceScorer, _z
+from rag.settings import TUNING_DIR, Answerability, cache_root, tuning_file_name
+
+DEV_SETS = ("eval/essays_qa.jsonl", "eval/check_qa.jsonl", "eval/dev_qa.jsonl")
+FOLDS = 5
+SEED = 7
+CANDIDATE_CHUNKS = 5  # as `rag ask`: the sentences of the top k passages
+DENSE_FLOOR_MARGIN = 0.03
+
+
+def _kinds(path: Path) -> dict[str, str]:
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            out[str(row["id"])] = row.get("kind") or ""
+    return out
+
+
+def _gold_sentences(rag: Rag, item) -> set[int]:
+    """Sentences that overlap half of a gold span or are half covered by one."""
+    found = set()
+    for s in rag.index.sentences.sentences:
+        for places in item.gold:
+            for g in places:
+                shared = max(0, min(s.end, g.end) - max(s.start, g.start)) if s.doc_id == g.doc_id else 0
+                if shared and (shared >= 0.5 * (g.end - g.start) or shared >= 0.5 * (s.end - s.start)):
+                    found.add(s.sentence_id)
+    return found
+
+
+def _questions(rag: Rag, scorer: SentenceScorer, root: Path) -> list[dict]:
+    rows = []
+    for name in DEV_SETS:
+        path = root / name
+        kinds = _kinds(path)
+        for item in load_qa(path, rag.index.documents):
+            form = rag.form(item.question)
+            evidence = scorer.evidence(item.question)
+            rows.append({"set": name, "id": item.qid, "kind": kinds.get(item.qid, ""), "question": item.question,
+                         "form": form, "evidence": evidence, "gold": _gold_sentences(rag, item),
+                         "answerable": item.answerable})
+    return rows
+
+
+def _matrix(evidence) -> np.ndarray:
+    return np.stack([_z(np.asarray(evidence.features[f], dtype=np.float32)) for f in EVIDENCE], axis=1)
+
+
+def fit_weights(rows: list[dict], l2: float = 0.01, steps: int = 300) -> np.ndarray:
+    """Softmax over each question's sentences, target uniform over its gold sentences (Adam)."""
+    data = []
+    for r in rows:
+        n = len(r["evidence"].features["sentence"])
+        data.append((_matrix(r["evidence"]), np.array([i in r["gold"] for i in range(n)], dtype=np.float64)))
+    data = [(x, t / t.sum()) for x, t in data if t.sum() > 0]
+    w = np.array([DEFAULT_WEIGHTS[f] for f in EVIDENCE], dtype=np.float64)
+    m, v = np.zeros_like(w), np.zeros_like(w)
+    for step in range(1, steps + 1):
+        grad = l2 * w
+        for x, t in data:
+            s = x @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            grad += x.T @ (p - t) / len(data)
+        m, v = 0.9 * m + 0.1 * grad, 0.999 * v + 0.001 * grad * grad
+        w -= 0.05 * (m / (1 - 0.9 ** step)) / (np.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
+    return w / np.abs(w).max()
+
+
+def _lookup_rows(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["answerable"] and not r["form"].broad and not r["form"].part and r["gold"]]
+
+
+def _top_chunk_hit(rag: Rag, scorer: SentenceScorer, row: dict, weights: dict) -> bool:
+    old = scorer.weights
+    scorer.weights = {**old, **weights}
+    try:
+        scores = scorer.combine(row["evidence"], row["form"])
+    finally:
+        scorer.weights = old
+    best_chunk = int(np.argmax(scores.chunk))
+    return any(rag.index.sentences.sentences[i].chunk_id == best_chunk for i in row["gold"])
+
+
+def choose_weights(rag: Rag, scorer: SentenceScorer, rows: list[dict], report: list[str]) -> dict:
+    rows = _lookup_rows(rows)
+    order = list(range(len(rows)))
+    random.Random(SEED).shuffle(order)
+    folds = [order[i::FOLDS] for i in range(FOLDS)]
+    fitted_hits = default_hits = 0
+    for fold in folds:
+        train = [rows[i] for i in order if i not in fold]
+        w = dict(zip(EVIDENCE, fit_weights(train)))
+        for i in fold:
+            fitted_hits += _top_chunk_hit(rag, scorer, rows[i], w)
+            default_hits += _top_chunk_hit(rag, scorer, rows[i], {f: DEFAULT_WEIGHTS[f] for f in EVIDENCE})
+    n = len(rows)
+    report.append(f"- sentence weights, 5-fold CV by question on {n} lookup questions: top passage right "
+                  f"{default_hits}/{n} with the default weights, {fitted_hits}/{n} with fitted ones")
+    if fitted_hits > default_hits:
+        w = dict(zip(EVIDENCE, (round(float(x), 3) for x in fit_weights(rows))))
+        report.append(f"- fitted weights kept: {w}")
+        return w
+    report.append("- default weights kept")
+    return {f: DEFAULT_WEIGHTS[f] for f in EVIDENCE}
+
+
+def _candidates(rag: Rag, scores, exclude: set[int]) -> list[int]:
+    """The sentences of the top passages, as `rag ask` sees them, with ``exclude`` gone from the corpus."""
+    layer = rag.index.sentences
+    chunk = np.full(len(rag.index.chunks), -np.inf)
+    for s in layer.sentences:
+        if s.sentence_id not in exclude:
+            chunk[s.chunk_id] = max(chunk[s.chunk_id], float(scores.score[s.sentence_id]))
+    top = set(np.argsort(-chunk, kind="stable")[:CANDIDATE_CHUNKS].tolist())
+    return [s.sentence_id for s in layer.sentences if s.chunk_id in top and s.sentence_id not in exclude]
+
+
+def answerability_examples(rag: Rag, scorer: SentenceScorer, rows: list[dict], weights: dict) -> list[tuple]:
+    """(features, label, group, kind): answerable, out of scope, and answer removed."""
+    terms = CorpusTerms(rag.index.sentences, rag.index.documents)
+    header = set(scorer.header.tolist())
+    scorer.weights = {**scorer.weights, **weights}
+    examples = []
+    for g, r in enumerate(rows):
+        form = r["form"]
+        if form.broad or form.part or form.each:
+            continue  # broad and part questions are always answered; every-document ones are judged per document
+        scores = scorer.combine(r["evidence"], form)
+        base = set(header)
+        if r["answerable"]:
+            if not r["gold"]:
+                continue
+            examples.append((features(form, scores, terms, _candidates(rag, scores, base)), 1, g, "answerable"))
+            layer = rag.index.sentences
+            removed = set()
+            for i in r["gold"]:
+                removed.update(j for j in (i - 1, i, i + 1)
+                               if 0 <= j < layer.n and layer.sentences[j].doc_id == layer.sentences[i].doc_id)
+            gone = frozenset(removed)
+            x = features(form, scores, terms, _candidates(rag, scores, base | removed), exclude=gone)
+            examples.append((x, 0, g, "removed"))
+        else:
+            examples.append((features(form, scores, terms, _candidates(rag, scores, base)), 0, g, "out of scope"))
+    return examples
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method (features standardised by the caller)."""
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(xb.shape[1])
+    penalty = np.full(xb.shape[1], l2)
+    penalty[-1] = 0.0
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-(xb @ w)))
+        grad = xb.T @ (p - y) + penalty * w
+        hess = (xb.T * (p * (1 - p))) @ xb + np.diag(penalty) + 1e-9 * np.eye(len(w))
+        w -= np.linalg.solve(hess, grad)
+    return w[:-1], float(w[-1])
+
+
+def choose_answerability(examples: list[tuple], max_false_abstain: float, report: list[str]) -> Answerability:
+    x = np.array([[e[0][f] for f in FEATURES] for e in examples], dtype=np.float64)
+    y = np.array([e[1] for e in examples], dtype=np.float64)
+    groups = np.array([e[2] for e in examples])
+    kinds = np.array([e[3] for e in examples])
+    mean, scale = x.mean(axis=0), np.where(x.std(axis=0) > 1e-9, x.std(axis=0), 1.0)
+    xs = (x - mean) / scale
+    unique = sorted(set(groups.tolist()))
+    random.Random(SEED).shuffle(unique)
+    fold_of = {g: i % FOLDS for i, g in enumerate(unique)}
+    folds = np.array([fold_of[g] for g in groups])
+    held = np.zeros(len(y))
+    for f in range(FOLDS):
+        coef, intercept = fit_logistic(xs[folds != f], y[folds != f])
+        held[folds == f] = 1 / (1 + np.exp(-(xs[folds == f] @ coef + intercept)))
+    positives = np.sort(held[y == 1])
+    # The largest threshold whose cross-validated false abstentions stay within bounds.
+    allowed = int(np.floor(max_false_abstain * len(positives)))
+    threshold = float(positives[allowed]) - 1e-6 if len(positives) else 0.5
+    for kind in ("answerable", "out of scope", "removed"):
+        mask = kinds == kind
+        share = float(np.mean(held[mask] >= threshold)) if mask.any() else float("nan")
+        word = "answered" if kind == "answerable" else "answered (should abstain)"
+        report.append(f"- answerability, CV: {kind}: {int(mask.sum())} questions, {share:.3f} {word}")
+    coef, intercept = fit_logistic(xs, y)
+    dense = x[:, FEATURES.index("top_dense")]
+    floor = float(dense[y == 1].min()) - DENSE_FLOOR_MARGIN if (y == 1).any() else -1.0
+    below = kinds[(dense < floor)]
+    report.append(f"- dense floor {floor:.3f} (the lowest answerable question's best cosine, less "
+                  f"{DENSE_FLOOR_MARGIN}): below it {int((below == 'out of scope').sum())} out-of-scope and "
+                  f"{int((below == 'removed').sum())} answer-removed questions")
+    report.append(f"- answerability threshold {threshold:.3f}; coefficients "
+                  + ", ".join(f"{f} {c:+.2f}" for f, c in zip(FEATURES, coef)))
+    return Answerability(FEATURES, tuple(round(float(c), 5) for c in coef), round(intercept, 5),
+                         tuple(round(float(m), 5) for m in mean), tuple(round(float(s), 5) for s in scale),
+                         round(threshold, 5), round(floor, 4))
+
+
+def calibrate(embedder: Embedder, ship: bool = False, max_false_abstain: float = 0.03,
+              root: Path | None = None, progress: bool = False) -> tuple[Path, list[str]]:
+    """Fit and write the tuning for ``embedder``'s model; returns (file, report lines).
+    ``ship`` writes rag/tuning/ (and the report under eval/reports/current/),
+    otherwise the cache, where rag.settings.tuning_for finds it."""
+    root = root or project_root()
+    missing = [name for name in (*DEV_SETS, "corpus") if not (root / name).exists()]
+    if missing:
+        raise EvalDataError(f"calibrating needs the project's eval sets and corpus, missing here: {', '.join(missing)} "
+                            f"(run from a checkout of rag)")
+    with tempfile.TemporaryDirectory(prefix="rag-fit-") as tmp:
+        index, _ = build_index(load_corpus(root / "corpus"), Path(tmp) / "index", embedder, progress=progress)
+        rag = Rag(index, embedder)
+        scorer = SentenceScorer(index, embedder, tuning=None)
+        scorer.weights = dict(DEFAULT_WEIGHTS)
+        rag.retriever("fusion").scorer = scorer
+        rows = _questions(rag, scorer, root)
+        command = "rag calibrate" + (" --ship" if ship else "")
+        report = [f"# Tuning for {embedder.name}", "", f"Fitted by `{command}` on " + ", ".join(DEV_SETS)
+                  + f" ({len(rows)} questions).", ""]
+        weights = choose_weights(rag, scorer, rows, report)
+        model = choose_answerability(answerability_examples(rag, scorer, rows, weights), max_false_abstain, report)
+    data = {"model": embedder.name, "fitted_by": command, "weights": weights, "answerability": {
+        "features": list(model.features), "coef": list(model.coef), "intercept": model.intercept,
+        "mean": list(model.mean), "scale": list(model.scale), "threshold": model.threshold,
+        "dense_floor": model.dense_floor}}
+    from rag.settings import Tuning
+
+    Tuning.from_json(data)  # the file must read back
+    folder = TUNING_DIR if ship else cache_root() / "tuning"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / tuning_file_name(embedder.name)
+    tmp_file = out.with_suffix(".tmp")
+    tmp_file.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    tmp_file.replace(out)
+    if ship:
+        reports = root / "eval" / "reports" / "current"
+        reports.mkdir(parents=True, exist_ok=True)
+        (reports / f"tuning-{out.stem}.md").write_text("\n".join(report) + "\n", encoding="utf-8")
+    from rag.settings import tuning_for
+
+    tuning_for.cache_clear()
+    return out, report

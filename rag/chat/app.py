@@ -21,7 +21,8 @@ from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag  # noqa: E402
 from rag.chat.session import ChatView, empty_view, open_citation, respond  # noqa: E402
 from rag.answer.question import MAX_QUESTION_CHARS  # noqa: E402
 from rag.chat.render import essay_html, essays_html  # noqa: E402
-from rag.retrieval.registry import RETRIEVERS
+from rag.retrieval.registry import RETRIEVERS  # noqa: E402
+from rag.chat.documents_panel import Holder, build_documents_panel  # noqa: E402
 
 STREAM_PAUSE_S = 0.03  # between streamed pieces, so the answer visibly arrives
 
@@ -93,8 +94,9 @@ mark { background: #ffe066; color: #111; border-radius: 2px; padding: 0 1px; }
 """
 
 
-def build_demo(rag: Rag) -> gr.Blocks:
-    """The page for an opened ``Rag``; one per server."""
+def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
+    """The page for an opened ``Rag``; one per server. ``adding``: documents can be added and removed."""
+    holder = Holder(rag)  # the index answering now (adding or removing swaps it)
     documents = rag.index.documents
     counts: dict[str, int] = {}
     for chunk in rag.index.chunks:
@@ -105,9 +107,9 @@ def build_demo(rag: Rag) -> gr.Blocks:
         return (textbox_value, view.messages, view.searched, view.sources, view.inspector,
                 view.record, view.turns)
 
-    def chat(question: str, retriever: str, k: float, turns):
+    def chat(question: str, retriever: str, k: float, turns, scope=None):
         first = True
-        for view in respond(rag, question, turns or (), int(k), retriever):
+        for view in respond(holder.for_scope(scope), question, turns or (), int(k), retriever):
             # The first update empties the textbox; later ones leave it alone
             # so that typing the next question during streaming is kept.
             yield outputs_of(view, "" if first else gr.skip())
@@ -117,10 +119,10 @@ def build_demo(rag: Rag) -> gr.Blocks:
 
     def cite(turns, evt: gr.EventData):
         key = (getattr(evt, "_data", None) or {}).get("key", "")
-        return open_citation(rag, key, turns or ()), gr.Tabs(selected="sources")
+        return open_citation(holder.rag, key, turns or ()), gr.Tabs(selected="sources")
 
     def clear():
-        view = empty_view(rag)
+        view = empty_view(holder.rag)
         return ("", view.messages, view.searched, view.sources, view.inspector, view.record, (),
                 essay_html(None))
 
@@ -155,6 +157,9 @@ def build_demo(rag: Rag) -> gr.Blocks:
                     k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Passages to retrieve")
                 with gr.Accordion(f"Indexed essays ({len(documents)})", open=True):
                     gr.HTML(essays_html(documents, counts), elem_id="rag-essays", js_on_load=None)
+                with gr.Accordion("Documents: search in, add, remove" if adding else "Documents: search in",
+                                  open=adding, elem_id="rag-documents"):
+                    documents_panel = build_documents_panel(holder, adding)
             with gr.Column(scale=2, min_width=320):
                 with gr.Tabs(selected="sources") as tabs:
                     with gr.Tab("Sources", id="sources"):
@@ -166,7 +171,7 @@ def build_demo(rag: Rag) -> gr.Blocks:
 
         outputs = [question, chatbot, searched, sources, inspector, record, turns]
         gr.on(
-            [question.submit, ask.click], chat, [question, retriever, k, turns], outputs,
+            [question.submit, ask.click], chat, [question, retriever, k, turns, documents_panel.scope], outputs,
             api_name="chat", concurrency_limit="default", show_progress="minimal",  # rag.chat.serve.CONCURRENCY
             # A question asked while one is streaming runs after it, not never.
             trigger_mode="always_last",

@@ -45,6 +45,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def adding_allowed(host: str, read_only: bool | None = None) -> bool:
+    """Whether the page adds and removes documents: ``--read-only`` or
+    ``--allow-adding`` decide; without either, only on a loopback host (the
+    page has no login, and an upload writes to this machine's disk)."""
+    return (not read_only) if read_only is not None else is_loopback(host)
+
+
 def host_warning(host: str) -> str | None:
     """What to tell the user when the page will be reachable from other machines."""
     if is_loopback(host):
@@ -65,7 +72,7 @@ def load_app() -> ModuleType:
         raise
 
 
-def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT) -> dict:
+def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, max_file_size=MAX_UPLOAD) -> dict:
     """``launch()`` arguments: local only, no share link, no monitoring, no extra files."""
     return dict(
         server_name=host,
@@ -74,7 +81,7 @@ def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT) -
         enable_monitoring=False,
         ssr_mode=False,
         strict_cors=True,
-        max_file_size=MAX_UPLOAD,
+        max_file_size=max_file_size,
         state_session_capacity=SESSIONS_KEPT,
         allowed_paths=[],
         mcp_server=False,
@@ -95,16 +102,22 @@ def prepare(rag: Rag) -> None:
 
 
 def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, block: bool = True,
-          quiet: bool = False):
-    """Build and launch the page for ``rag``; returns ``(demo, url)`` when not blocking."""
+          quiet: bool = False, adding: bool = False):
+    """Build and launch the page for ``rag``; returns ``(demo, url)`` when not blocking.
+
+    ``adding``: the page adds and removes documents (rag.chat.uploads), and
+    takes uploads of at most the per-file limit; otherwise it takes none."""
+    from rag.ingest.loaders.limits import Limits
+
     warning = host_warning(host)
     if warning:
         print(warning, file=sys.stderr)
     app = load_app()
     prepare(rag)
-    demo = app.build_demo(rag)
+    demo = app.build_demo(rag, adding=adding)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY, api_open=False)
-    _, url, _ = demo.launch(**launch_settings(host, port), prevent_thread_lock=not block, quiet=quiet,
+    max_file_size = Limits.from_env().file_bytes if adding else MAX_UPLOAD
+    _, url, _ = demo.launch(**launch_settings(host, port, max_file_size), prevent_thread_lock=not block, quiet=quiet,
                             css=app.CSS)
     return demo, url
 

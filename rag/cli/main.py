@@ -210,19 +210,22 @@ def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_d
               help="Port to listen on (0: any free port).")
 @index_option
 @model_option
-def serve(host, port, index_dir, model_path) -> None:
+@click.option("--read-only/--allow-adding", "read_only", default=None,
+              help="Whether the page may add and remove documents. [default: it may on a loopback --host; "
+                   "on any other it is read-only]")
+def serve(host, port, index_dir, model_path, read_only) -> None:
     """Serve the chat page (needs the ui extra) until interrupted."""
     # Lazy: the rest of the CLI works without gradio installed.
     from rag.pipeline import Rag
     from rag.embed.auto import default_embedder
-    from rag.chat.serve import start
+    from rag.chat.serve import adding_allowed, start
 
     # One onnxruntime thread per answer, like torch in rag.chat.serve: answers run
     # side by side, and a pool waiting on a busy core stalls them all.
     os.environ.setdefault("RAG_THREADS", "1")
     rag = Rag.open(index_dir, default_embedder(model_path))
     click.echo(f"Serving the chat page on http://{host}:{port} (Ctrl+C to stop)", err=True)
-    start(rag, host, port or None, block=True)
+    start(rag, host, port or None, block=True, adding=adding_allowed(host, read_only))
 
 
 @main.command()

@@ -160,10 +160,10 @@ def test_search_in_a_chosen_subset(served, tmp_path):
     pdf = paged_pdf(tmp_path / "orchard.pdf", [PAGE_ONE, PAGE_TWO])
     client = Client(url, verbose=False)
     client.predict([handle_file(str(pdf))], [], api_name="/add_documents")
-    answer = client.predict(PEARS, "fusion", 5, [], ["orchard"], api_name="/chat")
+    answer = client.predict(PEARS, "fusion", 5, ["orchard"], api_name="/chat")
     record = [v for v in answer if isinstance(v, dict) and "citations" in v][0]
     assert record["citations"] and {c["doc_id"] for c in record["citations"]} == {"orchard"}
-    answer = client.predict("When is rent due?", "fusion", 5, [], ["orchard"], api_name="/chat")
+    answer = client.predict("When is rent due?", "fusion", 5, ["orchard"], api_name="/chat")
     record = [v for v in answer if isinstance(v, dict) and "citations" in v][0]
     assert all(c["doc_id"] == "orchard" for c in record["citations"])  # the lease was not searched
 

@@ -213,7 +213,9 @@ def essay_html(doc: Document | None, start: int | None = None, end: int | None =
         return '<div class="rag-empty">Click a citation or a source to read the whole essay here.</div>'
     head = f'<div class="rag-essay-head"><b>{_e(doc.title)}</b>'
     if start is not None and end is not None:
-        head += f' <span class="rag-span">{_e(label)} characters {start}–{end}</span>'
+        from rag.ingest.layout import location
+
+        head += f' <span class="rag-span">{_e(label)} {location(doc, start).label()}, characters {start}–{end}</span>'
         body = highlighted(doc, start, end)
     else:
         body = _e(doc.text)

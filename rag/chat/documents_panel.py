@@ -18,7 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag.chat.uploads import ACCEPTED, Library, choices, document_rows, documents_table_html, limits_note
+from rag.chat.uploads import ACCEPTED, Uploads, choices, document_rows, documents_table_html, limits_note
 from rag.pipeline import Rag
 
 SUBSETS_KEPT = 4  # narrowed indexes kept in memory for "Search in" (rag.index.subset)
@@ -67,7 +67,7 @@ def _status(message: str, ok: bool) -> str:
     return f"<div class='rag-doc-status {'rag-ok' if ok else 'rag-refused'}' role='status'>{lines}</div>"
 
 
-def build_documents_panel(holder: Holder, adding: bool, library: Library | None = None) -> DocumentsPanel:
+def build_documents_panel(holder: Holder, adding: bool, library: Uploads | None = None) -> DocumentsPanel:
     rows = document_rows(holder.rag)
     table = gr.HTML(documents_table_html(rows), elem_id="rag-doclist")
     ids = [r.doc_id for r in rows]
@@ -77,7 +77,7 @@ def build_documents_panel(holder: Holder, adding: bool, library: Library | None 
     panel = DocumentsPanel(table, scope, status)
     if not adding:
         return panel
-    library = library or Library()
+    library = library or Uploads()
     panel.upload = gr.File(label="Add documents (drop files here)", file_count="multiple", file_types=ACCEPTED,
                            type="filepath", elem_id="rag-add")
     gr.HTML(f"<p class='rag-note'>{html.escape(limits_note(library.limits))}</p>", elem_id="rag-add-limits")
@@ -112,7 +112,7 @@ def build_documents_panel(holder: Holder, adding: bool, library: Library | None 
                 _status(outcome.message, outcome.ok), gr.Dropdown(choices=choices(rows_now), value=[]))
 
     outputs = [table, scope, status, panel.remove_pick]
-    # One change at a time for the whole server (rag.chat.uploads.Library also refuses a second).
+    # One change at a time for the whole server (rag.chat.uploads.Uploads also refuses a second).
     panel.upload.upload(add, [panel.upload, scope], [*outputs, panel.upload], api_name="add_documents",
                         concurrency_limit=1, concurrency_id="documents", show_progress="full")
     panel.remove.click(remove, [panel.remove_pick, scope], outputs, api_name="remove_documents",

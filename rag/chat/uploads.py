@@ -35,8 +35,8 @@ class Outcome:
     ok: bool
 
 
-class Library:
-    """The page's documents: one change at a time, then the changed index opened."""
+class Uploads:
+    """Adding and removing for the page: one change at a time, then the changed index opened."""
 
     def __init__(self, limits: Limits | None = None):
         self.limits = limits or Limits.from_env()

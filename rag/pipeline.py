@@ -266,13 +266,42 @@ class Rag:
 
         if not rewrite.followup:
             return self.ask(rewrite.question, k=k, retriever=retriever)
-        if not rewrite.doc_ids and rewrite.after is None:
+        if rewrite.unmentioned or rewrite.after is not None:
+            return self._answer_in_place(rewrite, k, retriever)
+        if not rewrite.doc_ids:
             answer = self.ask(rewrite.query, k=k, retriever=retriever)
         else:
             query, notes = clean_question(rewrite.query)
             hits = self.search_rewrite(rewrite, k, retriever)
             answer = self._answer_from_hits(rewrite.question, query, hits, retriever, notes)
         return dataclasses.replace(answer, question=rewrite.question)
+
+    def _answer_in_place(self, rewrite: "Rewrite", k: int, retriever: str) -> Answer:
+        """"The other essay" that never mentions the topic, and "what next": answered
+        by position, not by selection (rag.answer.continuation)."""
+        from rag.answer import continuation
+
+        query, notes = clean_question(rewrite.query)
+        hits = self.search_rewrite(rewrite, k, retriever)
+        extra = {"query": query, "retriever": retriever, "notes": notes}
+        if rewrite.unmentioned:
+            line = continuation.not_mentioned([self.index.title(d) for d in rewrite.doc_ids], rewrite.unmentioned)
+            return Answer(rewrite.question, line, True, (), tuple(hits), **extra)
+        doc = self.index.documents.get(rewrite.after.doc_id)
+        if doc is None:  # the document left the index since that turn
+            return self._answer_from_hits(rewrite.question, query, hits, retriever, notes)
+        spans = continuation.read_on(doc, self._sentences(doc), rewrite.after.offset, rewrite.speaker, rewrite.skip)
+        if not spans:
+            line = continuation.nothing_more(doc.title, rewrite.speaker)
+            return Answer(rewrite.question, line, True, (), tuple(hits), **extra)
+        return compose(self.index, rewrite.question, [(doc.doc_id, s, e) for s, e in spans], hits, **extra)
+
+    def _sentences(self, doc) -> list[tuple[int, int]]:
+        if self.index.sentences is not None:
+            return [(s.start, s.end) for s in self.index.sentences.sentences if s.doc_id == doc.doc_id]
+        from rag.ingest.sentences import split_sentences
+
+        return split_sentences(doc.text)
 
     def ask_in_conversation(
         self, question: str, history=(), k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER
@@ -285,7 +314,7 @@ class Rag:
         from rag.answer.followup import rewrite
 
         clean_question(question)  # an empty question fails here, before any work
-        return self.answer_rewrite(rewrite(question, history, tuple(self.index.documents)), k, retriever)
+        return self.answer_rewrite(rewrite(question, history, self.index.documents), k, retriever)
 
     def compare_retrievers(self, rewrite: "Rewrite", k: int = DEFAULT_K) -> dict[str, list[Hit]]:
         """What each retriever ranks for the same rewritten question, for the inspector."""

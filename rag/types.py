@@ -147,6 +147,7 @@ class Turn:
     query: str = ""
     doc_ids: tuple[str, ...] = ()
     end: Position | None = None
+    shown: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end) of each quotation the answer gave
 
 
 @dataclass(frozen=True)
@@ -160,3 +161,6 @@ class Rewrite:
     doc_ids: tuple[str, ...] = ()  # empty: search every essay
     after: Position | None = None  # set: read on from here in reading order
     context: tuple[str, ...] = field(default=())  # words borrowed from earlier turns
+    speaker: str = ""  # the person "he"/"she" stands for, or whom "what did X say next?" names
+    skip: tuple[tuple[str, int, int], ...] = ()  # spans already shown, passed over when reading on
+    unmentioned: tuple[str, ...] = ()  # what the question asks about that no document in scope mentions

@@ -1,6 +1,8 @@
-"""Regenerate docs/screenshot.png: the page on the bundled essays, one question answered.
+"""Regenerate docs/screenshot.png (1366×900) and docs/screenshot-phone.png (390×844):
+the page on the bundled essays, a question answered; on the desktop its
+first quotation open in its document beside the answer.
 
-    .venv/bin/python scripts/screenshot.py [QUESTION]
+    .venv/bin/python scripts/screenshot.py
 
 Needs the index (`rag index`) and Debian's Chromium, like the browser tests.
 """
@@ -15,8 +17,34 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import launch_chromium  # noqa: E402
 
+QUESTIONS = ("Who is Michael Kofman?",)
 
-def main(question: str = "Who is Michael Kofman?") -> None:
+
+def ask(page, question: str, n: int) -> None:
+    page.fill("#rag-question textarea", question)
+    page.wait_for_function("() => !document.querySelector('#rag-ask').disabled", timeout=10_000)
+    page.click("#rag-ask")
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#rag-chat .rag-turn:not(.rag-pending)').length === n"
+        " && !document.querySelector('#rag-chat .rag-pending')", arg=n, timeout=30_000)
+
+
+def shoot(browser, url: str, viewport: dict, out: Path, open_citation: bool) -> None:
+    page = browser.new_page(viewport=viewport)
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_selector("#rag-question textarea", timeout=30_000)
+    for n, question in enumerate(QUESTIONS, start=1):
+        ask(page, question, n)
+    if open_citation:
+        page.evaluate("() => document.querySelector('#rag-chat .rag-cite[data-cite=\"1-q-1\"]').click()")
+        page.wait_for_selector('#rag-viewer .rag-panel[data-key="1-q-1"] .rag-current', timeout=10_000)
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(out))
+    page.close()
+    print(out)
+
+
+def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from rag.pipeline import Rag
@@ -26,30 +54,14 @@ def main(question: str = "Who is Michael Kofman?") -> None:
     try:
         with sync_playwright() as p:
             browser = launch_chromium(p)
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(url, wait_until="domcontentloaded")
-            page.wait_for_selector("#rag-question textarea", timeout=30_000)
-            page.fill("#rag-question textarea", question)
-            page.click("#rag-ask")
-            page.wait_for_function(
-                """() => { const b = [...document.querySelectorAll('#rag-chat [data-testid="bot"]')].pop();
-                          return b && (b.innerText.includes('Sources:') || b.innerText.includes('Not in the essays')); }""",
-                timeout=30_000,
-            )
-            link = page.locator('#rag-chat a[href$="-q-1"]')
-            if link.count():
-                link.first.click()
-                page.wait_for_selector("#rag-essay mark", timeout=10_000)
-            page.evaluate("window.scrollTo(0, 0)")
-            page.wait_for_timeout(500)
-            out = ROOT / "docs" / "screenshot.png"
-            out.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(out), full_page=True)
+            docs = ROOT / "docs"
+            docs.mkdir(exist_ok=True)
+            shoot(browser, url, {"width": 1366, "height": 900}, docs / "screenshot.png", open_citation=True)
+            shoot(browser, url, {"width": 390, "height": 844}, docs / "screenshot-phone.png", open_citation=False)
             browser.close()
-            print(out)
     finally:
         demo.close()
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    main()

@@ -180,7 +180,7 @@ def test_index_built_with_another_model(tmp_path, essays_index, embedder):
     shutil.copytree(embedder.model_path, other, symlinks=False,
                     copy_function=lambda src, dst: __import__("os").symlink(src, dst))
     line = one_line_error(run("ask", "Who?", "--index", str(essays_index.path), "--model", str(other)))
-    assert "was built with model sentence-transformers/all-MiniLM-L6-v2" in line and str(other) in line
+    assert f"was built with model {essays_index.manifest['model']['name']}" in line and str(other) in line
     line = one_line_error(run("ask", "Who?", "--index", str(essays_index.path), "--model", str(tmp_path)))
     assert "not a sentence-transformers model folder" in line
 

@@ -1,5 +1,8 @@
 """The fast embedder (onnxruntime queries, bf16 builds) is the same model:
-same name, same dimension, vectors within cosine 0.999 of sentence-transformers."""
+same name, same dimension, vectors within cosine 0.999 of sentence-transformers.
+
+Run with all-MiniLM-L6-v2 (the backends are what is tested, and it is small),
+and once with all-mpnet-base-v2, whose graph takes no token types."""
 
 from __future__ import annotations
 
@@ -21,7 +24,13 @@ from tests.conftest import ROOT
 SCIFACT = Path("/work/shared/data/scifact/corpus.jsonl")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def reference():
+    """sentence-transformers itself running all-MiniLM-L6-v2: the reference."""
+    return SentenceTransformerEmbedder("minilm")
+
+
+@pytest.fixture(scope="module")
 def onnx_cache(tmp_path_factory):
     """A private export cache, so the test proves the export works from nothing."""
     cache = tmp_path_factory.mktemp("rag-cache")
@@ -34,9 +43,9 @@ def onnx_cache(tmp_path_factory):
         os.environ["RAG_CACHE"] = old
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fast(onnx_cache):
-    model = FastEmbedder(bf16=False)
+    model = FastEmbedder("minilm", bf16=False)
     model.embed_query("warm up")
     return model
 
@@ -53,20 +62,20 @@ def texts(essays_index):
     return out + ["Who is Michael Kofman?", "x", "   ", "négociation — ‘quotes’ ✓"]
 
 
-def test_same_identity_as_sentence_transformers(fast, embedder):
-    assert fast.name == embedder.name
-    assert fast.dim == embedder.dim
+def test_same_identity_as_sentence_transformers(fast, reference):
+    assert fast.name == reference.name
+    assert fast.dim == reference.dim
     assert fast.backend == "onnxruntime"
 
 
-def test_onnx_vectors_match_sentence_transformers(fast, embedder, texts):
+def test_onnx_vectors_match_sentence_transformers(fast, reference, texts):
     ours = fast.embed_documents(texts)
-    ref = embedder.embed_documents(texts)
+    ref = reference.embed_documents(texts)
     assert ours.dtype == np.float32 and ours.shape == ref.shape
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
     assert (ours * ref).sum(axis=1).min() >= 0.999
     for text in texts[:5]:
-        assert float(fast.embed_query(text) @ embedder.embed_query(text)) >= 0.999
+        assert float(fast.embed_query(text) @ reference.embed_query(text)) >= 0.999
 
 
 def test_length_sorted_batches_keep_input_order(fast, texts):
@@ -77,9 +86,9 @@ def test_length_sorted_batches_keep_input_order(fast, texts):
 
 
 @pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no native bfloat16")
-def test_torch_bf16_weights_match_float32(embedder, texts):
-    ours = SentenceTransformerEmbedder(bf16=True).embed_documents(texts)
-    ref = embedder.embed_documents(texts)
+def test_torch_bf16_weights_match_float32(reference, texts):
+    ours = SentenceTransformerEmbedder("minilm", bf16=True).embed_documents(texts)
+    ref = reference.embed_documents(texts)
     assert (ours * ref).sum(axis=1).min() >= 0.999
 
 
@@ -87,8 +96,8 @@ def test_torch_bf16_weights_match_float32(embedder, texts):
 def test_bf16_sentence_pass_matches_float32_tokens_and_vectors(texts):
     """The build's one pass (bf16 torch) gives the float32 model's word pieces,
     token vectors and pooled vectors, and its state sums pool to the vector."""
-    fast = SentenceTransformerEmbedder(bf16=True).embed_sentences(texts)
-    ref = SentenceTransformerEmbedder().embed_sentences(texts)
+    fast = SentenceTransformerEmbedder("minilm", bf16=True).embed_sentences(texts)
+    ref = SentenceTransformerEmbedder("minilm").embed_sentences(texts)
     for ours, theirs in zip(fast, ref, strict=True):
         assert ours.ids.tolist() == theirs.ids.tolist() and ours.ids[0] == 101 and ours.ids[-1] == 102
         assert float(ours.vector @ theirs.vector) >= 0.999
@@ -106,7 +115,7 @@ def test_export_is_cached_by_weight_hash(fast, onnx_cache):
     assert path.stat().st_mtime_ns == before  # not exported again
 
 
-def test_index_built_fast_serves_torch_and_back(tmp_path, fast, embedder):
+def test_index_built_fast_serves_torch_and_back(tmp_path, fast, reference):
     from rag.pipeline import Rag
     from rag.ingest.corpus import load_corpus
     from rag.index.build import build_index
@@ -115,9 +124,9 @@ def test_index_built_fast_serves_torch_and_back(tmp_path, fast, embedder):
     corpus = write_corpus(tmp_path / "c", {"a.txt": "Title A\n\nCats sit on warm mats.", "b.txt": "Title B\n\nFAISS stores vectors."})
     index, _ = build_index(load_corpus(corpus), tmp_path / "i", fast)
     hits_fast = Rag.open(tmp_path / "i", fast).search("where do cats sit", retriever="dense")
-    hits_torch = Rag.open(tmp_path / "i", embedder).search("where do cats sit", retriever="dense")
+    hits_torch = Rag.open(tmp_path / "i", reference).search("where do cats sit", retriever="dense")
     assert [h.chunk.chunk_id for h in hits_fast] == [h.chunk.chunk_id for h in hits_torch]
-    assert index.manifest["model"]["name"] == embedder.name
+    assert index.manifest["model"]["name"] == reference.name
 
 
 def test_unsupported_folder_falls_back_to_sentence_transformers(tmp_path):
@@ -154,7 +163,7 @@ def test_query_path_never_imports_torch(tmp_path, fast, onnx_cache):
         "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'langchain_text_splitters') "
         "if m in sys.modules))"
     )
-    env = dict(os.environ, RAG_CACHE=str(onnx_cache), RAG_BACKEND="auto")
+    env = dict(os.environ, RAG_CACHE=str(onnx_cache), RAG_BACKEND="auto", RAG_MODEL="minilm")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stderr
 
@@ -168,7 +177,7 @@ def test_parallel_streams_give_the_single_stream_result_in_input_order(texts):
 
     from rag.embed.pooling import sentence_pass
 
-    model = SentenceTransformerEmbedder(bf16=True)
+    model = SentenceTransformerEmbedder("minilm", bf16=True)
     model.batch_size = 2  # several batches, so that both streams work
     many = list(reversed(texts)) + texts
     threads = torch.get_num_threads()
@@ -180,3 +189,17 @@ def test_parallel_streams_give_the_single_stream_result_in_input_order(texts):
         assert float(ours.vector @ theirs.vector) >= 0.9999
     pooled = model.embed_documents(many)
     assert (pooled * np.stack([e.vector for e in single])).sum(axis=1).min() >= 0.9999
+
+
+def test_mpnet_runs_alike_on_onnxruntime_and_torch():
+    """all-mpnet-base-v2 has no token-type input: the export, the padding id and
+    the bf16 forward follow the model's own files."""
+    texts = ["Who is Michael Kofman?", "The frightening reality is that we are closer to nuclear war.", "x"]
+    torch_side = SentenceTransformerEmbedder("mpnet")
+    onnx_side = FastEmbedder("mpnet", bf16=False)
+    assert onnx_side.backend == "onnxruntime" and onnx_side.dim == torch_side.dim == 768
+    assert (onnx_side.embed_documents(texts) * torch_side.embed_documents(texts)).sum(axis=1).min() >= 0.999
+    bf16 = SentenceTransformerEmbedder("mpnet", bf16=True).embed_documents(texts)
+    assert (bf16 * torch_side.embed_documents(texts)).sum(axis=1).min() >= 0.99
+    (ids, tokens, _), = onnx_side.embed_tokens(texts[:1])
+    assert ids[0] == 0 and len(tokens) == len(ids)  # <s> opens it: MPNet's own special tokens

@@ -12,9 +12,9 @@ import urllib.request
 
 import pytest
 
-from rag.chat.render import escape_markdown
 from rag.chat.serve import host_warning, is_loopback
 from tests.conftest import start_page
+from tests.html_tree import parse
 
 pytestmark = pytest.mark.slow
 
@@ -27,9 +27,9 @@ def page_url(essays_rag):
 
 
 def ask(client, question, retriever="fusion", k=5):
-    """One turn; returns (messages, searched_html, sources_html, inspector_html, record)."""
-    _, messages, searched, sources, inspector, record = client.predict(question, retriever, k, api_name="/chat")
-    return messages, searched, sources, inspector, record
+    """One turn; returns (conversation_html, panel_html, inspector_html, record, status)."""
+    _, conversation, panel, inspector, record, _, status = client.predict(question, retriever, k, api_name="/chat")
+    return conversation, panel, inspector, record, status
 
 
 def new_client(url):
@@ -38,74 +38,75 @@ def new_client(url):
     return Client(url, verbose=False)  # one Client is one session: one conversation
 
 
-def last_text(messages):
-    content = messages[-1]["content"]
-    return content if isinstance(content, str) else "".join(part["text"] for part in content)
+def last_answer(conversation: str):
+    return parse(conversation).find_all("rag-turn")[-1]
 
 
 def test_answer_quotes_are_verbatim_and_citations_resolve(page_url, essays_rag):
-    messages, searched, sources, inspector, record = ask(new_client(page_url), "Who is Michael Kofman?")
+    conversation, panel, inspector, record, _ = ask(new_client(page_url), "Who is Michael Kofman?")
     docs = essays_rag.index.documents
     assert record["abstained"] is False and record["citations"]
-    bubble = last_text(messages)
+    turn = last_answer(conversation)
+    shown = {q.attrs["data-n"]: q for q in turn.find_all("rag-quote")}
+    cards = parse(panel)
     for c in record["citations"]:
-        doc = docs[c["doc_id"]]  # resolves to an indexed essay
+        doc = docs[c["doc_id"]]  # resolves to an indexed document
         assert c["title"] == doc.title
         assert doc.text[c["start"] : c["end"]] == c["quote"]
-        # Shown in the chat exactly (escaped for Markdown), followed by its [n] link.
-        assert f"“{escape_markdown(c['quote'])}” [\\[{c['n']}\\]](#cite-{record['turn']}-q-{c['n']})" in bubble
-        # One source entry per citation, addressed by the same key, with its span.
-        assert f'data-cite="{record["turn"]}-q-{c["n"]}"' in sources
-        assert f"characters {c['start']}–{c['end']}" in sources
-    assert "<mark>" in sources
+        # Shown in the chat exactly, between one pair of outer marks, followed by its [n].
+        quote = shown[str(c["n"])]
+        assert quote.find("rag-qt").text() == c["quote"]
+        assert quote.find("rag-cite").attrs["data-cite"] == f"{record['turn']}-q-{c['n']}"
+        # Marked in a source card, under the same key.
+        assert cards.find(tag="mark", data_cite=f"{record['turn']}-q-{c['n']}").text() == c["quote"]
     assert any("Kofman" in c["quote"] for c in record["citations"])
-    assert "Who is Michael Kofman?" in searched and record["searched_query"] == "Who is Michael Kofman?"
+    assert record["searched_query"] == "Who is Michael Kofman?" and not turn.find_all("rag-searched")
 
 
 def test_inspector_ranks_every_retriever_and_flags_quoted_passages(page_url):
-    _, _, _, inspector, record = ask(new_client(page_url), "Who is Michael Kofman?", retriever="bm25", k=3)
+    _, _, inspector, record, _ = ask(new_client(page_url), "Who is Michael Kofman?", retriever="bm25", k=3)
+    heads = [th.text() for th in parse(inspector).find_all(tag="th")]
     for name in ("dense", "bm25 (used)", "hybrid", "fusion"):
-        assert f"<th>{name}</th>" in inspector
+        assert any(h.startswith(name) for h in heads), heads
     assert inspector.split("<tbody>")[1].count("<tr>") == 3  # k rows
     assert "quoted" in inspector
-    assert len(record["passages"]) == 3
+    assert len(record["passages"]) == 3 and record["retriever"] == "bm25"
 
 
-def test_out_of_scope_question_abstains(page_url):
-    messages, _, sources, _, record = ask(new_client(page_url), "What is the best recipe for sourdough bread?")
-    assert record["abstained"] is True, "the essays say nothing about sourdough; the answer must say so"
-    assert record["citations"] == []
-    assert "Not in the essays" in last_text(messages)
-    assert "Not in the essays" in sources
-
-
-def test_followup_finds_the_passage_and_reports_the_searched_query(page_url, essays_rag):
+def test_followup_finds_the_passage_and_explains_the_rewrite(page_url, essays_rag):
     client = new_client(page_url)
     ask(client, "Who is Michael Kofman?")
-    _, searched, _, _, record = ask(client, "What did he say?")
+    conversation, _, _, record, _ = ask(client, "What did he say?")
     assert record["followup"] is True and record["question"] == "What did he say?"
-    assert "Kofman" in record["searched_query"]
+    assert "Kofman" in record["searched_query"] and record["speaker"] == "Michael Kofman"
     assert "Kofman" in record["passages"][0]["text"]
-    assert "Searched for:" in searched and "Kofman" in searched and "follow-up" in searched
+    assert last_answer(conversation).find("rag-searched").text().startswith("“he” read as Michael Kofman")
     # A second conversation does not inherit the first one's turns.
-    _, _, _, _, fresh = ask(new_client(page_url), "What did he say?")
+    _, _, _, fresh, _ = ask(new_client(page_url), "What did he say?")
     assert fresh["followup"] is False and fresh["searched_query"] == "What did he say?"
 
 
-def test_the_other_essay_is_searched_in_the_other_document(page_url):
+def test_the_other_essay_says_when_it_never_mentions_him(page_url, essays_rag):
     client = new_client(page_url)
-    _, _, _, _, first = ask(client, "Who is Michael Kofman?")
-    _, searched, _, _, other = ask(client, "And the other essay?")
+    _, _, _, first, _ = ask(client, "Who is Michael Kofman?")
+    conversation, panel, _, other, _ = ask(client, "And the other essay?")
     cited = first["citations"][0]["doc_id"]
     assert other["scope"] and cited not in other["scope"]
+    assert other["abstained"] and other["citations"] == []
+    assert other["answer"].endswith("does not mention Michael Kofman.")
     assert {p["doc_id"] for p in other["passages"]} == set(other["scope"])
-    assert "only in" in searched
+    # One line, then the nearest passages as related reading, not as an answer.
+    turn = last_answer(conversation)
+    assert turn.find("rag-abstain").text() == other["answer"]
+    assert "not an answer" in turn.find("rag-related").text()
+    assert not turn.find_all("rag-quote") and not turn.find_all("rag-copy")
+    assert parse(panel).find_all("rag-card")
 
 
 def test_empty_question_gets_a_message_not_an_error(page_url):
-    messages, _, _, _, record = ask(new_client(page_url), "   ")
-    assert record == {} or record is None
-    assert "empty" in last_text(messages)
+    conversation, _, _, record, status = ask(new_client(page_url), "   ")
+    assert not record
+    assert status.startswith("Nothing to ask: the question is empty.") and not parse(conversation).find_all("rag-turn")
 
 
 def test_api_is_queue_only_and_serves_no_files(page_url):
@@ -131,7 +132,8 @@ def test_only_loopback_counts_as_local():
 
 
 def test_the_rag_package_does_not_import_gradio():
-    code = ("import sys, rag, rag.chat.session, rag.chat.render, rag.chat.serve, rag.answer.followup, rag.retrieval.scoped, rag.cli.main; "
+    code = ("import sys, rag, rag.chat.session, rag.chat.render, rag.chat.panels, rag.chat.restore, rag.chat.serve, "
+            "rag.answer.followup, rag.answer.continuation, rag.retrieval.scoped, rag.cli.main; "
             "sys.exit('gradio' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 

@@ -3,12 +3,18 @@
 Start it with ``rag serve`` (safe launch settings, see ``rag/chat/serve.py``), or
 ``gradio ui/app.py`` for hot reload while editing. ``demo`` is built on first
 access, so importing this file (tests, ``rag serve``) loads no model by itself.
+
+The conversation is our own HTML (``rag.chat.render``), not ``gr.Chatbot``:
+the Chatbot renders Markdown (a quotation had to be escaped for it, and its
+copy button copied those escapes and the citation links), scrolls to the end
+of each answer, and has no place for an answer's sources.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from functools import partial
 
 # Before gradio is imported: it reads these at import time.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -17,168 +23,184 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import gradio as gr  # noqa: E402
 
-from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag  # noqa: E402
-from rag.chat.session import ChatView, empty_view, open_citation, respond  # noqa: E402
 from rag.answer.question import MAX_QUESTION_CHARS  # noqa: E402
-from rag.chat.render import essay_html, essays_html  # noqa: E402
-from rag.retrieval.registry import RETRIEVERS  # noqa: E402
+from rag.chat.assets import CHAT_JS, CSS, VIEWER_JS  # noqa: E402, F401  (CSS: rag.chat.serve passes it to launch)
+from rag.chat.panels import documents_html  # noqa: E402
 from rag.chat.documents_panel import Holder, build_documents_panel  # noqa: E402
+from rag.chat.restore import new_key, restore, saved_state  # noqa: E402
+from rag.chat.session import ChatView, finished_view, open_citation, reask, respond  # noqa: E402
+from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag  # noqa: E402
 
 STREAM_PAUSE_S = 0.03  # between streamed pieces, so the answer visibly arrives
 
+# (question, a word the documents must contain for it to make sense): each
+# works as a first question about the bundled essays.
 EXAMPLES = [
-    "Who is Michael Kofman?",
-    "What did he say next?",
-    "Why does the author think the West needs to offer Putin an off-ramp?",
-    "And the other essay?",
-    "What is the best recipe for sourdough bread?",
+    ("Who is Michael Kofman?", "Kofman"),
+    ("How close is the world to nuclear war?", "nuclear"),
+    ("Why should the United States negotiate with Putin?", "negotiate"),
+    ("Why does the author think the West needs to offer Putin an off-ramp?", "off-ramp"),
 ]
 
-# Clicks on a citation in the chat ([n] links) or on a source entry / essay
-# title (data-cite) are caught once for the whole page and sent to Python as
-# the essay viewer's "cite" event, which shows the essay. Capture phase, so the chat's own link
-# handling (open in a new tab) never runs.
-CITE_JS = """
-window.__ragOpen = (key) => trigger('cite', {key: key});
-if (!window.__ragCiteListener) {
-  window.__ragCiteListener = true;
-  const pick = (event) => {
-    const el = event.target && event.target.closest
-      ? event.target.closest('[data-cite], a[href^="#cite-"]') : null;
-    if (!el) return;
-    const key = el.getAttribute('data-cite') || el.getAttribute('href').slice('#cite-'.length);
-    event.preventDefault();
-    event.stopPropagation();
-    window.__ragOpen(key);
-  };
-  document.addEventListener('click', pick, true);
-  document.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter') pick(event);
-  }, true);
-}
-"""
+# Plain words for the registered retrievers (rag.retrieval.registry).
+SEARCH_BY = [("meaning", "dense"), ("exact words", "bm25"), ("both", DEFAULT_RETRIEVER)]
 
-# After the essay viewer re-renders, bring the marked span into view.
-SCROLL_JS = """
-watch('value', () => {
-  const mark = element.querySelector('mark');
-  if (mark) { mark.scrollIntoView({block: 'center'}); return; }
-  const essay = element.querySelector('.rag-essay');
-  if (essay) essay.scrollTop = 0;
-});
-"""
-
-CSS = """
-.rag-searched { font-size: 0.9em; opacity: 0.85; padding: 2px 4px; overflow-wrap: anywhere; }
-.rag-query { font-style: italic; }
-.rag-why, .rag-scope, .rag-span { opacity: 0.75; font-size: 0.9em; }
-.rag-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
-  margin-bottom: 8px; cursor: pointer; }
-.rag-source:hover, .rag-source:focus { border-color: var(--color-accent); outline: none; }
-.rag-passage { white-space: pre-wrap; margin-top: 4px; font-size: 0.92em; line-height: 1.45; }
-.rag-essay { white-space: pre-wrap; max-height: 420px; overflow-y: auto; padding: 8px 10px;
-  border: 1px solid var(--border-color-primary); border-radius: 8px; line-height: 1.5; }
-.rag-essay-head { margin: 10px 0 6px; }
-mark { background: #ffe066; color: #111; border-radius: 2px; padding: 0 1px; }
-.rag-essays { margin: 0; padding-left: 1.1em; }
-.rag-essays li { cursor: pointer; margin: 4px 0; }
-.rag-essays li:hover { text-decoration: underline; }
-.rag-empty, .rag-note { opacity: 0.75; font-size: 0.92em; margin: 4px 0 8px; }
-.rag-table-wrap { overflow-x: auto; }
-.rag-inspector table { border-collapse: collapse; font-size: 0.85em; min-width: 560px; }
-.rag-inspector th, .rag-inspector td { border: 1px solid var(--border-color-primary); padding: 4px 6px;
-  vertical-align: top; text-align: left; }
-.rag-hit-quoted { background: rgba(255, 224, 102, 0.25); }
-.rag-quoted { background: #ffe066; color: #111; border-radius: 4px; padding: 0 4px; font-size: 0.85em; }
-.rag-snip { opacity: 0.85; }
-"""
+HEADER = (
+    '<div class="rag-header"><h1>Ask the documents</h1><p>Every answer is made only of exact quotations from '
+    "the documents listed here, each numbered like [1]: click a number to read the passage in its document. "
+    "When the documents do not answer, you are told so.</p></div>"
+)
+STOPPED = "Stopped."
+STOPPED_BACK = "Stopped. Your question is back in the box."
 
 
-def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
-    """The page for an opened ``Rag``; one per server. ``adding``: documents can be added and removed."""
-    holder = Holder(rag)  # the index answering now (adding or removing swaps it)
-    documents = rag.index.documents
+def examples_for(rag: Rag) -> list[str]:
+    texts = [d.text for d in rag.index.documents.values()]
+    return [q for q, needs in EXAMPLES if any(needs in t for t in texts)]
+
+
+def _listing(rag: Rag) -> str:
     counts: dict[str, int] = {}
     for chunk in rag.index.chunks:
         counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-    start = empty_view(rag)
+    return documents_html(rag.index.documents, counts)
 
-    def outputs_of(view: ChatView, textbox_value=gr.skip()):
-        return (textbox_value, view.messages, view.searched, view.sources, view.inspector,
-                view.record, view.turns)
 
-    def chat(question: str, retriever: str, k: float, turns, scope=None):
-        first = True
-        for view in respond(holder.for_scope(scope), question, turns or (), int(k), retriever):
-            # The first update empties the textbox; later ones leave it alone
-            # so that typing the next question during streaming is kept.
-            yield outputs_of(view, "" if first else gr.skip())
-            first = False
+def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
+    """The page for an opened ``Rag``; one per server. ``adding``: documents can be added and removed
+    (rag.chat.documents_panel); the index answering is then ``holder.rag``, swapped when they change."""
+    holder = Holder(rag)
+    start = finished_view(rag, ())
+    key = new_key()  # signs what the browser keeps; never sent to it
+
+    def emit(view: ChatView, clear_box: bool):
+        """Output values for one view; the question box is emptied once, when its question is taken."""
+        taking = clear_box and not view.done
+        return (
+            "" if taking else gr.skip(),
+            view.conversation, view.panel, view.inspector, view.record, view.turns,
+            saved_state(view.turns, key) if view.done else gr.skip(),
+            view.asking,
+            gr.Button(interactive=False) if taking else gr.skip(),
+            gr.Button(interactive=not view.done),
+            view.status,
+        )
+
+    def stream(views, clear_box: bool):
+        for view in views:
+            yield emit(view, clear_box)
             if not view.done:
                 time.sleep(STREAM_PAUSE_S)
 
+    def chat(question: str, retriever: str, k: float, turns, scope=None):
+        yield from stream(respond(holder.for_scope(scope), question, turns or (), k, retriever), clear_box=True)
+
+    def example(text: str, retriever: str, k: float, turns, scope=None):
+        # Asks at once; a draft in the box stays where it is.
+        yield from stream(respond(holder.for_scope(scope), text, turns or (), k, retriever), clear_box=False)
+
+    def search_by_changed(choice: str, k: float, turns, scope=None):
+        for values in stream(reask(holder.for_scope(scope), turns or (), k, choice), clear_box=False):
+            yield (*values, choice)
+
+    def k_changed(retriever: str, k: float, turns, scope=None):
+        yield from stream(reask(holder.for_scope(scope), turns or (), k, retriever), clear_box=False)
+
     def cite(turns, evt: gr.EventData):
         key = (getattr(evt, "_data", None) or {}).get("key", "")
-        return open_citation(holder.rag, key, turns or ()), gr.Tabs(selected="sources")
+        return open_citation(holder.rag, key, turns or ())
 
-    def clear():
-        view = empty_view(holder.rag)
-        return ("", view.messages, view.searched, view.sources, view.inspector, view.record, (),
-                essay_html(None))
+    def stopped(turns, asking: str, draft: str):
+        view = finished_view(holder.rag, turns or ())
+        answered = bool(turns) and turns[-1].rewrite.question == " ".join((asking or "").split())
+        back = bool(asking) and not answered and not (draft or "").strip()
+        box = asking if back else gr.skip()
+        return (view.conversation, view.panel, view.inspector, view.record, saved_state(view.turns, key), "", box,
+                gr.Button(interactive=bool((asking if back else draft or "").strip())), gr.Button(interactive=False),
+                STOPPED_BACK if back else STOPPED if asking and not answered else "")
 
-    with gr.Blocks(title="Ask the essays") as demo:
+    def cleared():
+        view = finished_view(holder.rag, ())
+        return (view.conversation, view.panel, view.inspector, view.record, (), saved_state((), key), "",
+                gr.Button(interactive=False), "")
+
+    def restored(saved):
+        if not saved:  # nothing kept: leave the page alone (a question may already be on its way)
+            return (gr.skip(),) * 6
+        turns, problem = restore(holder.rag, saved, key)
+        view = finished_view(holder.rag, turns, problem)
+        return view.conversation, view.panel, view.inspector, view.record, view.turns, view.status
+
+    with gr.Blocks(title="Ask the documents") as demo:
         turns = gr.State(())
-        gr.Markdown(
-            "## Ask the essays\n"
-            "Every answer is made only of **exact quotations** from the essays, each numbered like [1]. "
-            "Click a number or a source to read the whole essay at that spot. If the essays do not "
-            "answer, you are told so."
-        )
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=320):
-                chatbot = gr.Chatbot(
-                    value=start.messages, label="Conversation", height=520, buttons=["copy"],
-                    latex_delimiters=[], sanitize_html=True, allow_tags=False, feedback_options=None,
-                    elem_id="rag-chat", placeholder="Ask a question about the essays below.",
-                )
-                searched = gr.HTML(start.searched, elem_id="rag-searched", js_on_load=None)
-                with gr.Row():
+        asking = gr.State("")
+        saved = gr.BrowserState({}, storage_key=f"rag-conversation-{rag.index.fingerprint[:16]}")
+        with gr.Row(elem_id="rag-top", equal_height=False):
+            with gr.Column(scale=3, min_width=300):
+                gr.HTML(HEADER, elem_id="rag-header")
+            # The documents panel: the list of indexed documents, "Search in", and adding and removing.
+            with gr.Column(scale=2, min_width=300, elem_id="rag-documents"):
+                panel = build_documents_panel(holder, adding, listing=_listing)
+        with gr.Row(equal_height=False, elem_id="rag-main"):
+            with gr.Column(scale=3, min_width=340, elem_id="rag-left"):
+                conversation = gr.HTML(start.conversation, elem_id="rag-chat", js_on_load=CHAT_JS)
+                with gr.Row(elem_id="rag-input"):
                     question = gr.Textbox(
-                        placeholder="Ask about the essays, e.g. “Who is Michael Kofman?”", show_label=False,
-                        scale=5, min_width=150, max_lines=4, elem_id="rag-question", autofocus=True,
-                        max_length=MAX_QUESTION_CHARS,
+                        placeholder="Ask a question about the documents", show_label=False, lines=1,
+                        max_lines=4, elem_id="rag-question", autofocus=True, max_length=MAX_QUESTION_CHARS,
+                        container=False,
                     )
-                    ask = gr.Button("Ask", variant="primary", scale=1, min_width=60, elem_id="rag-ask")
-                    clear_btn = gr.Button("Clear", scale=1, min_width=60, elem_id="rag-clear")
-                examples = gr.Examples(EXAMPLES, inputs=[question], label="Example questions (click, then Ask)")
-                with gr.Accordion("Settings", open=False):
-                    retriever = gr.Radio(list(RETRIEVERS), value=DEFAULT_RETRIEVER, label="Retriever",
-                                         info="How passages are ranked: meaning (dense), words (bm25), both fused by rank (hybrid), or both plus sentence-level evidence (fusion, the default).")
-                    k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Passages to retrieve")
-                with gr.Accordion(f"Indexed essays ({len(documents)})", open=True):
-                    gr.HTML(essays_html(documents, counts), elem_id="rag-essays", js_on_load=None)
-                with gr.Accordion("Documents: search in, add, remove" if adding else "Documents: search in",
-                                  open=adding, elem_id="rag-documents"):
-                    documents_panel = build_documents_panel(holder, adding)
-            with gr.Column(scale=2, min_width=320):
-                with gr.Tabs(selected="sources") as tabs:
-                    with gr.Tab("Sources", id="sources"):
-                        sources = gr.HTML(start.sources, elem_id="rag-sources", js_on_load=None)
-                        essay = gr.HTML(essay_html(None), elem_id="rag-essay", js_on_load=CITE_JS + SCROLL_JS)
-                    with gr.Tab("Retrieval inspector", id="inspector"):
-                        inspector = gr.HTML(start.inspector, elem_id="rag-inspector", js_on_load=None)
-                        record = gr.JSON(value=start.record, label="Answer as JSON")
+                    ask = gr.Button("Ask", variant="primary", interactive=False, elem_id="rag-ask", scale=0,
+                                    min_width=72)
+                    stop = gr.Button("Stop", interactive=False, elem_id="rag-stop", scale=0, min_width=72)
+                    clear_btn = gr.Button("Clear", elem_id="rag-clear", scale=0, min_width=72)
+                status = gr.HTML("", elem_id="rag-status", html_template='<p class="rag-status" role="status">${value}</p>')
+                example_buttons = []
+                shown = examples_for(rag)
+                if shown:
+                    with gr.Row(elem_id="rag-examples"):
+                        example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes=["rag-example"])
+                                           for q in shown]
+                with gr.Accordion("Search options", open=False, elem_id="rag-options"):
+                    search_by = gr.Radio(SEARCH_BY, value=DEFAULT_RETRIEVER, label="Search by", elem_id="rag-search-by",
+                                         info="Meaning finds passages that say the same in other words; exact words "
+                                              "finds the words you typed; both (the default) weighs each sentence "
+                                              "both ways. Changing it asks your last question again.")
+                    k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Passages to read before answering",
+                                  elem_id="rag-k",
+                                  info="More finds answers spread across a document; fewer keeps answers focused. "
+                                       "Changing it asks your last question again.")
+                    # The registry name actually used; the API takes any registered one.
+                    retriever = gr.Textbox(DEFAULT_RETRIEVER, visible="hidden", elem_id="rag-retriever")
+            with gr.Column(scale=2, min_width=320, elem_id="rag-side"):
+                viewer = gr.HTML(start.panel, elem_id="rag-viewer", js_on_load=VIEWER_JS)
+        with gr.Accordion("How the answer was found", open=False, elem_id="rag-inspect"):
+            inspector = gr.HTML(start.inspector, elem_id="rag-inspector")
+            record = gr.JSON(value=start.record, label="Answer as JSON (character offsets)", elem_id="rag-record")
 
-        outputs = [question, chatbot, searched, sources, inspector, record, turns]
-        gr.on(
-            [question.submit, ask.click], chat, [question, retriever, k, turns, documents_panel.scope], outputs,
-            api_name="chat", concurrency_limit="default", show_progress="minimal",  # rag.chat.serve.CONCURRENCY
+        outputs = [question, conversation, viewer, inspector, record, turns, saved, asking, ask, stop, status]
+        private = {"api_visibility": "private", "show_progress": "hidden"}
+        asked = gr.on(
+            [question.submit, ask.click], chat, [question, retriever, k, turns, panel.scope], outputs,
+            api_name="chat", concurrency_limit="default", show_progress="hidden",  # rag.chat.serve.CONCURRENCY
             # A question asked while one is streaming runs after it, not never.
             trigger_mode="always_last",
         )
-        essay.cite(cite, [turns], [essay, tabs], api_visibility="undocumented", queue=False)
-        clear_btn.click(clear, None, [*outputs, essay], api_visibility="undocumented", queue=False)
-        # The chat's own trash icon must forget the turns too, or a follow-up
-        # would lean on a conversation the user no longer sees.
-        chatbot.clear(clear, None, [*outputs, essay], api_visibility="undocumented", queue=False)
+        answering = [asked]
+        for button, text in zip(example_buttons, shown):
+            answering.append(button.click(partial(example, text), [retriever, k, turns, panel.scope], outputs,
+                                          concurrency_limit="default", **private))
+        answering.append(search_by.input(search_by_changed, [search_by, k, turns, panel.scope], [*outputs, retriever],
+                                         concurrency_limit="default", **private))
+        answering.append(k.release(k_changed, [retriever, k, turns, panel.scope], outputs, concurrency_limit="default", **private))
+        question.change(lambda q: gr.Button(interactive=bool((q or "").strip())), question, ask, queue=False,
+                       **private)
+        stop.click(stopped, [turns, asking, question],
+                   [conversation, viewer, inspector, record, saved, asking, question, ask, stop, status],
+                   cancels=answering, queue=False, **private)
+        # Clear forgets the conversation; a question being typed stays in the box.
+        clear_btn.click(cleared, None, [conversation, viewer, inspector, record, turns, saved, asking, stop, status],
+                        cancels=answering, queue=False, **private)
+        viewer.cite(cite, [turns], viewer, queue=False, **private)
+        demo.load(restored, [saved], [conversation, viewer, inspector, record, turns, status], queue=False, **private)
     return demo

@@ -14,11 +14,11 @@ import html
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import gradio as gr
 
-from rag.chat.uploads import ACCEPTED, Uploads, choices, document_rows, documents_table_html, limits_note
+from rag.chat.uploads import ACCEPTED, Uploads, choices, document_rows, limits_note
 from rag.pipeline import Rag
 
 SUBSETS_KEPT = 4  # narrowed indexes kept in memory for "Search in" (rag.index.subset)
@@ -67,9 +67,11 @@ def _status(message: str, ok: bool) -> str:
     return f"<div class='rag-doc-status {'rag-ok' if ok else 'rag-refused'}' role='status'>{lines}</div>"
 
 
-def build_documents_panel(holder: Holder, adding: bool, library: Uploads | None = None) -> DocumentsPanel:
+def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag], str],
+                          library: Uploads | None = None) -> DocumentsPanel:
+    """``listing(rag)``: the HTML of the document list (the page's own, refreshed after a change)."""
     rows = document_rows(holder.rag)
-    table = gr.HTML(documents_table_html(rows), elem_id="rag-doclist")
+    table = gr.HTML(listing(holder.rag), elem_id="rag-doclist")
     ids = [r.doc_id for r in rows]
     scope = gr.CheckboxGroup(choices(rows), value=ids, label="Search in", elem_id="rag-scope",
                              info="All documents, or the ones you tick.")
@@ -100,7 +102,7 @@ def build_documents_panel(holder: Holder, adding: bool, library: Uploads | None 
         rows_now = document_rows(outcome.rag)
         added = [r.doc_id for r in rows_now if r.doc_id not in before]
         kept = [d for d in (scope_now or []) if d in outcome.rag.index.documents]
-        return (documents_table_html(rows_now), gr.CheckboxGroup(choices=choices(rows_now), value=kept + added),
+        return (listing(outcome.rag), gr.CheckboxGroup(choices=choices(rows_now), value=kept + added),
                 _status(outcome.message, outcome.ok), gr.Dropdown(choices=choices(rows_now), value=[]), None)
 
     def remove(doc_ids, scope_now, progress=gr.Progress(track_tqdm=True)):
@@ -108,7 +110,7 @@ def build_documents_panel(holder: Holder, adding: bool, library: Uploads | None 
         holder.swap(outcome.rag)
         rows_now = document_rows(outcome.rag)
         kept = [d for d in (scope_now or []) if d in outcome.rag.index.documents]
-        return (documents_table_html(rows_now), gr.CheckboxGroup(choices=choices(rows_now), value=kept),
+        return (listing(outcome.rag), gr.CheckboxGroup(choices=choices(rows_now), value=kept),
                 _status(outcome.message, outcome.ok), gr.Dropdown(choices=choices(rows_now), value=[]))
 
     outputs = [table, scope, status, panel.remove_pick]

@@ -1,124 +1,225 @@
-"""Answers, sources and rankings as Markdown and HTML for the chat page.
+"""The conversation as HTML, and an answer as plain text for the clipboard.
 
-Corpus and user text is never trusted: the chat renders Markdown and HTML, so
-a quotation is escaped for both before it is shown, and every piece of text
-put into HTML goes through ``html.escape``. Only the tags written here are
+Corpus and user text is never trusted: every piece of it goes through
+``escape`` (HTML entities, quotes included, so it is safe in attributes
+too), and nothing is rendered as Markdown. Only the tags written here are
 raw. Plain strings in, plain strings out: nothing here imports gradio.
+
+A quotation is shown between one pair of outer marks of the page's own
+(``rag-qm``, drawn apart from the text), and the text between them is
+exactly ``document.text[start:end]``, inner quotation marks included.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 from typing import Iterator, Mapping, Sequence
 
-from rag.types import Rewrite
-from rag.types import Answer, Document, Hit, Quote
-
-# Always-special Markdown characters (emphasis, code, links, tables,
-# strikethrough, braces some renderers treat as attributes).
-_ALWAYS = frozenset("\\`*_[]|~{}")
-# Characters that start a block (heading, list, setext underline) only at the
-# start of a line; escaped there and nowhere else, to keep copies readable.
-_LINE_START = frozenset("#+-=")
-_ORDERED = re.compile(r"^(\d{1,9})([.)])")
+from rag.answer import followup
+from rag.ingest.layout import location, paragraph_starts
+from rag.types import Answer, Document, Hit, Quote, Rewrite
 
 SNIPPET_CHARS = 160
-CONTEXT_CHARS = 240
+RELATED_SHOWN = 3
 
 
-def escape_markdown(text: str) -> str:
-    """``text`` as Markdown+HTML that a renderer shows exactly as written.
+def escape(text: object) -> str:
+    """Text as HTML that shows exactly that text, in content or in a quoted attribute.
 
-    HTML specials become entities (which Markdown also leaves alone); Markdown
-    punctuation gets a backslash where it could mean something; indentation
-    becomes entities so it cannot start a code block; GFM autolinks (``http://``,
-    ``www.``, e-mail) are broken with a backslash. Newlines stay newlines.
+    A carriage return becomes a character reference: the HTML parser would
+    otherwise turn it into a line feed, and a copied quotation would differ.
     """
-    return "\n".join(_escape_line(line) for line in text.split("\n"))
+    return html.escape(str(text), quote=True).replace("\r", "&#13;")
 
 
-def _escape_line(line: str) -> str:
-    body = line.lstrip(" \t")
-    lead = "".join("&#32;" if c == " " else "&#9;" for c in line[: len(line) - len(body)])
-    out: list[str] = []
-    for i, c in enumerate(body):
-        if c == "&":
-            out.append("&amp;")
-        elif c == "<":
-            out.append("&lt;")
-        elif c == ">":
-            out.append("&gt;")
-        elif c in _ALWAYS or c == "@":
-            out.append("\\" + c)
-        elif c == ":" and body.startswith("//", i + 1):
-            out.append("\\:")
-        elif c == "." and body[max(0, i - 3) : i].lower() == "www":
-            out.append("\\.")
-        elif c == "\r":  # a bare CR would end the line for the renderer
-            out.append("&#13;")
-        else:
-            out.append(c)
-    escaped = "".join(out)
-    if escaped[:1] in _LINE_START:
-        escaped = "\\" + escaped
-    else:
-        escaped = _ORDERED.sub(r"\1\\\2", escaped, count=1)
-    return lead + escaped
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def cite_key(turn_id: int, kind: str, n: int) -> str:
-    """A citation's address on the page: turn, "q" (quotation) or "p" (passage), number."""
+def cite_key(turn_id: int, kind: str, n: int | str) -> str:
+    """A citation's address on the page: turn, "q" (quotation), "p" (passage) or "c" (card), number."""
     return f"{turn_id}-{kind}-{n}"
 
 
-# ------------------------------------------------------------------ the chat
+@lru_cache(maxsize=64)
+def _starts(doc_id: str, sha256: str, text: str) -> tuple[int, ...]:
+    return tuple(paragraph_starts(text))
 
 
-def answer_blocks(answer: Answer, turn_id: int) -> list[str]:
-    """The answer's Markdown, one block per paragraph, for streaming block by block."""
-    if answer.abstained:
-        blocks = [f"**Not in the essays.** {escape_markdown(answer.text)}"]
-        if answer.passages:
-            blocks.append("Related passages, for a look yourself (not an answer):")
-            for h in answer.passages[:3]:
-                key = cite_key(turn_id, "p", h.rank)
-                blocks.append(f"- [{h.rank}](#cite-{key}) {escape_markdown(h.title)}: {escape_markdown(snippet(h.chunk.text))}")
-        return blocks
-    blocks = [f"“{escape_markdown(q.text)}” [\\[{q.n}\\]](#cite-{cite_key(turn_id, 'q', q.n)})" for q in answer.quotes]
-    sources = " · ".join(
-        f"\\[{q.n}\\] {escape_markdown(q.title)}, characters {q.start}–{q.end}" for q in answer.quotes
+def place(doc: Document | None, start: int, end: int | None = None) -> str:
+    """Where a span is, for people: "¶ 12", "¶ 12–13", "p. 2, ¶ 5"."""
+    if doc is None:
+        return ""
+    starts = list(_starts(doc.doc_id, doc.sha256, doc.text))
+    first = location(doc, start, starts)
+    if end is None or end <= start:
+        return first.label()
+    last = location(doc, max(start, end - 1), starts)
+    if last.paragraph == first.paragraph:
+        return first.label()
+    if first.page is not None and last.page != first.page:
+        return f"{first.label()} – {last.label()}"
+    return f"{first.label()}–{last.paragraph}"
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+# ----------------------------------------------------------------- plain text
+
+
+def copy_text(answer: Answer, documents: Mapping[str, Document]) -> str:
+    """The answer for the clipboard: each quotation exactly as in its document,
+    then a line with the document's title and where the quotation is."""
+    return "\n\n".join(
+        f"{q.text}\n— {q.title}, {place(documents.get(q.doc_id), q.start, q.end)}" for q in ordered_quotes(answer, documents)
     )
-    blocks.append(f"Sources: {sources}" if sources else "")
-    return [b for b in blocks if b]
 
 
-def answer_markdown(answer: Answer, turn_id: int) -> str:
-    return "\n\n".join(answer_blocks(answer, turn_id))
+def ordered_quotes(answer: Answer, documents: Mapping[str, Document]) -> list[Quote]:
+    """Quotations in the order shown: best first, or, for a broad answer, by document in corpus order."""
+    if answer.form != "broad":
+        return list(answer.quotes)
+    order = {d: i for i, d in enumerate(documents)}
+    return sorted(answer.quotes, key=lambda q: (order.get(q.doc_id, len(order)), q.start))
 
 
-def stream_markdown(answer: Answer, turn_id: int, steps_per_block: int = 4) -> Iterator[str]:
-    """Growing prefixes of the answer's Markdown, ending with the whole of it.
+# ---------------------------------------------------------------- the answer
 
-    A quotation is revealed at word boundaries of its *source* text and each
-    prefix is escaped again, so a partial message never shows a half escape.
-    """
+
+def explain(rewrite: Rewrite | None, titles: Mapping[str, str]) -> str:
+    """What was searched for a follow-up, and why, in plain words ("" for a standalone question)."""
+    if rewrite is None or not rewrite.followup:
+        return ""
+    reasons = set(rewrite.reasons)
+    parts: list[str] = []
+    if rewrite.speaker and followup.PRONOUN in reasons:
+        pronoun = next((w for w in followup.words(rewrite.question) if w.lower() in followup.PERSONAL), "he")
+        parts.append(f"“{pronoun}” read as {rewrite.speaker}, from your previous question.")
+    if followup.OTHER in reasons and rewrite.doc_ids:
+        names = " and ".join(f"“{titles.get(d, d)}”" for d in rewrite.doc_ids)
+        parts.append(f"You asked about the other document, so only {names} was searched.")
+    if rewrite.after is not None:
+        title = titles.get(rewrite.after.doc_id, rewrite.after.doc_id)
+        whose = "in reading order"
+        if rewrite.speaker:
+            said = next((w for w in followup.words(rewrite.question) if w.lower() in followup.PERSONAL), "")
+            whose = f"for the next words of {rewrite.speaker}" + (f" (“{said}”)" if said else "")
+        # What was searched only ranks the related passages: the answer is what follows.
+        return f"Reading on in “{title}” after quotation [1] of the previous answer, {whose}."
+    if rewrite.context and not parts:
+        parts.append("Your question leans on the previous one, so that one’s topic was added.")
+    parts.append(f"Searched for “{rewrite.query}”.")
+    return " ".join(parts)
+
+
+def _quote_html(q: Quote, turn_id: int, doc: Document | None, text: str | None = None) -> str:
+    partial = text is not None
+    body = escape(q.text if text is None else text)
+    if partial:
+        end = '<span class="rag-more">…</span>'
+    else:  # the closing mark and the number on one line
+        end = (f'<span class="rag-end"><span class="rag-qm" aria-hidden="true">”</span>&#160;'
+               f'<button type="button" class="rag-cite" data-cite="{cite_key(turn_id, "q", q.n)}" '
+               f'title="Show in {escape(q.title)}, {escape(place(doc, q.start, q.end))}">[{q.n}]</button></span>')
+    return (f'<blockquote class="rag-quote" data-n="{q.n}"><span class="rag-qm" aria-hidden="true">“</span>'
+            f'<span class="rag-qt">{body}</span>{end}</blockquote>')
+
+
+def _quotes_html(answer: Answer, turn_id: int, documents: Mapping[str, Document]) -> list[str]:
+    quotes = ordered_quotes(answer, documents)
+    if answer.form != "broad":
+        return [_quote_html(q, turn_id, documents.get(q.doc_id)) for q in quotes]
+    blocks: list[str] = []
+    current = None
+    for q in quotes:
+        if q.doc_id != current:
+            if current is not None:
+                blocks.append("</section>")
+            current = q.doc_id
+            blocks.append(f'<section class="rag-group" data-doc="{escape(q.doc_id)}">'
+                          f'<h4 class="rag-group-title">{escape(q.title)}</h4>')
+        blocks.append(_quote_html(q, turn_id, documents.get(q.doc_id)))
+    if current is not None:
+        blocks.append("</section>")
+    return blocks
+
+
+def _sources_line(answer: Answer, turn_id: int, documents: Mapping[str, Document]) -> str:
+    """Where each quotation is, grouped by document: "Title: [1] ¶ 15, [2] ¶ 16"."""
+    by_doc: dict[str, list[Quote]] = {}
+    for q in ordered_quotes(answer, documents):
+        by_doc.setdefault(q.doc_id, []).append(q)
+    groups = []
+    for quotes in by_doc.values():
+        buttons = ", ".join(
+            f'<button type="button" class="rag-src" data-cite="{cite_key(turn_id, "q", q.n)}">[{q.n}]&#160;'
+            f'{escape(place(documents.get(q.doc_id), q.start, q.end))}</button>' for q in quotes)
+        groups.append(f'<span class="rag-srcdoc">{escape(quotes[0].title)}:</span> {buttons}')
+    return f'<div class="rag-srcline"><span class="rag-label">Sources:</span> {" · ".join(groups)}</div>'
+
+
+def _related_html(answer: Answer, turn_id: int, documents: Mapping[str, Document]) -> str:
+    if not answer.passages:
+        return ""
+    items = "".join(
+        f'<li><button type="button" class="rag-src" data-cite="{cite_key(turn_id, "p", h.rank)}">'
+        f'{escape(h.title)}, {escape(place(documents.get(h.chunk.doc_id), h.chunk.start, h.chunk.end))}</button> '
+        f'<span class="rag-snip">{escape(snippet(h.chunk.text))}</span></li>'
+        for h in answer.passages[:RELATED_SHOWN]
+    )
+    return (f'<div class="rag-related"><div class="rag-label">Related passages, for a look yourself '
+            f'(not an answer):</div><ul>{items}</ul></div>')
+
+
+def answer_html(answer: Answer, turn_id: int, documents: Mapping[str, Document], rewrite: Rewrite | None = None,
+                titles: Mapping[str, str] | None = None) -> str:
+    """A finished answer: what was searched (for a follow-up), the quotations, their sources, copy."""
+    titles = titles if titles is not None else {d: doc.title for d, doc in documents.items()}
+    parts: list[str] = []
+    why = explain(rewrite, titles)
+    if why:
+        parts.append(f'<div class="rag-searched">{escape(why)}</div>')
+    # Notes (what cleaning did to the question, caveats) come after the answer's
+    # own first lines, so that the answer is what is read first.
+    notes = [f'<div class="rag-note">{escape(n[:1].upper() + n[1:])}.</div>' for n in answer.notes]
+    if answer.abstained or not answer.quotes:
+        parts.append(f'<p class="rag-abstain">{escape(answer.text)}</p>')
+        parts += notes
+        parts.append(_related_html(answer, turn_id, documents))
+    else:
+        parts += _quotes_html(answer, turn_id, documents)
+        parts.append(_sources_line(answer, turn_id, documents))
+        parts += notes
+        parts.append(f'<div class="rag-tools"><button type="button" class="rag-copy" '
+                     f'data-copy="{escape(copy_text(answer, documents))}">Copy quotations</button></div>')
+    return f'<div class="rag-a" data-turn="{turn_id}">{"".join(parts)}</div>'
+
+
+def turn_html(turn_id: int, question: str, body: str, pending: bool = False) -> str:
+    state = " rag-pending" if pending else ""
+    return (f'<section class="rag-turn{state}" data-turn="{turn_id}">'
+            f'<div class="rag-q"><span class="rag-you">You asked</span> {escape(question)}</div>{body}</section>')
+
+
+def pending_html(turn_id: int, question: str, why: str = "", shown: str = "") -> str:
+    """A question still being answered: no citations, no copy button yet."""
+    note = f'<div class="rag-searched">{escape(why)}</div>' if why else ""
+    body = shown or '<p class="rag-wait" role="status">Searching the documents…</p>'
+    return turn_html(turn_id, question, f'<div class="rag-a rag-partial">{note}{body}</div>', pending=True)
+
+
+def stream_html(answer: Answer, turn_id: int, documents: Mapping[str, Document],
+                steps_per_quote: int = 4) -> Iterator[str]:
+    """Growing prefixes of the answer's quotations, revealed at word boundaries
+    of the source text; each prefix is escaped whole, never half an entity."""
     done: list[str] = []
     if answer.abstained or not answer.quotes:
-        for block in answer_blocks(answer, turn_id):
-            done.append(block)
-            yield "\n\n".join(done)
         return
-    for q in answer.quotes:
-        cuts = _word_cuts(q.text, steps_per_block)
-        for cut in cuts[:-1]:
-            yield "\n\n".join([*done, f"“{escape_markdown(q.text[:cut])}…"])
-        done.append(answer_blocks(answer, turn_id)[len(done)])
-    yield answer_markdown(answer, turn_id)
+    for q in ordered_quotes(answer, documents):
+        for cut in _word_cuts(q.text, steps_per_quote)[:-1]:
+            yield "".join([*done, _quote_html(q, turn_id, documents.get(q.doc_id), q.text[:cut])])
+        done.append(_quote_html(q, turn_id, documents.get(q.doc_id), q.text))
 
 
 def _word_cuts(text: str, steps: int) -> list[int]:
@@ -129,142 +230,13 @@ def _word_cuts(text: str, steps: int) -> list[int]:
     return [*picks, len(text)]
 
 
-def user_markdown(question: str) -> str:
-    return escape_markdown(question)
+def conversation_html(turns: Sequence[str], pending: str = "") -> str:
+    """The whole conversation from already rendered turns."""
+    if not turns and not pending:
+        return ('<div class="rag-empty-chat">Ask a question about the documents, or try an example below. '
+                'Every answer is quoted word for word, with a number to click for its source.</div>')
+    return f'<div class="rag-conv">{"".join(turns)}{pending}</div>'
 
 
-def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-# --------------------------------------------------------------- the panels
-
-
-def searched_html(rewrite: Rewrite | None, titles: Mapping[str, str]) -> str:
-    """The query actually searched, and for a follow-up why it differs."""
-    if rewrite is None:
-        return ""
-    parts = [f'<span class="rag-searched-label">Searched for:</span> <q class="rag-query">{_e(rewrite.query)}</q>']
-    if rewrite.followup:
-        parts.append(f'<span class="rag-why">(follow-up: {_e("; ".join(rewrite.reasons))})</span>')
-    if rewrite.doc_ids:
-        names = ", ".join(f"“{_e(titles.get(d, d))}”" for d in rewrite.doc_ids)
-        parts.append(f'<span class="rag-scope">only in {names}</span>')
-    if rewrite.after is not None:
-        title = titles.get(rewrite.after.doc_id, rewrite.after.doc_id)
-        parts.append(f'<span class="rag-scope">reading on in “{_e(title)}” after character {rewrite.after.offset}</span>')
-    return f'<div class="rag-searched">{" ".join(parts)}</div>'
-
-
-def _containing_passage(quote: Quote, passages: Sequence[Hit]) -> tuple[int, int] | None:
-    for h in passages:
-        c = h.chunk
-        if c.doc_id == quote.doc_id and c.start <= quote.start and quote.end <= c.end:
-            return c.start, c.end
-    return None
-
-
-def highlighted(doc: Document, start: int, end: int, window: tuple[int, int] | None = None) -> str:
-    """``doc.text[window]`` as HTML with ``[start:end]`` inside ``<mark>``."""
-    lo, hi = window or (0, len(doc.text))
-    lo, hi = min(lo, start), max(hi, end)
-    text = doc.text
-    before, span, after = text[lo:start], text[start:end], text[end:hi]
-    lead = "…" if lo > 0 else ""
-    tail = "…" if hi < len(text) else ""
-    return f"{lead}{_e(before)}<mark>{_e(span)}</mark>{_e(after)}{tail}"
-
-
-def sources_html(answer: Answer | None, turn_id: int, documents: Mapping[str, Document]) -> str:
-    """One entry per citation: title, the passage with the quotation marked, its span."""
-    if answer is None:
-        return '<div class="rag-empty">Sources for each answer appear here. Click one to read the whole essay.</div>'
-    entries: list[str] = []
-    if answer.abstained or not answer.quotes:
-        entries.append('<div class="rag-note">Not in the essays. The passages that came closest:</div>')
-        for h in answer.passages:
-            c = h.chunk
-            entries.append(_entry(cite_key(turn_id, "p", h.rank), str(h.rank), h.title, c.start, c.end, _e(c.text)))
-        return "".join(entries)
-    for q in answer.quotes:
-        doc = documents[q.doc_id]
-        window = _containing_passage(q, answer.passages)
-        if window is None:
-            window = (max(0, q.start - CONTEXT_CHARS), min(len(doc.text), q.end + CONTEXT_CHARS))
-        entries.append(_entry(cite_key(turn_id, "q", q.n), f"[{q.n}]", q.title, q.start, q.end,
-                              highlighted(doc, q.start, q.end, window)))
-    return "".join(entries)
-
-
-def _entry(key: str, label: str, title: str, start: int, end: int, body_html: str) -> str:
-    return (
-        f'<div class="rag-source" data-cite="{_e(key)}" role="button" tabindex="0" '
-        f'title="Show the whole essay at this passage">'
-        f'<div class="rag-source-head"><b>{_e(label)}</b> <span class="rag-title">{_e(title)}</span> '
-        f'<span class="rag-span">characters {start}–{end}</span></div>'
-        f'<div class="rag-passage">{body_html}</div></div>'
-    )
-
-
-def essay_html(doc: Document | None, start: int | None = None, end: int | None = None, label: str = "") -> str:
-    """The whole essay, the cited span marked; the page scrolls the mark into view."""
-    if doc is None:
-        return '<div class="rag-empty">Click a citation or a source to read the whole essay here.</div>'
-    head = f'<div class="rag-essay-head"><b>{_e(doc.title)}</b>'
-    if start is not None and end is not None:
-        from rag.ingest.layout import location
-
-        head += f' <span class="rag-span">{_e(label)} {location(doc, start).label()}, characters {start}–{end}</span>'
-        body = highlighted(doc, start, end)
-    else:
-        body = _e(doc.text)
-    return f'{head}</div><div class="rag-essay" data-doc="{_e(doc.doc_id)}">{body}</div>'
-
-
-def essays_html(documents: Mapping[str, Document], chunks_per_doc: Mapping[str, int]) -> str:
-    """The indexed essays; clicking one opens it in the essay viewer."""
-    items = "".join(
-        f'<li data-cite="doc-{_e(d.doc_id)}" role="button" tabindex="0">{_e(d.title)} '
-        f'<span class="rag-span">({len(d.text):,} characters, {chunks_per_doc.get(d.doc_id, 0)} passages)</span></li>'
-        for d in documents.values()
-    )
-    return f'<ul class="rag-essays">{items}</ul>'
-
-
-def _overlaps(hit: Hit, quotes: Sequence[Quote]) -> bool:
-    c = hit.chunk
-    return any(q.doc_id == c.doc_id and q.start < c.end and c.start < q.end for q in quotes)
-
-
-def inspector_html(rankings: Mapping[str, Sequence[Hit]], answer: Answer | None, used: str) -> str:
-    """Each retriever's ranking side by side; the passages the answer quoted are flagged."""
-    if not rankings or answer is None:
-        return '<div class="rag-empty">Ask a question to see how each retriever ranked the passages.</div>'
-    names = list(rankings)
-    depth = max((len(v) for v in rankings.values()), default=0)
-    head = "".join(
-        f'<th>{_e(n)}{" (used)" if n == used else ""}</th>' for n in names
-    )
-    rows = []
-    for i in range(depth):
-        cells = []
-        for n in names:
-            hits = rankings[n]
-            if i >= len(hits):
-                cells.append("<td></td>")
-                continue
-            h = hits[i]
-            quoted = _overlaps(h, answer.quotes)
-            badge = '<span class="rag-quoted">quoted</span> ' if quoted else ""
-            cells.append(
-                f'<td class="{"rag-hit-quoted" if quoted else ""}">{badge}<b>{_e(h.title)}</b> '
-                f'<span class="rag-span">{h.chunk.start}–{h.chunk.end} · score {h.score:.4f}</span>'
-                f'<div class="rag-snip">{_e(snippet(h.chunk.text, 110))}</div></td>'
-            )
-        rows.append(f"<tr><th>{i + 1}</th>{''.join(cells)}</tr>")
-    return (
-        f'<div class="rag-inspector"><div class="rag-note">Query: <q>{_e(answer.query or answer.question)}</q></div>'
-        f'<div class="rag-table-wrap"><table><thead><tr><th>rank</th>{head}</tr></thead>'
-        f'<tbody>{"".join(rows)}</tbody></table></div></div>'
-    )
+def related_hit(answer: Answer, rank: int) -> Hit | None:
+    return next((h for h in answer.passages if h.rank == rank), None)

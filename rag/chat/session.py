@@ -1,36 +1,36 @@
 """The chat page's behaviour, without the page: turns in, views out.
 
-``ui/app.py`` only wires these functions to Gradio components. Keeping them
-here means they are plain Python, testable without a browser, and the page
-cannot drift from what the API does (it calls the same ``Rag`` methods).
+``rag.chat.app`` only wires these functions to Gradio components. Keeping
+them here means they are plain Python, testable without a browser, and the
+page cannot drift from what the API does (it calls the same ``Rag`` methods).
 """
 
 from __future__ import annotations
 
-import html
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Sequence
 
-from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag
-from rag.types import Rewrite
 from rag.answer.followup import rewrite, turn_from_answer
-from rag.errors import RagError
 from rag.answer.question import MAX_QUESTION_CHARS, clean_question
-from rag.chat.render import (
-    answer_markdown,
-    escape_markdown,
-    essay_html,
-    inspector_html,
-    searched_html,
-    sources_html,
-    stream_markdown,
-    user_markdown,
-)
-from rag.retrieval.registry import RETRIEVERS
 from rag.answer.serialize import answer_to_dict
-from rag.types import Answer, Hit
+from rag.chat import panels
+from rag.chat.render import (
+    answer_html,
+    conversation_html,
+    explain,
+    pending_html,
+    stream_html,
+    turn_html,
+)
+from rag.errors import RagError
+from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag
+from rag.retrieval.registry import RETRIEVERS, spec
+from rag.types import Answer, Hit, Rewrite
 
 MAX_TURNS = 50  # a session's memory is bounded; older turns drop off
+MAX_K = 20
+EMPTY = "Nothing to ask: the question is empty. Type a question, then press Ask."
 
 
 @dataclass(frozen=True)
@@ -41,38 +41,36 @@ class ChatTurn:
     rewrite: Rewrite
     answer: Answer
     rankings: Mapping[str, Sequence[Hit]] = field(default_factory=dict)
+    retriever: str = DEFAULT_RETRIEVER
+    k: int = DEFAULT_K
 
 
 @dataclass(frozen=True)
 class ChatView:
     """Everything the page shows after (part of) an answer."""
 
-    messages: list
-    searched: str
-    sources: str
+    conversation: str
+    panel: str
     inspector: str
     record: dict
     turns: tuple[ChatTurn, ...]
+    status: str = ""
+    asking: str = ""  # the question being answered, until its answer is complete
     done: bool = True
 
 
-def _text(markdown: str) -> list[dict]:
-    # A list of text parts, not a bare string: Gradio runs bare strings
-    # through inspect.cleandoc, which would strip a quotation's indentation.
-    return [{"type": "text", "text": markdown}]
+def _titles(rag: Rag) -> dict[str, str]:
+    return {d: doc.title for d, doc in rag.index.documents.items()}
 
 
-def messages_for(turns: Sequence[ChatTurn]) -> list[dict]:
-    """The whole conversation as chat messages, rebuilt from the turns.
+def rendered_turns(rag: Rag, turns: Sequence[ChatTurn]) -> list[str]:
+    documents, titles = rag.index.documents, _titles(rag)
+    return [turn_html(t.id, t.rewrite.question, answer_html(t.answer, t.id, documents, t.rewrite, titles))
+            for t in turns]
 
-    The page never reads messages back, so what the browser sends cannot
-    smuggle unescaped text into later turns.
-    """
-    out: list[dict] = []
-    for t in turns:
-        out.append({"role": "user", "content": _text(user_markdown(t.rewrite.question))})
-        out.append({"role": "assistant", "content": _text(answer_markdown(t.answer, t.id))})
-    return out
+
+def descriptions() -> dict[str, str]:
+    return {name: spec(name).description for name in RETRIEVERS}
 
 
 def record_for(turn: ChatTurn) -> dict:
@@ -81,17 +79,45 @@ def record_for(turn: ChatTurn) -> dict:
     return {
         **answer_to_dict(turn.answer),
         "turn": turn.id,
+        "form": turn.answer.form,
+        "retriever": turn.retriever,
         "searched_query": turn.answer.query or r.query,
+        "notes": list(turn.answer.notes),
         "followup": r.followup,
         "followup_reasons": list(r.reasons),
+        "speaker": r.speaker,
         "scope": list(r.doc_ids),
         "after": None if r.after is None else {"doc_id": r.after.doc_id, "offset": r.after.offset},
     }
 
 
-def empty_view(rag: Rag, turns: Sequence[ChatTurn] = ()) -> ChatView:
-    return ChatView(messages_for(turns), "", sources_html(None, 0, rag.index.documents),
-                    inspector_html({}, None, DEFAULT_RETRIEVER), {}, tuple(turns))
+def finished_view(rag: Rag, turns: Sequence[ChatTurn], status: str = "") -> ChatView:
+    """The page for ``turns``, the last one's sources open beside it."""
+    turns = tuple(turns)
+    if not turns:
+        return ChatView(conversation_html([]), panels.empty_panel(),
+                        panels.inspector_html({}, None, DEFAULT_RETRIEVER), {}, (), status)
+    last = turns[-1]
+    documents = rag.index.documents
+    return ChatView(
+        conversation_html(rendered_turns(rag, turns)),
+        panels.sources_panel(last.answer, last.id, last.rewrite.question, documents),
+        panels.inspector_html(last.rankings, last.answer, last.retriever, descriptions()),
+        record_for(last), turns, status,
+    )
+
+
+def empty_view(rag: Rag) -> ChatView:
+    return finished_view(rag, ())
+
+
+def _settings(k, retriever) -> tuple[int, str]:
+    retriever = retriever if retriever in RETRIEVERS else DEFAULT_RETRIEVER
+    try:
+        k = max(1, min(int(k or DEFAULT_K), MAX_K))
+    except (TypeError, ValueError, OverflowError):
+        k = DEFAULT_K
+    return k, retriever
 
 
 def respond(
@@ -100,79 +126,85 @@ def respond(
     turns: Sequence[ChatTurn] = (),
     k: int = DEFAULT_K,
     retriever: str = DEFAULT_RETRIEVER,
+    stream_steps: int = 4,
+    turn_id: int | None = None,
 ) -> Iterator[ChatView]:
     """Answer ``question`` after ``turns``, yielding views as the answer streams in.
 
-    The last view is complete (API callers only see the last one).
+    The last view is complete (API callers only see the last one). An empty
+    question changes nothing but the status line.
     """
     # Bounded work and display per question, whatever an API caller sends;
     # the search itself uses at most MAX_QUESTION_CHARS (see clean_question).
     question = str(question or "")[: 4 * MAX_QUESTION_CHARS]
-    turns = tuple(turns or ())[-MAX_TURNS:]
-    retriever = retriever if retriever in RETRIEVERS else DEFAULT_RETRIEVER
-    k = max(1, min(int(k or DEFAULT_K), 20))
-    documents = rag.index.documents
-    past = messages_for(turns)
+    turns = tuple(t for t in (turns or ()) if isinstance(t, ChatTurn))[-MAX_TURNS:]
+    k, retriever = _settings(k, retriever)
     try:
-        clean_question(question or "")
-    except RagError as err:
-        reply = escape_markdown(f"{err}.")
-        user = {"role": "user", "content": _text(user_markdown(question or ""))}
-        yield ChatView([*past, user, {"role": "assistant", "content": _text(reply)}], "",
-                       sources_html(None, 0, documents), inspector_html({}, None, retriever), {}, turns)
+        clean_question(question)
+    except RagError:
+        yield finished_view(rag, turns, EMPTY)
         return
-    memory = [turn_from_answer(t.answer) for t in turns]
-    rw = rewrite(question, memory, tuple(documents))
-    turn_id = (turns[-1].id + 1) if turns else 1
-    titles = {d: doc.title for d, doc in documents.items()}
-    user = {"role": "user", "content": _text(user_markdown(rw.question))}
-    pending = {"role": "assistant", "content": _text("*Searching the essays…*"),
-               "metadata": {"status": "pending"}}
-    yield ChatView([*past, user, pending], searched_html(rw, titles), sources_html(None, 0, documents),
-                   inspector_html({}, None, retriever), {}, turns, done=False)
+    documents = rag.index.documents
+    rw = rewrite(question, [turn_from_answer(t.answer) for t in turns], documents)
+    turn_id = max([t.id for t in turns] + [(turn_id or 1) - 1]) + 1
+    past = rendered_turns(rag, turns)
+    why = explain(rw, _titles(rag))
+    waiting = panels.waiting_panel()
+    inspector = panels.inspector_html({}, None, retriever)
+    yield ChatView(conversation_html(past, pending_html(turn_id, rw.question, why)), waiting, inspector, {}, turns,
+                   asking=question, done=False)
 
     answer = rag.answer_rewrite(rw, k=k, retriever=retriever)
-    rankings = rag.compare_retrievers(rw, k)
-    turn = ChatTurn(turn_id, rw, answer, rankings)
+    turn = ChatTurn(turn_id, rw, answer, rag.compare_retrievers(rw, k), retriever, k)
     new_turns = (*turns, turn)[-MAX_TURNS:]
-    searched = searched_html(rw, titles)
-    # Tell the user what cleaning did to the question (shortened, control characters removed).
-    searched += "".join(f'<div class="rag-note">{html.escape(note)}</div>' for note in answer.notes)
-    sources = sources_html(answer, turn_id, documents)
-    inspector = inspector_html(rankings, answer, retriever)
-    record = record_for(turn)
-    for partial in list(stream_markdown(answer, turn_id))[:-1]:  # the last one is the final view
-        bubble = {"role": "assistant", "content": _text(partial)}
-        # new_turns already: a citation clicked while the answer streams must resolve.
-        yield ChatView([*past, user, bubble], searched, sources, inspector, record, new_turns, done=False)
-    yield ChatView(messages_for(new_turns), searched, sources, inspector, record, new_turns)
+    final = finished_view(rag, new_turns)
+    for shown in stream_html(answer, turn_id, documents, stream_steps):
+        # The sources and the turn are there already: a citation clicked while
+        # the answer streams resolves.
+        yield dataclasses.replace(final, conversation=conversation_html(past, pending_html(turn_id, rw.question,
+                                  why, shown)), asking=question, done=False)
+    yield final
+
+
+def reask(rag: Rag, turns: Sequence[ChatTurn], k: int = DEFAULT_K,
+          retriever: str = DEFAULT_RETRIEVER) -> Iterator[ChatView]:
+    """The last question again with new settings; its new answer replaces the old one."""
+    turns = tuple(t for t in (turns or ()) if isinstance(t, ChatTurn))
+    if not turns:
+        yield finished_view(rag, turns)
+        return
+    # A fresh id, so that nothing still addressing the replaced answer opens the new one.
+    yield from respond(rag, turns[-1].rewrite.question, turns[:-1], k, retriever, turn_id=turns[-1].id + 1)
 
 
 def open_citation(rag: Rag, key: str, turns: Sequence[ChatTurn]) -> str:
-    """The essay viewer's HTML for a clicked citation, source entry or essay title.
+    """The side panel for a clicked citation, source card or document title.
 
-    Keys: ``<turn>-q-<n>`` (quotation n), ``<turn>-p-<rank>`` (passage),
-    ``doc-<doc_id>`` (a whole essay, from the list of essays).
+    Keys: ``<turn>-q-<n>`` (quotation n), ``<turn>-p-<rank>`` (related
+    passage), ``<turn>-s-0`` (that answer's sources), ``doc-<doc_id>`` (a
+    whole document, from the list of documents).
     """
     documents = rag.index.documents
-    key = str(key or "")
+    key = str(key or "")[:300]
     if key.startswith("doc-"):
-        return essay_html(documents.get(key[4:]))
+        return panels.document_panel(documents.get(key[4:]))
     try:
         turn_s, kind, n_s = key.split("-", 2)
         turn_id, n = int(turn_s), int(n_s)
     except ValueError:
-        return essay_html(None)
-    turn = next((t for t in turns if t.id == turn_id), None)
+        return panels.empty_panel()
+    turn = next((t for t in turns or () if isinstance(t, ChatTurn) and t.id == turn_id), None)
     if turn is None:
-        return essay_html(None)
+        return panels.empty_panel()
+    answer = turn.answer
+    if kind == "s":
+        return panels.sources_panel(answer, turn.id, turn.rewrite.question, documents)
     if kind == "q":
-        quote = next((q for q in turn.answer.quotes if q.n == n), None)
+        quote = next((q for q in answer.quotes if q.n == n), None)
         if quote is not None:
-            return essay_html(documents.get(quote.doc_id), quote.start, quote.end, f"[{quote.n}]")
+            return panels.document_panel(documents.get(quote.doc_id), answer, turn.id, quote_n=n)
     if kind == "p":
-        hit = next((h for h in turn.answer.passages if h.rank == n), None)
+        hit = next((h for h in answer.passages if h.rank == n), None)
         if hit is not None:
-            c = hit.chunk
-            return essay_html(documents.get(c.doc_id), c.start, c.end, f"passage {hit.rank},")
-    return essay_html(None)
+            return panels.document_panel(documents.get(hit.chunk.doc_id), answer, turn.id, passage_rank=n)
+    return panels.empty_panel()

@@ -10,7 +10,6 @@ is told to wait, not queued behind it.
 
 from __future__ import annotations
 
-import html
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,19 +102,6 @@ def limits_note(limits: Limits) -> str:
 
 def document_rows(rag: Rag) -> list[Entry]:
     return entries(rag.index.documents, rag.index.manifest)
-
-
-def documents_table_html(rows: list[Entry]) -> str:
-    """The document list: title, id, type, size and when added; all text escaped."""
-    e = html.escape
-    body = "".join(
-        f"<tr><td>{e(r.title)}<div class='rag-doc-id'>{e(r.doc_id)}</div></td><td>{e(r.kind)}</td>"
-        f"<td>{f'{r.pages} pages, ' if r.pages else ''}{r.paragraphs} ¶</td>"
-        f"<td>{e(r.added_at.replace('T', ' ').rstrip('Z')) + ' UTC' if r.added_at else 'bundled'}</td></tr>"
-        for r in rows
-    )
-    return ("<table class='rag-doc-table'><thead><tr><th>Document</th><th>Type</th><th>Size</th><th>Added</th>"
-            f"</tr></thead><tbody>{body}</tbody></table>")
 
 
 def choices(rows: list[Entry]) -> list[tuple[str, str]]:

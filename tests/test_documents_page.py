@@ -102,14 +102,15 @@ def test_upload_ask_click_the_citation_see_the_span_on_its_page(browser, served)
         "Field Notes" in page.locator("#rag-scope").inner_text()
     page.fill("#rag-question textarea", PEARS)
     page.click("#rag-ask")
-    citation = page.locator('#rag-chat a[href^="#cite-"]').first
+    citation = page.locator('#rag-chat .rag-cite[data-cite="1-q-1"]')
     citation.wait_for(timeout=60_000)
     citation.click()
-    mark = page.locator("#rag-essay mark").first
-    mark.wait_for(timeout=15_000)
-    assert "Pears ripen off the tree: pick them when the neck yields to a gentle press" in mark.inner_text()
-    viewer = page.locator("#rag-essay").inner_text()
-    assert "Field Notes" in viewer and re.search(r"p\. 2, ¶ 4", viewer), viewer[:300]
+    page.wait_for_selector('#rag-viewer .rag-panel[data-key="1-q-1"] .rag-doc', timeout=15_000)
+    mark = page.locator("#rag-viewer .rag-current")
+    assert mark.text_content() == "Pears ripen off the tree: pick them when the neck yields to a gentle press, " \
+                                  "then keep them cool."
+    viewer = page.locator("#rag-viewer").inner_text()
+    assert "Field Notes" in viewer and re.search(r"p\. 2, ¶ 4", viewer), viewer[:400]
     context.close()
     assert {urlparse(u).hostname for u in page.requests} <= LOCAL_HOSTS
 
@@ -132,12 +133,12 @@ def test_fifty_page_pdf_shows_progress_cites_pages_and_remove_restores(browser, 
     assert "50 pages" in page.locator("#rag-doclist").inner_text()
     page.fill("#rag-question textarea", "Who is Michael Kofman?")
     page.click("#rag-ask")
-    page.locator('#rag-chat a[href^="#cite-"]').first.wait_for(timeout=120_000)
-    record = page.locator("#rag-sources").inner_text() + page.locator("#rag-chat").inner_text()
-    assert "Kofman" in record
-    page.locator('#rag-chat a[href^="#cite-"]').first.click()
-    page.locator("#rag-essay mark").first.wait_for(timeout=15_000)
-    assert re.search(r"p\. \d+, ¶ \d+", page.locator("#rag-essay").inner_text())
+    citation = page.locator('#rag-chat .rag-cite[data-cite="1-q-1"]')
+    citation.wait_for(timeout=120_000)
+    citation.click()
+    page.wait_for_selector('#rag-viewer .rag-panel[data-key="1-q-1"] .rag-doc', timeout=15_000)
+    assert "Kofman" in page.locator("#rag-viewer .rag-current").text_content()
+    assert re.search(r"p\. \d+, ¶ \d+", page.locator("#rag-viewer").inner_text())
     # Remove it from the page: the index is as it was before.
     page.locator("#rag-remove-pick input").click()
     page.get_by_role("option", name=re.compile("A Long Report")).click()

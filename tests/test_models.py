@@ -42,7 +42,7 @@ def test_model_keys_and_folders_resolve_to_names():
     assert models.resolve("mpnet")[1] == models.MPNET_NAME
     # The shipped model's folder keeps its upstream name whichever way it is given.
     assert models.resolve(str(models.mpnet_path()))[1] == models.MPNET_NAME
-    with pytest.raises(ModelError, match="neither a known model"):
+    with pytest.raises(ModelError, match="not a sentence-transformers model folder"):
         models.resolve("no-such-model")
 
 

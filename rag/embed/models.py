@@ -189,7 +189,8 @@ def resolve(model: str | Path | None) -> tuple[Path, str]:
     path = Path(key).expanduser()
     if not (path / "modules.json").is_file():
         choices = ", ".join(MODELS)
-        raise ModelError(f"--model {key!r} is neither a known model ({choices}) nor a sentence-transformers folder")
+        raise ModelError(f"{key} is not a sentence-transformers model folder (no modules.json) "
+                         f"nor a known model ({choices})")
     resolved = path.resolve()
     for spec_key, name in (("mpnet", MPNET_NAME), ("minilm", MINILM_NAME)):
         # The shipped models keep their upstream names whichever way they are named.

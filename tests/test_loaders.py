@@ -319,3 +319,26 @@ def test_adversarial_markdown_gives_text_or_one_line(source):
     assert "<img" not in parsed.text and "<script>" not in parsed.text
     if source.startswith("# T"):
         assert parsed.title == "T" and "[x](javascript:alert(3))" in parsed.text
+
+
+def test_a_sentence_carried_into_the_next_column_stays_one_paragraph(tmp_path):
+    from reportlab.pdfgen.canvas import Canvas
+
+    canvas = Canvas(str(tmp_path / "columns.pdf"), pagesize=(612, 792))
+    canvas.setFont("Times-Roman", 10)
+    left = ["Compost heaps need air, water and a mix of green", "and brown material, turned every few weeks so",
+            "that the middle stays warm and the whole heap"]
+    right = ["breaks down evenly by the end of the summer.", "", "Worms arrive on their own once it cools."]
+    for x, lines in ((72, left), (320, right)):
+        y = 700
+        for line in lines:
+            if line:
+                canvas.drawString(x, y, line)
+            y -= 12
+    canvas.showPage()
+    canvas.save()
+    text = read(tmp_path / "columns.pdf").text
+    assert text.split("\n\n") == [
+        "Compost heaps need air, water and a mix of green and brown material, turned every few weeks so that the "
+        "middle stays warm and the whole heap breaks down evenly by the end of the summer.",
+        "Worms arrive on their own once it cools."]

@@ -150,8 +150,12 @@ def _starts_paragraph(prev: Line, line: Line, after: Line | None, leading: dict[
     size = max(prev.size, line.size)
     step = line.bottom - prev.bottom
     usual = leading.get(prev.size, 1.2 * prev.size)
-    if abs(prev.size - line.size) > 0.6 or step <= 0 or step > max(usual * 1.3, usual + 0.25 * size):
+    if abs(prev.size - line.size) > 0.6:
         return True
+    if step <= 0 or step > max(usual * 1.3, usual + 0.25 * size):
+        # A wider gap, or a jump back up (the next column): a new paragraph,
+        # unless a sentence visibly carries on ("gravida" / "mauris. Nam").
+        return not _carries_on(prev, line)
     indented = line.left > prev.left + 0.8 * size and (after is None or after.left < line.left - 0.8 * size)
     short_end = prev.right < right - 0.15 * (right - prev.left) and _SENTENCE_END.search(prev.text.strip())
     return bool(indented or short_end)
@@ -168,6 +172,11 @@ def _paragraphs(lines: list[Line], leading: dict[float, float]) -> list[list[Lin
             groups.append([])
         groups[-1].append(lines[k])
     return groups
+
+
+def _carries_on(prev: Line, line: Line) -> bool:
+    """``prev`` ends mid-sentence and ``line`` starts in lower case."""
+    return not _SENTENCE_END.search(prev.text.strip()) and clean_inline(line.text)[:1].islower()
 
 
 def _continues(previous: list[Line] | None, first: Line) -> bool:

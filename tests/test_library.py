@@ -17,7 +17,7 @@ from rag.index.load import load_index
 from rag.ingest.loaders.limits import Limits
 from tests.conftest import ROOT, write_corpus
 from tests.documents import essay_html, paged_pdf
-from tests.test_loaders import ARTICLE, PAGE_ONE, PAGE_TWO
+from tests.test_loaders import ARTICLE, PAGE_ONE, PAGE_TWO, _flate_bomb
 
 pytestmark = pytest.mark.slow
 
@@ -98,6 +98,11 @@ def test_refused_files_leave_the_index_unchanged(index_dir, embedder, tmp_path, 
         "big.html": f"is {big.stat().st_size:,} bytes; the limit is 1,000 bytes a file",
         "slides.pptx": "is not a type rag reads (.txt, .md, .html, .htm, .pdf, .docx)",
     }
+    assert report.build is None and snapshot(index_dir) == before
+    bomb = _flate_bomb(tmp_path / "bomb.pdf", 400)  # 400 MB of text once inflated
+    report = add_files(index_dir, [Incoming("../../bomb.pdf", bomb)], embedder, Limits(memory_mb=256))
+    (refused,) = report.refused
+    assert refused.path == "bomb.pdf" and "could not be read within the limits (256 MB of memory" in refused.reason
     assert report.build is None and snapshot(index_dir) == before
 
 

@@ -163,6 +163,16 @@ def test_refused_uploads_change_nothing_and_say_why(served):
     assert "Not added: broken.pdf cannot be read as PDF: it is damaged or not a PDF." in status
     assert status.count("Not added:") == 2 and "Added" not in status
     assert fingerprint(index_dir) == before
+    # Over the size limit: refused by the upload route itself, before anything is stored.
+    import urllib.request
+
+    body = (b"--x\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.txt\"\r\n\r\n"
+            + b"a" * (20 * 1024 * 1024 + 1) + b"\r\n--x--\r\n")
+    request = urllib.request.Request(url.rstrip("/") + "/gradio_api/upload", data=body, method="POST",
+                                     headers={"Content-Type": "multipart/form-data; boundary=x"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    assert refused.value.code == 413
     many = [handle_file(str(bad))] * 21
     _, _, status, _, _ = client.predict(many, [], api_name="/add_documents")
     assert "21 files at once; the limit is 20. Nothing was added." in status
@@ -177,12 +187,17 @@ def test_search_in_a_chosen_subset(served, tmp_path):
     pdf = paged_pdf(tmp_path / "orchard.pdf", [PAGE_ONE, PAGE_TWO])
     client = Client(url, verbose=False)
     client.predict([handle_file(str(pdf))], [], api_name="/add_documents")
-    answer = client.predict(PEARS, "fusion", 5, ["orchard"], api_name="/chat")
+    client.predict(["orchard"], api_name="/search_in")  # this session searches the orchard notes only
+    answer = client.predict(PEARS, "fusion", 5, api_name="/chat")
     record = [v for v in answer if isinstance(v, dict) and "citations" in v][0]
     assert record["citations"] and {c["doc_id"] for c in record["citations"]} == {"orchard"}
-    answer = client.predict("When is rent due?", "fusion", 5, ["orchard"], api_name="/chat")
+    answer = client.predict("When is rent due?", "fusion", 5, api_name="/chat")
     record = [v for v in answer if isinstance(v, dict) and "citations" in v][0]
     assert all(c["doc_id"] == "orchard" for c in record["citations"])  # the lease was not searched
+    # Another session, which chose nothing, searches every document.
+    other = Client(url, verbose=False).predict("When is rent due?", "fusion", 5, api_name="/chat")
+    record = [v for v in other if isinstance(v, dict) and "citations" in v][0]
+    assert "lease" in {c["doc_id"] for c in record["citations"]}
 
 
 def test_read_only_page_has_no_adding_and_refuses_uploads(tmp_path, embedder):

@@ -92,19 +92,19 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
             if not view.done:
                 time.sleep(STREAM_PAUSE_S)
 
-    def chat(question: str, retriever: str, k: float, turns, scope=None):
-        yield from stream(respond(holder.for_scope(scope), question, turns or (), k, retriever), clear_box=True)
+    def chat(question: str, retriever: str, k: float, turns, request: gr.Request):
+        yield from stream(respond(holder.for_session(request), question, turns or (), k, retriever), clear_box=True)
 
-    def example(text: str, retriever: str, k: float, turns, scope=None):
+    def example(text: str, retriever: str, k: float, turns, request: gr.Request):
         # Asks at once; a draft in the box stays where it is.
-        yield from stream(respond(holder.for_scope(scope), text, turns or (), k, retriever), clear_box=False)
+        yield from stream(respond(holder.for_session(request), text, turns or (), k, retriever), clear_box=False)
 
-    def search_by_changed(choice: str, k: float, turns, scope=None):
-        for values in stream(reask(holder.for_scope(scope), turns or (), k, choice), clear_box=False):
+    def search_by_changed(choice: str, k: float, turns, request: gr.Request):
+        for values in stream(reask(holder.for_session(request), turns or (), k, choice), clear_box=False):
             yield (*values, choice)
 
-    def k_changed(retriever: str, k: float, turns, scope=None):
-        yield from stream(reask(holder.for_scope(scope), turns or (), k, retriever), clear_box=False)
+    def k_changed(retriever: str, k: float, turns, request: gr.Request):
+        yield from stream(reask(holder.for_session(request), turns or (), k, retriever), clear_box=False)
 
     def cite(turns, evt: gr.EventData):
         key = (getattr(evt, "_data", None) or {}).get("key", "")
@@ -181,18 +181,18 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
         outputs = [question, conversation, viewer, inspector, record, turns, saved, asking, ask, stop, status]
         private = {"api_visibility": "private", "show_progress": "hidden"}
         asked = gr.on(
-            [question.submit, ask.click], chat, [question, retriever, k, turns, panel.scope], outputs,
+            [question.submit, ask.click], chat, [question, retriever, k, turns], outputs,
             api_name="chat", concurrency_limit="default", show_progress="hidden",  # rag.chat.serve.CONCURRENCY
             # A question asked while one is streaming runs after it, not never.
             trigger_mode="always_last",
         )
         answering = [asked]
         for button, text in zip(example_buttons, shown):
-            answering.append(button.click(partial(example, text), [retriever, k, turns, panel.scope], outputs,
+            answering.append(button.click(partial(example, text), [retriever, k, turns], outputs,
                                           concurrency_limit="default", **private))
-        answering.append(search_by.input(search_by_changed, [search_by, k, turns, panel.scope], [*outputs, retriever],
+        answering.append(search_by.input(search_by_changed, [search_by, k, turns], [*outputs, retriever],
                                          concurrency_limit="default", **private))
-        answering.append(k.release(k_changed, [retriever, k, turns, panel.scope], outputs, concurrency_limit="default", **private))
+        answering.append(k.release(k_changed, [retriever, k, turns], outputs, concurrency_limit="default", **private))
         question.change(lambda q: gr.Button(interactive=bool((q or "").strip())), question, ask, queue=False,
                        **private)
         stop.click(stopped, [turns, asking, question],

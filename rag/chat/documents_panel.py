@@ -22,14 +22,35 @@ from rag.chat.uploads import ACCEPTED, Uploads, choices, document_rows, limits_n
 from rag.pipeline import Rag
 
 SUBSETS_KEPT = 4  # narrowed indexes kept in memory for "Search in" (rag.index.subset)
+SCOPES_KEPT = 1000  # sessions whose "Search in" choice is remembered (others search everything)
 
 
 class Holder:
-    """The index answering now, and narrowed copies of it for "Search in"."""
+    """The index answering now, narrowed copies of it for "Search in", and
+    each session's choice. The choice is kept here, by session, rather than
+    sent with every question, so the chat's API keeps its inputs; a caller
+    that never chose searches every document."""
 
     def __init__(self, rag: Rag):
         self.rag = rag
         self._subsets: OrderedDict[tuple, Rag] = OrderedDict()
+        self._scopes: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+
+    def set_scope(self, session: str | None, scope) -> None:
+        """Remember a session's ticked documents; all of them (or none) means every document, new ones too."""
+        if not session:
+            return
+        documents = self.rag.index.documents
+        chosen = tuple(d for d in documents if d in set(scope or ()))
+        self._scopes.pop(session, None)
+        if chosen and len(chosen) < len(documents):
+            self._scopes[session] = chosen
+            while len(self._scopes) > SCOPES_KEPT:
+                self._scopes.popitem(last=False)
+
+    def for_session(self, request) -> Rag:
+        """The index to search for the session that sent ``request`` (a gr.Request)."""
+        return self.for_scope(self._scopes.get(getattr(request, "session_hash", None) or ""))
 
     def swap(self, rag: Rag) -> None:
         if rag is not self.rag:
@@ -77,6 +98,12 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
                              info="All documents, or the ones you tick.")
     status = gr.HTML("", elem_id="rag-doc-status")
     panel = DocumentsPanel(table, scope, status)
+
+    def chosen(documents, request: gr.Request):
+        holder.set_scope(request.session_hash, documents)
+
+    # Also fires when adding or removing updates the ticks.
+    scope.change(chosen, [scope], None, api_name="search_in", queue=False, show_progress="hidden")
     if not adding:
         return panel
     library = library or Uploads()

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 MB = 1024 * 1024
-
-
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        return default
-    return value if value > 0 else default
 
 
 @dataclass(frozen=True)
@@ -34,14 +24,16 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> "Limits":
-        """Defaults, or RAG_MAX_FILE_MB, RAG_MAX_FILES, RAG_PARSE_SECONDS, RAG_PARSE_MEMORY_MB."""
-        d = cls()
+        """Defaults, or RAG_MAX_FILE_MB, RAG_MAX_FILES, RAG_PARSE_SECONDS, RAG_PARSE_MEMORY_MB (rag.settings)."""
+        from rag.settings import settings
+
+        d, s = cls(), settings()
         return cls(
-            file_bytes=int(_env_number("RAG_MAX_FILE_MB", d.file_bytes / MB) * MB),
-            files=int(_env_number("RAG_MAX_FILES", d.files)),
+            file_bytes=int(s.max_file_mb * MB) if s.max_file_mb else d.file_bytes,
+            files=s.max_files or d.files,
             chars=d.chars,
-            seconds=_env_number("RAG_PARSE_SECONDS", d.seconds),
-            memory_mb=int(_env_number("RAG_PARSE_MEMORY_MB", d.memory_mb)),
+            seconds=s.parse_seconds or d.seconds,
+            memory_mb=s.parse_memory_mb or d.memory_mb,
         )
 
 

@@ -25,7 +25,7 @@ CHILD_MODULE = "rag.ingest.loaders.sandbox"  # a test points this at a child tha
 
 def parse_isolated(suffix: str, data: bytes, limits: Limits) -> Parsed:
     """``data`` parsed by the loader for ``suffix`` in a limited child; LoadError says why not."""
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", RAG_SANDBOX="1")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     # The child must import this same rag, installed or not.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
     command = [sys.executable, "-m", CHILD_MODULE, suffix, str(limits.memory_mb),

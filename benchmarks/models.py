@@ -43,7 +43,7 @@ print(json.dumps(times))
 
 
 def _env(pythonpath: Path) -> dict:
-    return {**os.environ, "PYTHONPATH": str(pythonpath), "HF_HUB_OFFLINE": "1", "RAG_PREFETCH": "1"}
+    return {**os.environ, "PYTHONPATH": str(pythonpath), "HF_HUB_OFFLINE": "1"}
 
 
 def _build(checkout: Path, index: Path, model: str | None) -> None:

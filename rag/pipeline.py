@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from functools import cached_property
 from pathlib import Path
@@ -73,8 +74,6 @@ def build(
 
     ``name`` is what answers call the corpus ("the essays"); by default the
     bundled corpus is "the essays" and any other "the documents"."""
-    import dataclasses
-
     from rag.index.library import corpus_for_rebuild
 
     index_dir = index_dir or default_index_dir()
@@ -187,15 +186,17 @@ class Rag:
 
     def _answer_from_hits(self, question: str, query: str, hits: list[Hit], retriever: str,
                           notes: tuple[str, ...] = (), max_quotes: int = MAX_QUOTES,
-                          form: QuestionForm | None = None) -> Answer:
-        """Quote from ``hits`` (already searched for ``query``), or abstain."""
+                          form: QuestionForm | None = None, scoped: bool = False) -> Answer:
+        """Quote from ``hits`` (already searched for ``query``), or abstain.
+        ``scoped``: the reader asked about these documents in particular (a
+        follow-up on "the other essay"), which presumes they treat the topic."""
         form = form or self.form(query)
         extra = {"query": query, "retriever": retriever, "notes": notes}
         scorer = self.scorer()
         if scorer is None or not hits:
             return answer_from_passages(self.index, question, hits, max_quotes, **extra)
         scores = scorer.scores(query, form)
-        spans, grouped, reason = self._choose(form, scores, hits, max_quotes, scorer)
+        spans, grouped, reason = self._choose(form, scores, hits, max_quotes, scorer, scoped)
         if scorer.tuning is None or scorer.tuning.answerability is None:
             extra["notes"] = (*notes, f"no answerability calibration for {self.embedder.name}: questions the "
                               f"documents do not answer may still get quotations (run `rag calibrate`)")
@@ -222,7 +223,7 @@ class Rag:
         order = {d: k for k, d in enumerate(self.index.documents)}
         return tuple(sorted(spans, key=lambda span: (order[span[0]], span[1])))
 
-    def _choose(self, form: QuestionForm, scores, hits: list[Hit], max_quotes: int, scorer):
+    def _choose(self, form: QuestionForm, scores, hits: list[Hit], max_quotes: int, scorer, scoped: bool = False):
         """(spans, grouped by document, abstention reason or None)."""
         layer, documents, terms = self.index.sentences, self.index.documents, self.terms
         model = scorer.tuning.answerability if scorer.tuning is not None else None
@@ -235,10 +236,13 @@ class Rag:
         chunk_ids = {h.chunk.chunk_id for h in hits}
         candidates = [s.sentence_id for s in layer.sentences if s.chunk_id in chunk_ids and s.sentence_id not in header]
         verdict = judge(form, scores, terms, candidates, model)
-        if form.each and model is not None and verdict.probability >= model.threshold * EVERY_DOCUMENT_SHARE:
+        lenient = model is not None and verdict.probability >= model.threshold * EVERY_DOCUMENT_SHARE
+        if form.each and lenient:
             # A question about how every document treats something presumes
             # they do; it needs less evidence than a lookup (see EVERY_DOCUMENT_SHARE).
             return self._every_document(form, scores, hits, max_quotes, header, model), True, None
+        if scoped and lenient:
+            verdict = dataclasses.replace(verdict, answerable=True)
         if not verdict.answerable:
             return (), False, verdict.reason
         if form.each:
@@ -273,7 +277,7 @@ class Rag:
         else:
             query, notes = clean_question(rewrite.query)
             hits = self.search_rewrite(rewrite, k, retriever)
-            answer = self._answer_from_hits(rewrite.question, query, hits, retriever, notes)
+            answer = self._answer_from_hits(rewrite.question, query, hits, retriever, notes, scoped=True)
         return dataclasses.replace(answer, question=rewrite.question)
 
     def _answer_in_place(self, rewrite: "Rewrite", k: int, retriever: str) -> Answer:

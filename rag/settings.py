@@ -39,7 +39,6 @@ class Settings:
     threads: int | None = _env("RAG_THREADS", "onnxruntime threads per encode.", "one per core, at most 4")
     torch_threads: int | None = _env("RAG_TORCH_THREADS", "torch threads in `rag serve`.", "1")
     bf16: bool = _env("RAG_BF16", "0 keeps big builds in float32 even where the CPU has bfloat16.", "1")
-    prefetch: bool = _env("RAG_PREFETCH", "0 stops loading the onnx session on a second thread at start.", "1")
     cache: Path | None = _env("RAG_CACHE", "Where unpacked models and the local ONNX export live.",
                               "$XDG_CACHE_HOME/rag or ~/.cache/rag")
     host: str | None = _env("RAG_HOST", "Address `rag serve` listens on.", "127.0.0.1")
@@ -90,7 +89,6 @@ class Settings:
             threads=whole("RAG_THREADS", 1, 256),
             torch_threads=whole("RAG_TORCH_THREADS", 1, 256),
             bf16=(get("RAG_BF16") or "1") != "0",
-            prefetch=(get("RAG_PREFETCH") or "1") != "0",
             cache=Path(get("RAG_CACHE")) if get("RAG_CACHE") else None,
             host=get("RAG_HOST"),
             port=whole("RAG_PORT", 0, 65535),

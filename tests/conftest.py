@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -74,3 +77,46 @@ def launch_chromium(playwright):
     """Debian's Chromium (Playwright cannot download browsers here), headless."""
     return playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
                                       headless=True, args=BROWSER_ARGS)
+
+
+class Paused:
+    """A process run with pause failpoints (rag/failpoints.py): wait until it
+    reaches each, then release it or kill it. Its stderr is read on a thread,
+    so a chatty process never blocks on a full pipe."""
+
+    def __init__(self, cmd: list[str], env: dict, **popen):
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, **popen)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.other: list[str] = []  # what else it wrote to stderr, for failure messages
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.put(line)
+        self.lines.put("")
+
+    def reached(self, point: str, timeout: float = 240) -> None:
+        """Block until the process pauses at ``point`` (bounded: a hung process fails the test)."""
+        while True:
+            line = self.lines.get(timeout=timeout)
+            if line.startswith("rag: failpoint "):
+                assert line == f"rag: failpoint {point} paused (pid {self.proc.pid})\n", line
+                return
+            assert line, f"the process ended before {point}: {''.join(self.other)}"
+            self.other.append(line)
+
+    def release(self) -> None:
+        self.proc.stdin.write("\n")
+        self.proc.stdin.flush()
+
+    def finish(self, timeout: float = 300) -> tuple[int, str]:
+        """Let it run to the end; its exit status and stdout."""
+        self.proc.stdin.close()
+        out = self.proc.stdout.read()
+        return self.proc.wait(timeout=timeout), out
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()

@@ -192,7 +192,8 @@ def test_the_other_essay_that_never_mentions_him_says_so(essays_rag):
 
 
 def test_the_other_essay_is_searched_alone_when_it_has_the_topic(essays_rag):
-    first = essays_rag.ask_in_conversation("Why should the United States lift sanctions on Russia?")
+    # Both essays weigh concessions: "the other essay" has the topic.
+    first = essays_rag.ask_in_conversation("What concessions might Ukraine have to make?")
     cited = first.quotes[0].doc_id
     other = essays_rag.ask_in_conversation("And the other essay?", [turn_from_answer(first)])
     assert not other.abstained and other.quotes

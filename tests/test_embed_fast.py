@@ -10,18 +10,18 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rag.embed import onnx_backend as onnx_embed
 from rag.embed.auto import FastEmbedder, default_embedder
-from rag.embed.torch_backend import SentenceTransformerEmbedder, cpu_has_bf16
+from rag.embed.torch_backend import SentenceTransformerEmbedder
 from rag.embed.model_folder import bundled_model_path
 from tests.conftest import ROOT
 
-SCIFACT = Path("/work/shared/data/scifact/corpus.jsonl")
+# The shared data folder sits beside the project (../shared), wherever it is checked out.
+SCIFACT = ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -50,16 +50,28 @@ def fast(onnx_cache):
     return model
 
 
+EDGE_CASES = ["Who is Michael Kofman?", "x", "   ", "négociation — ‘quotes’ ✓"]
+
+
 @pytest.fixture(scope="session")
 def texts(essays_index):
-    """Real chunks of the essays, plus SciFact abstracts where the data is present."""
-    out = [c.text for c in essays_index.chunks]
-    if SCIFACT.is_file():
-        with SCIFACT.open() as handle:
-            for line, _ in zip(handle, range(60)):
-                row = json.loads(line)
-                out.append(f"{row['title']} {row['text']}")
-    return out + ["Who is Michael Kofman?", "x", "   ", "négociation — ‘quotes’ ✓"]
+    """Real chunks of the essays, and a few awkward strings."""
+    return [c.text for c in essays_index.chunks] + EDGE_CASES
+
+
+@pytest.fixture(scope="session")
+def scifact_texts():
+    """20 SciFact abstracts: longer, more technical texts than the essays."""
+    if not SCIFACT.is_file():
+        pytest.skip(f"SciFact is not in the shared data folder ({SCIFACT} is missing)")
+    with SCIFACT.open() as handle:
+        return [f"{row['title']} {row['text']}" for row, _ in zip(map(json.loads, handle), range(20))]
+
+
+@pytest.fixture(scope="session")
+def few_texts(texts):
+    """Few and short enough for bf16 where the CPU only emulates it (CI may lack AVX512-BF16/AMX)."""
+    return texts[:3] + EDGE_CASES
 
 
 def test_same_identity_as_sentence_transformers(fast, reference):
@@ -78,6 +90,12 @@ def test_onnx_vectors_match_sentence_transformers(fast, reference, texts):
         assert float(fast.embed_query(text) @ reference.embed_query(text)) >= 0.999
 
 
+def test_onnx_vectors_match_sentence_transformers_on_scifact(fast, reference, scifact_texts):
+    ours = fast.embed_documents(scifact_texts)
+    ref = reference.embed_documents(scifact_texts)
+    assert (ours * ref).sum(axis=1).min() >= 0.999
+
+
 def test_length_sorted_batches_keep_input_order(fast, texts):
     shuffled = list(reversed(texts))
     batch = fast.embed_documents(shuffled)
@@ -85,21 +103,25 @@ def test_length_sorted_batches_keep_input_order(fast, texts):
     assert (batch * one_by_one).sum(axis=1).min() >= 0.9999
 
 
-@pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no native bfloat16")
-def test_torch_bf16_weights_match_float32(reference, texts):
-    ours = SentenceTransformerEmbedder("minilm", bf16=True).embed_documents(texts)
-    ref = reference.embed_documents(texts)
+# The bf16 tests run on every CPU: torch computes bfloat16 without native
+# support too (slower), so the build path that bf16 machines take by default
+# is tested where CI runs, on a few texts.
+
+def test_torch_bf16_weights_match_float32(reference, few_texts):
+    ours = SentenceTransformerEmbedder("minilm", bf16=True).embed_documents(few_texts)
+    ref = reference.embed_documents(few_texts)
     assert (ours * ref).sum(axis=1).min() >= 0.999
 
 
-@pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no native bfloat16")
-def test_bf16_sentence_pass_matches_float32_tokens_and_vectors(texts):
+def test_bf16_sentence_pass_matches_float32_tokens_and_vectors(few_texts):
     """The build's one pass (bf16 torch) gives the float32 model's word pieces,
     token vectors and pooled vectors, and its state sums pool to the vector."""
-    fast = SentenceTransformerEmbedder("minilm", bf16=True).embed_sentences(texts)
-    ref = SentenceTransformerEmbedder("minilm").embed_sentences(texts)
+    model = SentenceTransformerEmbedder("minilm", bf16=True)
+    fast = model.embed_sentences(few_texts)
+    ref = SentenceTransformerEmbedder("minilm").embed_sentences(few_texts)
     for ours, theirs in zip(fast, ref, strict=True):
-        assert ours.ids.tolist() == theirs.ids.tolist() and ours.ids[0] == 101 and ours.ids[-1] == 102
+        assert ours.ids.tolist() == theirs.ids.tolist()
+        assert {int(ours.ids[0]), int(ours.ids[-1])} <= model.special_ids  # the model's own start and end marks
         assert float(ours.vector @ theirs.vector) >= 0.999
         token_cos = (ours.tokens.astype(np.float32) * theirs.tokens.astype(np.float32)).sum(axis=1)
         assert token_cos.min() >= 0.99
@@ -108,10 +130,10 @@ def test_bf16_sentence_pass_matches_float32_tokens_and_vectors(texts):
 
 
 def test_export_is_cached_by_weight_hash(fast, onnx_cache):
-    path = onnx_embed.onnx_path(bundled_model_path())
+    path = onnx_embed.onnx_path(fast.model_path)
     assert path.is_file() and path.is_relative_to(onnx_cache)
     before = path.stat().st_mtime_ns
-    assert onnx_embed.ensure_onnx(bundled_model_path()) == path
+    assert onnx_embed.ensure_onnx(fast.model_path) == path
     assert path.stat().st_mtime_ns == before  # not exported again
 
 
@@ -168,8 +190,7 @@ def test_query_path_never_imports_torch(tmp_path, fast, onnx_cache):
     assert out.stdout.strip() == "[]", out.stderr
 
 
-@pytest.mark.skipif(not cpu_has_bf16(), reason="CPU has no native bfloat16")
-def test_parallel_streams_give_the_single_stream_result_in_input_order(texts):
+def test_parallel_streams_give_the_single_stream_result_in_input_order(few_texts):
     """Builds run the bf16 model in parallel single-threaded streams; the rows
     must come back in input order, as one stream computes them, and torch's
     thread setting must be restored afterwards."""
@@ -179,16 +200,52 @@ def test_parallel_streams_give_the_single_stream_result_in_input_order(texts):
 
     model = SentenceTransformerEmbedder("minilm", bf16=True)
     model.batch_size = 2  # several batches, so that both streams work
-    many = list(reversed(texts)) + texts
+    many = list(reversed(few_texts)) + few_texts
     threads = torch.get_num_threads()
-    parallel = model.embed_sentences(many)
-    assert torch.get_num_threads() == threads
+    torch.set_num_threads(2)  # two streams even on one core
+    try:
+        parallel = model.embed_sentences(many)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
     single = sentence_pass(model._forward, model._ids(many), model.batch_size, False, streams=1)
     for ours, theirs in zip(parallel, single, strict=True):
         assert ours.ids.tolist() == theirs.ids.tolist()
         assert float(ours.vector @ theirs.vector) >= 0.9999
     pooled = model.embed_documents(many)
     assert (pooled * np.stack([e.vector for e in single])).sum(axis=1).min() >= 0.9999
+
+
+def test_default_build_path_of_bf16_machines(tmp_path, reference, monkeypatch, onnx_cache):
+    """What `rag index` does by default where the CPU has bf16, forced here on
+    any CPU: FastEmbedder sends a big enough build through torch in bf16 (one
+    sentence pass, chunk vectors summed from it). The index must match a
+    float32 build of the same corpus and serve the same passages."""
+    import rag.embed.auto as auto
+    from rag.index.build import build_index
+    from rag.ingest.corpus import load_corpus
+    from rag.pipeline import Rag
+    from tests.conftest import write_corpus
+
+    monkeypatch.setattr(auto, "BF16_MIN_CHARS", 0)  # the bundled essays are below the real threshold
+    model = FastEmbedder("minilm", bf16=True)
+    assert model.bf16 and model._use_bf16(["any text"])
+    calls = []
+    real = model._torch.embed_sentences
+    monkeypatch.setattr(model._torch, "embed_sentences", lambda t, progress=False: calls.append(len(t)) or real(t, progress))
+    corpus = write_corpus(tmp_path / "c", {
+        "a.txt": "Cats and Mats\n\nCats sit on warm mats in the sun. They sleep most of the afternoon.",
+        "b.txt": "Vector Stores\n\nFAISS stores vectors for search. It finds the nearest ones quickly.",
+    })
+    ours, _ = build_index(load_corpus(corpus), tmp_path / "bf16", model)
+    assert calls and sum(calls) >= len(ours.sentences.sentences)  # the bf16 torch pass made the layer
+    ref, _ = build_index(load_corpus(corpus), tmp_path / "fp32", reference)
+    assert ours.manifest["store"]["chunk_vectors"] == ref.manifest["store"]["chunk_vectors"] == "sentence_sum"
+    a, b = (ix.vectors.reconstruct_n(0, ix.vectors.ntotal) for ix in (ours, ref))
+    assert a.shape == b.shape and (a * b).sum(axis=1).min() >= 0.999
+    assert np.array_equal(ours.sentences.token_ids, ref.sentences.token_ids)
+    hits = [h.chunk.doc_id for h in Rag(ours, model).search("where do cats sleep", retriever="dense")]
+    assert hits[0] == "a"
 
 
 def test_mpnet_runs_alike_on_onnxruntime_and_torch():

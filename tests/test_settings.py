@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_defaults_and_values():
     s = Settings.from_env({})
-    assert (s.backend, s.threads, s.bf16, s.prefetch, s.model) == ("auto", None, True, True, None)
+    assert (s.backend, s.threads, s.bf16, s.model) == ("auto", None, True, None)
     s = Settings.from_env({"RAG_THREADS": "3", "RAG_BF16": "0", "RAG_MODEL": "minilm", "RAG_PORT": "8000"})
     assert (s.threads, s.bf16, s.model, s.port) == (3, False, "minilm", 8000)
 

@@ -47,10 +47,10 @@ def test_round_trip_answers_with_exact_offsets(essays_index, embedder):
         assert reloaded.documents[q.doc_id].text[q.start : q.end] == q.text
 
 
-def test_manifest_records_what_shapes_the_index(essays_index):
+def test_manifest_records_what_shapes_the_index(essays_index, embedder):
     m = essays_index.manifest
     assert m["format_version"] == FORMAT_VERSION
-    assert m["model"] == {"name": "sentence-transformers/all-MiniLM-L6-v2", "dim": 384, "normalized": True}
+    assert m["model"] == {"name": embedder.name, "dim": embedder.dim, "normalized": True}
     assert m["chunking"]["chunk_size"] == ChunkSettings().chunk_size
     assert {"faiss-cpu", "sentence-transformers", "langchain-text-splitters", "bm25s"} <= set(m["libraries"])
     for doc_id, info in m["documents"].items():
@@ -186,10 +186,11 @@ def _edit_manifest(index_dir, change, refingerprint=True):
 
 def test_other_model_is_refused(small):
     _, index_dir, _, _ = small
-    with pytest.raises(IndexMismatch, match="built with model sentence-transformers/all-MiniLM-L6-v2.*other-model.*rag index"):
+    built = load_index(index_dir).manifest["model"]
+    with pytest.raises(IndexMismatch, match=f"built with model {built['name']}.*other-model.*rag index"):
         load_index(index_dir, Expected(model_name="other-model"))
-    with pytest.raises(IndexMismatch, match="384-dimensional.*768"):
-        load_index(index_dir, Expected(model_dim=768))
+    with pytest.raises(IndexMismatch, match=f"{built['dim']}-dimensional.*1024"):
+        load_index(index_dir, Expected(model_dim=1024))
 
 
 def test_other_chunk_settings_are_refused(small):

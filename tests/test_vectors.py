@@ -53,18 +53,6 @@ def test_ivf_round_trips_and_reconstructs(monkeypatch):
     assert ids[0] == 7 and scores[0] == pytest.approx(1.0, abs=1e-5)
 
 
-def test_rebuild_reuses_quantizer_until_size_changes_a_lot(monkeypatch):
-    monkeypatch.setattr(vectors, "EXACT_LIMIT", 1_000)
-    x = clustered(4_000)
-    first = vectors.make_vector_index(x)
-    same = vectors.make_vector_index(x[::-1].copy(), previous=first)
-    centroids = lambda ix: vectors.reconstruct_all(ix.quantizer)  # noqa: E731
-    assert np.array_equal(centroids(same), centroids(first))
-    assert np.allclose(vectors.reconstruct_all(same)[0], x[-1])  # row i is id i in the new order
-    grown = vectors.make_vector_index(clustered(40_000, seed=2), previous=first)
-    assert grown.nlist == vectors.ivf_lists(40_000) != first.nlist
-
-
 class CountingEmbedder:
     """The real model, counting what it is asked to embed."""
 

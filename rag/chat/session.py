@@ -24,6 +24,7 @@ from rag.chat.render import (
     turn_html,
 )
 from rag.errors import RagError
+from rag.failpoints import failpoint
 from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag
 from rag.retrieval.registry import RETRIEVERS, spec
 from rag.types import Answer, Hit, Rewrite
@@ -163,6 +164,7 @@ def respond(
         # the answer streams resolves.
         yield dataclasses.replace(final, conversation=conversation_html(past, pending_html(turn_id, rw.question,
                                   why, shown)), asking=question, done=False)
+        failpoint("chat.stream.piece")
     yield final
 
 

@@ -1,12 +1,14 @@
 """The ``rag`` command. Thin: every verb calls the Python API.
 
 User errors (RagError) print one line and exit 1; usage errors exit 2 (click's
-convention); nothing prints a traceback unless RAG_DEBUG=1.
+convention); nothing prints a traceback unless RAG_DEBUG=1. A reader that
+stops early (``rag ask ... | head -1``) ends it quietly, status 141.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import sys
 from pathlib import Path
 
@@ -26,6 +28,28 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+def _reader_gone() -> bool:
+    """Whether whatever reads our stdout has stopped (``rag ask ... | head -1``).
+
+    The kernel reports an error on the writing end of a pipe whose reader
+    has closed; a BrokenPipeError from anywhere else is a bug like any other.
+    """
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), 0)  # no events asked for: errors and hang-ups are always reported
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _stop_quietly() -> None:
+    """End as a Unix tool does when its reader stops: no message, status 141
+    (128 + SIGPIPE, what a shell reports for one killed by the signal)."""
+    # What is still buffered would fail again as Python exits: send it nowhere.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(141)
+
+
 class _Group(click.Group):
     """Turns our errors into one line and an exit status."""
 
@@ -39,6 +63,8 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as err:  # a bug: still one line, the trace on request
+            if isinstance(err, BrokenPipeError) and _reader_gone():
+                _stop_quietly()
             if os.environ.get("RAG_DEBUG"):
                 raise
             _fail(f"internal error: {type(err).__name__}: {err} (set RAG_DEBUG=1 for details)")
@@ -100,6 +126,10 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, fo
                                  defaults.chunk_overlap if chunk_overlap is None else chunk_overlap)
     except ValueError as err:
         raise click.BadParameter(str(err)) from err
+    if corpus_dir is None and not default_corpus_dir().is_dir():
+        # Installed from a wheel there are no bundled essays: the default is ./corpus.
+        raise RagError(f"no corpus folder at {default_corpus_dir()} (outside a checkout of rag the default is "
+                       f"./corpus); pass --corpus FOLDER or set RAG_CORPUS")
     index_dir = index_dir or default_index_dir()
     _, report, corpus = build(
         corpus_dir, index_dir, settings, default_embedder(model_path), progress=not quiet, force=force,

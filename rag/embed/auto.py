@@ -3,8 +3,6 @@ bfloat16 for big builds where the CPU has it, and the choice of backend."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -58,30 +56,6 @@ class FastEmbedder:
             )
         else:
             _warn(f"using sentence-transformers: {reason}")
-        self._loader: threading.Thread | None = None
-        if self._onnx is not None and settings().prefetch:
-            self._prefetch()
-
-    def _prefetch(self) -> None:
-        """Load the onnx session on a second thread while the caller loads
-        its index: onnxruntime releases the GIL while it initialises, so a
-        cold `rag ask` overlaps the two. Only when the export is already
-        cached; a first export stays on the calling thread."""
-        from rag.embed import onnx_backend
-
-        try:
-            ready = onnx_backend.onnx_path(self.model_path).is_file()
-        except (OSError, ModelError):
-            ready = False
-        if ready:
-            # Not a daemon: the interpreter must wait for it at exit (a BM25-only
-            # ask never joins it), or onnxruntime aborts mid-initialisation.
-            self._loader = threading.Thread(target=self._warm_quietly, name="rag-onnx-load", daemon=False)
-            self._loader.start()
-
-    def _warm_quietly(self) -> None:
-        with contextlib.suppress(Exception):  # _onnx_or_none() retries and reports
-            self._onnx.warm()
 
     @property
     def name(self) -> str:
@@ -97,10 +71,6 @@ class FastEmbedder:
 
     def _onnx_or_none(self):
         """The onnx embedder, or None after it failed once (then torch serves)."""
-        loader = self._loader  # read once: another thread may clear it
-        if loader is not None:
-            loader.join()
-            self._loader = None
         if self._onnx is None:
             return None
         try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.embed.base import Embedder
+from rag.failpoints import failpoint
 from rag.index.generations import (
     MANIFEST, build_lock, clean_stale, fsync_dir, jsonl, publish, refuse_foreign_target, write_file,
 )
@@ -50,7 +51,6 @@ class _Reusable:
     vectors: dict = field(default_factory=dict)  # chunk vectors by (sha256, start, end)
     sentences: dict = field(default_factory=dict)  # (ids, token vectors, vector) by (sha256, start, end)
     spans: dict = field(default_factory=dict)  # sentence spans by sha256
-    faiss: object | None = None  # the old FAISS index, whose trained parts may be reused
     chunk_vectors: str = PASSAGE_VECTORS  # how the old chunk vectors were made
 
 
@@ -69,7 +69,7 @@ def _reusable(index_dir: Path, model: str, chunking: dict) -> _Reusable:
         sentences = entries_by_span(old.sentences, sha)
         for s in old.sentences.sentences:
             spans.setdefault(sha[s.doc_id], []).append((s.start, s.end))
-    return _Reusable(known, sentences, spans, old.vectors, old.manifest["store"].get("chunk_vectors", PASSAGE_VECTORS))
+    return _Reusable(known, sentences, spans, old.manifest["store"].get("chunk_vectors", PASSAGE_VECTORS))
 
 
 def _embed(corpus: Corpus, chunks: list, embedder: Embedder, old: _Reusable, planned: list | None,
@@ -174,6 +174,7 @@ def build_index(
     index_dir = Path(index_dir)
     refuse_foreign_target(index_dir)
     with build_lock(index_dir):
+        failpoint("index.build.locked")
         clean_stale(index_dir)
         if not force:
             current = _up_to_date(index_dir, corpus, embedder, settings, sentences)
@@ -187,13 +188,13 @@ def build_index(
         derive = planned is not None and bool(getattr(embedder, "mean_pooled", False))
         kind = SENTENCE_VECTORS if derive else PASSAGE_VECTORS
         if old.chunk_vectors != kind:  # never mix vectors made two ways in one index
-            old = replace(old, vectors={}, faiss=None)
+            old = replace(old, vectors={})
         vectors, embedded, entries = _embed(corpus, chunks, embedder, old, planned, derive, progress)
 
         staging = Path(
             tempfile.mkdtemp(prefix=f".{index_dir.name}.gen-{time.strftime('%Y%m%dT%H%M%S')}-", dir=index_dir.parent)
         )
-        vector_index = make_vector_index(vectors, previous=old.faiss)
+        vector_index = make_vector_index(vectors)
         files = {
             DOCUMENTS: jsonl(
                 [
@@ -212,6 +213,7 @@ def build_index(
         for name, data in files.items():
             write_file(staging / name, data)
         BM25Index.build([c.text for c in chunks]).save(staging / BM25_DIR)
+        failpoint("index.build.files_written")
         written = {
             p.relative_to(staging).as_posix(): p.read_bytes() for p in sorted(staging.rglob("*")) if p.is_file()
         }
@@ -244,6 +246,7 @@ def build_index(
         # The manifest goes last: a generation without one is never published.
         write_file(staging / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
         fsync_dir(staging)
+        failpoint("index.build.manifest_written")
         publish(staging, index_dir)
     report = BuildReport(False, len(corpus.documents), len(chunks), embedded, len(chunks) - embedded)
     return load_index(index_dir), report

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rag.errors import IndexBusy, RagError
+from rag.failpoints import failpoint
 
 MANIFEST = "manifest.json"
 
@@ -98,8 +99,10 @@ def publish(staging: Path, index_dir: Path) -> None:
         index_dir.rename(index_dir.parent / f".{index_dir.name}.old-{os.getpid()}")
     link = index_dir.parent / f".{index_dir.name}.link-{os.getpid()}"
     os.symlink(staging.name, link)
+    failpoint("index.publish.before_swap")
     os.replace(link, index_dir)
     fsync_dir(index_dir.parent)
+    failpoint("index.publish.after_swap")
     # Only a generation this code made is removed: a link the user pointed
     # at a folder of their own (absolute or elsewhere) is replaced, not deleted.
     if old and old != staging.name and _is_ours(index_dir, old):

@@ -6,10 +6,12 @@ Index by size (figures from benchmarks/RESULTS.md, 384-d, one thread):
 - above it, ``IndexIVFFlat`` (inner product): vectors are bucketed by a
   k-means coarse quantizer and a query scans ``nprobe`` buckets. Chosen over
   HNSW because it builds in about two minutes rather than many at 1M on two
-  cores, stores no graph (less memory), supports ``remove_ids``, and a
-  rebuild after the corpus changes can reuse the trained quantizer, so only
-  the cheap assignment step is repeated. nprobe is set so a query scans
-  about 8k vectors, which held recall@10 ≥ 0.95 against exact search.
+  cores, stores no graph (less memory) and supports ``remove_ids``. nprobe
+  is set so a query scans about 8k vectors, which held recall@10 ≥ 0.95
+  against exact search. Every build trains its quantizer afresh: reusing the
+  previous one saved 5–7 s of a 100k rebuild and ~45 s at 1M
+  (benchmarks/RESULTS.md), a small share of what embedding and BM25 take
+  there, for code that never ran below EXACT_LIMIT.
 """
 
 from __future__ import annotations
@@ -46,29 +48,8 @@ def ivf_nprobe(nlist: int, n: int) -> int:
     return int(min(nlist, max(16, math.ceil(SCAN_AT_LEAST / per_list))))
 
 
-def _reusable_quantizer(previous, n: int, dim: int):
-    """The trained coarse quantizer of ``previous`` if it still suits ``n`` vectors.
-
-    A quantizer trained for a corpus within 2× of today's size buckets it
-    as well as a fresh one would; beyond that the lists get too long or
-    too short, and it is retrained.
-    """
-    import faiss
-
-    if previous is None or previous.d != dim or not isinstance(previous, faiss.IndexIVF):
-        return None
-    want = ivf_lists(n)
-    if not want / 2 <= previous.nlist <= want * 2:
-        return None
-    return faiss.clone_index(previous.quantizer)
-
-
-def make_vector_index(vectors: np.ndarray, previous=None):
-    """A searchable index of ``vectors`` (unit length), row i = id i.
-
-    ``previous``, the index this one replaces, lets an IVF rebuild skip
-    k-means training.
-    """
+def make_vector_index(vectors: np.ndarray):
+    """A searchable index of ``vectors`` (unit length), row i = id i."""
     import faiss
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -78,17 +59,12 @@ def make_vector_index(vectors: np.ndarray, previous=None):
         if n:
             index.add(vectors)
         return index
-    quantizer = _reusable_quantizer(previous, n, dim)
-    if quantizer is not None:
-        index = faiss.IndexIVFFlat(quantizer, dim, quantizer.ntotal, faiss.METRIC_INNER_PRODUCT)
-        index.is_trained = True
-    else:
-        nlist = ivf_lists(n)
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = min(n, nlist * TRAIN_POINTS_PER_LIST)
-        rows = np.sort(np.random.default_rng(SEED).choice(n, sample, replace=False))
-        index.cp.seed = SEED
-        index.train(vectors[rows])
+    nlist = ivf_lists(n)
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    sample = min(n, nlist * TRAIN_POINTS_PER_LIST)
+    rows = np.sort(np.random.default_rng(SEED).choice(n, sample, replace=False))
+    index.cp.seed = SEED
+    index.train(vectors[rows])
     index.nprobe = ivf_nprobe(index.nlist, n)
     index.add(vectors)
     # Lets reconstruct_all() return row i, which rebuilds use to reuse vectors.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import time
-from functools import partial
 
 # Before gradio is imported: it reads these at import time.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -95,9 +94,13 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
     def chat(question: str, retriever: str, k: float, turns, request: gr.Request):
         yield from stream(respond(holder.for_session(request), question, turns or (), k, retriever), clear_box=True)
 
-    def example(text: str, retriever: str, k: float, turns, request: gr.Request):
-        # Asks at once; a draft in the box stays where it is.
-        yield from stream(respond(holder.for_session(request), text, turns or (), k, retriever), clear_box=False)
+    def example(text: str):
+        # A function per example, not functools.partial: Gradio then sees the
+        # gr.Request parameter and does not count it as an input.
+        def ask_example(retriever: str, k: float, turns, request: gr.Request):
+            # Asks at once; a draft in the box stays where it is.
+            yield from stream(respond(holder.for_session(request), text, turns or (), k, retriever), clear_box=False)
+        return ask_example
 
     def search_by_changed(choice: str, k: float, turns, request: gr.Request):
         for values in stream(reask(holder.for_session(request), turns or (), k, choice), clear_box=False):
@@ -188,7 +191,7 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
         )
         answering = [asked]
         for button, text in zip(example_buttons, shown):
-            answering.append(button.click(partial(example, text), [retriever, k, turns], outputs,
+            answering.append(button.click(example(text), [retriever, k, turns], outputs,
                                           concurrency_limit="default", **private))
         answering.append(search_by.input(search_by_changed, [search_by, k, turns], [*outputs, retriever],
                                          concurrency_limit="default", **private))

@@ -35,7 +35,7 @@ def subset_index(index: Index, doc_ids: Iterable[str]) -> Index:
     old_ids = [c.chunk_id for c in index.chunks if c.doc_id in keep]
     new_id = {old: new for new, old in enumerate(old_ids)}
     chunks = [replace(index.chunks[old], chunk_id=new) for new, old in enumerate(old_ids)]
-    vectors = make_vector_index(reconstruct_all(index.vectors)[old_ids], previous=index.vectors)
+    vectors = make_vector_index(reconstruct_all(index.vectors)[old_ids])
     bm25 = BM25Index.build([c.text for c in chunks])
     layer = _subset_layer(index.sentences, keep, new_id) if index.sentences is not None else None
     return Index(index.path, index.manifest, documents, chunks, vectors, bm25, layer)

@@ -29,8 +29,12 @@ from benchmarks.common import ROOT, write_json
 QA = ROOT / "eval" / "check_qa.jsonl"
 WARM = r"""
 import json, sys, time
-from rag.embed.auto import default_embedder
-from rag.pipeline import Rag
+try:
+    from rag.embed.auto import default_embedder
+    from rag.pipeline import Rag
+except ImportError:  # a baseline commit from before the package move
+    from rag.embed import default_embedder
+    from rag.api import Rag
 rag = Rag.open(sys.argv[1], default_embedder(sys.argv[2] or None))
 questions = json.loads(sys.argv[3])
 for q in questions[:3]:

@@ -74,11 +74,16 @@ def build(
 
     ``name`` is what answers call the corpus ("the essays"); by default the
     bundled corpus is "the essays" and any other "the documents"."""
+    from rag.index.library import corpus_for_rebuild
+
+    index_dir = index_dir or default_index_dir()
     bundled = corpus_dir is None and current_settings().corpus is None
     corpus = load_corpus(corpus_dir or default_corpus_dir())
     corpus = dataclasses.replace(corpus, name=name if name is not None else ("the essays" if bundled else ""))
+    # Documents added with `rag add` live only in the index: carry them over.
+    corpus = corpus_for_rebuild(corpus, index_dir)
     index, report = build_index(
-        corpus, index_dir or default_index_dir(), embedder or default_embedder(), settings, progress, force=force
+        corpus, index_dir, embedder or default_embedder(), settings, progress, force=force
     )
     return index, report, corpus
 
@@ -134,7 +139,11 @@ class Rag:
         index = load_index(index_dir, Expected(model_name=embedder.name, model_dim=embedder.dim))
         folder = corpus_dir or index.manifest.get("corpus", {}).get("folder")
         if folder and (corpus_dir is not None or Path(folder).is_dir()):
+            from rag.index.library import expected_documents
+
             current = {d.doc_id: d.sha256 for d in load_corpus(folder).documents}
+            # Documents added with `rag add` are not in the folder; they are checked by their own sha256.
+            current = expected_documents(index.manifest, current)
             check_manifest(index.manifest, index_dir, Expected(documents=current), rebuild_hint(index_dir))
         return cls(index, embedder)
 

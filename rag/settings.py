@@ -44,6 +44,13 @@ class Settings:
     host: str | None = _env("RAG_HOST", "Address `rag serve` listens on.", "127.0.0.1")
     port: int | None = _env("RAG_PORT", "Port `rag serve` listens on.", "7860")
     debug: bool = _env("RAG_DEBUG", "1 shows the traceback of an internal error.", "unset")
+    max_file_mb: float | None = _env("RAG_MAX_FILE_MB", "Largest document file `rag add` and the page take, in MB.",
+                                     "20")
+    max_files: int | None = _env("RAG_MAX_FILES", "Files the page takes in one upload.", "20")
+    parse_seconds: float | None = _env("RAG_PARSE_SECONDS", "Time one file may take to be read (its parser "
+                                       "is stopped then).", "60")
+    parse_memory_mb: int | None = _env("RAG_PARSE_MEMORY_MB", "Memory the process reading one file may use, "
+                                       "in MB.", "1024")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -58,6 +65,18 @@ class Settings:
             if not re.fullmatch(r"\s*\d+\s*", value) or not low <= int(value) <= high:
                 raise SettingsError(f"{name}={value!r} must be a whole number from {low} to {high}")
             return int(value)
+
+        def positive(name: str) -> float | None:
+            value = get(name)
+            if value is None:
+                return None
+            try:
+                number = float(value)
+            except ValueError:
+                number = 0.0
+            if not 0 < number < float("inf"):
+                raise SettingsError(f"{name}={value!r} must be a number above 0")
+            return number
 
         backend = get("RAG_BACKEND") or "auto"
         if backend not in ("auto", "onnx", "torch"):
@@ -74,6 +93,10 @@ class Settings:
             host=get("RAG_HOST"),
             port=whole("RAG_PORT", 0, 65535),
             debug=bool(get("RAG_DEBUG")),
+            max_file_mb=positive("RAG_MAX_FILE_MB"),
+            max_files=whole("RAG_MAX_FILES", 1, 10_000),
+            parse_seconds=positive("RAG_PARSE_SECONDS"),
+            parse_memory_mb=whole("RAG_PARSE_MEMORY_MB", 64, 1 << 20),
         )
 
     @staticmethod

@@ -45,11 +45,32 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Added:
+    """A document added to an index (``rag add`` or the page), not read from its corpus folder.
+
+    ``file`` is the name it was added under, shown to people and never opened;
+    ``source_sha256`` is that of the file's bytes, so adding the same file
+    again reads nothing; ``added_at`` is ISO 8601 in UTC.
+    """
+
+    doc_id: str
+    file: str
+    kind: str
+    source_sha256: str
+    added_at: str
+
+
+@dataclass(frozen=True)
 class Corpus:
+    """What an index is built from: the corpus folder's documents, less
+    ``removed`` ones, plus ``added`` ones (all of them in ``documents``)."""
+
     documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...] = ()
     folder: str = ""
     name: str = ""  # what answers call it ("the essays"); "" for "the documents"
+    added: tuple[Added, ...] = ()
+    removed: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # what loading changed that the user should hear of (a name that is not UTF-8)
 
     def by_id(self) -> dict[str, Document]:

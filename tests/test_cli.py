@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -44,8 +45,11 @@ def test_ask_json_shape_and_offsets(essays_index):
     assert isinstance(payload["answer"], str) and isinstance(payload["abstained"], bool)
     texts = {p.name.removesuffix(".txt"): p.read_text(encoding="utf-8") for p in CORPUS.glob("*.txt")}
     for c in payload["citations"]:
-        assert set(c) == {"n", "doc_id", "title", "start", "end", "quote"}
+        assert set(c) == {"n", "doc_id", "title", "start", "end", "quote", "paragraph", "page"}
         assert texts[c["doc_id"]][c["start"] : c["end"]] == c["quote"]
+        # Where it starts, for people: paragraphs are separated by blank lines; .txt has no pages.
+        assert c["paragraph"] == len(re.findall(r"\n[ \t]*\n\s*", texts[c["doc_id"]][: c["start"]])) + 1
+        assert c["page"] is None
     for p in payload["passages"]:
         assert set(p) == {"doc_id", "title", "start", "end", "score", "text"}
         assert texts[p["doc_id"]][p["start"] : p["end"]] == p["text"]

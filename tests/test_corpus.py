@@ -57,7 +57,7 @@ def test_bad_files_are_reported_by_name(tmp_path):
             "blank.txt": "  \n\n ",
             "latin1.txt": "caf\xe9 au lait".encode("latin-1"),
             "binary.txt": b"\x00\x01\x02PNG",
-            "ignored.pdf": b"%PDF-1.4",
+            "ignored.rtf": b"{\\rtf1 not a type rag reads}",
         },
     )
     corpus = load_corpus(folder)

@@ -33,11 +33,12 @@ def load_bench():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, essays_index):
-    """`rag serve` with default settings but the port, under the network guard."""
+    """`rag serve --read-only` with default settings but the port, under the network guard."""
     bench = load_bench()
     log = tmp_path_factory.mktemp("net") / "net.log"
     port = bench.free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port),
+    # --read-only: a page on loopback may add documents (tests/test_documents_page.py); this one may not.
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--read-only",
                              "--index", str(essays_index.path)],
                             env=guarded_env(log), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"

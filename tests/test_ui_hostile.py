@@ -47,7 +47,7 @@ def hostile_rag(tmp_path_factory, embedder):
 
     base = tmp_path_factory.mktemp("hostile")
     corpus = write_corpus(base / "corpus", {
-        "hostile.md": HOSTILE_DOC,
+        "hostile.txt": HOSTILE_DOC,  # .txt: kept exactly as written (a .md is read as Markdown, rag.ingest.loaders)
         "plain.txt": "Orchard Care Basics\n\nApple trees need pruning in late winter and mulch in spring.\n",
     })
     index, _ = build_index(load_corpus(corpus), base / "index", embedder, ChunkSettings())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import time
-from functools import partial
 
 # Before gradio is imported: it reads these at import time.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -26,6 +25,7 @@ import gradio as gr  # noqa: E402
 from rag.answer.question import MAX_QUESTION_CHARS  # noqa: E402
 from rag.chat.assets import CHAT_JS, CSS, VIEWER_JS  # noqa: E402, F401  (CSS: rag.chat.serve passes it to launch)
 from rag.chat.panels import documents_html  # noqa: E402
+from rag.chat.documents_panel import Holder, build_documents_panel  # noqa: E402
 from rag.chat.restore import new_key, restore, saved_state  # noqa: E402
 from rag.chat.session import ChatView, finished_view, open_citation, reask, respond  # noqa: E402
 from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag  # noqa: E402
@@ -58,12 +58,17 @@ def examples_for(rag: Rag) -> list[str]:
     return [q for q, needs in EXAMPLES if any(needs in t for t in texts)]
 
 
-def build_demo(rag: Rag) -> gr.Blocks:
-    """The page for an opened ``Rag``; one per server."""
-    documents = rag.index.documents
+def _listing(rag: Rag) -> str:
     counts: dict[str, int] = {}
     for chunk in rag.index.chunks:
         counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+    return documents_html(rag.index.documents, counts)
+
+
+def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
+    """The page for an opened ``Rag``; one per server. ``adding``: documents can be added and removed
+    (rag.chat.documents_panel); the index answering is then ``holder.rag``, swapped when they change."""
+    holder = Holder(rag)
     start = finished_view(rag, ())
     key = new_key()  # signs what the browser keeps; never sent to it
 
@@ -86,26 +91,30 @@ def build_demo(rag: Rag) -> gr.Blocks:
             if not view.done:
                 time.sleep(STREAM_PAUSE_S)
 
-    def chat(question: str, retriever: str, k: float, turns):
-        yield from stream(respond(rag, question, turns or (), k, retriever), clear_box=True)
+    def chat(question: str, retriever: str, k: float, turns, request: gr.Request):
+        yield from stream(respond(holder.for_session(request), question, turns or (), k, retriever), clear_box=True)
 
-    def example(text: str, retriever: str, k: float, turns):
-        # Asks at once; a draft in the box stays where it is.
-        yield from stream(respond(rag, text, turns or (), k, retriever), clear_box=False)
+    def example(text: str):
+        # A function per example, not functools.partial: Gradio then sees the
+        # gr.Request parameter and does not count it as an input.
+        def ask_example(retriever: str, k: float, turns, request: gr.Request):
+            # Asks at once; a draft in the box stays where it is.
+            yield from stream(respond(holder.for_session(request), text, turns or (), k, retriever), clear_box=False)
+        return ask_example
 
-    def search_by_changed(choice: str, k: float, turns):
-        for values in stream(reask(rag, turns or (), k, choice), clear_box=False):
+    def search_by_changed(choice: str, k: float, turns, request: gr.Request):
+        for values in stream(reask(holder.for_session(request), turns or (), k, choice), clear_box=False):
             yield (*values, choice)
 
-    def k_changed(retriever: str, k: float, turns):
-        yield from stream(reask(rag, turns or (), k, retriever), clear_box=False)
+    def k_changed(retriever: str, k: float, turns, request: gr.Request):
+        yield from stream(reask(holder.for_session(request), turns or (), k, retriever), clear_box=False)
 
     def cite(turns, evt: gr.EventData):
         key = (getattr(evt, "_data", None) or {}).get("key", "")
-        return open_citation(rag, key, turns or ())
+        return open_citation(holder.rag, key, turns or ())
 
     def stopped(turns, asking: str, draft: str):
-        view = finished_view(rag, turns or ())
+        view = finished_view(holder.rag, turns or ())
         answered = bool(turns) and turns[-1].rewrite.question == " ".join((asking or "").split())
         back = bool(asking) and not answered and not (draft or "").strip()
         box = asking if back else gr.skip()
@@ -114,15 +123,15 @@ def build_demo(rag: Rag) -> gr.Blocks:
                 STOPPED_BACK if back else STOPPED if asking and not answered else "")
 
     def cleared():
-        view = finished_view(rag, ())
+        view = finished_view(holder.rag, ())
         return (view.conversation, view.panel, view.inspector, view.record, (), saved_state((), key), "",
                 gr.Button(interactive=False), "")
 
     def restored(saved):
         if not saved:  # nothing kept: leave the page alone (a question may already be on its way)
             return (gr.skip(),) * 6
-        turns, problem = restore(rag, saved, key)
-        view = finished_view(rag, turns, problem)
+        turns, problem = restore(holder.rag, saved, key)
+        view = finished_view(holder.rag, turns, problem)
         return view.conversation, view.panel, view.inspector, view.record, view.turns, view.status
 
     with gr.Blocks(title="Ask the documents") as demo:
@@ -132,9 +141,9 @@ def build_demo(rag: Rag) -> gr.Blocks:
         with gr.Row(elem_id="rag-top", equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 gr.HTML(HEADER, elem_id="rag-header")
-            # The documents panel: the list of indexed documents, room for more controls beside it.
+            # The documents panel: the list of indexed documents, "Search in", and adding and removing.
             with gr.Column(scale=2, min_width=300, elem_id="rag-documents"):
-                gr.HTML(documents_html(documents, counts), elem_id="rag-doclist")
+                panel = build_documents_panel(holder, adding, listing=_listing)
         with gr.Row(equal_height=False, elem_id="rag-main"):
             with gr.Column(scale=3, min_width=340, elem_id="rag-left"):
                 conversation = gr.HTML(start.conversation, elem_id="rag-chat", js_on_load=CHAT_JS)
@@ -182,7 +191,7 @@ def build_demo(rag: Rag) -> gr.Blocks:
         )
         answering = [asked]
         for button, text in zip(example_buttons, shown):
-            answering.append(button.click(partial(example, text), [retriever, k, turns], outputs,
+            answering.append(button.click(example(text), [retriever, k, turns], outputs,
                                           concurrency_limit="default", **private))
         answering.append(search_by.input(search_by_changed, [search_by, k, turns], [*outputs, retriever],
                                          concurrency_limit="default", **private))

@@ -92,6 +92,13 @@ def check_port_free(host: str, port: int) -> None:
             raise RagError(f"cannot listen on {url_host(host)}:{port} ({err.strerror})") from None
 
 
+def adding_allowed(host: str, read_only: bool | None = None) -> bool:
+    """Whether the page adds and removes documents: ``--read-only`` or
+    ``--allow-adding`` decide; without either, only on a loopback host (the
+    page has no login, and an upload writes to this machine's disk)."""
+    return (not read_only) if read_only is not None else is_loopback(host)
+
+
 def host_warning(host: str) -> str | None:
     """What to tell the user when the page will be reachable from other machines."""
     if is_loopback(host):
@@ -128,7 +135,7 @@ def guard_middleware(demo, host: str, allowed_hosts=(), max_upload: int = MAX_UP
     return Middleware(Guard, policy=policy)
 
 
-def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT) -> dict:
+def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, max_file_size=MAX_UPLOAD) -> dict:
     """``launch()`` arguments: local only, no share link, no monitoring, no extra files."""
     return dict(
         server_name=url_host(host),
@@ -137,7 +144,7 @@ def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT) -
         enable_monitoring=False,
         ssr_mode=False,
         strict_cors=True,
-        max_file_size=MAX_UPLOAD,
+        max_file_size=max_file_size,
         state_session_capacity=SESSIONS_KEPT,
         allowed_paths=[],
         mcp_server=False,
@@ -163,9 +170,14 @@ def prepare(rag: Rag) -> None:
 
 
 def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, block: bool = True,
-          quiet: bool = False, allowed_hosts=(), max_upload: int = MAX_UPLOAD_BYTES):
+          quiet: bool = False, adding: bool = False, allowed_hosts=()):
     """Build and launch the page for ``rag``; returns ``(demo, url)`` once the
-    port is open (when ``block``, only after the server stops)."""
+    port is open (when ``block``, only after the server stops).
+
+    ``adding``: the page adds and removes documents (rag.chat.uploads), and
+    takes uploads of at most the per-file limit; otherwise it takes none."""
+    from rag.ingest.loaders.limits import Limits
+
     host = check_host(host)
     warning = host_warning(host)
     if warning:
@@ -174,11 +186,17 @@ def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, b
         check_port_free(host, port)
     app = load_app()
     prepare(rag)
-    demo = app.build_demo(rag)
+    demo = app.build_demo(rag, adding=adding)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY, api_open=False)
+    limits = Limits.from_env()
+    max_file_size = limits.file_bytes if adding else MAX_UPLOAD
+    # The gate's bound on one upload request: every file a page may send at
+    # once at its largest, and room for the multipart framing.
+    max_upload = limits.files * limits.file_bytes + (1 << 20) if adding else MAX_UPLOAD_BYTES
     try:
         # A fresh app_kwargs each launch: Gradio adds to the dict it is given.
-        _, url, _ = demo.launch(**launch_settings(host, port), prevent_thread_lock=True, quiet=True, css=app.CSS,
+        _, url, _ = demo.launch(**launch_settings(host, port, max_file_size), prevent_thread_lock=True, quiet=True,
+                                css=app.CSS,
                                 app_kwargs={"middleware": [guard_middleware(demo, host, allowed_hosts, max_upload)]})
     except OSError as err:  # lost a race for the port since the check, or no free port in Gradio's range
         raise RagError(f"cannot listen on {url_host(host)}:{port or 'any port'} ({err}); choose another --port") from None

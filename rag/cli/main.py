@@ -188,19 +188,25 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
 
     # argv carries bytes that are not UTF-8 as lone surrogates: clean_question
     # replaces them and says so; every output below escapes what it prints.
-    answer = Rag.open(index_dir, default_embedder(model_path)).ask(question, k=k, retriever=retriever)
+    rag = Rag.open(index_dir, default_embedder(model_path))
+    answer = rag.ask(question, k=k, retriever=retriever)
+    where = _locations(rag, answer)
     # Notes (question shortened, control characters removed) go to stderr in
     # both modes, so --json callers are told too and stdout stays one object.
     for note in answer.notes:
         click.echo(f"rag: note: {safe_line(note)}", err=True)
     if as_json:
-        click.echo(safe_json(answer_to_dict(answer), indent=2))
+        payload = answer_to_dict(answer)
+        for citation, place in zip(payload["citations"], where):
+            citation.update(paragraph=place.paragraph, page=place.page)
+        click.echo(safe_json(payload, indent=2))
         return
     click.echo(safe(answer.text))
     if answer.quotes:
         click.echo("")
-        for q in answer.quotes:
-            click.echo(f"[{q.n}] {safe_name(q.title)} ({safe_name(q.doc_id)}, characters {q.start}–{q.end})")
+        for q, place in zip(answer.quotes, where):
+            click.echo(f"[{q.n}] {safe_name(q.title)} ({safe_name(q.doc_id)}, {place.label()}, "
+                       f"characters {q.start}–{q.end})")
     heading = "Related passages:" if answer.abstained else "Passages:"
     click.echo(f"\n{heading}")
     for hit in answer.passages:
@@ -208,6 +214,13 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
         snippet = " ".join(c.text.split())
         snippet = snippet[:160] + ("…" if len(snippet) > 160 else "")
         click.echo(f"  {hit.rank}. {safe_name(c.doc_id)} {c.start}–{c.end} (score {hit.score:.3f}): {safe_name(snippet)}")
+
+
+def _locations(rag, answer):
+    """Where each quotation starts, for people: page (PDF) and paragraph."""
+    from rag.ingest.layout import location
+
+    return [location(rag.index.documents[q.doc_id], q.start) for q in answer.quotes]
 
 
 @main.command(name="eval")
@@ -227,7 +240,8 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
 @click.option("--sweep", "sweep_grid", default=None, metavar="GRID", callback=check_sweep,
               help="Also score chunk settings SIZE:OVERLAP,... (or `default`) on temporary indexes.")
 @click.option("--beir", "beir_dir", type=SAFE_PATH, default=None,
-              help="Evaluate retrieval on a BEIR folder instead (corpus.jsonl, queries.jsonl, qrels/).")
+              help="Evaluate retrieval on a BEIR folder instead (corpus.jsonl, queries.jsonl, qrels/); "
+                   "with all-MiniLM-L6-v2 unless --model names another.")
 @click.option("--split", default="test", show_default=True, help="BEIR qrels split.")
 @click.option("--chunk-size", type=click.IntRange(50, 20000), default=None, help="BEIR only: chunk size. [default: 1000]")
 @click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None, help="BEIR only: chunk overlap. [default: 100]")
@@ -239,7 +253,10 @@ def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_d
     from rag.embed.auto import default_embedder
     from rag.cli import evaluate as cli_eval
 
-    embedder = default_embedder(model_path)
+    # BEIR corpora are thousands of documents: all-mpnet-base-v2 would take
+    # about five times MiniLM's build, and the published figures we compare
+    # with are MiniLM's, so they keep MiniLM unless a model is named.
+    embedder = default_embedder(model_path or ("minilm" if beir_dir is not None else None))
     retrievers = RETRIEVERS if retriever == "all" else (retriever,)
     if beir_dir is not None:
         cli_eval.run_beir(beir_dir, split, retrievers, embedder, chunk_size, chunk_overlap, as_json)
@@ -258,19 +275,22 @@ def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_d
                    "[default: the --host address and localhost, 127.0.0.1, [::1]]")
 @index_option
 @model_option
-def serve(host, port, allowed_hosts, index_dir, model_path) -> None:
+@click.option("--read-only/--allow-adding", "read_only", default=None,
+              help="Whether the page may add and remove documents. [default: it may on a loopback --host; "
+                   "on any other it is read-only]")
+def serve(host, port, allowed_hosts, index_dir, model_path, read_only) -> None:
     """Serve the chat page (needs the ui extra) until interrupted."""
     # Lazy: the rest of the CLI works without gradio installed.
     from rag.pipeline import Rag
     from rag.embed.auto import default_embedder
-    from rag.chat.serve import start
+    from rag.chat.serve import adding_allowed, start
 
     # One onnxruntime thread per answer, like torch in rag.chat.serve: answers run
     # side by side, and a pool waiting on a busy core stalls them all.
     os.environ.setdefault("RAG_THREADS", "1")
     rag = Rag.open(index_dir, default_embedder(model_path))
     # start() says where it serves once the port is open, not before.
-    start(rag, host, port or None, block=True, allowed_hosts=allowed_hosts)
+    start(rag, host, port or None, block=True, adding=adding_allowed(host, read_only), allowed_hosts=allowed_hosts)
 
 
 @main.command()
@@ -295,3 +315,10 @@ def calibrate(model_path, ship, max_false_abstain) -> None:
                        progress=not ship)
     click.echo(safe("\n".join(report)))
     click.echo(f"Wrote {safe_name(str(path))}", err=True)
+
+
+# `rag add`, `rag remove`, `rag list`: the documents of an index (rag.cli.documents).
+from rag.cli.documents import add, list_command, remove  # noqa: E402
+
+for _command in (add, remove, list_command):
+    main.add_command(_command)

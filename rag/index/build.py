@@ -17,6 +17,7 @@ from rag.index.generations import (
     MANIFEST, build_lock, clean_stale, fsync_dir, jsonl, publish, refuse_foreign_target, write_file,
 )
 from rag.index.lexical import SETTINGS as BM25_SETTINGS
+from rag.index.library_record import library_record
 from rag.index.lexical import BM25Index
 from rag.index.load import (
     BM25_DIR, CHUNKS, DOCUMENTS, PASSAGE_VECTORS, SENTENCE_VECTORS, VECTORS, Index, load_index,
@@ -236,7 +237,8 @@ def build_index(
                 for d in corpus.documents
             },
             "corpus": {"folder": corpus.folder, "name": corpus.name,
-                       "skipped": [{"file": s.path, "reason": s.reason} for s in corpus.skipped]},
+                       "skipped": [{"file": s.path, "reason": s.reason} for s in corpus.skipped],
+                       **library_record(corpus)},
             "counts": {"documents": len(corpus.documents), "chunks": len(chunks)},
             "files": {name: {"bytes": len(data), "sha256": sha256_bytes(data)} for name, data in written.items()},
         }

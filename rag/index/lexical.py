@@ -50,10 +50,14 @@ class BM25Index:
         import bm25s
 
         model = bm25s.BM25(method=SETTINGS["method"], k1=SETTINGS["k1"], b=SETTINGS["b"])
-        tokens = tokenize(texts)
         # bm25s cannot index a corpus whose every token is a stop word; an
         # empty placeholder keeps row numbers aligned with the chunks.
-        model.index([t or [""] for t in tokens], show_progress=False)
+        tokens = [t or [""] for t in tokenize(texts)]
+        # The vocabulary in sorted order: bm25s would number words in the order
+        # of a set, which changes with PYTHONHASHSEED, and the same chunks must
+        # give the same files (removing an added document restores the index).
+        vocab = {word: i for i, word in enumerate(sorted({w for t in tokens for w in t}))}
+        model.index(([[vocab[w] for w in t] for t in tokens], vocab), show_progress=False)
         return cls(model)
 
     def save(self, folder: Path) -> None:

@@ -1,4 +1,8 @@
-"""Load a folder of essays into Documents, text exactly as stored."""
+"""Load a folder of documents into Documents: their reading text, and where it came from.
+
+Every file type goes through rag.ingest.loaders (the loader for its suffix);
+all but plain text are parsed in a limited child process (loaders.sandbox).
+"""
 
 from __future__ import annotations
 
@@ -11,45 +15,65 @@ from pathlib import Path
 
 from rag.errors import CorpusError
 from rag.ingest.layout import find_title
+from rag.ingest.loaders import SUFFIXES, LoadError, Parsed, loader_for
+from rag.ingest.loaders.limits import Limits, size_label
+from rag.ingest.loaders.text import TextLoader
 from rag.text import has_invalid, valid_text
 from rag.types import Corpus, Document, Skipped
 
-SUFFIXES = (".txt", ".md")
 
 def _fallback_title(path: Path) -> str:
     words = re.split(r"[-_\s]+", path.stem)
     return " ".join(w for w in words if w).capitalize() or path.name
 
 
-def _decode(path: Path, data: bytes) -> str | Skipped:
-    if not data.strip():
-        return Skipped(path.name, "empty file")
-    if b"\x00" in data:
-        return Skipped(path.name, "binary file (contains NUL bytes)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return Skipped(path.name, f"not UTF-8 text (bad byte at offset {err.start})")
+def parse_bytes(name: str, data: bytes, limits: Limits) -> Parsed:
+    """The reading text of a file called ``name`` (only its suffix counts); LoadError says why not.
+
+    Plain text is decoded here; every other type is parsed in a child
+    process bounded by ``limits`` (rag.ingest.loaders.sandbox).
+    """
+    from rag.ingest.loaders.sandbox import parse_isolated
+
+    loader = loader_for(name)
+    if loader is None:
+        raise LoadError(f"is not a type rag reads (it reads {', '.join(SUFFIXES)})")
+    if len(data) > limits.file_bytes:
+        raise LoadError(f"is {size_label(len(data))}; the limit is {size_label(limits.file_bytes)} a file")
+    if isinstance(loader, TextLoader):
+        return loader.load(data)
+    return parse_isolated(loader.suffixes[0], data, limits)
 
 
-def load_document(path: Path, doc_id: str) -> Document | Skipped:
+def make_document(parsed: Parsed, doc_id: str, path: str, fallback_title: str) -> Document:
+    """A Document from a loader's output. Its sha256 is that of the reading
+    text: what the index is made of, so vectors are reused only for the same
+    text (for plain text it equals the file's sha256)."""
+    return Document(
+        doc_id=doc_id,
+        title=parsed.title or find_title(parsed.text, fallback_title),
+        text=parsed.text,
+        path=path,
+        sha256=hashlib.sha256(parsed.text.encode("utf-8")).hexdigest(),
+        pages=parsed.pages,
+    )
+
+
+def load_document(path: Path, doc_id: str, limits: Limits | None = None) -> Document | Skipped:
     """One file as a Document, or the reason it cannot be one."""
+    limits = limits or Limits.from_env()
     try:
+        size = path.stat().st_size
+        if size > limits.file_bytes:
+            return Skipped(path.name, f"is {size_label(size)}; the limit is {size_label(limits.file_bytes)} a file")
         data = path.read_bytes()
     except OSError as err:
         return Skipped(path.name, f"unreadable ({err.strerror})")
-    # Bytes, not text mode: text mode would rewrite "\r\n" and every offset
-    # after it would point at the wrong character.
-    text = _decode(path, data)
-    if isinstance(text, Skipped):
-        return text
-    return Document(
-        doc_id=doc_id,
-        title=find_title(text, _fallback_title(path)),
-        text=text,
-        path=str(path),
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
+    try:
+        parsed = parse_bytes(path.name, data, limits)
+    except LoadError as err:
+        return Skipped(path.name, str(err))
+    return make_document(parsed, doc_id, str(path), _fallback_title(path))
 
 
 # A corpus folder is documents, not a file system: the walk stops (with an
@@ -157,7 +181,7 @@ def doc_id_for(folder: Path, path: Path) -> str:
 
 
 def load_corpus(folder: str | Path) -> Corpus:
-    """Every .txt and .md file under ``folder``; bad files are listed, not fatal."""
+    """Every file of a type rag reads under ``folder``; bad files are listed, not fatal."""
     folder = Path(folder)
     documents: list[Document] = []
     paths, skipped = list_corpus(folder)
@@ -183,7 +207,7 @@ def load_corpus(folder: str | Path) -> Corpus:
     if not documents:
         detail = "; ".join(f"{s.path}: {s.reason}" for s in skipped)
         raise CorpusError(
-            f"no usable document in {folder} (need .txt or .md files in UTF-8"
+            f"no usable document in {folder} (need {', '.join(SUFFIXES)} files; text in UTF-8"
             + (f"; skipped {detail})" if detail else ")")
         )
     skipped.sort(key=lambda s: s.path)

@@ -1,0 +1,39 @@
+"""The seam every file type plugs into: bytes in, reading text out.
+
+A loader turns a file's bytes into the text people read and quotations are
+sliced from, plus where that text came from in the source (pages). It never
+touches the file system: the caller reads the bytes (bounded) and decides
+the document's id, so a file name can never choose a path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class LoadError(Exception):
+    """The file cannot be read as its type; the message is one line for people."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A document's reading text: paragraphs separated by blank lines, each
+    paragraph one line, so a sentence never crosses a line break.
+
+    ``pages``: offset in ``text`` where each page starts (paged sources only).
+    ``title``: from the file's own metadata or first heading; "" when it has none.
+    """
+
+    text: str
+    title: str = ""
+    pages: tuple[int, ...] = ()
+
+
+class Loader(Protocol):
+    kind: str  # what people call the type: "PDF", "HTML", ...
+    suffixes: tuple[str, ...]  # lower case, with the dot
+
+    def load(self, data: bytes) -> Parsed:
+        """Reading text of ``data``; raises LoadError when it is not a readable file of this kind."""
+        ...

@@ -118,13 +118,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, essays_index):
-    folder = tmp_path_factory.mktemp("server")
+def _serve(folder: Path, index: Path, *args: str, env=None):
     port, log = free_port(), folder / "serve.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--index",
-                                 str(essays_index.path)], env=guarded_env(folder / "net.log"), stdout=out, stderr=out)
+        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--index", str(index),
+                                 *args], env={**guarded_env(folder / "net.log"), **(env or {})}, stdout=out, stderr=out)
     running = Server(proc, port, folder / "net.log", log)
     deadline = time.monotonic() + 180
     while "Serving the chat page" not in log.read_text():
@@ -137,6 +135,19 @@ def server(tmp_path_factory, essays_index):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, essays_index):
+    """A read-only page, as on any host but loopback: it takes no upload at all."""
+    yield from _serve(tmp_path_factory.mktemp("server"), essays_index.path, "--read-only")
+
+
+@pytest.fixture(scope="module")
+def adding_server(tmp_path_factory, essays_index):
+    """A page that adds documents, with one file of 1 MB at most per upload."""
+    yield from _serve(tmp_path_factory.mktemp("adding"), essays_index.path, "--allow-adding",
+                      env={"RAG_MAX_FILES": "1", "RAG_MAX_FILE_MB": "1"})
 
 
 def http_get(path: str, headers=None):
@@ -477,14 +488,17 @@ def index_loop(ctx: Ctx) -> tuple[int, str]:
     return one_line(*cli("ask", "Who?", "--index", ctx.tmp / "loop"))
 
 
-def zero_byte_upload(ctx: Ctx) -> tuple[int, str]:
-    boundary = "b0undary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"empty.html\"\r\n"
-            f"Content-Type: text/html\r\n\r\n\r\n--{boundary}--\r\n").encode()
-    status, text, _ = ctx.server.request("/gradio_api/upload", "POST", body,
+def upload(size: int, adding: bool = False):
+    def run(ctx: Ctx) -> tuple[int, str]:
+        server = ctx.request.getfixturevalue("adding_server") if adding else ctx.server
+        boundary = "b0undary"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.txt\"\r\n"
+                f"Content-Type: text/plain\r\n\r\n").encode() + b"x" * size + f"\r\n--{boundary}--\r\n".encode()
+        status, text, _ = server.request("/gradio_api/upload", "POST", body,
                                          {"Content-Type": f"multipart/form-data; boundary={boundary}"})
-    ctx.server.quiet()
-    return status, text
+        server.quiet()
+        return status, text
+    return run
 
 
 def framing_headers(ctx: Ctx) -> tuple[int, str]:
@@ -557,8 +571,10 @@ CASES = {
     "6-killed-build": Case("6", "SIGKILL to a process whose splitting helper is busy", 0, "exited with its parent",
                            killed_build_helper),
     # 7. low
-    "7-zero-byte-upload": Case("7", "POST /gradio_api/upload with a zero-byte file", 413,
-                               "this server accepts no uploads", zero_byte_upload),
+    "7-zero-byte-upload": Case("7", "POST /gradio_api/upload with a zero-byte file to a read-only page", 413,
+                               "this server accepts no uploads", upload(0)),
+    "7-upload-over-bound": Case("7", "an upload of 3 MB to a page that adds documents (1 file of 1 MB at most)", 413,
+                                "request body over", upload(3 << 20, adding=True)),
     "7-name-not-utf8": Case("7", "a corpus file named caf\\xe9 notes.txt", 0,
                             "is not UTF-8; it is indexed as caf\ufffd notes", name_not_utf8),
     "7-argv-not-utf8": Case("7", "rag ask with \\xff and an encoded surrogate in the question", 0,

@@ -41,17 +41,21 @@ def _canonical(obj) -> bytes:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+UNSIGNED = ("fingerprint", "built_at")
 REQUIRED = ("format_version", "libraries", "model", "chunking", "documents", "store", "files", "corpus")
 
 
 def fingerprint(manifest: dict) -> str:
-    """sha256 over the whole manifest but the fingerprint itself.
+    """sha256 over the whole manifest but the fingerprint itself and ``built_at``.
 
     The ``files`` table (every file's size and sha256) and ``corpus`` are
     covered too: with them outside, editing a file and its entry to match
     went unnoticed, and ``corpus.folder`` chose what every `rag ask` walks.
+    ``built_at`` is left out so that the same content built twice is the same
+    index (adding a document and removing it again restores the fingerprint);
+    editing it changes nothing that is read.
     """
-    return sha256_bytes(_canonical({k: v for k, v in manifest.items() if k != "fingerprint"}))
+    return sha256_bytes(_canonical({k: v for k, v in manifest.items() if k not in UNSIGNED}))
 
 
 @dataclass(frozen=True)

@@ -107,3 +107,21 @@ def test_damaged_index_is_one_line(tmp_path, essays_index):
     (copy / "chunks.jsonl").write_bytes(b"{broken")
     line = one_line_error(run("ask", "Who?", "--index", str(copy)))
     assert "chunks.jsonl" in line and "rag index" in line
+
+
+def test_info_lists_what_is_registered_and_the_index(essays_index, tmp_path):
+    from rag.ingest.loaders import LOADERS
+    from rag.retrieval.registry import RETRIEVERS
+
+    result = run("info", "--json", "--index", str(essays_index.path))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [r["name"] for r in data["retrievers"]] == list(RETRIEVERS) != []
+    assert {s for r in data["readers"] for s in r["suffixes"]} == {s for loader in LOADERS for s in loader.suffixes}
+    assert {m["key"] for m in data["models"]} == {"mpnet", "minilm"}
+    manifest = json.loads((essays_index.path / "manifest.json").read_text())
+    assert data["index"]["model"] == manifest["model"]["name"] and data["index"]["documents"] == 2
+    # Without an index it still lists what is registered, and says why there is no index.
+    text = run("info", "--index", str(tmp_path / "none"))
+    assert text.returncode == 0 and "fusion" in text.stdout and ".pdf" in text.stdout
+    assert "no index at" in text.stdout and "rag index --index" in text.stdout

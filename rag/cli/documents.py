@@ -11,21 +11,11 @@ from pathlib import Path
 
 import click
 
+from rag.cli.options import index_option, model_option
 from rag.errors import RagError
 from rag.ingest.loaders import SUFFIXES
 from rag.pipeline import default_index_dir
 from rag.text import safe_json, safe_line
-
-# As rag.cli.main's options (registered there; importing them back would be a cycle).
-index_option = click.option(
-    "--index", "index_dir", type=click.Path(path_type=Path), default=None, envvar="RAG_INDEX",
-    help="Index folder. [default: index/default in the project; env RAG_INDEX]",
-)
-model_option = click.option(
-    "--model", "model_path", type=click.Path(path_type=Path), default=None, envvar="RAG_MODEL",
-    help="Local sentence-transformers model folder. [default: the bundled model; env RAG_MODEL]",
-)
-
 
 def _files(paths: tuple[Path, ...]):
     """Each named file, and every readable file under each named folder (hidden ones skipped)."""

@@ -19,7 +19,8 @@ from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, default_corpus_dir, defau
 from rag.errors import RagError
 from rag.retrieval.registry import RETRIEVERS
 from rag.answer.serialize import answer_to_dict
-from rag.cli.options import SAFE_PATH, check_host_option, check_report_dir, check_sweep, shorten
+from rag.cli.options import (SAFE_PATH, check_host_option, check_report_dir, check_sweep, index_option, model_option,
+                             shorten)
 from rag.text import safe, safe_json, safe_line, safe_name
 
 
@@ -90,17 +91,6 @@ class _Group(click.Group):
             if os.environ.get("RAG_DEBUG"):
                 raise
             _fail(f"internal error: {type(err).__name__}: {err} (set RAG_DEBUG=1 for details)")
-
-
-index_option = click.option(
-    "--index", "index_dir", type=SAFE_PATH, default=None, envvar="RAG_INDEX",
-    help="Index folder. [default: index/default in the project; env RAG_INDEX]",
-)
-model_option = click.option(
-    "--model", "model_path", default=None, envvar="RAG_MODEL", metavar="MODEL",
-    help="Embedding model: mpnet (all-mpnet-base-v2), minilm (all-MiniLM-L6-v2), or a local "
-         "sentence-transformers folder. [default: mpnet when installed, else minilm; env RAG_MODEL]",
-)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -317,8 +307,10 @@ def calibrate(model_path, ship, max_false_abstain) -> None:
     click.echo(f"Wrote {safe_name(str(path))}", err=True)
 
 
-# `rag add`, `rag remove`, `rag list`: the documents of an index (rag.cli.documents).
+# `rag add`, `rag remove`, `rag list`: the documents of an index (rag.cli.documents);
+# `rag info`: what is registered, and what the index holds (rag.cli.info).
 from rag.cli.documents import add, list_command, remove  # noqa: E402
+from rag.cli.info import info  # noqa: E402
 
-for _command in (add, remove, list_command):
+for _command in (add, remove, list_command, info):
     main.add_command(_command)

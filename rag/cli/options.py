@@ -92,3 +92,15 @@ def check_host_option(ctx, param, value: str) -> str:
         return check_host(value)
     except RagError as err:
         raise click.BadParameter(str(err).removeprefix("--host "), ctx, param) from None
+
+
+# Shared by every command that opens an index or a model.
+index_option = click.option(
+    "--index", "index_dir", type=SAFE_PATH, default=None, envvar="RAG_INDEX",
+    help="Index folder. [default: index/default in the project; env RAG_INDEX]",
+)
+model_option = click.option(
+    "--model", "model_path", default=None, envvar="RAG_MODEL", metavar="MODEL",
+    help="Embedding model: mpnet (all-mpnet-base-v2), minilm (all-MiniLM-L6-v2), or a local "
+         "sentence-transformers folder. [default: mpnet when installed, else minilm; env RAG_MODEL]",
+)

@@ -58,8 +58,8 @@ class ModelSpec:
 
 
 MODELS = {
-    "mpnet": ModelSpec("mpnet", MPNET_NAME, "all-mpnet-base-v2: 12 layers, 768 dimensions; the default"),
-    "minilm": ModelSpec("minilm", MINILM_NAME, "all-MiniLM-L6-v2: 6 layers, 384 dimensions; about 5x faster"),
+    "mpnet": ModelSpec("mpnet", MPNET_NAME, "all-mpnet-base-v2: 12 layers, 768 dimensions; the best answers"),
+    "minilm": ModelSpec("minilm", MINILM_NAME, "all-MiniLM-L6-v2: 6 layers, 384 dimensions; about 5x faster to embed"),
 }
 
 

@@ -1,0 +1,75 @@
+"""``rag info``: what this rag can use (embedding models, retrievers, document
+readers, all from their registries) and what an index holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rag.cli.options import index_option
+from rag.text import safe_json, safe_line
+
+
+def _index_summary(index_dir: Path) -> dict:
+    """The index's model, size and fingerprint, or why there is none to show."""
+    from rag.errors import RagError
+    from rag.index.load import load_index
+
+    try:
+        index = load_index(index_dir)
+    except RagError as err:
+        return {"folder": str(index_dir), "error": str(err)}
+    manifest = index.manifest
+    return {"folder": str(index_dir), "model": manifest["model"]["name"], "dim": manifest["model"]["dim"],
+            "documents": manifest["counts"]["documents"], "chunks": manifest["counts"]["chunks"],
+            "built_at": manifest.get("built_at", ""), "fingerprint": index.fingerprint}
+
+
+def registered() -> dict:
+    from rag.embed.models import MODELS, default_model_key, mpnet_installed
+    from rag.ingest.loaders import LOADERS
+    from rag.retrieval.base import REGISTERED
+    from rag.retrieval.registry import RETRIEVERS
+    from rag.settings import tuning_for
+
+    default = default_model_key()
+    models = [{"key": m.key, "name": m.name, "description": m.description, "default": m.key == default,
+               "installed": m.key != "mpnet" or mpnet_installed(), "fitted": tuning_for(m.name) is not None}
+              for m in MODELS.values()]
+    retrievers = [{"name": n, "description": REGISTERED[n].description} for n in RETRIEVERS]
+    readers = [{"kind": r.kind, "suffixes": list(r.suffixes)} for r in LOADERS]
+    return {"models": models, "retrievers": retrievers, "readers": readers}
+
+
+@click.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def info(index_dir, as_json) -> None:
+    """Show the embedding models, retrievers and document readers rag has, and the index's model and size.
+
+    Models other than these work too: give --model a local sentence-transformers folder.
+    """
+    from rag.pipeline import default_index_dir
+
+    data = {**registered(), "index": _index_summary(index_dir or default_index_dir())}
+    if as_json:
+        click.echo(safe_json(data, indent=1))
+        return
+    lines = ["Embedding models (--model; or any local sentence-transformers folder):"]
+    for m in data["models"]:
+        marks = [w for w, on in (("default", m["default"]), ("not installed", not m["installed"]),
+                                 ("answer weights fitted", m["fitted"])) if on]
+        lines.append(f"  {m['key']:<8} {m['description']} [{', '.join(marks)}]")
+    lines.append("Retrievers (--retriever):")
+    lines += [f"  {r['name']:<8} {r['description']}" for r in data["retrievers"]]
+    lines.append("Document readers (rag index, rag add):")
+    lines += [f"  {r['kind']:<8} {' '.join(r['suffixes'])}" for r in data["readers"]]
+    index = data["index"]
+    if "error" in index:
+        lines.append(f"Index {index['folder']}: {index['error']}")
+    else:
+        lines.append(f"Index {index['folder']}: {index['documents']} documents, {index['chunks']} chunks, "
+                     f"model {index['model']} ({index['dim']} dimensions), built {index['built_at']}, "
+                     f"fingerprint {index['fingerprint'][:16]}")
+    click.echo("\n".join(safe_line(line) for line in lines))

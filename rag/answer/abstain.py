@@ -8,8 +8,9 @@ eval/fit_answers.py) weighs general evidence about the best candidates:
 - how well they match: the best combined score, its margin over the next,
   the best sentence's cosine and term-level (MaxSim) match;
 - whether the question's words are there: the share of its content words
-  that the best sentence and its neighbours hold, and the share, and the
-  names, that the whole corpus never uses;
+  that the best sentence and its neighbours hold, the share that the whole
+  corpus never uses, and whether it names a person or place the corpus
+  never mentions (unseen_names);
 - answer type: a question that asks for a number or a date, against
   candidates that hold none.
 It was trained on answerable questions, out-of-scope ones, and answerable
@@ -36,7 +37,15 @@ from rag.types import Document
 from rag.words import vocabulary
 
 FEATURES = ("top_score", "margin", "top_dense", "top_maxsim", "coverage", "unseen", "type_missing", "weakest_term",
-            "weak_terms")
+            "weak_terms", "unseen_name")
+# The direction each feature's evidence points: more of it never makes an
+# answer less likely (+1) or more likely (-1). Fitting keeps these signs (a
+# feature whose fitted weight would turn against its meaning gets none):
+# question sets carry artefacts a linear model would learn, e.g. out-of-scope
+# questions written to reuse the corpus's words, which made "words the corpus
+# never uses" look like evidence *for* an answer. The margin has no direction.
+DIRECTION = {"top_score": 1, "top_dense": 1, "top_maxsim": 1, "coverage": 1, "unseen": -1, "type_missing": -1,
+             "weakest_term": 1, "weak_terms": -1, "unseen_name": -1}
 WEAK_TERM = 0.5  # a question word-piece whose best contextual match is below this is not met
 TOP_K = 5  # candidates whose words count
 TYPE_K = 2  # candidates that must hold the answer's type: the ones an answer would quote
@@ -147,8 +156,9 @@ _NOT_PLACES = frozenset(
 
 
 def unseen_names(question: str, rare: frozenset[str], words: frozenset[str]) -> list[str]:
-    """For the reason given with an abstention (it decides nothing): what the
-    question names that the corpus never mentions, under any close spelling:
+    """What the question names that the corpus never mentions, under any close
+    spelling (a feature the fitted model weighs, and the reason given with an
+    abstention):
     a place it is set in ("the summit in Vilnius"), or a person
     ("Olaf Scholz") whose surname the model's vocabulary splits into several
     word pieces (``rare``): "White House" or "Cold War" are names made of plain
@@ -211,6 +221,7 @@ def features(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms,
             values["type_missing"] = float(not any(has_type(t, form.answer_type, form.text) for t in texts))
     if asked:
         values["unseen"] = len(asked - terms.stems) / len(asked)
+    values["unseen_name"] = float(bool(unseen_names(form.text, scores.rare_words, terms.words)))
     return values
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.ingest.loaders.pdf import Line, PageLines, from_lines, read_lines  # noqa: E402
+from rag.ingest.loaders.pdf import Line, PageLines, from_lines  # noqa: E402
 from rag.ingest.loaders.reflow import paragraphs_text  # noqa: E402
 from tests.documents import PAGE_HEADER, essay_pdf  # noqa: E402
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 
 from benchmarks.common import (
     OUT, busy_core, machine, median, peak_rss_mib, run_child, scifact_corpus, scifact_queries, summary_ms,
@@ -68,7 +67,6 @@ def main(argv=None) -> dict:
     from rag.ingest.chunking import ChunkSettings, chunk_documents
     from rag.ingest.corpus import load_corpus
     from rag.embed.auto import FastEmbedder
-    from rag.embed.torch_backend import SentenceTransformerEmbedder
     from rag.embed.model_folder import bundled_model_path
     from rag.index.build import build_index
 

@@ -73,6 +73,16 @@ def start_page(rag):
     return demo, url
 
 
+def stop(proc, timeout: float = 20) -> None:
+    """Stop a server the test started: SIGTERM, then SIGKILL if it does not exit in ``timeout`` s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def launch_chromium(playwright):
     """Debian's Chromium (Playwright cannot download browsers here), headless."""
     return playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",

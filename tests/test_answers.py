@@ -215,6 +215,8 @@ def test_answer_types_are_evidence():
     assert not has_type("In 1962 the world held its breath.", "quantity")  # a year is not a count
     assert has_type("They sent 5,000 tanks.", "quantity") and has_type("in March", "date")
     assert has_type("Rent is due on the 1st day of each month.", "date")  # not only years and months
+    assert has_type("take out no more than a fifth of the wood", "quantity")  # a fraction is an amount
+    assert not has_type("Old trees need patience more than anything.", "quantity")
 
 
 def test_a_quote_that_does_not_match_is_refused(essays_index):

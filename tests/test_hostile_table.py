@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from rag.index.manifest import fingerprint, sha256_bytes
-from tests.conftest import CORPUS, ROOT, write_corpus
+from tests.conftest import CORPUS, ROOT, stop, write_corpus
 from tests.test_security import guarded_env, outbound_attempts
 
 pytestmark = pytest.mark.slow
@@ -129,12 +129,7 @@ def _serve(folder: Path, index: Path, *args: str, env=None):
         assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
         time.sleep(0.2)
     yield running
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop(proc)
 
 
 @pytest.fixture(scope="module")

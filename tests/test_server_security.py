@@ -7,7 +7,6 @@ import asyncio
 import json
 import http.client
 import importlib.util
-import os
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ROOT, stop
 from tests.test_security import guarded_env, outbound_attempts
 
 pytestmark = pytest.mark.slow
@@ -52,12 +51,7 @@ def server(tmp_path_factory, essays_index):
             assert time.monotonic() < deadline, "rag serve did not start"
             time.sleep(0.3)
     yield proc, base, port, log, bench
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop(proc)
 
 
 def get(port: int, path: str, method: str = "GET", body: bytes | None = None, headers=None):

@@ -117,8 +117,10 @@ def test_index_ask_and_serve_from_the_wheel(installed, tmp_path):
     assert "Kofman" in asked.stdout and "[1] Putin Needs an Off-Ramp" in asked.stdout
 
     port = _free_port()
-    server = subprocess.Popen([bin_dir / "rag", "serve", "--port", str(port)], cwd=work, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "serve.log"
+    with open(log, "w") as sink:
+        server = subprocess.Popen([bin_dir / "rag", "serve", "--port", str(port)], cwd=work, env=env,
+                                  stdout=sink, stderr=subprocess.STDOUT, text=True)
     try:
         deadline, page = time.monotonic() + 120, ""
         while time.monotonic() < deadline and server.poll() is None:
@@ -127,8 +129,12 @@ def test_index_ask_and_serve_from_the_wheel(installed, tmp_path):
                 break
             except OSError:
                 time.sleep(0.5)
+        # The port opens inside Gradio's launch; the line follows once launch returns.
+        while time.monotonic() < deadline and server.poll() is None and "Serving" not in log.read_text():
+            time.sleep(0.2)
     finally:
         server.terminate()
-        out, _ = server.communicate(timeout=60)
+        server.wait(timeout=60)
+    out = log.read_text()
     assert "<html" in page.lower(), f"rag serve from the wheel did not come up: {out}"
     assert f"Serving the chat page on http://127.0.0.1:{port}" in out and "Traceback" not in out

@@ -50,12 +50,13 @@ WEAK_TERM = 0.5  # a question word-piece whose best contextual match is below th
 TOP_K = 5  # candidates whose words count
 TYPE_K = 2  # candidates that must hold the answer's type: the ones an answer would quote
 
-# A count or an amount: digits that are not a year, or a number word. "one"
-# and "two" are left out: in prose they are mostly not quantities ("one
-# side", "the two countries").
+# A count or an amount: digits that are not a year, a number word, or a
+# fraction ("a fifth of the wood"). "one" and "two" are left out: in prose
+# they are mostly not quantities ("one side", "the two countries").
 _NUMBER = re.compile(
     r"(?<![\d.])(?!(1[5-9]\d\d|20\d\d)\b)\d[\d,.]*|%|\$|\b(three|four|five|six|seven|eight|nine|ten|eleven|"
-    r"twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|percent)\b",
+    r"twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|percent|"
+    r"half|halves|thirds?|quarters?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?)\b",
     re.I,
 )
 _DATE = re.compile(

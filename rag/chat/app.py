@@ -143,7 +143,7 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
                 gr.HTML(HEADER, elem_id="rag-header")
             # The documents panel: the list of indexed documents, "Search in", and adding and removing.
             with gr.Column(scale=2, min_width=300, elem_id="rag-documents"):
-                panel = build_documents_panel(holder, adding, listing=_listing)
+                build_documents_panel(holder, adding, listing=_listing)
         with gr.Row(equal_height=False, elem_id="rag-main"):
             with gr.Column(scale=3, min_width=340, elem_id="rag-left"):
                 conversation = gr.HTML(start.conversation, elem_id="rag-chat", js_on_load=CHAT_JS)

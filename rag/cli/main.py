@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import select
 import sys
-from pathlib import Path
 
 import click
 

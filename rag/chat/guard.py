@@ -43,7 +43,7 @@ SECURITY_HEADERS = (
     (b"referrer-policy", b"no-referrer"),
 )
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-# A question is cut at 16,000 characters (rag.answer.question); a JSON body a
+# A question is read up to 16,000 characters, then cut to 1,000 (rag.answer.question); a JSON body a
 # few times that size is room enough for the page's calls, and bounds the
 # memory one request can take before it is refused.
 MAX_JSON_BODY = 1 << 20

@@ -89,6 +89,17 @@ def launch_chromium(playwright):
                                       headless=True, args=BROWSER_ARGS)
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one per test module that asks for it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()
+
+
 class Paused:
     """A process run with pause failpoints (rag/failpoints.py): wait until it
     reaches each, then release it or kill it. Its stderr is read on a thread,

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import launch_chromium, write_corpus
+from tests.conftest import write_corpus
 from tests.documents import essay_pdf, paged_pdf
 from tests.test_loaders import PAGE_ONE, PAGE_TWO
 
@@ -59,16 +59,6 @@ def served_small(tmp_path):
     demo, url, index_dir = serve_adding(tmp_path, default_embedder("minilm"))
     yield url, index_dir, tmp_path
     demo.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 def open_page(browser, url):

@@ -11,7 +11,7 @@ import pytest
 
 from rag.chat.panels import source_windows
 from rag.chat.render import copy_text
-from tests.conftest import launch_chromium, start_page
+from tests.conftest import start_page
 
 pytestmark = pytest.mark.slow
 
@@ -26,16 +26,6 @@ def page_url(essays_rag):
     demo, url = start_page(essays_rag)
     yield url
     demo.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 def open_page(browser, url, viewport):

@@ -47,7 +47,12 @@ print(json.dumps(times))
 
 
 def _env(pythonpath: Path) -> dict:
-    return {**os.environ, "PYTHONPATH": str(pythonpath), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "PYTHONPATH": str(pythonpath), "HF_HUB_OFFLINE": "1"}
+    if pythonpath != ROOT:
+        # A baseline checkout keeps its own ONNX export: ours replaces older
+        # export versions in a shared cache, and each side would redo the other's.
+        env["RAG_CACHE"] = str(pythonpath.parent / "baseline-cache")
+    return env
 
 
 def _build(checkout: Path, index: Path, model: str | None) -> None:

@@ -137,6 +137,26 @@ def test_export_is_cached_by_weight_hash(fast, onnx_cache):
     assert path.stat().st_mtime_ns == before  # not exported again
 
 
+def test_export_keeps_weights_beside_the_graph_and_replaces_older_versions(fast, onnx_cache, tmp_path):
+    """The weights live in model.onnx.data (mapped, not parsed out of the
+    graph); exporting anew leaves one version per weights and no temp folder."""
+    path = onnx_embed.onnx_path(fast.model_path)
+    data = path.parent / onnx_embed.WEIGHTS_FILE
+    assert data.stat().st_size > 80_000_000 > 10 * path.stat().st_size  # MiniLM's 90 MB are outside the graph
+    target = tmp_path / "export" / path.parent.name / "model.onnx"
+    older = target.parent.with_name(path.parent.name.rsplit("-v", 1)[0] + "-v1")
+    older.mkdir(parents=True)
+    (older / "model.onnx").write_bytes(b"an older export")
+    onnx_embed.export_onnx(fast.model_path, target)
+    assert not older.exists()
+    assert sorted(p.name for p in target.parent.parent.iterdir()) == [target.parent.name]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["model.onnx", onnx_embed.WEIGHTS_FILE]
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()][:2] == ["input_ids", "attention_mask"]
+
+
 def test_index_built_fast_serves_torch_and_back(tmp_path, fast, reference):
     from rag.pipeline import Rag
     from rag.ingest.corpus import load_corpus

@@ -155,6 +155,9 @@ class Tuning:
     weights: Mapping[str, float]  # sentence-evidence weights (rag.retrieval.scoring)
     answerability: Answerability | None
     source: str = ""  # where this tuning was read from
+    # The weights that choose quotations, over a sentence's own evidence
+    # (rag.retrieval.scoring.QUOTE_EVIDENCE); empty in files from before them.
+    quote_weights: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict, source: str = "") -> "Tuning":
@@ -167,6 +170,7 @@ class Tuning:
                 tuple(float(x) for x in ans["mean"]), tuple(float(x) for x in ans["scale"]),
                 float(ans["threshold"]), float(ans.get("dense_floor", -1.0))),
             source=source,
+            quote_weights={str(k): float(v) for k, v in data.get("quote_weights", {}).items()},
         )
 
 

@@ -269,3 +269,37 @@ def test_naming_an_essay_does_not_make_its_headline_the_answer(essays_rag, quest
     answer = essays_rag.ask(question)
     assert not answer.abstained and any(answer_words in q.text for q in answer.quotes)
     assert not TITLES & {q.text for q in answer.quotes}
+
+
+def test_a_quotation_is_chosen_by_its_own_words_not_its_predecessors(essays_rag):
+    """Terms met in the sentence before count for ranking passages, not for
+    choosing quotations: "It is a question of natural justice." follows the
+    sentence about punishing Putin and ranks high by that sentence's words,
+    yet the answer quotes the sentence that reaches the conclusion."""
+    import numpy as np
+
+    question = "What uncomfortable conclusion does the author reach about punishing Putin?"
+    scores = essays_rag.scorer().scores(question, essays_rag.form(question))
+    layer, documents = essays_rag.index.sentences, essays_rag.index.documents
+    text = {i: documents[s.doc_id].text[s.start:s.end] for i, s in enumerate(layer.sentences)}
+    follower = next(i for i, t in text.items() if t == "It is a question of natural justice.")
+    rank = {name: int((values > values[follower]).sum()) for name, values in
+            (("passages", scores.score), ("quotations", scores.quote))}
+    assert rank["passages"] < 3 < rank["quotations"]
+    assert scores.evidence.features["maxsim_with_prev"][follower] > scores.evidence.features["maxsim"][follower] + 0.2
+    answer = essays_rag.ask(question)
+    assert any("The horrible reality" in q.text for q in answer.quotes)
+    assert not any(q.text.startswith("It is a question of natural justice") for q in answer.quotes)
+    assert np.isfinite(scores.quote).all()
+
+
+def test_a_tuning_file_without_quotation_weights_quotes_by_ranking_weights_bar_the_window(essays_index, embedder):
+    from rag.retrieval.scoring import QUOTE_EVIDENCE, SentenceScorer
+    from rag.settings import Tuning
+
+    data = {"model": embedder.name, "weights": {"maxsim": 0.5, "maxsim_with_prev": 1.0}, "answerability": None}
+    old = SentenceScorer(essays_index, embedder, tuning=Tuning.from_json(data))
+    assert set(old.quote_weights) == set(QUOTE_EVIDENCE) and "maxsim_with_prev" not in old.quote_weights
+    assert old.quote_weights["maxsim"] == 0.5 and old.quote_weights["sentence"] == old.weights["sentence"]
+    new = SentenceScorer(essays_index, embedder, tuning=Tuning.from_json({**data, "quote_weights": {"maxsim": 2}}))
+    assert new.quote_weights["maxsim"] == 2.0 and new.weights["maxsim"] == 0.5

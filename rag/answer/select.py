@@ -99,7 +99,7 @@ def best_in_document(doc_id: str, scores: SentenceScores, layer: SentenceLayer, 
                    dtype=np.int64)
     if ids.size == 0:
         return []
-    return [int(i) for i in ids[np.argsort(-scores.score[ids], kind="stable")][:count]]
+    return [int(i) for i in ids[np.argsort(-scores.quote[ids], kind="stable")][:count]]
 
 
 def per_document(docs: Sequence[str], scores: SentenceScores, layer: SentenceLayer, count: int,
@@ -116,13 +116,13 @@ def lookup(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer, doc
            passages: Sequence[Hit], max_quotes: int) -> Selection:
     """The best sentences of the retrieved passages (see the module's docstring)."""
     chunk_ids = {h.chunk.chunk_id for h in passages}
-    candidates = [i for i in np.argsort(-scores.score, kind="stable").tolist()
+    candidates = [i for i in np.argsort(-scores.quote, kind="stable").tolist()
                   if layer.sentences[i].chunk_id in chunk_ids]
     if not candidates:
         return Selection(())
 
     allowed = set(candidates)
-    candidates = _diversify(candidates, layer, scores.score)
+    candidates = _diversify(candidates, layer, scores.quote)
     spans: list[tuple[str, int, int]] = []
     used: set[int] = set()
     for i in candidates:
@@ -130,7 +130,7 @@ def lookup(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer, doc
             break
         if i in used:
             continue
-        lo, hi = _run(i, layer, scores.score, allowed, used)
+        lo, hi = _run(i, layer, scores.quote, allowed, used)
         used.update(range(lo, hi + 1))
         spans.append(_span(layer, lo, hi))
     return Selection(tuple(spans))

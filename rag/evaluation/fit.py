@@ -9,6 +9,8 @@ eval/blind_qa.jsonl or eval/other/):
 1. the sentence-evidence weights (rag.retrieval.scoring), by a softmax over
    each question's sentences with its gold sentences as the target;
    kept only if 5-fold cross-validation by question beats the default weights;
+   once over EVIDENCE, to rank passages (judged by the top passage), and once
+   over QUOTE_EVIDENCE, to choose quotations (judged by the top sentence);
 2. the answerability model (rag.answer.abstain): a logistic regression
    over FEATURES, trained on answerable questions (positive), out-of-scope
    questions and answerable questions with their answer removed from the
@@ -37,7 +39,7 @@ from rag.evaluation.qa import load_qa
 from rag.index.build import build_index
 from rag.ingest.corpus import load_corpus
 from rag.pipeline import Rag, project_root
-from rag.retrieval.scoring import DEFAULT_WEIGHTS, EVIDENCE, SentenceScorer, _z
+from rag.retrieval.scoring import DEFAULT_WEIGHTS, EVIDENCE, QUOTE_EVIDENCE, SentenceScorer, _z
 from rag.settings import TUNING_DIR, Answerability, cache_root, tuning_file_name
 
 DEV_SETS = ("eval/essays_qa.jsonl", "eval/check_qa.jsonl", "eval/dev_qa.jsonl")
@@ -82,18 +84,19 @@ def _questions(rag: Rag, scorer: SentenceScorer, root: Path) -> list[dict]:
     return rows
 
 
-def _matrix(evidence) -> np.ndarray:
-    return np.stack([_z(np.asarray(evidence.features[f], dtype=np.float32)) for f in EVIDENCE], axis=1)
+def _matrix(evidence, names: tuple[str, ...] = EVIDENCE) -> np.ndarray:
+    return np.stack([_z(np.asarray(evidence.features[f], dtype=np.float32)) for f in names], axis=1)
 
 
-def fit_weights(rows: list[dict], l2: float = 0.01, steps: int = 300) -> np.ndarray:
+def fit_weights(rows: list[dict], l2: float = 0.01, steps: int = 300,
+                names: tuple[str, ...] = EVIDENCE) -> np.ndarray:
     """Softmax over each question's sentences, target uniform over its gold sentences (Adam)."""
     data = []
     for r in rows:
         n = len(r["evidence"].features["sentence"])
-        data.append((_matrix(r["evidence"]), np.array([i in r["gold"] for i in range(n)], dtype=np.float64)))
+        data.append((_matrix(r["evidence"], names), np.array([i in r["gold"] for i in range(n)], dtype=np.float64)))
     data = [(x, t / t.sum()) for x, t in data if t.sum() > 0]
-    w = np.array([DEFAULT_WEIGHTS[f] for f in EVIDENCE], dtype=np.float64)
+    w = np.array([DEFAULT_WEIGHTS[f] for f in names], dtype=np.float64)
     m, v = np.zeros_like(w), np.zeros_like(w)
     for step in range(1, steps + 1):
         grad = l2 * w
@@ -143,6 +146,38 @@ def choose_weights(rag: Rag, scorer: SentenceScorer, rows: list[dict], report: l
         return w
     report.append("- default weights kept")
     return {f: DEFAULT_WEIGHTS[f] for f in EVIDENCE}
+
+
+def _top_sentence_hit(scorer: SentenceScorer, row: dict, weights: dict) -> bool:
+    """Whether the best sentence (header lines aside) by ``weights`` over QUOTE_EVIDENCE is a gold one."""
+    score = _matrix(row["evidence"], QUOTE_EVIDENCE) @ np.array([weights[f] for f in QUOTE_EVIDENCE])
+    score[scorer.header] = -np.inf
+    return int(np.argmax(score)) in row["gold"]
+
+
+def choose_quote_weights(scorer: SentenceScorer, rows: list[dict], ranking: dict, report: list[str]) -> dict:
+    """Weights over QUOTE_EVIDENCE that choose quotations: fitted, if
+    cross-validation beats the ranking weights restricted to those features."""
+    rows = _lookup_rows(rows)
+    order = list(range(len(rows)))
+    random.Random(SEED).shuffle(order)
+    folds = [order[i::FOLDS] for i in range(FOLDS)]
+    fitted_hits = ranking_hits = 0
+    for fold in folds:
+        train = [rows[i] for i in order if i not in fold]
+        w = dict(zip(QUOTE_EVIDENCE, fit_weights(train, names=QUOTE_EVIDENCE)))
+        for i in fold:
+            fitted_hits += _top_sentence_hit(scorer, rows[i], w)
+            ranking_hits += _top_sentence_hit(scorer, rows[i], ranking)
+    n = len(rows)
+    report.append(f"- quotation weights, 5-fold CV on the same questions: top sentence right {ranking_hits}/{n} "
+                  f"with the ranking weights (bar the window's terms), {fitted_hits}/{n} with fitted ones")
+    if fitted_hits > ranking_hits:
+        w = dict(zip(QUOTE_EVIDENCE, (round(float(x), 3) for x in fit_weights(rows, names=QUOTE_EVIDENCE))))
+        report.append(f"- fitted quotation weights kept: {w}")
+        return w
+    report.append("- ranking weights kept for quotations")
+    return {f: ranking[f] for f in QUOTE_EVIDENCE}
 
 
 def _candidates(rag: Rag, scores, exclude: set[int]) -> list[int]:
@@ -288,8 +323,10 @@ def calibrate(embedder: Embedder, ship: bool = False, max_false_abstain: float =
         report = [f"# Tuning for {embedder.name}", "", f"Fitted by `{command}` on " + ", ".join(DEV_SETS)
                   + f" ({len(rows)} questions).", ""]
         weights = choose_weights(rag, scorer, rows, report)
+        quote_weights = choose_quote_weights(scorer, rows, weights, report)
         model = choose_answerability(answerability_examples(rag, scorer, rows, weights), max_false_abstain, report)
-    data = {"model": embedder.name, "fitted_by": command, "weights": weights, "answerability": {
+    data = {"model": embedder.name, "fitted_by": command, "weights": weights, "quote_weights": quote_weights,
+            "answerability": {
         "features": list(model.features), "coef": list(model.coef), "intercept": model.intercept,
         "mean": list(model.mean), "scale": list(model.scale), "threshold": model.threshold,
         "dense_floor": model.dense_floor}}

@@ -303,3 +303,29 @@ def test_a_tuning_file_without_quotation_weights_quotes_by_ranking_weights_bar_t
     assert old.quote_weights["maxsim"] == 0.5 and old.quote_weights["sentence"] == old.weights["sentence"]
     new = SentenceScorer(essays_index, embedder, tuning=Tuning.from_json({**data, "quote_weights": {"maxsim": 2}}))
     assert new.quote_weights["maxsim"] == 2.0 and new.weights["maxsim"] == 0.5
+
+
+def test_a_two_sentence_note_is_judged_on_what_can_be_measured_there(tmp_path, embedder):
+    """Among two sentences none stands out by more than one deviation, so how
+    far the best stands out (top_score, margin) says nothing there: the note
+    answers what it says and still refuses what it does not."""
+    from rag.answer.abstain import RELATIVE, _measurable
+    from rag.index.build import build_index
+    from rag.ingest.corpus import load_corpus
+    from rag.pipeline import Rag
+    from tests.conftest import write_corpus
+
+    corpus = write_corpus(tmp_path / "c", {"talks.txt": "Talks resumed on Monday, and Ukrainian President Volodymyr "
+                                           "Zelensky said a deal was near. Observers doubt that Zelensky can sign "
+                                           "it alone."})
+    index, _ = build_index(load_corpus(corpus), tmp_path / "i", embedder)
+    rag = Rag(index, embedder)
+    answered = rag.ask("Can the Ukrainian president sign the deal alone?")
+    assert not answered.abstained and any("sign it alone" in q.text for q in answered.quotes)
+    assert rag.ask("What is the capital of Australia?").abstained
+    assert rag.ask("How many soldiers has Russia lost?").abstained
+    model = rag.scorer().tuning.answerability
+    values = {f: 9.0 for f in model.features}
+    small, large = _measurable(values, 2, model), _measurable(values, 500, model)
+    assert large == values
+    assert all(small[f] != 9.0 for f in RELATIVE) and all(small[f] == 9.0 for f in model.features if f not in RELATIVE)

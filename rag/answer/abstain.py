@@ -233,12 +233,33 @@ def judge(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms, candid
     values = features(form, scores, terms, candidates)
     if model is None:
         return Judgement(True, float("nan"), values)
-    p = model.probability(values)
+    p = model.probability(_measurable(values, terms.layer.n, model))
     if values["top_dense"] < model.dense_floor:
         return Judgement(False, p, values, "nothing in the documents is close to this question")
     if p >= model.threshold:
         return Judgement(True, p, values)
     return Judgement(False, p, values, _reason(form, values, scores, terms))
+
+
+# Features in z units over the corpus's sentences: how far the best stands out.
+RELATIVE = ("top_score", "margin")
+
+
+def _measurable(values: Mapping[str, float], sentences: int, model: Answerability) -> Mapping[str, float]:
+    """``values``, with the relative features set to their training mean
+    (no evidence either way) where the corpus is too small to measure them:
+    among n sentences none can stand more than (n - 1) / sqrt(n) deviations
+    above the rest, and below the typical answer's top_score (the model's
+    own mean, about 4.4: some 22 sentences) a two-sentence note's answer
+    would read as a weak one, and its clear lead over the other as the lone
+    spike of a near miss."""
+    if sentences < 2 or "top_score" not in model.features:
+        return values
+    typical = model.mean[model.features.index("top_score")]
+    if (sentences - 1) / sentences ** 0.5 >= typical:
+        return values
+    means = dict(zip(model.features, model.mean))
+    return {**values, **{f: means[f] for f in RELATIVE if f in means}}
 
 
 def _reason(form: QuestionForm, values: Mapping[str, float], scores: SentenceScores, terms: CorpusTerms) -> str:

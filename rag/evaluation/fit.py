@@ -125,18 +125,25 @@ def _top_chunk_hit(rag: Rag, scorer: SentenceScorer, row: dict, weights: dict) -
     return any(rag.index.sentences.sentences[i].chunk_id == best_chunk for i in row["gold"])
 
 
-def choose_weights(rag: Rag, scorer: SentenceScorer, rows: list[dict], report: list[str]) -> dict:
-    rows = _lookup_rows(rows)
+def _cross_validated(rows: list[dict], names: tuple[str, ...], hit, reference: dict) -> tuple[int, int]:
+    """5-fold by question: (hits of weights fitted on the other folds, hits of ``reference``)."""
     order = list(range(len(rows)))
     random.Random(SEED).shuffle(order)
-    folds = [order[i::FOLDS] for i in range(FOLDS)]
-    fitted_hits = default_hits = 0
-    for fold in folds:
+    fitted = kept = 0
+    for k in range(FOLDS):
+        fold = order[k::FOLDS]
         train = [rows[i] for i in order if i not in fold]
-        w = dict(zip(EVIDENCE, fit_weights(train)))
+        w = dict(zip(names, fit_weights(train, names=names)))
         for i in fold:
-            fitted_hits += _top_chunk_hit(rag, scorer, rows[i], w)
-            default_hits += _top_chunk_hit(rag, scorer, rows[i], {f: DEFAULT_WEIGHTS[f] for f in EVIDENCE})
+            fitted += hit(rows[i], w)
+            kept += hit(rows[i], reference)
+    return fitted, kept
+
+
+def choose_weights(rag: Rag, scorer: SentenceScorer, rows: list[dict], report: list[str]) -> dict:
+    rows = _lookup_rows(rows)
+    fitted_hits, default_hits = _cross_validated(rows, EVIDENCE, lambda row, w: _top_chunk_hit(rag, scorer, row, w),
+                                                 {f: DEFAULT_WEIGHTS[f] for f in EVIDENCE})
     n = len(rows)
     report.append(f"- sentence weights, 5-fold CV by question on {n} lookup questions: top passage right "
                   f"{default_hits}/{n} with the default weights, {fitted_hits}/{n} with fitted ones")
@@ -159,16 +166,8 @@ def choose_quote_weights(scorer: SentenceScorer, rows: list[dict], ranking: dict
     """Weights over QUOTE_EVIDENCE that choose quotations: fitted, if
     cross-validation beats the ranking weights restricted to those features."""
     rows = _lookup_rows(rows)
-    order = list(range(len(rows)))
-    random.Random(SEED).shuffle(order)
-    folds = [order[i::FOLDS] for i in range(FOLDS)]
-    fitted_hits = ranking_hits = 0
-    for fold in folds:
-        train = [rows[i] for i in order if i not in fold]
-        w = dict(zip(QUOTE_EVIDENCE, fit_weights(train, names=QUOTE_EVIDENCE)))
-        for i in fold:
-            fitted_hits += _top_sentence_hit(scorer, rows[i], w)
-            ranking_hits += _top_sentence_hit(scorer, rows[i], ranking)
+    fitted_hits, ranking_hits = _cross_validated(rows, QUOTE_EVIDENCE,
+                                                 lambda row, w: _top_sentence_hit(scorer, row, w), ranking)
     n = len(rows)
     report.append(f"- quotation weights, 5-fold CV on the same questions: top sentence right {ranking_hits}/{n} "
                   f"with the ranking weights (bar the window's terms), {fitted_hits}/{n} with fitted ones")

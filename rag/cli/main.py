@@ -294,7 +294,7 @@ def calibrate(model_path, ship, max_false_abstain) -> None:
     without them still answers, but with a note that questions the documents
     do not answer may get quotations. This fits them on the project's
     development question sets (eval/essays_qa.jsonl, eval/check_qa.jsonl,
-    eval/dev_qa.jsonl) over the bundled corpus, prints the cross-validated
+    eval/dev_qa.jsonl, eval/dev2_qa.jsonl) over the bundled corpus, prints the cross-validated
     figures, and writes them where rag finds them for that model.
     """
     from rag.embed.auto import default_embedder

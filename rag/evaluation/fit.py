@@ -4,13 +4,14 @@
     rag calibrate --model mpnet --ship        # into rag/tuning/, as shipped
 
 What is fitted, on the development sets only (eval/essays_qa.jsonl,
-eval/check_qa.jsonl, eval/dev_qa.jsonl; never on eval/holdout_qa.jsonl,
+eval/check_qa.jsonl, eval/dev_qa.jsonl, eval/dev2_qa.jsonl; never on eval/holdout_qa.jsonl,
 eval/blind_qa.jsonl or eval/other/):
 1. the sentence-evidence weights (rag.retrieval.scoring), by a softmax over
    each question's sentences with its gold sentences as the target;
    kept only if 5-fold cross-validation by question beats the default weights;
    once over EVIDENCE, to rank passages (judged by the top passage), and once
-   over QUOTE_EVIDENCE, to choose quotations (judged by the top sentence);
+   over QUOTE_EVIDENCE, to choose quotations (judged by the top sentence;
+   each kept only if it beats the default weights);
 2. the answerability model (rag.answer.abstain): a logistic regression
    over FEATURES, trained on answerable questions (positive), out-of-scope
    questions and answerable questions with their answer removed from the
@@ -42,7 +43,7 @@ from rag.pipeline import Rag, project_root
 from rag.retrieval.scoring import DEFAULT_WEIGHTS, EVIDENCE, QUOTE_EVIDENCE, SentenceScorer, _z
 from rag.settings import TUNING_DIR, Answerability, cache_root, tuning_file_name
 
-DEV_SETS = ("eval/essays_qa.jsonl", "eval/check_qa.jsonl", "eval/dev_qa.jsonl")
+DEV_SETS = ("eval/essays_qa.jsonl", "eval/check_qa.jsonl", "eval/dev_qa.jsonl", "eval/dev2_qa.jsonl")
 FOLDS = 5
 SEED = 7
 CANDIDATE_CHUNKS = 5  # as `rag ask`: the sentences of the top k passages
@@ -162,21 +163,22 @@ def _top_sentence_hit(scorer: SentenceScorer, row: dict, weights: dict) -> bool:
     return int(np.argmax(score)) in row["gold"]
 
 
-def choose_quote_weights(scorer: SentenceScorer, rows: list[dict], ranking: dict, report: list[str]) -> dict:
+def choose_quote_weights(scorer: SentenceScorer, rows: list[dict], report: list[str]) -> dict:
     """Weights over QUOTE_EVIDENCE that choose quotations: fitted, if
-    cross-validation beats the ranking weights restricted to those features."""
+    cross-validation beats the default weights at putting a gold sentence first."""
     rows = _lookup_rows(rows)
-    fitted_hits, ranking_hits = _cross_validated(rows, QUOTE_EVIDENCE,
-                                                 lambda row, w: _top_sentence_hit(scorer, row, w), ranking)
+    defaults = {f: DEFAULT_WEIGHTS[f] for f in QUOTE_EVIDENCE}
+    fitted_hits, default_hits = _cross_validated(rows, QUOTE_EVIDENCE,
+                                                 lambda row, w: _top_sentence_hit(scorer, row, w), defaults)
     n = len(rows)
-    report.append(f"- quotation weights, 5-fold CV on the same questions: top sentence right {ranking_hits}/{n} "
-                  f"with the ranking weights (bar the window's terms), {fitted_hits}/{n} with fitted ones")
-    if fitted_hits > ranking_hits:
+    report.append(f"- quotation weights, 5-fold CV on the same questions: top sentence right {default_hits}/{n} "
+                  f"with the default weights, {fitted_hits}/{n} with fitted ones")
+    if fitted_hits > default_hits:
         w = dict(zip(QUOTE_EVIDENCE, (round(float(x), 3) for x in fit_weights(rows, names=QUOTE_EVIDENCE))))
         report.append(f"- fitted quotation weights kept: {w}")
         return w
-    report.append("- ranking weights kept for quotations")
-    return {f: ranking[f] for f in QUOTE_EVIDENCE}
+    report.append("- default weights kept for quotations")
+    return defaults
 
 
 def _candidates(rag: Rag, scores, exclude: set[int]) -> list[int]:
@@ -322,7 +324,7 @@ def calibrate(embedder: Embedder, ship: bool = False, max_false_abstain: float =
         report = [f"# Tuning for {embedder.name}", "", f"Fitted by `{command}` on " + ", ".join(DEV_SETS)
                   + f" ({len(rows)} questions).", ""]
         weights = choose_weights(rag, scorer, rows, report)
-        quote_weights = choose_quote_weights(scorer, rows, weights, report)
+        quote_weights = choose_quote_weights(scorer, rows, report)
         model = choose_answerability(answerability_examples(rag, scorer, rows, weights), max_false_abstain, report)
     data = {"model": embedder.name, "fitted_by": command, "weights": weights, "quote_weights": quote_weights,
             "answerability": {

@@ -222,7 +222,6 @@ class SentenceScorer:
             score = (w["broad_query"] * _z(score) + w["thesis_summary"] * t["summary"]
                      + w["thesis_early"] * t["early"] + w["thesis_recommends"] * t["recommends"])
         if form is not None:
-            score = score.copy()
             if len(form.documents) == 1 and not form.each:
                 score[self.sentence_doc == form.documents[0]] += w["named_bonus"]
             if form.part is None:

@@ -4,7 +4,10 @@ bundled essays: warm `Rag.ask` latency and a cold whole-process `rag ask`.
     .venv/bin/python -m benchmarks models [--rounds 3] [--cold-runs 5]
     .venv/bin/python -m benchmarks models --baseline-commit 80c8d86
 
-Both run on the onnxruntime path. Sides alternate: warm runs are child
+Cold runs are on the onnxruntime path. Warm processes call Rag.keep_warm
+first, as `rag serve` does (questions then run on torch in bfloat16 where the
+CPU has it; rag.embed.query_bf16), except "mpnet, no keep_warm" and the
+baseline commit, which has no such call. Sides alternate: warm runs are child
 processes taking turns round by round (each answers the same questions, after
 three warm-up questions); cold runs alternate too. Figures are medians, and
 ratios mpnet / MiniLM. ``--baseline-commit`` also times the MiniLM pipeline of
@@ -37,6 +40,8 @@ except ImportError:  # a baseline commit from before the package move
     from rag.api import Rag
 rag = Rag.open(sys.argv[1], default_embedder(sys.argv[2] or None))
 questions = json.loads(sys.argv[3])
+if sys.argv[4] == "keep_warm":
+    rag.keep_warm()  # as the chat page does before its port opens
 for q in questions[:3]:
     rag.ask(q + " (warm-up)")
 times = []
@@ -63,8 +68,9 @@ def _build(checkout: Path, index: Path, model: str | None) -> None:
     subprocess.run(args, cwd=checkout, env=env, check=True)
 
 
-def _warm(checkout: Path, index: Path, model: str | None, questions: list[str]) -> list[float]:
-    out = subprocess.run([sys.executable, "-c", WARM, str(index), model or "", json.dumps(questions)],
+def _warm(checkout: Path, index: Path, model: str | None, questions: list[str], keep_warm: bool) -> list[float]:
+    out = subprocess.run([sys.executable, "-c", WARM, str(index), model or "", json.dumps(questions),
+                          "keep_warm" if keep_warm else "plain"],
                          cwd=tempfile.gettempdir(), env=_env(checkout), capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -90,33 +96,40 @@ def main(argv: list[str]) -> None:
     questions = questions[: args.questions]
     with tempfile.TemporaryDirectory(prefix="rag-bench-models-") as tmp:
         tmp = Path(tmp)
-        sides = {"mpnet": (ROOT, tmp / "mpnet", "mpnet"), "minilm": (ROOT, tmp / "minilm", "minilm")}
+        # name: checkout, index, model, and whether the process calls Rag.keep_warm
+        # (as `rag serve` does) before its questions; a cold run is the same either way.
+        sides = {"mpnet": (ROOT, tmp / "mpnet", "mpnet", True), "minilm": (ROOT, tmp / "minilm", "minilm", True),
+                 "mpnet, no keep_warm": (ROOT, tmp / "mpnet", "mpnet", False)}
         if args.baseline_commit:
             tree = tmp / "baseline"
             subprocess.run(["git", "worktree", "add", "--detach", str(tree), args.baseline_commit], cwd=ROOT,
                            check=True, capture_output=True)
-            sides["minilm@" + args.baseline_commit] = (tree, tmp / "baseline-index", None)
+            sides["minilm@" + args.baseline_commit] = (tree, tmp / "baseline-index", None, False)
+        coldsides = [name for name in sides if sides[name][3] or name.startswith("minilm@")]
         try:
-            for checkout, index, model in sides.values():
+            for name in coldsides:
+                checkout, index, model, _ = sides[name]
                 _build(checkout, index, model)
                 _cold(checkout, index, model)  # the first run pays one-time work (ONNX export)
             warm = {name: [] for name in sides}
-            cold = {name: [] for name in sides}
+            cold = {name: [] for name in coldsides}
             for round_ in range(args.rounds):
                 order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
                 for name in order:
-                    warm[name] += _warm(*sides[name], questions)
+                    checkout, index, model, keep_warm = sides[name]
+                    warm[name] += _warm(checkout, index, model, questions, keep_warm)
             for run in range(args.cold_runs):
-                order = list(sides) if run % 2 == 0 else list(reversed(sides))
+                order = coldsides if run % 2 == 0 else list(reversed(coldsides))
                 for name in order:
-                    cold[name].append(_cold(*sides[name]))
+                    cold[name].append(_cold(*sides[name][:3]))
         finally:
             if args.baseline_commit:
                 subprocess.run(["git", "worktree", "remove", "--force", str(tmp / "baseline")], cwd=ROOT,
                                capture_output=True)
     rows = {name: {"warm_ask_p50_ms": round(1000 * statistics.median(warm[name]), 1),
                    "warm_ask_p95_ms": round(1000 * sorted(warm[name])[int(0.95 * (len(warm[name]) - 1))], 1),
-                   "cold_ask_p50_s": round(statistics.median(cold[name]), 2)} for name in sides}
+                   "cold_ask_p50_s": round(statistics.median(cold.get(name) or cold["mpnet"]), 2)}
+            for name in sides}
     print("| pipeline | warm Rag.ask p50 (ms) | p95 (ms) | cold rag ask p50 (s) |\n|---|---|---|---|")
     for name, row in rows.items():
         print(f"| {name} | {row['warm_ask_p50_ms']} | {row['warm_ask_p95_ms']} | {row['cold_ask_p50_s']} |")

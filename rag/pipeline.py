@@ -176,6 +176,23 @@ class Rag:
         query, _ = clean_question(query)
         return self.retriever(retriever).search(query, _check_k(k), form=self.form(query))
 
+    def keep_warm(self) -> None:
+        """Ready for many questions in this process (the chat page, before
+        its port opens): the model, scorer and retrievers loaded, questions
+        encoded the faster way where the embedder has one (FastEmbedder.keep_warm),
+        and numpy's BLAS on one thread for the whole process. Its idle threads
+        spin for about 0.1 s after each matrix product, and on two cores they
+        took 7 ms from the next question's encoder (benchmarks/RESULTS.md)."""
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1, user_api="blas")
+        warm = getattr(self.embedder, "keep_warm", None)
+        if warm is not None and warm():
+            scorer = self.scorer()
+            if scorer is not None:  # evidence from the other path would answer a repeated question differently
+                scorer.forget()
+        self.ask("warm up")
+
     def ask(self, question: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER,
             max_quotes: int = MAX_QUOTES) -> Answer:
         """Quotations that answer ``question`` from the top ``k`` passages, or an abstention."""

@@ -35,10 +35,12 @@ class Settings:
     model: str | None = _env("RAG_MODEL", "Embedding model: mpnet, minilm, or a sentence-transformers folder.",
                              "mpnet when installed, else minilm")
     backend: str = _env("RAG_BACKEND", "How the model runs: auto (onnxruntime for queries, torch in bfloat16 "
-                        "for big builds where the CPU has it), onnx, or torch.", "auto")
+                        "for big builds and for the chat page's questions where the CPU has it), onnx, "
+                        "or torch.", "auto")
     threads: int | None = _env("RAG_THREADS", "onnxruntime threads per encode.", "one per core, at most 4")
     torch_threads: int | None = _env("RAG_TORCH_THREADS", "torch threads in `rag serve`.", "1")
-    bf16: bool = _env("RAG_BF16", "0 keeps big builds in float32 even where the CPU has bfloat16.", "1")
+    bf16: bool = _env("RAG_BF16", "0 keeps big builds, and the chat page's questions, in float32 even where "
+                      "the CPU has bfloat16.", "1")
     cache: Path | None = _env("RAG_CACHE", "Where unpacked models and the local ONNX export live.",
                               "$XDG_CACHE_HOME/rag or ~/.cache/rag")
     host: str | None = _env("RAG_HOST", "Address `rag serve` listens on.", "127.0.0.1")

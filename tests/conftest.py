@@ -20,11 +20,16 @@ CORPUS = ROOT / "corpus"
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The default model (all-mpnet-base-v2) as `rag` runs it: onnxruntime for
-    queries and these small builds. Its torch path is tested in test_embed_fast."""
+    """The default model (all-mpnet-base-v2) as the chat page runs it:
+    onnxruntime for these small builds, and questions on torch in bfloat16
+    where the CPU has it (FastEmbedder.keep_warm, which the page calls;
+    elsewhere, and with RAG_BF16=0, onnxruntime). Set here, once, so that
+    every test sees the same path whichever test starts a page first.
+    Its other paths are tested in test_embed_fast and test_query_bf16."""
     from rag.embed.auto import default_embedder
 
     model = default_embedder()
+    model.keep_warm()
     model.embed_query("warm up")  # load once, here, not inside a timed test
     return model
 

@@ -166,7 +166,7 @@ def prepare(rag: Rag) -> None:
     import torch
 
     torch.set_num_threads(settings().torch_threads or TORCH_THREADS)
-    rag.ask("warm up")  # model, sentence scorer and retrievers, all before the port opens
+    rag.keep_warm()  # model, sentence scorer and retrievers, all before the port opens
 
 
 def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, block: bool = True,

@@ -78,7 +78,7 @@ class Uploads:
         if not report.changed:
             return rag
         fresh = Rag.open(rag.index.path, rag.embedder)
-        fresh.ask("warm up")  # retrievers and scorer ready before the next visitor's question
+        fresh.keep_warm()  # retrievers and scorer ready before the next visitor's question
         return fresh
 
 

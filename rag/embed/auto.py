@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from rag.embed.base import Embedder, TokenEmbedding
+from rag.embed.pooling import token_embeddings
 from rag.embed.torch_backend import SentenceTransformerEmbedder, cpu_has_bf16
 from rag.errors import ModelError
 from rag.settings import settings
@@ -46,6 +47,9 @@ class FastEmbedder:
         # measured alike and 64 about 15 % slower.
         self._torch.batch_size = 32 if self.bf16 else 16
         self._onnx = None
+        # rag.embed.query_bf16's encoder once keep_warm() loaded it; False
+        # when it was tried and is not to be had.
+        self._questions = None
         self._cached_query = lru_cache(maxsize=QUERY_CACHE)(self._embed_query)
         from rag.embed import onnx_backend
 
@@ -100,8 +104,39 @@ class FastEmbedder:
         # A copy, so that a caller editing its vector cannot spoil the cache.
         return self._cached_query(text).copy()
 
+    def keep_warm(self) -> bool:
+        """Ready for many questions in this process (the chat page). Where
+        the CPU has bfloat16, questions are then encoded on torch by
+        rag.embed.query_bf16: 1.7× onnxruntime's float32 for one question,
+        vectors within cosine 0.9999 of it. Elsewhere, or for a model that
+        module does not know, onnxruntime stays. Costs a few seconds and
+        ~0.25 GB, once (load, and kernels made for every question length up
+        to 64 word pieces). Returns whether questions now run on torch."""
+        if self._questions is None:
+            self._questions = False
+            if self.bf16:
+                from rag.embed.query_bf16 import load_query_encoder
+
+                try:
+                    self._questions = load_query_encoder(self.model_path) or False
+                except Exception as err:  # torch could not load it: onnxruntime still serves
+                    _warn(f"questions stay on onnxruntime: {err}")
+                if self._questions:
+                    self._questions.prepare()
+                # Vectors cached from the other path would answer a repeated question differently.
+                self.clear_cache()
+        return bool(self._questions)
+
+    def _question_embeddings(self, texts: Sequence[str]) -> list[TokenEmbedding]:
+        encoder = self._questions
+        ids = self._torch._ids(texts)
+        return [token_embeddings(row[None], np.ones((1, len(row)), dtype=np.int64), encoder.hidden(row)[None])[0]
+                for row in ids]
+
     def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Token vectors for term-level matching; onnxruntime when it runs, else torch."""
+        if self._questions:
+            return [e.as_tuple() for e in self._question_embeddings(texts)]
         onnx = self._onnx_or_none()
         return onnx.embed_tokens(texts) if onnx is not None else self._torch.embed_tokens(texts)
 
@@ -133,6 +168,8 @@ class FastEmbedder:
         self._cached_query.cache_clear()
 
     def _embed_query(self, text: str) -> np.ndarray:
+        if self._questions:
+            return self._question_embeddings([text])[0].vector.astype(np.float32)
         onnx = self._onnx_or_none()
         return onnx.embed_query(text) if onnx is not None else self._torch.embed_query(text)
 

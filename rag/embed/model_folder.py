@@ -62,6 +62,7 @@ def weights_file(model_path: Path) -> Path | None:
     return next((model_path / w for w in WEIGHTS if (model_path / w).is_file()), None)
 
 
+@lru_cache(maxsize=8)
 def max_length(model_path: Path) -> int:
     try:
         return int(json.loads((model_path / "sentence_bert_config.json").read_text())["max_seq_length"])

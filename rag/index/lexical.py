@@ -36,7 +36,13 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 def content_stems(text: str) -> list[str]:
     """A text's words as BM25 indexes them: lower-cased, English stop words
     removed, Snowball-stemmed (for term coverage, rag.answer.abstain)."""
-    return tokenize([text])[0]
+    return list(_question_stems(text))
+
+
+@lru_cache(maxsize=256)
+def _question_stems(text: str) -> tuple[str, ...]:
+    """content_stems, kept: a question is read by BM25 and by the answer stage."""
+    return tuple(tokenize([text])[0])
 
 
 class BM25Index:
@@ -89,7 +95,7 @@ class BM25Index:
 
     def scores_for(self, query: str) -> np.ndarray:
         """The BM25 score of every row, for fusing with dense scores."""
-        tokens = tokenize([query])
-        if not tokens[0]:
+        tokens = list(_question_stems(query))
+        if not tokens:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._model.get_scores(tokens[0]), dtype=np.float32)
+        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)

@@ -123,6 +123,13 @@ class SentenceScorer:
         # float16 on disk; float32 once here rather than on every question.
         self.tokens_t = np.ascontiguousarray(self.layer.tokens.astype(np.float32).T)
         self.evidence = lru_cache(maxsize=256)(self._evidence)
+        # Search and quoting both score the question: once is enough.
+        self.scores = lru_cache(maxsize=32)(self._scores)
+
+    def forget(self) -> None:
+        """Drop what was computed for earlier questions (the embedder changed path)."""
+        self.evidence.cache_clear()
+        self.scores.cache_clear()
 
     @cached_property
     def headers(self) -> dict[str, frozenset[str]]:
@@ -229,5 +236,8 @@ class SentenceScorer:
                 score[self.header] -= w["header_penalty"]
         return score
 
-    def scores(self, query: str, form: QuestionForm | None = None) -> SentenceScores:
-        return self.combine(self.evidence(query), form)
+    def _scores(self, query: str, form: QuestionForm | None = None) -> SentenceScores:
+        result = self.combine(self.evidence(query), form)
+        for shared in (result.score, result.quote, result.chunk):
+            shared.flags.writeable = False  # cached: every caller sees the same arrays
+        return result

@@ -36,13 +36,13 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 def content_stems(text: str) -> list[str]:
     """A text's words as BM25 indexes them: lower-cased, English stop words
     removed, Snowball-stemmed (for term coverage, rag.answer.abstain)."""
-    return list(_question_stems(text))
+    return tokenize([text])[0]
 
 
 @lru_cache(maxsize=256)
-def _question_stems(text: str) -> tuple[str, ...]:
-    """content_stems, kept: a question is read by BM25 and by the answer stage."""
-    return tuple(tokenize([text])[0])
+def question_stems(text: str) -> tuple[str, ...]:
+    """content_stems of a question, kept: BM25 and the answer stage both read it."""
+    return tuple(content_stems(text))
 
 
 class BM25Index:
@@ -95,7 +95,7 @@ class BM25Index:
 
     def scores_for(self, query: str) -> np.ndarray:
         """The BM25 score of every row, for fusing with dense scores."""
-        tokens = list(_question_stems(query))
+        tokens = list(question_stems(query))
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)

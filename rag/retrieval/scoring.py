@@ -185,7 +185,7 @@ class SentenceScorer:
         }
 
     def _evidence(self, query: str) -> Evidence:
-        from rag.index.lexical import content_stems
+        from rag.index.lexical import question_stems
 
         q_ids, q_tokens, q = self.embedder.embed_tokens([query])[0]
         features = self._dense(q)
@@ -202,7 +202,7 @@ class SentenceScorer:
             "hubness": self.layer.hubness,
         })
         return Evidence(features, q, rare_words(self.embedder.token_strings(q_ids)),
-                        frozenset(content_stems(query)), match, idf)
+                        frozenset(question_stems(query)), match, idf)
 
     def combine(self, evidence: Evidence, form: QuestionForm | None = None) -> SentenceScores:
         """The evidence weighted (this model's tuning), then what the question's form adds.

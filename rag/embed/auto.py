@@ -110,8 +110,8 @@ class FastEmbedder:
         rag.embed.query_bf16: 1.7× onnxruntime's float32 for one question,
         vectors within cosine 0.9999 of it. Elsewhere, or for a model that
         module does not know, onnxruntime stays. Costs a few seconds and
-        ~0.25 GB, once (load, and kernels made for every question length up
-        to 64 word pieces). Returns whether questions now run on torch."""
+        ~0.7 GB of memory, once (load, and kernels made for every question
+        length up to 64 word pieces). Returns whether questions now run on torch."""
         if self._questions is None:
             self._questions = False
             if self.bf16:

@@ -162,7 +162,7 @@ def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, m
 def prepare(rag: Rag) -> None:
     """Torch threads as measured, and the model loaded before the first visitor
     (otherwise the first question waits seconds, and concurrent first questions
-    would each load it)."""
+    would each load it), with questions on the faster path (Rag.keep_warm)."""
     import torch
 
     torch.set_num_threads(settings().torch_threads or TORCH_THREADS)

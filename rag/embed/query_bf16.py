@@ -127,7 +127,6 @@ class QueryEncoder:
                                                                                      layer.output.dense)))
             self.layers.append((linears, _norm(norm), _norm(layer.output.LayerNorm)))
         self._biases: dict[int, object] = {}
-        self.dtype = dtype
         self.packed = packed
 
     def prepare(self, longest: int = PREPARED) -> None:

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.answer.abstain import CorpusTerms, judge
+from rag.answer.abstain import CAUTION, CorpusTerms, judge
 from rag.answer.compose import MAX_QUOTES, answer_from_passages, compose
 from rag.answer.question import clean_question
 from rag.answer.select import PER_DOCUMENT, best_in_document, concerned, lookup, part_spans, per_document
@@ -213,7 +213,9 @@ class Rag:
         if scorer is None or not hits:
             return answer_from_passages(self.index, question, hits, max_quotes, **extra)
         scores = scorer.scores(query, form)
-        spans, grouped, reason = self._choose(form, scores, hits, max_quotes, scorer, scoped)
+        spans, grouped, reason, unsure = self._choose(form, scores, hits, max_quotes, scorer, scoped)
+        if unsure:
+            extra["caution"] = CAUTION
         if scorer.tuning is None or scorer.tuning.answerability is None:
             extra["notes"] = (*notes, f"no answerability calibration for {self.embedder.name}: questions the "
                               f"documents do not answer may still get quotations (run `rag calibrate`)")
@@ -241,33 +243,35 @@ class Rag:
         return tuple(sorted(spans, key=lambda span: (order[span[0]], span[1])))
 
     def _choose(self, form: QuestionForm, scores, hits: list[Hit], max_quotes: int, scorer, scoped: bool = False):
-        """(spans, grouped by document, abstention reason or None)."""
+        """(spans, grouped by document, abstention reason or None, whether the
+        answer falls in the answerability model's caution band)."""
         layer, documents, terms = self.index.sentences, self.index.documents, self.terms
         model = scorer.tuning.answerability if scorer.tuning is not None else None
         if form.part:
-            return part_spans(form, scores, layer, documents)[:max(max_quotes, 1)], False, None
+            return part_spans(form, scores, layer, documents)[:max(max_quotes, 1)], False, None, False
         header = set(scorer.header.tolist())
         if form.broad:
             docs = concerned(form, scores, layer)
-            return per_document(docs, scores, layer, PER_DOCUMENT, header).spans, True, None
+            return per_document(docs, scores, layer, PER_DOCUMENT, header).spans, True, None, False
         chunk_ids = {h.chunk.chunk_id for h in hits}
         candidates = [s.sentence_id for s in layer.sentences if s.chunk_id in chunk_ids and s.sentence_id not in header]
         verdict = judge(form, scores, terms, candidates, model)
         lenient = model is not None and verdict.probability >= model.threshold * EVERY_DOCUMENT_SHARE
+        unsure = verdict.unsure(model)
         if form.each and lenient:
             # A question about how every document treats something presumes
             # they do; it needs less evidence than a lookup (see EVERY_DOCUMENT_SHARE).
-            return self._every_document(form, scores, hits, max_quotes, header, model), True, None
+            return self._every_document(form, scores, hits, max_quotes, header, model), True, None, unsure
         if scoped and lenient:
             verdict = dataclasses.replace(verdict, answerable=True)
         if not verdict.answerable:
-            return (), False, verdict.reason
+            return (), False, verdict.reason, False
         if form.each:
-            return self._every_document(form, scores, hits, max_quotes, header, model), True, None
+            return self._every_document(form, scores, hits, max_quotes, header, model), True, None, unsure
         selection = lookup(form, scores, layer, documents, hits, max_quotes)
         if not selection.spans:
-            return (), False, "no retrieved passage holds a quotable sentence"
-        return selection.spans, False, None
+            return (), False, "no retrieved passage holds a quotable sentence", False
+        return selection.spans, False, None, unsure
 
     # ------------------------------------------------------------ conversation
     # Added for the chat page; the methods above are unchanged.

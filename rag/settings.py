@@ -131,7 +131,9 @@ class Answerability:
     rag.answer.abstain.FEATURES; answer when its probability reaches
     ``threshold`` and the best sentence's cosine reaches ``dense_floor`` (below
     every answerable question it was fitted on: nothing there resembles the
-    question, however its words happen to match)."""
+    question, however its words happen to match). An answer whose probability
+    is under ``sure`` comes with a caution: the band where out-of-scope
+    questions that got past the threshold mostly lie (rag calibrate's report)."""
 
     features: tuple[str, ...]
     coef: tuple[float, ...]
@@ -140,6 +142,11 @@ class Answerability:
     scale: tuple[float, ...]
     threshold: float
     dense_floor: float = -1.0
+    sure: float | None = None  # None (files from before it): no caution band
+
+    @property
+    def sure_threshold(self) -> float:
+        return self.threshold if self.sure is None else max(self.sure, self.threshold)
 
     def probability(self, values: Mapping[str, float]) -> float:
         import math
@@ -170,7 +177,8 @@ class Tuning:
             answerability=None if ans is None else Answerability(
                 tuple(ans["features"]), tuple(float(x) for x in ans["coef"]), float(ans["intercept"]),
                 tuple(float(x) for x in ans["mean"]), tuple(float(x) for x in ans["scale"]),
-                float(ans["threshold"]), float(ans.get("dense_floor", -1.0))),
+                float(ans["threshold"]), float(ans.get("dense_floor", -1.0)),
+                None if ans.get("sure") is None else float(ans["sure"])),
             source=source,
             quote_weights={str(k): float(v) for k, v in data.get("quote_weights", {}).items()},
         )

@@ -125,6 +125,9 @@ class Answer:
     # "broad": a summary or comparison, quotations grouped by document in
     # corpus order (render them under each document's title).
     form: str = "lookup"
+    # Set when the answerability model is unsure the quotations answer the
+    # question (rag.answer.abstain.CAUTION): shown before them, never dropped.
+    caution: str = ""
 
 
 @dataclass(frozen=True)

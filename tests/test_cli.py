@@ -39,7 +39,7 @@ def test_ask_json_shape_and_offsets(essays_index):
     result = run("ask", "--json", "Who is Michael Kofman?", "--index", str(essays_index.path))
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)  # exactly one JSON object, nothing else on stdout
-    assert set(payload) == {"question", "answer", "abstained", "form", "citations", "passages"}
+    assert set(payload) == {"question", "answer", "abstained", "form", "caution", "citations", "passages"}
     assert payload["question"] == "Who is Michael Kofman?"
     assert isinstance(payload["answer"], str) and isinstance(payload["abstained"], bool)
     texts = {p.name.removesuffix(".txt"): p.read_text(encoding="utf-8") for p in CORPUS.glob("*.txt")}

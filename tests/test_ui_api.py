@@ -103,6 +103,16 @@ def test_the_other_essay_says_when_it_never_mentions_him(page_url, essays_rag):
     assert parse(panel).find_all("rag-card")
 
 
+def test_an_unsure_answer_is_served_with_its_caution_first(page_url):
+    from rag.answer.abstain import CAUTION
+    from tests.test_caution import NEAR_MISS
+
+    conversation, _, _, record, _ = ask(new_client(page_url), NEAR_MISS)
+    assert record["abstained"] is False and record["caution"] == CAUTION
+    turn = last_answer(conversation)
+    assert turn.find("rag-caution").text() == CAUTION and turn.find_all("rag-quote")
+
+
 def test_empty_question_gets_a_message_not_an_error(page_url):
     conversation, _, _, record, status = ask(new_client(page_url), "   ")
     assert not record

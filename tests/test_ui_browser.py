@@ -173,6 +173,17 @@ def test_the_answer_reads_exactly_as_in_the_document(page, essays_rag):
     assert "¶" in line and "characters" not in line
 
 
+def test_an_unsure_answer_shows_its_caution_above_the_quotations(page, essays_rag):
+    from tests.test_caution import NEAR_MISS
+
+    turns = page.locator("#rag-chat .rag-turn").count()
+    ask(page, NEAR_MISS, turns + 1)
+    last = page.locator("#rag-chat .rag-turn").last
+    caution = last.locator(".rag-caution")
+    assert caution.is_visible() and caution.inner_text() == essays_rag.ask(NEAR_MISS).caution
+    assert caution.bounding_box()["y"] < last.locator(".rag-quote").first.bounding_box()["y"]
+
+
 def test_copy_puts_plain_quotations_on_the_clipboard(page, essays_rag):
     ask(page, KOFMAN, 1)
     page.locator("#rag-chat .rag-copy").click()

@@ -181,12 +181,23 @@ def unseen_names(question: str, rare: frozenset[str], words: frozenset[str]) -> 
     return found
 
 
+# Shown with an answer whose probability lies between the threshold and the
+# model's ``sure``: where most of the out-of-scope questions that get an
+# answer land (eval/README.md).
+CAUTION = ("This may not answer the question: the passages below match it only loosely. "
+           "Check that they say what you asked before relying on them.")
+
+
 @dataclass(frozen=True)
 class Judgement:
     answerable: bool
     probability: float
     features: Mapping[str, float]
     reason: str = ""  # for an abstention: what was missing, in words for the reader
+
+    def unsure(self, model: Answerability | None) -> bool:
+        """Answered, but within the caution band below ``model.sure``."""
+        return model is not None and self.probability < model.sure_threshold
 
 
 def features(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms,

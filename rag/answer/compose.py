@@ -52,6 +52,7 @@ def compose(index: Index, question: str, spans, hits: list[Hit], abstain_reason:
         for n, (doc_id, start, end) in enumerate(spans, start=1)
     )
     if not quotes:
+        extra.pop("caution", None)  # nothing is answered, so there is nothing to be unsure of
         notes = tuple(extra.pop("notes", ())) + ((abstain_reason,) if abstain_reason else ())
         return Answer(question, abstain_text(index), True, (), tuple(hits), notes=notes, **extra)
     form = "broad" if grouped else "lookup"

@@ -11,6 +11,7 @@ def answer_to_dict(answer: Answer) -> dict:
         "answer": answer.text,
         "abstained": answer.abstained,
         "form": answer.form,
+        "caution": answer.caution,
         "citations": [
             {"n": q.n, "doc_id": q.doc_id, "title": q.title, "start": q.start, "end": q.end, "quote": q.text}
             for q in answer.quotes

@@ -182,6 +182,7 @@ CSS = """
 .rag-copy { font: inherit; font-size: 0.85em; padding: 3px 10px; border-radius: 6px; cursor: pointer;
   border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }
 .rag-abstain { font-weight: 600; margin: 8px 0; }
+.rag-caution { border-left: 3px solid #c77d00; padding: 4px 8px; margin: 6px 0; font-weight: 600; }
 .rag-related ul { margin: 4px 0; padding-left: 1.1em; }
 .rag-related li { margin: 4px 0; font-size: 0.92em; }
 .rag-snip { opacity: 0.8; }

@@ -172,6 +172,10 @@ def _related_html(answer: Answer, turn_id: int, documents: Mapping[str, Document
             f'(not an answer):</div><ul>{items}</ul></div>')
 
 
+def _caution_html(answer: Answer) -> str:
+    return f'<div class="rag-caution" role="note">{escape(answer.caution)}</div>'
+
+
 def answer_html(answer: Answer, turn_id: int, documents: Mapping[str, Document], rewrite: Rewrite | None = None,
                 titles: Mapping[str, str] | None = None) -> str:
     """A finished answer: what was searched (for a follow-up), the quotations, their sources, copy."""
@@ -188,6 +192,8 @@ def answer_html(answer: Answer, turn_id: int, documents: Mapping[str, Document],
         parts += notes
         parts.append(_related_html(answer, turn_id, documents))
     else:
+        if answer.caution:
+            parts.append(_caution_html(answer))
         parts += _quotes_html(answer, turn_id, documents)
         parts.append(_sources_line(answer, turn_id, documents))
         parts += notes
@@ -213,7 +219,7 @@ def stream_html(answer: Answer, turn_id: int, documents: Mapping[str, Document],
                 steps_per_quote: int = 4) -> Iterator[str]:
     """Growing prefixes of the answer's quotations, revealed at word boundaries
     of the source text; each prefix is escaped whole, never half an entity."""
-    done: list[str] = []
+    done: list[str] = [_caution_html(answer)] if answer.caution else []
     if answer.abstained or not answer.quotes:
         return
     for q in ordered_quotes(answer, documents):

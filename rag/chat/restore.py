@@ -21,6 +21,7 @@ import json
 import secrets
 from typing import Sequence
 
+from rag.answer.abstain import CAUTION
 from rag.answer.compose import render_answer_text, verify_quote
 from rag.answer.followup import rewrite, turn_from_answer
 from rag.answer.question import MAX_QUESTION_CHARS
@@ -53,7 +54,7 @@ def saved_state(turns: Sequence, key: bytes) -> dict:
         item = {
             "id": t.id, "q": t.rewrite.question, "r": t.retriever, "k": t.k,
             "abstained": a.abstained, "text": a.text if a.abstained else "", "form": a.form,
-            "notes": list(a.notes),
+            "notes": list(a.notes), "caution": bool(a.caution),
             "quotes": [[q.doc_id, q.start, q.end] for q in a.quotes],
             "passages": [[h.chunk.chunk_id, round(float(h.score), 6), h.retriever] for h in a.passages],
         }
@@ -109,7 +110,9 @@ def _answer(rag: Rag, item: dict, question: str, query: str, retriever: str) -> 
     form = item.get("form") if item.get("form") in FORMS else "lookup"
     text = _str(item.get("text", ""), MAX_TEXT) if abstained else render_answer_text(tuple(quotes), form == "broad")
     notes = tuple(_str(n, MAX_TEXT) for n in _list(item.get("notes", []), 5))
-    return Answer(question, text, abstained, tuple(quotes), tuple(passages), query, retriever, notes, form)
+    # Only the flag is stored: the caution's words are ours, not the browser's.
+    caution = CAUTION if item.get("caution") is True and not abstained else ""
+    return Answer(question, text, abstained, tuple(quotes), tuple(passages), query, retriever, notes, form, caution)
 
 
 UNSIGNED = ("The earlier conversation in this browser was not restored: it was kept by another run of the "

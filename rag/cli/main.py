@@ -190,6 +190,8 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
             citation.update(paragraph=place.paragraph, page=place.page)
         click.echo(safe_json(payload, indent=2))
         return
+    if answer.caution:
+        click.echo(f"Caution: {answer.caution}\n")
     click.echo(safe(answer.text))
     if answer.quotes:
         click.echo("")
@@ -287,7 +289,10 @@ def serve(host, port, allowed_hosts, index_dir, model_path, read_only) -> None:
 @click.option("--ship", is_flag=True, help="Write rag/tuning/ (the tuning rag ships) instead of the cache.")
 @click.option("--max-false-abstain", type=click.FloatRange(0.0, 0.5), default=0.03, show_default=True,
               help="Share of answerable development questions the answerability model may refuse (cross-validated).")
-def calibrate(model_path, ship, max_false_abstain) -> None:
+@click.option("--max-caution", type=click.FloatRange(0.0, 0.5), default=0.15, show_default=True,
+              help="Share of answerable development questions whose answers may come with a caution that they "
+                   "may not answer the question (cross-validated; refusals count in it).")
+def calibrate(model_path, ship, max_false_abstain, max_caution) -> None:
     """Fit the answer weights and the answerability model for a model.
 
     Weights and thresholds belong to the model they were fitted with: a model
@@ -301,7 +306,7 @@ def calibrate(model_path, ship, max_false_abstain) -> None:
     from rag.evaluation.fit import calibrate as fit
 
     path, report = fit(default_embedder(model_path), ship=ship, max_false_abstain=max_false_abstain,
-                       progress=not ship)
+                       progress=not ship, max_caution=max_caution)
     click.echo(safe("\n".join(report)))
     click.echo(f"Wrote {safe_name(str(path))}", err=True)
 

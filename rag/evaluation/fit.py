@@ -19,7 +19,9 @@ eval/blind_qa.jsonl or eval/other/):
    ones weighted to count, together, as much as those; each feature's
    weight kept to the sign of its meaning); its threshold is
    the one whose cross-validated false-abstention rate on answerable
-   questions stays at or below --max-false-abstain.
+   questions stays at or below --max-false-abstain, and its second
+   threshold, under which an answer carries a caution, the one that
+   at most --max-caution of them fall under.
 The cross-validated figures are printed and written beside the tuning as a
 Markdown report (eval/reports/current/tuning-<model>.md).
 """
@@ -48,6 +50,9 @@ FOLDS = 5
 SEED = 7
 CANDIDATE_CHUNKS = 5  # as `rag ask`: the sentences of the top k passages
 DENSE_FLOOR_MARGIN = 0.03
+# The share of answerable questions (cross-validated) whose answers may carry
+# a caution: about one in seven, so that a caution stays rare enough to be read.
+MAX_CAUTION = 0.15
 
 
 def _kinds(path: Path) -> dict[str, str]:
@@ -264,7 +269,8 @@ def kind_weights(kinds: np.ndarray) -> np.ndarray:
     return weight
 
 
-def choose_answerability(examples: list[tuple], max_false_abstain: float, report: list[str]) -> Answerability:
+def choose_answerability(examples: list[tuple], max_false_abstain: float, report: list[str],
+                         max_caution: float = MAX_CAUTION) -> Answerability:
     x = np.array([[e[0][f] for f in FEATURES] for e in examples], dtype=np.float64)
     y = np.array([e[1] for e in examples], dtype=np.float64)
     groups = np.array([e[2] for e in examples])
@@ -284,11 +290,19 @@ def choose_answerability(examples: list[tuple], max_false_abstain: float, report
     # The largest threshold whose cross-validated false abstentions stay within bounds.
     allowed = int(np.floor(max_false_abstain * len(positives)))
     threshold = float(positives[allowed]) - 1e-6 if len(positives) else 0.5
+    # Answers under ``sure`` carry a caution: the answerable questions that
+    # fall there (at most max_caution of them, abstentions included) are
+    # outnumbered by the near misses that do.
+    cautious = min(len(positives) - 1, int(np.floor(max_caution * len(positives))))
+    sure = max(threshold, float(positives[cautious]) - 1e-6) if len(positives) else threshold
     for kind in ("answerable", "out of scope", "removed"):
         mask = kinds == kind
         share = float(np.mean(held[mask] >= threshold)) if mask.any() else float("nan")
         word = "answered" if kind == "answerable" else "answered (should abstain)"
         report.append(f"- answerability, CV: {kind}: {int(mask.sum())} questions, {share:.3f} {word}")
+        if mask.any():
+            confident = float(np.mean(held[mask] >= sure))
+            report.append(f"  - of them answered without a caution (probability ≥ {sure:.3f}): {confident:.3f}")
     coef, intercept = fit_signed(xs, y, weight)
     dense = x[:, FEATURES.index("top_dense")]
     floor = float(dense[y == 1].min()) - DENSE_FLOOR_MARGIN if (y == 1).any() else -1.0
@@ -300,11 +314,12 @@ def choose_answerability(examples: list[tuple], max_false_abstain: float, report
                   + ", ".join(f"{f} {c:+.2f}" for f, c in zip(FEATURES, coef)))
     return Answerability(FEATURES, tuple(round(float(c), 5) for c in coef), round(intercept, 5),
                          tuple(round(float(m), 5) for m in mean), tuple(round(float(s), 5) for s in scale),
-                         round(threshold, 5), round(floor, 4))
+                         round(threshold, 5), round(floor, 4), round(sure, 5))
 
 
 def calibrate(embedder: Embedder, ship: bool = False, max_false_abstain: float = 0.03,
-              root: Path | None = None, progress: bool = False) -> tuple[Path, list[str]]:
+              root: Path | None = None, progress: bool = False,
+              max_caution: float = MAX_CAUTION) -> tuple[Path, list[str]]:
     """Fit and write the tuning for ``embedder``'s model; returns (file, report lines).
     ``ship`` writes rag/tuning/ (and the report under eval/reports/current/),
     otherwise the cache, where rag.settings.tuning_for finds it."""
@@ -325,12 +340,13 @@ def calibrate(embedder: Embedder, ship: bool = False, max_false_abstain: float =
                   + f" ({len(rows)} questions).", ""]
         weights = choose_weights(rag, scorer, rows, report)
         quote_weights = choose_quote_weights(scorer, rows, report)
-        model = choose_answerability(answerability_examples(rag, scorer, rows, weights), max_false_abstain, report)
+        model = choose_answerability(answerability_examples(rag, scorer, rows, weights), max_false_abstain, report,
+                                     max_caution)
     data = {"model": embedder.name, "fitted_by": command, "weights": weights, "quote_weights": quote_weights,
             "answerability": {
         "features": list(model.features), "coef": list(model.coef), "intercept": model.intercept,
         "mean": list(model.mean), "scale": list(model.scale), "threshold": model.threshold,
-        "dense_floor": model.dense_floor}}
+        "dense_floor": model.dense_floor, "sure": model.sure}}
     from rag.settings import Tuning
 
     Tuning.from_json(data)  # the file must read back

@@ -16,7 +16,7 @@ from rag.text import safe, safe_json
 
 METRIC_ORDER = (*RETRIEVAL_METRICS, *ANSWER_METRICS)
 # Metrics where smaller is better; every other one is better when larger.
-LOWER_IS_BETTER = {"false_abstain_rate"}
+LOWER_IS_BETTER = {"false_abstain_rate", "confident_oos_rate", "caution_rate"}
 
 
 def table(rows: list[dict], columns: list[str]) -> str:

@@ -21,7 +21,11 @@ from rag.evaluation.metrics import (
 )
 from rag.evaluation.qa import QAItem, Span
 
-ANSWER_METRICS = ("quote_hit", "abstain_rate", "false_abstain_rate", "verbatim_rate")
+ANSWER_METRICS = ("quote_hit", "abstain_rate", "false_abstain_rate", "confident_oos_rate", "caution_rate",
+                  "verbatim_rate")
+# confident_oos_rate: out-of-scope questions answered without a caution (the
+# worst failure: abstain_rate's complement, less the answers that say they
+# may not answer). caution_rate: answerable questions answered with one.
 # all_docs_quoted: over answerable questions whose gold answers lie in more
 # than one document ("Do both essays …?"), the share that quote every one of
 # them. each_doc_hit: over answerable questions, the share with a quotation on
@@ -30,8 +34,8 @@ ANSWER_METRICS = ("quote_hit", "abstain_rate", "false_abstain_rate", "verbatim_r
 # questions answered in one document).
 MULTI_DOC_METRICS = ("all_docs_quoted", "each_doc_hit")
 # Metrics reported per kind of question, and with a 95 % bootstrap interval.
-KIND_METRICS = ("hit@1", "mrr@10", "quote_hit", "abstain_rate", "false_abstain_rate", "all_docs_quoted",
-                "each_doc_hit")
+KIND_METRICS = ("hit@1", "mrr@10", "quote_hit", "abstain_rate", "false_abstain_rate", "confident_oos_rate",
+                "caution_rate", "all_docs_quoted", "each_doc_hit")
 BOOTSTRAP = 2000
 
 
@@ -48,6 +52,7 @@ class QuestionResult:
     kind: str = ""
     all_docs_quoted: bool | None = None  # None unless the gold answers lie in several documents
     each_doc_hit: bool | None = None
+    cautioned: bool = False  # answered, with the answerability model's caution
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class EvalResult:
                     "first_relevant_rank": q.first_relevant_rank,
                     "quote_hit": q.quote_hit,
                     "abstained": q.abstained,
+                    "cautioned": q.cautioned,
                     **({"kind": q.kind} if q.kind else {}),
                     **({"each_doc_hit": q.each_doc_hit} if q.each_doc_hit is not None else {}),
                 }
@@ -130,6 +136,7 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
                 first_relevant_rank=first_relevant_rank(item_labels) if item.answerable else None,
                 quote_hit=(not answer.abstained and quote_hits(quotes, item.gold)) if item.answerable else None,
                 abstained=answer.abstained,
+                cautioned=bool(answer.caution) and not answer.abstained,
                 quotes=tuple({"n": q.n, "doc_id": q.doc_id, "start": q.start, "end": q.end, "text": q.text}
                              for q in answer.quotes),
                 searched=tuple(
@@ -147,6 +154,8 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
         quote_hit=_share(r.quote_hit for r in answerable),
         abstain_rate=_share(r.abstained for r in unanswerable),
         false_abstain_rate=_share(r.abstained for r in answerable),
+        confident_oos_rate=_share(not r.abstained and not r.cautioned for r in unanswerable),
+        caution_rate=_share(r.cautioned for r in answerable),
         verbatim_rate=(n_verbatim / n_quotes) if n_quotes else 1.0,
     )
     multi = [r for r in answerable if r.all_docs_quoted is not None]
@@ -184,8 +193,10 @@ def per_question_metrics(results: list[QuestionResult]) -> dict[str, float]:
                             if r.first_relevant_rank and r.first_relevant_rank <= DEPTH) / len(answerable)
         out["quote_hit"] = _share(r.quote_hit for r in answerable)
         out["false_abstain_rate"] = _share(r.abstained for r in answerable)
+        out["caution_rate"] = _share(r.cautioned for r in answerable)
     if unanswerable:
         out["abstain_rate"] = _share(r.abstained for r in unanswerable)
+        out["confident_oos_rate"] = _share(not r.abstained and not r.cautioned for r in unanswerable)
     if multi:
         out["all_docs_quoted"] = _share(r.all_docs_quoted for r in multi)
     if answerable:

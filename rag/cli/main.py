@@ -239,8 +239,10 @@ def _locations(rag, answer):
 def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_dir, baseline, sweep_grid,
                  beir_dir, split, chunk_size, chunk_overlap) -> None:
     """Score retrieval (hit@1, hit@5, mrr@10, ndcg@10, recall@5) and answers
-    (quote_hit, abstain_rate, false_abstain_rate, verbatim_rate) on an eval set,
-    or retrieval (ndcg@10, recall@100, mrr@10) on a BEIR folder."""
+    (quote_hit, abstain_rate, false_abstain_rate, confident_oos_rate, caution_rate,
+    verbatim_rate) on an eval set, or retrieval (ndcg@10, recall@100, mrr@10) on
+    a BEIR folder. confident_oos_rate: out-of-scope questions answered without a
+    caution; caution_rate: answerable ones answered with one."""
     from rag.embed.auto import default_embedder
     from rag.cli import evaluate as cli_eval
 

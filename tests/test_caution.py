@@ -72,6 +72,14 @@ def test_a_near_miss_is_answered_with_a_caution_and_a_clear_answer_without(essay
     assert essays_rag.ask("What is the capital of Australia?").caution == ""  # refused: nothing to be unsure of
 
 
+def test_the_page_examples_are_answered_without_a_caution(essays_rag):
+    from rag.chat.app import EXAMPLES
+
+    for question, _ in EXAMPLES:
+        answer = essays_rag.ask(question)
+        assert not answer.abstained and answer.caution == "", question
+
+
 def test_the_caution_reaches_rag_ask_in_text_and_json(essays_index):
     text = run("ask", NEAR_MISS, "--index", str(essays_index.path))
     assert text.returncode == 0, text.stderr

@@ -257,7 +257,8 @@ class Rag:
         candidates = [s.sentence_id for s in layer.sentences if s.chunk_id in chunk_ids and s.sentence_id not in header]
         verdict = judge(form, scores, terms, candidates, model)
         lenient = model is not None and verdict.probability >= model.threshold * EVERY_DOCUMENT_SHARE
-        unsure = verdict.unsure(model)
+        # The band scales with the threshold where the question presumes its topic is there.
+        unsure = verdict.unsure(model, EVERY_DOCUMENT_SHARE if form.each or scoped else 1.0)
         if form.each and lenient:
             # A question about how every document treats something presumes
             # they do; it needs less evidence than a lookup (see EVERY_DOCUMENT_SHARE).

@@ -36,6 +36,8 @@ def test_the_band_lies_between_the_threshold_and_sure():
     assert not Judgement(True, 0.3, {}).unsure(model)
     assert not Judgement(True, 0.9, {}).unsure(model)
     assert not Judgement(True, 0.2, {}).unsure(None)  # nobody calibrated: the note says so instead
+    # "Do both essays …?" presumes the topic is there: band and threshold scale alike.
+    assert not Judgement(True, 0.1, {}).unsure(model, 0.25) and Judgement(True, 0.05, {}).unsure(model, 0.25)
     # A tuning file from before the band: no band, and a sure below the threshold is the threshold.
     assert not Judgement(True, 0.1, {}).unsure(_model(0.1, None))
     assert _model(0.1, 0.05).sure_threshold == 0.1

@@ -195,9 +195,11 @@ class Judgement:
     features: Mapping[str, float]
     reason: str = ""  # for an abstention: what was missing, in words for the reader
 
-    def unsure(self, model: Answerability | None) -> bool:
-        """Answered, but within the caution band below ``model.sure``."""
-        return model is not None and self.probability < model.sure_threshold
+    def unsure(self, model: Answerability | None, share: float = 1.0) -> bool:
+        """Answered, but within the caution band below ``model.sure``; ``share``
+        scales it as it scales the threshold for a question that presumes the
+        documents treat its topic (rag.pipeline.EVERY_DOCUMENT_SHARE)."""
+        return model is not None and self.probability < model.sure_threshold * share
 
 
 def features(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms,

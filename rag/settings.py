@@ -132,8 +132,8 @@ class Answerability:
     ``threshold`` and the best sentence's cosine reaches ``dense_floor`` (below
     every answerable question it was fitted on: nothing there resembles the
     question, however its words happen to match). An answer whose probability
-    is under ``sure`` comes with a caution: the band where out-of-scope
-    questions that got past the threshold mostly lie (rag calibrate's report)."""
+    is under ``sure`` comes with a caution: the band where about half of the
+    out-of-scope questions that get past the threshold lie (rag calibrate's report)."""
 
     features: tuple[str, ...]
     coef: tuple[float, ...]

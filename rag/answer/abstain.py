@@ -182,8 +182,8 @@ def unseen_names(question: str, rare: frozenset[str], words: frozenset[str]) -> 
 
 
 # Shown with an answer whose probability lies between the threshold and the
-# model's ``sure``: where most of the out-of-scope questions that get an
-# answer land (eval/README.md).
+# model's ``sure``: where about half of the out-of-scope questions that get
+# past the threshold land in cross-validation (eval/README.md).
 CAUTION = ("This may not answer the question: the passages below match it only loosely. "
            "Check that they say what you asked before relying on them.")
 

@@ -292,7 +292,7 @@ def choose_answerability(examples: list[tuple], max_false_abstain: float, report
     threshold = float(positives[allowed]) - 1e-6 if len(positives) else 0.5
     # Answers under ``sure`` carry a caution: the answerable questions that
     # fall there (at most max_caution of them, abstentions included) are
-    # outnumbered by the near misses that do.
+    # outnumbered, on the development sets, by the near misses that do.
     cautious = min(len(positives) - 1, int(np.floor(max_caution * len(positives))))
     sure = max(threshold, float(positives[cautious]) - 1e-6) if len(positives) else threshold
     for kind in ("answerable", "out of scope", "removed"):

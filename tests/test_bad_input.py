@@ -205,7 +205,7 @@ GOOD = json.dumps({"id": "ok", "question": "Who is Kofman?", "answers": ["Putin 
     ('{"id": "x", "question": "q", "answers": [3]}', "line 3: answers must be a list of non-empty strings"),
     ('{"id": "ok", "question": "q", "answers": []}', "line 3: duplicate id 'ok'"),
     ('{"id": "x", "question": "q", "answers": ["Putin Needs a Golden Bridge"]}',
-     "line 3 (x): answer 'Putin Needs a Golden Bridge' is not a verbatim span of the corpus"),
+     "line 3 (x): answer 'Putin Needs a Golden Bridge' is not found in the documents (not even with spacing, quote marks and markup set aside)"),
 ])
 def test_malformed_eval_line_names_its_line(tmp_path, essays_index, bad, expected):
     qa = _qa_file(tmp_path, [GOOD, "", bad])

@@ -107,7 +107,7 @@ def test_load_qa_locates_answers(tmp_path):
         ('{"id": "x", "question": "", "answers": []}', "line 2: question must be"),
         ('{"id": "x", "question": "q", "answers": "Alpha one."}', "line 2: answers must be a list"),
         ('{"id": "ok", "question": "q", "answers": []}', "line 2: duplicate id"),
-        ('{"id": "y", "question": "q", "answers": ["Gamma <b>never</b> said"]}', "line 2 \\(y\\): answer .* is not a verbatim span"),
+        ('{"id": "y", "question": "q", "answers": ["Gamma <b>never</b> said"]}', "line 2 \\(y\\): answer .* is not found in the documents"),
     ],
 )
 def test_malformed_eval_lines_name_their_line(tmp_path, line, message):

@@ -48,20 +48,11 @@ class QAItem:
         return bool(self.answers)
 
 
-def _occurrences(text: str, needle: str) -> list[int]:
-    found, start = [], text.find(needle)
-    while start >= 0:
-        found.append(start)
-        start = text.find(needle, start + 1)
-    return found
-
-
 def locate(answer: str, documents: dict[str, Document]) -> tuple[Span, ...]:
-    return tuple(
-        Span(doc_id, s, s + len(answer))
-        for doc_id, doc in documents.items()
-        for s in _occurrences(doc.text, answer)
-    )
+    """Every place ``answer`` occurs, as people copy answers (rag.evaluation.gold)."""
+    from rag.evaluation.gold import locate_all
+
+    return tuple(Span(d, s, e) for d, s, e in locate_all(answer, ((d, doc.text) for d, doc in documents.items())))
 
 
 def read_json_line(line: str, where: str, error=EvalDataError, max_depth: int = MAX_JSON_DEPTH):
@@ -125,7 +116,7 @@ def _parse_line(path: Path, number: int, line: str) -> tuple[str, str, list[str]
 
 
 def load_qa(path: str | Path, documents: dict[str, Document]) -> list[QAItem]:
-    """Parse and check an eval file; every answer must occur verbatim in ``documents``."""
+    """Parse and check an eval file; every answer must be found in ``documents`` (rag.evaluation.gold)."""
     path = Path(path)
     data = read_bounded(path, MAX_EVAL_BYTES, "eval file")
     try:
@@ -147,7 +138,7 @@ def load_qa(path: str | Path, documents: dict[str, Document]) -> list[QAItem]:
             if not spans:
                 shown = answer if len(answer) <= 60 else answer[:57] + "..."
                 raise EvalDataError(
-                    f"{path}, line {number} ({qid}): answer {shown!r} is not a verbatim span of the corpus"
+                    f"{path}, line {number} ({qid}): answer {shown!r} is not found in the documents (not even with spacing, quote marks and markup set aside)"
                 )
             gold.append(spans)
         items.append(QAItem(qid, question, tuple(answers), tuple(gold), kind))

@@ -23,6 +23,7 @@ from rag.ingest.corpus import load_corpus
 from rag.retrieval.base import Retriever
 from rag.retrieval.question_form import RULES, QuestionForm, header_terms, read_question
 from rag.retrieval.registry import RETRIEVERS, make_retriever
+from rag.retrieval.scoring import sentences_of
 from rag.settings import settings as current_settings
 from rag.types import Answer, Corpus, Hit
 
@@ -89,15 +90,20 @@ def build(
 
 
 def _in_document(layer, doc_id: str, exclude: set[int]) -> list[int]:
-    return [s.sentence_id for s in layer.sentences if s.doc_id == doc_id and s.sentence_id not in exclude]
+    return [i for i in layer.by_doc.get(doc_id, ()) if i not in exclude]
 
 
 def _with_quoted(index: Index, hits: list[Hit], spans, scores) -> list[Hit]:
     """The passages, plus any passage a quotation comes from that was not retrieved."""
     hits = list(hits)
     have = {h.chunk.chunk_id for h in hits}
+    layer = index.sentences
     for doc_id, start, end in spans:
-        for chunk in index.chunks:
+        near = [layer.sentences[i].chunk_id for i in layer.by_doc.get(doc_id, ())
+                if layer.sentences[i].start <= start < layer.sentences[i].end] if layer is not None else []
+        around = range(max(0, min(near, default=0) - 2), min(len(index.chunks), max(near, default=-1) + 3)) \
+            if near else range(len(index.chunks))
+        for chunk in (index.chunks[c] for c in around):
             if chunk.doc_id == doc_id and chunk.start <= start and end <= chunk.end and chunk.chunk_id not in have:
                 hits.append(Hit(chunk, float(scores.chunk[chunk.chunk_id]), len(hits) + 1,
                                 hits[0].retriever if hits else "fusion", index.title(doc_id)))
@@ -212,7 +218,8 @@ class Rag:
         scorer = self.scorer()
         if scorer is None or not hits:
             return answer_from_passages(self.index, question, hits, max_quotes, **extra)
-        scores = scorer.scores(query, form)
+        # Every sentence of the passages found is scored, whatever gathered them (rag.retrieval.scoring).
+        scores = scorer.scores(query, form, extra=sentences_of(self.index.sentences, (h.chunk.chunk_id for h in hits)))
         spans, grouped, reason, unsure = self._choose(form, scores, hits, max_quotes, scorer, scoped)
         if unsure:
             extra["caution"] = CAUTION
@@ -235,7 +242,7 @@ class Rag:
             if any(span[0] == doc_id for span in spans):
                 continue
             verdict = judge(form, scores, terms, _in_document(layer, doc_id, header), model)
-            best = best_in_document(doc_id, scores, layer, 1, exclude=header)
+            best = best_in_document(doc_id, scores, layer, 1, exclude=header, documents=self.index.documents)
             if best and (model is None or verdict.probability >= bar):
                 s = layer.sentences[best[0]]
                 spans.append((doc_id, s.start, s.end))
@@ -249,12 +256,11 @@ class Rag:
         model = scorer.tuning.answerability if scorer.tuning is not None else None
         if form.part:
             return part_spans(form, scores, layer, documents)[:max(max_quotes, 1)], False, None, False
-        header = set(scorer.header.tolist())
+        docs = concerned(form, scores, layer) if (form.broad or form.each) else []
+        header = set(scorer.header_ids({*docs, *(h.chunk.doc_id for h in hits)}).tolist())
         if form.broad:
-            docs = concerned(form, scores, layer)
-            return per_document(docs, scores, layer, PER_DOCUMENT, header).spans, True, None, False
-        chunk_ids = {h.chunk.chunk_id for h in hits}
-        candidates = [s.sentence_id for s in layer.sentences if s.chunk_id in chunk_ids and s.sentence_id not in header]
+            return per_document(docs, scores, layer, PER_DOCUMENT, header, documents).spans, True, None, False
+        candidates = [i for i in sentences_of(layer, (h.chunk.chunk_id for h in hits)) if i not in header]
         verdict = judge(form, scores, terms, candidates, model)
         lenient = model is not None and verdict.probability >= model.threshold * EVERY_DOCUMENT_SHARE
         # The band scales with the threshold where the question presumes its topic is there.

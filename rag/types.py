@@ -9,12 +9,52 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+# What a block of a document is (rag.ingest.loaders read them from each
+# format's own structure). Headings and FAQ questions are evidence for the
+# text under them, never an answer; prose is quoted sentence by sentence; a
+# code block or a table row is quoted whole; contents lines, running headers
+# and reference entries are neither evidence nor answers.
+HEADING, QUESTION = "heading", "question"
+PARAGRAPH, ITEM, CAPTION = "paragraph", "item", "caption"
+CODE, TABLE = "code", "table"
+CONTENTS, REFERENCE, FURNITURE = "contents", "reference", "furniture"
+BLOCK_KINDS = (HEADING, QUESTION, PARAGRAPH, ITEM, CAPTION, CODE, TABLE, CONTENTS, REFERENCE, FURNITURE)
+TITLES = frozenset({HEADING, QUESTION})  # name what follows them
+PROSE = frozenset({PARAGRAPH, ITEM, CAPTION})  # quoted as sentences
+WHOLE = frozenset({CODE, TABLE})  # quoted as one piece
+UNREAD = frozenset({CONTENTS, REFERENCE, FURNITURE})  # kept in the text for the reader, never searched
+
+
+@dataclass(frozen=True)
+class Block:
+    """A typed span of a document's reading text; ``level`` ranks headings (1 is the top)."""
+
+    start: int
+    end: int
+    kind: str = PARAGRAPH
+    level: int = 0
+
+    def row(self) -> list:
+        """As stored (JSON): [start, end, kind, level]."""
+        return [self.start, self.end, self.kind, self.level]
+
+    @classmethod
+    def from_row(cls, row) -> "Block":
+        start, end, kind, level = row
+        if kind not in BLOCK_KINDS or not (isinstance(start, int) and isinstance(end, int) and isinstance(level, int)):
+            raise ValueError(f"not a block: {row!r}")
+        return cls(start, end, kind, level)
+
+
 @dataclass(frozen=True)
 class Document:
     """A document's reading text: every quotation is ``text[start:end]``.
 
     ``pages`` holds the offset in ``text`` where each page starts, for paged
-    sources (PDF); empty otherwise.
+    sources (PDF), and ``labels`` the number printed on each page (the
+    document's page labels, else its physical number); both empty otherwise.
+    ``blocks`` cover the text's paragraphs, headings, code and so on in
+    order; empty for a document read before blocks existed.
     """
 
     doc_id: str
@@ -23,17 +63,29 @@ class Document:
     path: str
     sha256: str
     pages: tuple[int, ...] = ()
+    blocks: tuple[Block, ...] = ()
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Location:
-    """Where an offset lies, for people: 1-based paragraph, and page when the source has pages."""
+    """Where a span lies, for people: 1-based paragraph; the page (its printed
+    label) where the span starts and, when it runs onto another, where it ends;
+    and the headings above it, outermost first."""
 
     paragraph: int
-    page: int | None = None
+    page: str | None = None
+    last_page: str | None = None
+    headings: tuple[str, ...] = ()
+
+    def pages(self) -> str:
+        if self.page is None:
+            return ""
+        return f"pp. {self.page}–{self.last_page}" if self.last_page and self.last_page != self.page else f"p. {self.page}"
 
     def label(self) -> str:
-        return f"p. {self.page}, ¶ {self.paragraph}" if self.page is not None else f"¶ {self.paragraph}"
+        where = self.pages()
+        return f"{where}, ¶ {self.paragraph}" if where else f"¶ {self.paragraph}"
 
 
 @dataclass(frozen=True)

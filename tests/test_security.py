@@ -120,7 +120,7 @@ def test_payload_is_live(tmp_path):
 @pytest.mark.parametrize("name", [
     "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
     "bm25/vocab.index.json", "bm25/params.index.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl",
-    "sentence_vectors.npy", "token_ids.npy", "token_vectors.npy", "sentences.jsonl",
+    "sentence_vectors.npy", "token_ids.npy", "token_vectors.npy", "sentences.npy",
 ])
 def test_loader_never_unpickles(tmp_path, essays_index, name):
     copy = tmp_path / "copy"

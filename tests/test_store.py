@@ -82,7 +82,7 @@ def test_rebuild_is_a_no_op_then_embeds_only_changes(small, embedder):
         [(s.doc_id, s.start, s.end) for s in scratch.sentences.sentences]
     assert np.allclose(bigger.sentences.vectors, scratch.sentences.vectors, atol=1e-5)
     assert np.array_equal(bigger.sentences.token_ids, scratch.sentences.token_ids)
-    assert np.allclose(bigger.sentences.tokens.astype(np.float32), scratch.sentences.tokens.astype(np.float32),
+    assert np.allclose(bigger.sentences.tokens.data.astype(np.float32), scratch.sentences.tokens.data.astype(np.float32),
                        atol=2e-3)
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -34,7 +33,6 @@ from rag.retrieval.question_form import QuestionForm
 from rag.retrieval.scoring import SentenceScores
 from rag.settings import Answerability
 from rag.types import Document
-from rag.words import vocabulary
 
 FEATURES = ("top_score", "margin", "top_dense", "top_maxsim", "coverage", "unseen", "type_missing", "weakest_term",
             "weak_terms", "unseen_name")
@@ -116,23 +114,25 @@ def _mentioned(word: str, words: frozenset[str]) -> bool:
 
 
 class CorpusTerms:
-    """The corpus's words and each sentence's content stems, computed once per index."""
+    """The corpus's words and stems (counted at build time, rag.index.sentence_layer)
+    and the content stems of the sentences a question reads, stemmed when first read."""
 
     def __init__(self, layer: SentenceLayer, documents: Mapping[str, Document]):
         self.layer, self.documents = layer, documents
+        self._stems: dict[int, frozenset[str]] = {}
 
-    @cached_property
+    @property
     def words(self) -> frozenset[str]:
-        return vocabulary(d.text for d in self.documents.values())
+        return self.layer.words
 
-    @cached_property
-    def sentence_stems(self) -> list[frozenset[str]]:
-        docs = self.documents
-        return [frozenset(content_stems(docs[s.doc_id].text[s.start:s.end])) for s in self.layer.sentences]
-
-    @cached_property
+    @property
     def stems(self) -> frozenset[str]:
-        return frozenset().union(*self.sentence_stems) if self.sentence_stems else frozenset()
+        return self.layer.stems
+
+    def sentence_stems(self, i: int) -> frozenset[str]:
+        if i not in self._stems:
+            self._stems[i] = frozenset(content_stems(self.text(i)))
+        return self._stems[i]
 
     def text(self, i: int) -> str:
         s = self.layer.sentences[i]
@@ -140,11 +140,11 @@ class CorpusTerms:
 
     def window_stems(self, i: int, exclude: frozenset[int] = frozenset()) -> frozenset[str]:
         """Sentence ``i`` and its neighbours in the same document (bar ``exclude``)."""
-        out = set(self.sentence_stems[i])
+        out = set(self.sentence_stems(i))
         doc = self.layer.sentences[i].doc_id
         for j in (i - 1, i + 1):
             if 0 <= j < self.layer.n and j not in exclude and self.layer.sentences[j].doc_id == doc:
-                out |= self.sentence_stems[j]
+                out |= self.sentence_stems(j)
         return frozenset(out)
 
 
@@ -218,7 +218,7 @@ def features(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms,
         values["top_score"] = float(scores.score[best])
         values["margin"] = float(scores.score[best] - scores.score[order[1]]) if len(order) > 1 else 0.0
         values["top_dense"] = float(scores.dense[ids].max())
-        values["top_maxsim"] = float(scores.maxsim[ids].max())
+        values["top_maxsim"] = float(np.nanmax(scores.maxsim[ids])) if np.isfinite(scores.maxsim[ids]).any() else -1.0
         if asked:
             held = max(len(asked & terms.window_stems(int(i), exclude)) for i in order[:TOP_K])
             values["coverage"] = held / len(asked)
@@ -227,7 +227,7 @@ def features(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms,
             # Each question term's best match among the best candidates and their neighbours.
             near = [int(j) for i in order[:TOP_K] for j in (i - 1, i, i + 1)
                     if 0 <= j < terms.layer.n and int(j) not in exclude]
-            best = match[:, near].max(axis=1)
+            best = np.nan_to_num(match[:, near], nan=-1.0).max(axis=1)
             values["weakest_term"] = float(best.min())
             values["weak_terms"] = float(idf[best < WEAK_TERM].sum() / idf.sum())
         if form.answer_type:

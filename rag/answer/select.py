@@ -81,33 +81,46 @@ def part_spans(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer,
 def concerned(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer) -> list[str]:
     """The documents a broad or every-document question is about: those it
     names, else all of them (the best-matching ones when there are many), in corpus order."""
-    order = list(dict.fromkeys(s.doc_id for s in layer.sentences))
+    order = list(layer.by_doc)
     if form.documents:
         return [d for d in order if d in form.documents]
     if len(order) <= MAX_DOCUMENTS:
         return order
-    best: dict[str, float] = {}
-    for s in layer.sentences:
-        best[s.doc_id] = max(best.get(s.doc_id, -np.inf), float(scores.score[s.sentence_id]))
+    best = {d: float(scores.score[r.start:r.stop].max()) for d, r in layer.by_doc.items()}
     keep = set(sorted(order, key=lambda d: -best[d])[:MAX_DOCUMENTS])
     return [d for d in order if d in keep]
 
 
+def quotable(layer: SentenceLayer, documents: Mapping[str, Document], ids) -> list[int]:
+    """Those of ``ids`` a quotation may be: prose sentences and whole code
+    blocks or table rows, never a heading, an FAQ's question or a sentence
+    that asks (a rhetorical question is no answer)."""
+    out = []
+    for i in ids:
+        s = layer.sentences[i]
+        if layer.quotable[i] and not documents[s.doc_id].text[s.start:s.end].rstrip().endswith("?"):
+            out.append(i)
+    return out
+
+
 def best_in_document(doc_id: str, scores: SentenceScores, layer: SentenceLayer, count: int,
-                     exclude: Sequence[int] = ()) -> list[int]:
-    ids = np.array([s.sentence_id for s in layer.sentences if s.doc_id == doc_id and s.sentence_id not in exclude],
-                   dtype=np.int64)
+                     exclude: Sequence[int] = (), documents: Mapping[str, Document] | None = None) -> list[int]:
+    r = layer.by_doc.get(doc_id, range(0))
+    ids = [i for i in r if i not in exclude and np.isfinite(scores.quote[i])]
+    if documents is not None:
+        ids = quotable(layer, documents, ids)
+    ids = np.array(ids, dtype=np.int64)
     if ids.size == 0:
         return []
     return [int(i) for i in ids[np.argsort(-scores.quote[ids], kind="stable")][:count]]
 
 
 def per_document(docs: Sequence[str], scores: SentenceScores, layer: SentenceLayer, count: int,
-                 header: Sequence[int]) -> Selection:
+                 header: Sequence[int], documents: Mapping[str, Document] | None = None) -> Selection:
     """The best ``count`` sentences of each document, each document's in reading order."""
     spans = []
     for doc_id in docs:
-        for i in sorted(best_in_document(doc_id, scores, layer, count, exclude=set(header))):
+        for i in sorted(best_in_document(doc_id, scores, layer, count, exclude=set(header), documents=documents)):
             spans.append(_span(layer, i, i))
     return Selection(tuple(spans), grouped=True)
 
@@ -115,9 +128,9 @@ def per_document(docs: Sequence[str], scores: SentenceScores, layer: SentenceLay
 def lookup(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer, documents: Mapping[str, Document],
            passages: Sequence[Hit], max_quotes: int) -> Selection:
     """The best sentences of the retrieved passages (see the module's docstring)."""
-    chunk_ids = {h.chunk.chunk_id for h in passages}
-    candidates = [i for i in np.argsort(-scores.quote, kind="stable").tolist()
-                  if layer.sentences[i].chunk_id in chunk_ids]
+    ids = [i for h in passages for i in layer.by_chunk.get(h.chunk.chunk_id, ())]
+    ids = [i for i in dict.fromkeys(ids) if np.isfinite(scores.quote[i])]
+    candidates = quotable(layer, documents, sorted(ids, key=lambda i: (-float(scores.quote[i]), i)))
     if not candidates:
         return Selection(())
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Iterator, Mapping, Sequence
 
 from rag.answer import followup
-from rag.ingest.layout import location, paragraph_starts
+from rag.ingest.layout import describe, paragraph_starts
 from rag.types import Answer, Document, Hit, Quote, Rewrite
 
 SNIPPET_CHARS = 160
@@ -45,19 +45,11 @@ def _starts(doc_id: str, sha256: str, text: str) -> tuple[int, ...]:
 
 
 def place(doc: Document | None, start: int, end: int | None = None) -> str:
-    """Where a span is, for people: "¶ 12", "¶ 12–13", "p. 2, ¶ 5"."""
+    """Where a span is, for people: "¶ 12", "¶ 12–13", "p. 2, ¶ 5", with the
+    section it is in (rag.ingest.layout.describe)."""
     if doc is None:
         return ""
-    starts = list(_starts(doc.doc_id, doc.sha256, doc.text))
-    first = location(doc, start, starts)
-    if end is None or end <= start:
-        return first.label()
-    last = location(doc, max(start, end - 1), starts)
-    if last.paragraph == first.paragraph:
-        return first.label()
-    if first.page is not None and last.page != first.page:
-        return f"{first.label()} – {last.label()}"
-    return f"{first.label()}–{last.paragraph}"
+    return describe(doc, start, end, list(_starts(doc.doc_id, doc.sha256, doc.text)))
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:

@@ -172,8 +172,9 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, fo
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stable shape) instead of text.")
 def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
     """Answer QUESTION with quotations from the essays."""
-    from rag.pipeline import Rag
     from rag.embed.auto import default_embedder
+    from rag.ingest.layout import section
+    from rag.pipeline import Rag
 
     # argv carries bytes that are not UTF-8 as lone surrogates: clean_question
     # replaces them and says so; every output below escapes what it prints.
@@ -187,7 +188,8 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
     if as_json:
         payload = answer_to_dict(answer)
         for citation, place in zip(payload["citations"], where):
-            citation.update(paragraph=place.paragraph, page=place.page)
+            citation.update(paragraph=place.paragraph, page=place.page, page_end=place.last_page,
+                            headings=list(place.headings))
         click.echo(safe_json(payload, indent=2))
         return
     if answer.caution:
@@ -196,8 +198,10 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
     if answer.quotes:
         click.echo("")
         for q, place in zip(answer.quotes, where):
-            click.echo(f"[{q.n}] {safe_name(q.title)} ({safe_name(q.doc_id)}, {place.label()}, "
-                       f"characters {q.start}–{q.end})")
+            doc = rag.index.documents[q.doc_id]
+            heading = section(doc, q.start)
+            title = safe_name(q.title) + (f" › {safe_name(heading)}" if heading else "")
+            click.echo(f"[{q.n}] {title} ({safe_name(q.doc_id)}, {place.label()}, characters {q.start}–{q.end})")
     heading = "Related passages:" if answer.abstained else "Passages:"
     click.echo(f"\n{heading}")
     for hit in answer.passages:
@@ -208,10 +212,11 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
 
 
 def _locations(rag, answer):
-    """Where each quotation starts, for people: page (PDF) and paragraph."""
+    """Where each quotation is, for people: page (PDF: the printed label, and
+    the last page when it runs onto another), paragraph and headings."""
     from rag.ingest.layout import location
 
-    return [location(rag.index.documents[q.doc_id], q.start) for q in answer.quotes]
+    return [location(rag.index.documents[q.doc_id], q.start, end=q.end) for q in answer.quotes]
 
 
 @main.command(name="eval")

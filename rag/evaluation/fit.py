@@ -42,7 +42,7 @@ from rag.evaluation.qa import load_qa
 from rag.index.build import build_index
 from rag.ingest.corpus import load_corpus
 from rag.pipeline import Rag, project_root
-from rag.retrieval.scoring import DEFAULT_WEIGHTS, EVIDENCE, QUOTE_EVIDENCE, SentenceScorer, _z
+from rag.retrieval.scoring import DEFAULT_WEIGHTS, EVIDENCE, QUOTE_EVIDENCE, SentenceScorer
 from rag.settings import TUNING_DIR, Answerability, cache_root, tuning_file_name
 
 DEV_SETS = ("eval/essays_qa.jsonl", "eval/check_qa.jsonl", "eval/dev_qa.jsonl", "eval/dev2_qa.jsonl")
@@ -83,7 +83,7 @@ def _questions(rag: Rag, scorer: SentenceScorer, root: Path) -> list[dict]:
         kinds = _kinds(path)
         for item in load_qa(path, rag.index.documents):
             form = rag.form(item.question)
-            evidence = scorer.evidence(item.question)
+            evidence = scorer.everything(item.question)
             rows.append({"set": name, "id": item.qid, "kind": kinds.get(item.qid, ""), "question": item.question,
                          "form": form, "evidence": evidence, "gold": _gold_sentences(rag, item),
                          "answerable": item.answerable})
@@ -91,7 +91,7 @@ def _questions(rag: Rag, scorer: SentenceScorer, root: Path) -> list[dict]:
 
 
 def _matrix(evidence, names: tuple[str, ...] = EVIDENCE) -> np.ndarray:
-    return np.stack([_z(np.asarray(evidence.features[f], dtype=np.float32)) for f in names], axis=1)
+    return np.stack([evidence.z(f) for f in names], axis=1)
 
 
 def fit_weights(rows: list[dict], l2: float = 0.01, steps: int = 300,

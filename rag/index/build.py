@@ -33,6 +33,13 @@ from rag.ingest.names import full_names, in_full
 from rag.types import Corpus, Document
 
 
+def document_row(d: Document) -> dict:
+    """A document as documents.jsonl stores it."""
+    return {"doc_id": d.doc_id, "title": d.title, "path": d.path, "sha256": d.sha256, "text": d.text,
+            **({"pages": list(d.pages), "labels": list(d.labels)} if d.pages else {}),
+            "blocks": [b.row() for b in d.blocks]}
+
+
 @dataclass(frozen=True)
 class BuildReport:
     """What a build did: ``embedded`` chunks were new, ``reused`` kept their vectors."""
@@ -52,6 +59,7 @@ class _Reusable:
     sentences: dict = field(default_factory=dict)  # (ids, token vectors, vector) by (sha256, start, end)
     spans: dict = field(default_factory=dict)  # sentence spans by sha256
     chunk_vectors: str = PASSAGE_VECTORS  # how the old chunk vectors were made
+    codebook: object = None  # the old word-piece codebook (rag.index.token_store), kept by a rebuild
 
 
 def _reusable(index_dir: Path, model: str, chunking: dict) -> _Reusable:
@@ -64,12 +72,14 @@ def _reusable(index_dir: Path, model: str, chunking: dict) -> _Reusable:
     sha = {doc_id: d.sha256 for doc_id, d in old.documents.items()}
     vectors = reconstruct_all(old.vectors)
     known = {(sha[c.doc_id], c.start, c.end): vectors[i] for i, c in enumerate(old.chunks)}
-    sentences, spans = {}, {}
+    sentences, spans, codebook = {}, {}, None
     if old.sentences is not None:
         sentences = entries_by_span(old.sentences, sha)
+        codebook = old.sentences.tokens.codebook
+        # A document's units, read again as its sentence spans, give the same units (rag.ingest.units).
         for s in old.sentences.sentences:
             spans.setdefault(sha[s.doc_id], []).append((s.start, s.end))
-    return _Reusable(known, sentences, spans, old.manifest["store"].get("chunk_vectors", PASSAGE_VECTORS))
+    return _Reusable(known, sentences, spans, old.manifest["store"].get("chunk_vectors", PASSAGE_VECTORS), codebook)
 
 
 def _embed(corpus: Corpus, chunks: list, embedder: Embedder, old: _Reusable, planned: list | None,
@@ -196,20 +206,14 @@ def build_index(
         )
         vector_index = make_vector_index(vectors)
         files = {
-            DOCUMENTS: jsonl(
-                [
-                    {"doc_id": d.doc_id, "title": d.title, "path": d.path, "sha256": d.sha256, "text": d.text,
-                     **({"pages": list(d.pages)} if d.pages else {})}
-                    for d in corpus.documents
-                ]
-            ),
+            DOCUMENTS: jsonl([document_row(d) for d in corpus.documents]),
             CHUNKS: jsonl(
                 [{"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text} for c in chunks]
             ),
             VECTORS: write_vector_index(vector_index),
         }
         if planned is not None:
-            files.update(sentence_layer_files(planned, entries, embedder.dim))
+            files.update(sentence_layer_files(planned, entries, embedder.dim, corpus.by_id(), old.codebook))
         for name, data in files.items():
             write_file(staging / name, data)
         BM25Index.build([c.text for c in chunks]).save(staging / BM25_DIR)

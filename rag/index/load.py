@@ -18,7 +18,7 @@ from rag.index.lexical import BM25Index
 from rag.index.manifest import Expected, check_manifest, read_manifest, sha256_bytes
 from rag.index.sentence_layer import SentenceLayer, load_sentence_layer
 from rag.index.vectors import read_vector_index
-from rag.types import Chunk, Document
+from rag.types import Block, Chunk, Document
 from rag.words import vocabulary
 
 # Vectors are stored unit-length (inner product = cosine); a norm further from
@@ -62,7 +62,10 @@ class Index:
 
     @cached_property
     def vocabulary(self) -> frozenset[str]:
-        """Every word of the corpus, lower-cased (for abstention, rag.answer.abstain)."""
+        """Every word of the corpus, lower-cased (for abstention, rag.answer.abstain):
+        counted at build time where the index has a sentence layer."""
+        if self.sentences is not None:
+            return self.sentences.words
         return vocabulary(d.text for d in self.documents.values())
 
 
@@ -172,9 +175,13 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
         if name.startswith(BM25_DIR + "/"):
             _read_checked(index_dir, manifest, name, folder)
     documents = {
-        r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"], tuple(r.get("pages", ())))
+        r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"], tuple(r.get("pages", ())),
+                              tuple(Block.from_row(b) for b in r.get("blocks", ())), tuple(r.get("labels", ())))
         for r in _rows(index_dir, DOCUMENTS, _read_checked(index_dir, manifest, DOCUMENTS, folder))
     }
+    for doc in documents.values():
+        if any(not 0 <= b.start <= b.end <= len(doc.text) for b in doc.blocks):
+            raise IndexCorrupt(f"{index_dir}/{DOCUMENTS}: a block of {doc.doc_id} lies outside its text; {hint}")
     listed = {doc_id: info["sha256"] for doc_id, info in manifest["documents"].items()}
     if listed != {doc_id: d.sha256 for doc_id, d in documents.items()}:
         raise IndexCorrupt(f"{index_dir}/{DOCUMENTS} does not hold the documents its manifest lists; {hint}")
@@ -203,7 +210,8 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
     layer = None
     if manifest["store"].get("sentences"):
         try:
-            layer = load_sentence_layer(lambda name: _read_checked(index_dir, manifest, name, folder), documents, len(chunks))
+            layer = load_sentence_layer(lambda name: _read_checked(index_dir, manifest, name, folder),
+                                        lambda name: name in manifest["files"], documents, len(chunks))
         except (ValueError, KeyError, TypeError, IndexError) as err:
             raise IndexCorrupt(f"{index_dir} sentence layer is inconsistent ({err}); {hint}") from err
         _check_layer(layer, vectors.d, index_dir, hint)
@@ -246,12 +254,21 @@ def _stored_rows(index, batch: int = 65_536):
 
 def _check_layer(layer: SentenceLayer, dim: int, index_dir: Path, hint: str) -> None:
     n, where = len(layer.sentences), f"{index_dir} sentence layer"
-    offsets, tokens, ids = layer.token_offsets, layer.tokens, layer.token_ids
-    if layer.vectors.shape != (n, dim) or tokens.ndim != 2 or tokens.shape[1] != dim or ids.ndim != 1:
+    offsets, ids = layer.token_offsets, layer.token_ids
+    if layer.vectors.shape != (n, dim) or ids.ndim != 1:
         raise IndexCorrupt(f"{where} has arrays of the wrong shape; {hint}")
     if not (np.issubdtype(offsets.dtype, np.integer) and np.issubdtype(ids.dtype, np.integer)) \
             or offsets[0] != 0 or (np.diff(offsets) < 0).any():
         raise IndexCorrupt(f"{where} has malformed token offsets or ids; {hint}")
-    check_unit_rows([layer.vectors], dim, f"{where} (sentence vectors)", hint)
-    check_unit_rows((tokens[i : i + 65_536] for i in range(0, len(tokens), 65_536)), dim,
-                    f"{where} (token vectors)", hint, TOKEN_TOLERANCE)
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= len(layer.df)):
+        raise IndexCorrupt(f"{where} has word-piece ids outside its counts; {hint}")
+    check_unit_rows([layer.vectors], dim, f"{where} (sentence vectors)", hint, TOKEN_TOLERANCE)
+    tokens = layer.tokens
+    if tokens.codebook is None:
+        data = tokens.data
+        if data.ndim != 2 or data.shape[1] != dim:
+            raise IndexCorrupt(f"{where} has arrays of the wrong shape; {hint}")
+        check_unit_rows((data[i : i + 65_536] for i in range(0, len(data), 65_536)), dim,
+                        f"{where} (token vectors)", hint, TOKEN_TOLERANCE)
+    elif tokens.codebook.dim != dim or tokens.data.ndim != 2 or tokens.data.shape[1] != tokens.codebook.pq.code_size:
+        raise IndexCorrupt(f"{where} has word-piece codes that do not fit its codebook; {hint}")

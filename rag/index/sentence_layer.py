@@ -1,12 +1,16 @@
 """The sentence layer of an index: what quotations are chosen from.
 
-For each sentence: its span, the chunk it belongs to, its own vector and its
-contextual token vectors for term-level matching. Its "with previous" and
-"with next" vectors (an answer often leans on the sentence before it) are the
-normalised sums of neighbouring sentence vectors, computed at load: embedding
-the joined text instead tripled the build's model work and scored no better
-on the eval set (hit@1 0.780 embedded, 0.793 summed). Built only for corpora up to SENTENCE_LIMIT sentences;
-beyond that an index serves passages without sentence scoring.
+For each unit (a sentence of prose, or a whole heading, code block or table
+row: rag.ingest.units): its span, kind, the heading it stands under, the
+chunk it belongs to, its own vector and its contextual word-piece vectors
+for term-level matching (rag.index.token_store). Its "with previous" and
+"with next" vectors (an answer often leans on the sentence before it) are
+the normalised sums of neighbouring sentence vectors, computed for the
+sentences a question scores: embedding the joined text instead tripled the
+build's model work and scored no better on the eval set (hit@1 0.780
+embedded, 0.793 summed). What a question's scoring needs of the whole
+corpus (word-piece document frequencies, the corpus's words and stems) is
+counted at build time, so opening an index reads no text to count it.
 """
 
 from __future__ import annotations
@@ -18,16 +22,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.index.token_store import Codebook, TokenStore, store_for
 from rag.ingest.sentences import split_many
-from rag.types import Chunk, Document
+from rag.ingest.units import headings_of, units_of
+from rag.types import BLOCK_KINDS, PARAGRAPH, PROSE, WHOLE, Chunk, Document
 
-SENTENCE_LIMIT = 20_000
+# Beyond this many units an index serves passages without sentence scoring.
+SENTENCE_LIMIT = 2_000_000
 FILES = {
-    "sentences": "sentences.jsonl",
+    "sentences": "sentences.npy",
+    "docs": "sentence_docs.json",
     "vectors": "sentence_vectors.npy",
-    "tokens": "token_vectors.npy",
     "token_ids": "token_ids.npy",
     "token_offsets": "token_offsets.npy",
+    "df": "token_df.npy",
+    "terms": "terms.json",
 }
 
 
@@ -38,47 +47,65 @@ class Sentence:
     start: int
     end: int
     chunk_id: int
+    kind: str = PARAGRAPH
+    heading: int = -1  # the sentence id of the heading it stands under; -1 for none
+
+    @property
+    def quotable(self) -> bool:
+        return self.kind in PROSE or self.kind in WHOLE
 
 
 @dataclass
 class SentenceLayer:
     sentences: list[Sentence]
-    vectors: np.ndarray  # [n, dim]
-    tokens: np.ndarray  # [T, dim] float16, unit length
+    vectors: np.ndarray  # [n, dim] float32, unit length
+    tokens: TokenStore  # [T, dim] word-piece vectors, unit length
     token_ids: np.ndarray  # [T] wordpiece ids
     token_offsets: np.ndarray  # [n + 1] sentence i owns tokens[off[i]:off[i+1]]
+    df: np.ndarray  # [vocabulary] in how many units each word piece occurs
+    words: frozenset[str] = frozenset()  # every word of the corpus, lower-cased
+    stems: frozenset[str] = frozenset()  # every content stem of the corpus's units
 
     def __post_init__(self) -> None:
-        self.prev, self.next = _neighbour_sums(self.sentences, self.vectors)
+        n = self.n = len(self.sentences)
+        docs = [s.doc_id for s in self.sentences]
+        same_prev = np.zeros(n, dtype=bool)
+        same_prev[1:] = [a == b for a, b in zip(docs[1:], docs[:-1])]
+        same_next = np.zeros(n, dtype=bool)
+        same_next[:-1] = same_prev[1:]
+        # Each sentence's predecessor and successor in its document (itself at an edge).
+        self.prev_id = np.where(same_prev, np.arange(n) - 1, np.arange(n))
+        self.next_id = np.where(same_next, np.arange(n) + 1, np.arange(n))
         # How typical a sentence is of the whole corpus: "hub" sentences that
         # resemble everything would otherwise top every ranking.
-        centroid = self.vectors.mean(axis=0)
-        norm = float(np.linalg.norm(centroid)) or 1.0
-        self.hubness = self.vectors @ (centroid / norm)
+        centroid = self.vectors.mean(axis=0) if n else np.zeros(self.vectors.shape[1], np.float32)
+        self.hubness = self.vectors @ (centroid / (float(np.linalg.norm(centroid)) or 1.0))
         self.by_chunk: dict[int, list[int]] = {}
+        self.by_doc: dict[str, range] = {}
         for s in self.sentences:
             self.by_chunk.setdefault(s.chunk_id, []).append(s.sentence_id)
-        # Inverse document frequency of wordpieces over sentences, for MaxSim.
-        n = len(self.sentences)
-        df: dict[int, int] = {}
-        for i in range(n):
-            for tid in set(self.token_ids[self.token_offsets[i] : self.token_offsets[i + 1]].tolist()):
-                df[tid] = df.get(tid, 0) + 1
-        self.df = df
-        self.n = n
+            first = self.by_doc.get(s.doc_id)
+            self.by_doc[s.doc_id] = range(first.start if first else s.sentence_id, s.sentence_id + 1)
+        self.quotable = np.array([s.quotable for s in self.sentences], dtype=bool)
+        self.heading_of = np.array([s.heading for s in self.sentences], dtype=np.int64)
 
+    def neighbour_vectors(self, ids: np.ndarray, side: str) -> np.ndarray:
+        """Unit vectors of each sentence joined with its previous (or next) one in its document."""
+        other = self.prev_id[ids] if side == "prev" else self.next_id[ids]
+        joined = self.vectors[ids] + np.where((other != ids)[:, None], self.vectors[other], 0.0)
+        return joined / np.maximum(np.linalg.norm(joined, axis=1, keepdims=True), 1e-12)
 
-def _neighbour_sums(sentences: list[Sentence], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each sentence joined with the one before / after it in its document, as unit vectors."""
-    prev, nxt = vectors.astype(np.float32).copy(), vectors.astype(np.float32).copy()
-    for i, s in enumerate(sentences):
-        if i > 0 and sentences[i - 1].doc_id == s.doc_id:
-            prev[i] += vectors[i - 1]
-        if i + 1 < len(sentences) and sentences[i + 1].doc_id == s.doc_id:
-            nxt[i] += vectors[i + 1]
-    for m in (prev, nxt):
-        m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
-    return prev, nxt
+    def token_rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Decoded word-piece vectors of sentences ``ids`` ([T', dim] float32) and
+        where each sentence's rows start ([len(ids) + 1])."""
+        starts, ends = self.token_offsets[ids], self.token_offsets[ids + 1]
+        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(ends - starts, out=offsets[1:])
+        index = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)]) if len(ids) else np.zeros(0, np.int64)
+        return self.tokens.rows(index), offsets
+
+    def token_id_rows(self, ids: np.ndarray) -> list[np.ndarray]:
+        return [self.token_ids[self.token_offsets[i]:self.token_offsets[i + 1]] for i in ids]
 
 
 def _chunk_of(start: int, end: int, doc_chunks: list[Chunk], starts: list[int] | None = None) -> int:
@@ -102,17 +129,11 @@ def _chunk_of(start: int, end: int, doc_chunks: list[Chunk], starts: list[int] |
     return best
 
 
-def _npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
 def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
                    known: dict[str, list[tuple[int, int]]] | None = None, progress: bool = False) -> list[Sentence] | None:
-    """Every sentence of the corpus with the chunk it belongs to, or None
-    when there are more than SENTENCE_LIMIT (then no sentence layer).
-    ``known`` holds the spans of documents split before, by sha256."""
+    """Every unit of the corpus (rag.ingest.units) with its kind, heading and
+    chunk, or None when there are more than SENTENCE_LIMIT (then no sentence
+    layer). ``known`` holds the sentence spans of documents split before, by sha256."""
     known = known or {}
     by_doc: dict[str, list[Chunk]] = {}
     for c in chunks:
@@ -126,13 +147,16 @@ def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
 
         documents = tqdm(documents, desc="Splitting sentences", unit="doc")
     for doc in documents:
-        for start, end in known[doc.sha256] if doc.sha256 in known else next(split):
-            chunk = _chunk_of(start, end, by_doc[doc.doc_id], starts[doc.doc_id])
-            sentences.append(Sentence(len(sentences), doc.doc_id, start, end, chunk))
-            if len(sentences) > SENTENCE_LIMIT:
-                if progress:
-                    documents.close()
-                return None
+        units = units_of(doc, known[doc.sha256] if doc.sha256 in known else next(split))
+        base = len(sentences)
+        for unit, heading in zip(units, headings_of(doc, units)):
+            chunk = _chunk_of(unit.start, unit.end, by_doc[doc.doc_id], starts[doc.doc_id])
+            sentences.append(Sentence(len(sentences), doc.doc_id, unit.start, unit.end, chunk, unit.kind,
+                                      base + heading if heading >= 0 else -1))
+        if len(sentences) > SENTENCE_LIMIT:
+            if progress:
+                documents.close()
+            return None
     return sentences
 
 
@@ -182,48 +206,81 @@ class SentencesByDoc:
         return found
 
 
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
 def sentence_layer_files(sentences: list[Sentence], entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                         dim: int) -> dict[str, bytes]:
-    """The layer's files; ``entries[i]`` is sentence i's (word-piece ids, token vectors, vector)."""
+                         dim: int, documents: dict[str, Document], codebook: Codebook | None = None) -> dict[str, bytes]:
+    """The layer's files; ``entries[i]`` is sentence i's (word-piece ids, word-piece
+    vectors (float) or codes of ``codebook``, vector)."""
+    from rag.index.lexical import content_stems
+    from rag.words import vocabulary
+
     offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
     for i, (ids, _, _) in enumerate(entries):
         offsets[i + 1] = offsets[i] + len(ids)
-    rows = "".join(
-        json.dumps({"sentence_id": s.sentence_id, "doc_id": s.doc_id, "start": s.start, "end": s.end,
-                    "chunk_id": s.chunk_id}, ensure_ascii=False) + "\n"
-        for s in sentences
-    )
+    order = list(dict.fromkeys(s.doc_id for s in sentences))
+    at = {d: k for k, d in enumerate(order)}
+    kinds = {k: i for i, k in enumerate(BLOCK_KINDS)}
+    rows = np.array([[at[s.doc_id], s.start, s.end, s.chunk_id, kinds[s.kind], s.heading] for s in sentences],
+                    dtype=np.int64).reshape(len(sentences), 6)
+    token_ids = np.concatenate([e[0] for e in entries]).astype(np.int32) if entries else np.zeros(0, np.int32)
+    df = np.zeros(int(token_ids.max()) + 1 if token_ids.size else 1, dtype=np.int32)
+    for ids, _, _ in entries:
+        df[np.unique(ids)] += 1
+    store = store_for([e[1] for e in entries], codebook)
+    texts = [documents[s.doc_id].text[s.start:s.end] for s in sentences]
+    terms = {"words": sorted(vocabulary(d.text for d in documents.values())),
+             "stems": sorted(set().union(*(content_stems(t) for t in texts)) if texts else set())}
     return {
-        FILES["sentences"]: rows.encode("utf-8"),
-        FILES["vectors"]: _npy(np.stack([e[2] for e in entries]) if entries else np.zeros((0, dim), np.float32)),
-        FILES["tokens"]: _npy(np.concatenate([e[1] for e in entries]) if entries else np.zeros((0, dim), np.float16)),
-        FILES["token_ids"]: _npy(np.concatenate([e[0] for e in entries]) if entries else np.zeros(0, np.int32)),
+        FILES["sentences"]: _npy(rows),
+        FILES["docs"]: json.dumps(order, ensure_ascii=False).encode("utf-8"),
+        FILES["vectors"]: _npy(np.stack([e[2] for e in entries]).astype(np.float16) if entries
+                               else np.zeros((0, dim), np.float16)),
+        FILES["token_ids"]: _npy(token_ids),
         FILES["token_offsets"]: _npy(offsets),
+        FILES["df"]: _npy(df),
+        FILES["terms"]: json.dumps(terms, ensure_ascii=False).encode("utf-8"),
+        **store.files(),
     }
 
 
 def entries_by_span(layer: SentenceLayer, sha256_of: dict[str, str]) -> dict[tuple[str, int, int], tuple]:
-    """An existing layer's sentences keyed by (document sha256, start, end), for reuse by a rebuild."""
+    """An existing layer's sentences keyed by (document sha256, start, end), for
+    reuse by a rebuild: word-piece codes when its store is quantised (rebuilds
+    keep its codebook), else float16 vectors."""
     out = {}
     for s in layer.sentences:
-        a, b = layer.token_offsets[s.sentence_id], layer.token_offsets[s.sentence_id + 1]
-        out[(sha256_of[s.doc_id], s.start, s.end)] = (layer.token_ids[a:b], layer.tokens[a:b], layer.vectors[s.sentence_id])
+        a, b = int(layer.token_offsets[s.sentence_id]), int(layer.token_offsets[s.sentence_id + 1])
+        out[(sha256_of[s.doc_id], s.start, s.end)] = (layer.token_ids[a:b], layer.tokens.data[a:b],
+                                                      layer.vectors[s.sentence_id])
     return out
 
 
-def load_sentence_layer(read, documents: dict[str, Document], n_chunks: int) -> SentenceLayer:
-    """``read(name)`` returns a checked file's bytes; raises ValueError on any inconsistency."""
-    arrays = {key: np.load(io.BytesIO(read(name)), allow_pickle=False)
-              for key, name in FILES.items() if key != "sentences"}
-    rows = [json.loads(line) for line in read(FILES["sentences"]).decode("utf-8").splitlines() if line]
-    sentences = [Sentence(r["sentence_id"], r["doc_id"], r["start"], r["end"], r["chunk_id"]) for r in rows]
-    n = len(sentences)
-    for i, s in enumerate(sentences):
-        if s.sentence_id != i or s.doc_id not in documents or not 0 <= s.chunk_id < n_chunks \
-                or not 0 <= s.start < s.end <= len(documents[s.doc_id].text):
+def load_sentence_layer(read, listed, documents: dict[str, Document], n_chunks: int) -> SentenceLayer:
+    """``read(name)`` returns a checked file's bytes, ``listed(name)`` whether the
+    index has it; raises ValueError on any inconsistency."""
+    def array(key: str) -> np.ndarray:
+        return np.load(io.BytesIO(read(FILES[key])), allow_pickle=False)
+
+    rows, order = array("sentences"), json.loads(read(FILES["docs"]).decode("utf-8"))
+    if rows.ndim != 2 or rows.shape[1] != 6 or not all(isinstance(d, str) and d in documents for d in order):
+        raise ValueError("sentence records are malformed")
+    n = len(rows)
+    sentences = []
+    for i, (doc, start, end, chunk, kind, heading) in enumerate(rows.tolist()):
+        if not (0 <= doc < len(order) and 0 <= kind < len(BLOCK_KINDS) and 0 <= chunk < n_chunks
+                and 0 <= start < end <= len(documents[order[doc]].text) and -1 <= heading < n):
             raise ValueError(f"sentence record {i} does not match its document")
-    if not (len(arrays["vectors"]) == n
-            and len(arrays["token_offsets"]) == n + 1
-            and int(arrays["token_offsets"][-1]) == len(arrays["tokens"]) == len(arrays["token_ids"])):
+        sentences.append(Sentence(i, order[doc], start, end, chunk, BLOCK_KINDS[kind], heading))
+    vectors = array("vectors").astype(np.float32)
+    offsets, token_ids = array("token_offsets"), array("token_ids")
+    tokens = TokenStore.load(read, listed)
+    if not (len(vectors) == n and len(offsets) == n + 1 and int(offsets[-1]) == len(tokens) == len(token_ids)):
         raise ValueError("sentence arrays disagree in length")
-    return SentenceLayer(sentences, **arrays)
+    terms = json.loads(read(FILES["terms"]).decode("utf-8"))
+    return SentenceLayer(sentences, vectors, tokens, token_ids, offsets, array("df"),
+                         frozenset(terms["words"]), frozenset(terms["stems"]))

@@ -16,10 +16,11 @@ from typing import Iterable
 import numpy as np
 
 from rag.errors import RagError
-from rag.index.lexical import BM25Index
+from rag.index.lexical import BM25Index, content_stems
 from rag.index.load import Index
 from rag.index.sentence_layer import Sentence, SentenceLayer
 from rag.index.vectors import make_vector_index, reconstruct_all
+from rag.words import vocabulary
 
 
 def subset_index(index: Index, doc_ids: Iterable[str]) -> Index:
@@ -37,13 +38,16 @@ def subset_index(index: Index, doc_ids: Iterable[str]) -> Index:
     chunks = [replace(index.chunks[old], chunk_id=new) for new, old in enumerate(old_ids)]
     vectors = make_vector_index(reconstruct_all(index.vectors)[old_ids])
     bm25 = BM25Index.build([c.text for c in chunks])
-    layer = _subset_layer(index.sentences, keep, new_id) if index.sentences is not None else None
+    layer = _subset_layer(index.sentences, keep, new_id, documents) if index.sentences is not None else None
     return Index(index.path, index.manifest, documents, chunks, vectors, bm25, layer)
 
 
-def _subset_layer(layer: SentenceLayer, keep: set[str], chunk_id: dict[int, int]) -> SentenceLayer:
+def _subset_layer(layer: SentenceLayer, keep: set[str], chunk_id: dict[int, int],
+                  documents: dict) -> SentenceLayer:
+    """The layer of the kept documents, its word counts those of the kept documents alone."""
     rows = [i for i, s in enumerate(layer.sentences) if s.doc_id in keep]
-    sentences = [Sentence(new, s.doc_id, s.start, s.end, chunk_id[s.chunk_id])
+    new_id = {old: new for new, old in enumerate(rows)}
+    sentences = [Sentence(new, s.doc_id, s.start, s.end, chunk_id[s.chunk_id], s.kind, new_id.get(s.heading, -1))
                  for new, s in enumerate(layer.sentences[i] for i in rows)]
     offsets, spans = [0], []
     for i in rows:
@@ -51,7 +55,12 @@ def _subset_layer(layer: SentenceLayer, keep: set[str], chunk_id: dict[int, int]
         spans.append(slice(a, b))
         offsets.append(offsets[-1] + b - a)
     pick = np.concatenate([np.arange(s.start, s.stop) for s in spans]) if spans else np.zeros(0, dtype=np.int64)
-    return SentenceLayer(
-        sentences, layer.vectors[rows], layer.tokens[pick], layer.token_ids[pick],
-        np.asarray(offsets, dtype=layer.token_offsets.dtype),
-    )
+    token_ids = layer.token_ids[pick]
+    offsets = np.asarray(offsets, dtype=layer.token_offsets.dtype)
+    df = np.zeros_like(layer.df)
+    for a, b in zip(offsets[:-1], offsets[1:]):
+        df[np.unique(token_ids[a:b])] += 1
+    texts = [documents[s.doc_id].text[s.start:s.end] for s in sentences]
+    stems = frozenset().union(*(content_stems(t) for t in texts)) if texts else frozenset()
+    return SentenceLayer(sentences, layer.vectors[rows], layer.tokens.take(pick), token_ids, offsets, df,
+                         vocabulary(d.text for d in documents.values()), stems)

@@ -56,6 +56,8 @@ def make_document(parsed: Parsed, doc_id: str, path: str, fallback_title: str) -
         path=path,
         sha256=hashlib.sha256(parsed.text.encode("utf-8")).hexdigest(),
         pages=parsed.pages,
+        blocks=parsed.blocks,
+        labels=parsed.labels,
     )
 
 

@@ -14,7 +14,7 @@ import bisect
 import re
 
 
-from rag.types import Document, Location
+from rag.types import TITLES, Document, Location
 
 # Lines that precede a headline in scraped essays: photo credits, rubrics,
 # datelines. They are never the title.
@@ -91,20 +91,61 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 
 def paragraph_starts(text: str) -> list[int]:
     """Offsets where paragraphs start: text separated by blank lines, or, in
-    a text without blank lines, each line."""
+    a text without blank lines, each line. Leading blanks are no paragraph."""
     breaks = _PARAGRAPH_BREAK if _PARAGRAPH_BREAK.search(text) else re.compile(r"\n\s*")
-    starts = [0] if text[:1].strip() else []
-    starts += [m.end() for m in breaks.finditer(text) if m.end() < len(text)]
-    if not starts or (starts[0] != 0 and not text[: starts[0]].strip()):
-        first = len(text) - len(text.lstrip())
-        starts = [first] + [s for s in starts if s > first]
-    return starts
+    first = len(text) - len(text.lstrip())
+    starts = [first] if first < len(text) else []
+    starts += [m.end() for m in breaks.finditer(text) if first < m.end() < len(text)]
+    return starts or [0]
 
 
-def location(doc: Document, offset: int, starts: list[int] | None = None) -> Location:
-    """The paragraph (and page) holding ``offset``; pass ``starts`` (paragraph_starts)
-    when locating many offsets of one document."""
+def heading_path(doc: Document, offset: int) -> tuple[str, ...]:
+    """The headings above ``offset``, outermost first (from the document's blocks)."""
+    path: list[tuple[int, str]] = []
+    for block in doc.blocks:
+        if block.start > offset:
+            break
+        if block.kind in TITLES:
+            level = block.level or 1
+            path = [(lv, t) for lv, t in path if lv < level] + [(level, doc.text[block.start:block.end])]
+    return tuple(t for _, t in path)
+
+
+def page_label(doc: Document, offset: int) -> str | None:
+    """The printed label of the page holding ``offset`` (paged documents only)."""
+    if not doc.pages:
+        return None
+    index = max(bisect.bisect_right(doc.pages, offset), 1)
+    return doc.labels[index - 1] if len(doc.labels) >= index else str(index)
+
+
+def location(doc: Document, offset: int, starts: list[int] | None = None, end: int | None = None) -> Location:
+    """The paragraph, page (and the page where ``end`` falls, for a span
+    running onto the next) and headings of ``offset``; pass ``starts``
+    (paragraph_starts) when locating many offsets of one document."""
     starts = paragraph_starts(doc.text) if starts is None else starts
     paragraph = max(1, bisect.bisect_right(starts, offset))
-    page = bisect.bisect_right(doc.pages, offset) if doc.pages else None
-    return Location(paragraph, max(page, 1) if page is not None else None)
+    page = page_label(doc, offset)
+    last = page_label(doc, max(offset, end - 1)) if end is not None and end > offset else None
+    return Location(paragraph, page, last if last != page else None, heading_path(doc, offset))
+
+
+def section(doc: Document, offset: int, limit: int = 2) -> str:
+    """The innermost headings above ``offset`` (bar the document's own title),
+    for a citation: "5 Conveying Modified Source Versions › a) …"."""
+    path = [h for h in heading_path(doc, offset) if h != doc.title][-limit:]
+    return " › ".join(h if len(h) <= 70 else h[:69].rsplit(" ", 1)[0] + "…" for h in path)
+
+
+def describe(doc: Document, start: int, end: int | None = None, starts: list[int] | None = None) -> str:
+    """Where a span is, for people: "5.6 Why do I get …, p. 18, ¶ 4", "pp. 18–19, ¶ 7",
+    "¶ 12–13"."""
+    starts = paragraph_starts(doc.text) if starts is None else starts
+    first = location(doc, start, starts, end)
+    where = first.label()
+    if end is not None and end > start:
+        last = bisect.bisect_right(starts, max(start, end - 1))
+        if last > first.paragraph:
+            where += f"–{last}"
+    heading = section(doc, start)
+    return f"{heading}, {where}" if heading else where

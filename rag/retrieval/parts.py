@@ -31,21 +31,33 @@ def _part_spans(part: str, doc: Document) -> list[tuple[int, int]]:
     raise ValueError(f"unknown part {part!r}")
 
 
-def part_sentences(part: str, layer: SentenceLayer, documents: Mapping[str, Document]) -> list[int]:
-    """The sentence ids that make up ``part`` in every document, in corpus order."""
-    spans = {doc_id: _part_spans(part, doc) for doc_id, doc in documents.items()}
-    return [s.sentence_id for s in layer.sentences
-            if any(a <= s.start and s.end <= b for a, b in spans.get(s.doc_id, ()))]
+def _of(layer: SentenceLayer, doc_id: str) -> list:
+    r = layer.by_doc.get(doc_id, range(0))
+    return layer.sentences[r.start:r.stop]
+
+
+def part_sentences(part: str, layer: SentenceLayer, documents: Mapping[str, Document],
+                   within: Sequence[str] = ()) -> list[int]:
+    """The sentence ids that make up ``part`` in every document (or those ``within``), in corpus order."""
+    out = []
+    for doc_id, doc in documents.items():
+        if within and doc_id not in within:
+            continue
+        spans = _part_spans(part, doc)
+        out += [s.sentence_id for s in _of(layer, doc_id) if any(a <= s.start and s.end <= b for a, b in spans)]
+    return out
+
+
+def header_of(layer: SentenceLayer, doc: Document) -> list[int]:
+    """The sentence ids of a document's header: the short lines above its
+    first paragraph of prose (headline, rubric, subtitle, credit, dateline)."""
+    end = prose_start(doc) or 0
+    return [s.sentence_id for s in _of(layer, doc.doc_id) if s.end <= end]
 
 
 def header_sentences(layer: SentenceLayer, documents: Mapping[str, Document]) -> list[int]:
-    """The sentence ids of every document's header: the short lines above its
-    first paragraph of prose (headline, rubric, subtitle, credit, dateline)."""
-    ids: list[int] = []
-    for doc_id, doc in documents.items():
-        end = prose_start(doc) or 0
-        ids.extend(s.sentence_id for s in layer.sentences if s.doc_id == doc_id and s.end <= end)
-    return ids
+    """The header sentence ids of every document."""
+    return [i for doc in documents.values() for i in header_of(layer, doc)]
 
 
 def ranked_parts(part: str, layer: SentenceLayer, documents: Mapping[str, Document], score: np.ndarray,
@@ -53,13 +65,11 @@ def ranked_parts(part: str, layer: SentenceLayer, documents: Mapping[str, Docume
     """The sentence ids of ``part``, grouped by document, the document the
     question matches best (by its best sentence ``score``) first; only that
     document's unless ``every``; only the documents ``within`` when given."""
+    # Only documents with a scored sentence can match best: the others are not asked about.
+    scored = {doc_id for doc_id, r in layer.by_doc.items() if np.isfinite(score[r.start:r.stop]).any()}
     by_doc: dict[str, list[int]] = {}
-    for i in part_sentences(part, layer, documents):
-        doc_id = layer.sentences[i].doc_id
-        if not within or doc_id in within:
-            by_doc.setdefault(doc_id, []).append(i)
-    best_in_doc: dict[str, float] = {}
-    for s in layer.sentences:
-        best_in_doc[s.doc_id] = max(best_in_doc.get(s.doc_id, -np.inf), float(score[s.sentence_id]))
+    for i in part_sentences(part, layer, documents, tuple(within) or tuple(scored)):
+        by_doc.setdefault(layer.sentences[i].doc_id, []).append(i)
+    best_in_doc = {d: float(score[layer.by_doc[d].start:layer.by_doc[d].stop].max()) for d in by_doc}
     ranked = sorted(by_doc.values(), key=lambda ids: -best_in_doc[layer.sentences[ids[0]].doc_id])
     return ranked if every else ranked[:1]

@@ -1,38 +1,44 @@
-"""Score every sentence of a small corpus against a question.
+"""Score a question's candidate sentences: gather a few hundred, then weigh all the evidence on those.
 
-A sentence's score adds up evidence, each kind z-normalised over the
-corpus's sentences so that none dominates by scale:
+Cost must not grow with the corpus, so a question first gathers candidates
+(rag.retrieval.candidates: the sentences nearest its vector, the sentences
+of the passages nearest it by meaning and by BM25), then computes every kind
+of evidence for those alone (and their neighbours and headings, which the
+evidence reads), each z-normalised by its mean and spread over a fixed
+sample of the corpus's sentences (every sentence, in a corpus of up to
+SAMPLE sentences, as before candidates existed):
 - its own vector, and its vectors joined with the previous and the next
   sentence (an answer often leans on the sentence before it);
 - its chunk's dense and BM25 scores (the passage around it);
 - MaxSim: for each content word-piece of the question, its best contextual
   match among the sentence's word-pieces, IDF-weighted: soft term matching
   that survives paraphrase better than BM25's exact stems;
-- the same, with each term's match taken over the sentence and the one
-  before it in the same document: a term met there is met by the passage
+- the same, with each term's match taken over the sentence, the one before
+  it and the heading it stands under: a term met there is met by the passage
   a reader sees ("he said" after the sentence that names him; on the first
   three development sets, 5-fold CV put the right passage first for 161 of
-  185 questions against 153 without it, and +4, +4 with two other fold
-  seeds: eval/README.md, run 6);
+  185 questions against 153 without the previous sentence: eval/README.md,
+  run 6; an FAQ's question heading names what its answer never repeats);
 - minus its hubness (similarity to the corpus centroid).
 The weights are fitted per embedding model (rag.settings.Tuning, written by
-eval/fit_answers.py). The question's form (rag.retrieval.question_form)
-adds what its words say beyond their topic: a bonus for the sentences of the
-document it names, and no header line (headline, credit, dateline) as an
-answer unless it asks for one.
+rag calibrate). The question's form (rag.retrieval.question_form) adds what
+its words say beyond their topic: a bonus for the sentences of the document
+it names, and no header line (headline, credit, dateline) as an answer
+unless it asks for one. A sentence never computed scores -inf.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 
 from rag.index.load import Index
-from rag.retrieval.parts import header_sentences
+from rag.retrieval.candidates import gather
+from rag.retrieval.parts import header_of
 from rag.retrieval.question_form import QuestionForm, header_terms
 from rag.settings import Tuning, tuning_for
 
@@ -49,6 +55,9 @@ DEFAULT_WEIGHTS = {
     # counts this much beside the thesis evidence.
     "broad_query": 0.3, "thesis_summary": 1.0, "thesis_early": 0.5, "thesis_recommends": 1.0,
 }
+# z statistics come from this many sentences spread evenly over the corpus:
+# all of them in a corpus up to this size (the bundled essays have 600).
+SAMPLE = 1024
 
 # Words that say how a question is asked, not what it is about.
 QUESTION_WORDS = frozenset(
@@ -60,11 +69,12 @@ QUESTION_WORDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Evidence:
-    """One question's raw evidence for every sentence (arrays index sentence ids)."""
+    """One question's raw evidence (arrays index sentence ids; NaN where not
+    computed yet). ``ensure`` computes more sentences on demand."""
 
-    features: Mapping[str, np.ndarray]  # EVIDENCE, raw
+    features: dict[str, np.ndarray]  # EVIDENCE, raw
     vector: np.ndarray  # the question's unit vector
     rare_words: frozenset[str]  # words the model's vocabulary splits into several pieces: mostly names
     content_stems: frozenset[str]  # the question's content words, stemmed (for coverage)
@@ -72,15 +82,31 @@ class Evidence:
     # ([pieces, sentences]) and its IDF, for how well each term is met.
     term_match: np.ndarray
     term_idf: np.ndarray
+    computed: np.ndarray  # [n] bool
+    stats: dict[str, tuple[float, float]] = field(default_factory=dict)  # mean and spread over the sample
+    q_tokens: np.ndarray | None = None  # the question's content word-piece vectors
+    chunk_dense: np.ndarray | None = None
+    chunk_bm25: np.ndarray | None = None
+    candidates: np.ndarray | None = None  # what the question gathered first
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.flatnonzero(self.computed)
+
+    def z(self, name: str) -> np.ndarray:
+        """Evidence ``name`` in z units of its spread over the sample (NaN where not computed)."""
+        mean, std = self.stats[name]
+        x = self.features[name]
+        return (x - mean) / std if std > 1e-9 else np.where(np.isnan(x), np.nan, 0.0).astype(np.float32)
 
 
 @dataclass(frozen=True)
 class SentenceScores:
-    """One question's evidence for every sentence, combined."""
+    """One question's evidence, combined; -inf for sentences not computed."""
 
     score: np.ndarray  # combined, in z units
     quote: np.ndarray  # the same with each sentence's own term matches only: for choosing quotations
-    dense: np.ndarray  # raw cosine of the sentence alone
+    dense: np.ndarray  # raw cosine of the sentence alone (every sentence)
     maxsim: np.ndarray  # raw MaxSim in [-1, 1]
     chunk: np.ndarray  # per chunk: best sentence score
     evidence: Evidence
@@ -120,41 +146,44 @@ class SentenceScorer:
                               **(self.tuning.quote_weights if self.tuning else {})}
         self.sentence_chunk = np.array([s.chunk_id for s in self.layer.sentences], dtype=np.int64)
         self.chunk_vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
-        # float16 on disk; float32 once here rather than on every question.
-        self.tokens_t = np.ascontiguousarray(self.layer.tokens.astype(np.float32).T)
-        self.evidence = lru_cache(maxsize=256)(self._evidence)
-        # Search and quoting both score the question: once is enough.
-        self.scores = lru_cache(maxsize=32)(self._scores)
+        n = self.layer.n
+        self.sample = np.arange(n) if n <= SAMPLE else np.unique(np.linspace(0, n - 1, SAMPLE).astype(np.int64))
+        # Each sentence's context for terms: the one before it and its heading.
+        self.context = (self.layer.prev_id, np.where(self.layer.heading_of >= 0, self.layer.heading_of,
+                                                     np.arange(n)))
+        self.evidence = lru_cache(maxsize=32)(self._evidence)
 
     def forget(self) -> None:
         """Drop what was computed for earlier questions (the embedder changed path)."""
         self.evidence.cache_clear()
-        self.scores.cache_clear()
 
     @cached_property
     def headers(self) -> dict[str, frozenset[str]]:
         return {doc_id: header_terms(doc) for doc_id, doc in self.index.documents.items()}
 
     @cached_property
-    def previous(self) -> np.ndarray:
-        """Each sentence's predecessor in its document (itself for a document's first)."""
-        sentences = self.layer.sentences
-        return np.array([i - 1 if i > 0 and sentences[i - 1].doc_id == s.doc_id else i
-                         for i, s in enumerate(sentences)], dtype=np.int64)
-
-    @cached_property
     def sentence_doc(self) -> np.ndarray:
         return np.array([s.doc_id for s in self.layer.sentences], dtype=object)
 
+    @lru_cache(maxsize=4096)
+    def _header(self, doc_id: str) -> tuple[int, ...]:
+        return tuple(header_of(self.layer, self.index.documents[doc_id]))
+
+    def header_ids(self, doc_ids: Iterable[str]) -> np.ndarray:
+        """The header lines (headline, credit, dateline …) of ``doc_ids``."""
+        ids = [i for d in doc_ids for i in self._header(d)]
+        return np.array(sorted(ids), dtype=np.int64)
+
     @cached_property
     def header(self) -> np.ndarray:
-        return np.array(header_sentences(self.layer, self.index.documents), dtype=np.int64)
+        """Every document's header lines (fitting reads them all; a question reads its documents')."""
+        return self.header_ids(self.index.documents)
 
-    @cached_property
-    def thesis(self) -> dict[str, np.ndarray]:
+    @lru_cache(maxsize=4096)
+    def thesis_of(self, doc_id: str) -> dict[str, np.ndarray]:
         from rag.retrieval.thesis import thesis_evidence
 
-        return thesis_evidence(self.layer, self.index.documents)
+        return thesis_evidence(self.layer, self.index.documents, doc_id, set(self._header(doc_id)))
 
     def _content_mask(self, ids: np.ndarray) -> np.ndarray:
         tokens = self.embedder.token_strings(ids)
@@ -162,82 +191,167 @@ class SentenceScorer:
         return np.array([int(i) not in special and bool(re.search(r"\w", t)) and t.lower() not in QUESTION_WORDS
                          for i, t in zip(ids, tokens)], dtype=bool)
 
-    def _term_matches(self, q_ids: np.ndarray, q_tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each content word-piece's best match inside each sentence, and its IDF."""
-        layer = self.layer
-        keep = self._content_mask(q_ids)
-        if not keep.any() or layer.n == 0:
-            return np.zeros((0, layer.n), dtype=np.float32), np.zeros(0, dtype=np.float32)
-        n = max(layer.n, 1)
-        idf = np.array([np.log((n + 1) / (layer.df.get(int(t), 0) + 0.5)) for t in q_ids[keep]], dtype=np.float32)
-        idf = np.maximum(idf, 0.05)
-        sims = q_tokens[keep].astype(np.float32) @ self.tokens_t  # [q, T]
-        starts = layer.token_offsets[:-1]
-        return np.maximum.reduceat(sims, starts, axis=1), idf  # [q, n]: best match inside each sentence
-
-    def _dense(self, q: np.ndarray) -> dict[str, np.ndarray]:
-        layer = self.layer
-        return {
-            "sentence": layer.vectors @ q,
-            "with_prev": layer.prev @ q,
-            "with_next": layer.next @ q,
-            "chunk_dense": (self.chunk_vectors @ q)[self.sentence_chunk],
-        }
+    # ---------------------------------------------------------------- evidence
 
     def _evidence(self, query: str) -> Evidence:
         from rag.index.lexical import question_stems
 
+        layer, n = self.layer, self.layer.n
         q_ids, q_tokens, q = self.embedder.embed_tokens([query])[0]
-        features = self._dense(q)
-        match, idf = self._term_matches(q_ids, q_tokens)
+        keep = self._content_mask(q_ids)
+        q_content = q_tokens[keep].astype(np.float32)
+        idf = np.array([np.log((n + 1) / (self._df(int(t)) + 0.5)) for t in q_ids[keep]], dtype=np.float32)
+        idf = np.maximum(idf, 0.05) if idf.size else idf
+        dense = layer.vectors @ q
+        chunk_dense = self.chunk_vectors @ q
+        chunk_bm25 = self.index.bm25.scores_for(query)
+        features = {name: np.full(n, np.nan, dtype=np.float32) for name in EVIDENCE}
+        features["sentence"] = dense.astype(np.float32)
+        evidence = Evidence(features, q, rare_words(self.embedder.token_strings(q_ids)), frozenset(question_stems(query)),
+                            np.full((len(idf), n), np.nan, dtype=np.float32), idf, np.zeros(n, dtype=bool),
+                            q_tokens=q_content, chunk_dense=chunk_dense, chunk_bm25=chunk_bm25)
+        evidence.candidates = gather(dense, chunk_dense, chunk_bm25, layer)
+        self.ensure(evidence, np.concatenate([self.sample, evidence.candidates]))
+        for name in EVIDENCE:
+            values = evidence.features[name][self.sample].astype(np.float64)
+            evidence.stats[name] = (float(values.mean()), float(values.std())) if len(values) else (0.0, 0.0)
+        return evidence
+
+    def _df(self, token: int) -> int:
+        df = self.layer.df
+        return int(df[token]) if 0 <= token < len(df) else 0
+
+    def ensure(self, evidence: Evidence, ids: Iterable[int]) -> None:
+        """Compute every kind of evidence for sentences ``ids`` not computed yet."""
+        layer = self.layer
+        ids = np.unique(np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64))
+        ids = ids[~evidence.computed[ids]] if ids.size else ids
+        if ids.size == 0:
+            return
+        # Term matches are read over each sentence's context too: compute those rows as well.
+        near = np.clip(np.concatenate([ids - 1, ids + 1]), 0, layer.n - 1)  # abstention reads neighbours' terms
+        rows = np.unique(np.concatenate([ids, near, self.context[1][ids]]))
+        need = rows[np.isnan(evidence.term_match[0, rows])] if evidence.term_match.shape[0] else rows[:0]
+        if need.size:
+            tokens, offsets = layer.token_rows(need)
+            sims = evidence.q_tokens @ tokens.T  # [q, T']
+            starts = offsets[:-1]
+            empty = offsets[1:] == starts
+            best = np.maximum.reduceat(sims, np.minimum(starts, max(sims.shape[1] - 1, 0)), axis=1) \
+                if sims.shape[1] else np.zeros((sims.shape[0], len(need)), np.float32)
+            best[:, empty] = -1.0
+            evidence.term_match[:, need] = best
+        f, q = evidence.features, evidence.vector
+        f["with_prev"][ids] = layer.neighbour_vectors(ids, "prev") @ q
+        f["with_next"][ids] = layer.neighbour_vectors(ids, "next") @ q
+        chunks = self.sentence_chunk[ids]
+        f["chunk_dense"][ids] = evidence.chunk_dense[chunks]
+        f["chunk_bm25"][ids] = evidence.chunk_bm25[chunks]
+        f["hubness"][ids] = layer.hubness[ids]
+        idf = evidence.term_idf
         if idf.size:
-            maxsim = (idf @ match) / float(idf.sum())
-            maxsim_with_prev = (idf @ np.maximum(match, match[:, self.previous])) / float(idf.sum())
+            match = evidence.term_match
+            f["maxsim"][ids] = (idf @ match[:, ids]) / float(idf.sum())
+            window = np.maximum(match[:, ids], np.maximum(match[:, self.context[0][ids]], match[:, self.context[1][ids]]))
+            f["maxsim_with_prev"][ids] = (idf @ window) / float(idf.sum())
         else:
-            maxsim = maxsim_with_prev = np.zeros(self.layer.n, dtype=np.float32)
-        features.update({
-            "chunk_bm25": self.index.bm25.scores_for(query)[self.sentence_chunk],
-            "maxsim": maxsim,
-            "maxsim_with_prev": maxsim_with_prev,
-            "hubness": self.layer.hubness,
-        })
-        return Evidence(features, q, rare_words(self.embedder.token_strings(q_ids)),
-                        frozenset(question_stems(query)), match, idf)
+            f["maxsim"][ids] = 0.0
+            f["maxsim_with_prev"][ids] = 0.0
+        evidence.computed[ids] = True
+
+    def everything(self, query: str) -> Evidence:
+        """The evidence of every sentence (for fitting weights over whole corpora)."""
+        evidence = self.evidence(query)
+        self.ensure(evidence, np.arange(self.layer.n))
+        return evidence
+
+    # ---------------------------------------------------------------- combining
 
     def combine(self, evidence: Evidence, form: QuestionForm | None = None) -> SentenceScores:
         """The evidence weighted (this model's tuning), then what the question's form adds.
 
         Two scores: ``score`` ranks passages, where terms met in the sentence
-        before count (the reader sees both); ``quote`` chooses quotations,
-        which must stand on their own words (QUOTE_EVIDENCE, with weights
-        fitted for it), so that "It is a question of natural justice." is not
-        quoted for the question its predecessor answers."""
+        before (or the heading above) count (the reader sees them); ``quote``
+        chooses quotations, which must stand on their own words
+        (QUOTE_EVIDENCE, with weights fitted for it), so that "It is a
+        question of natural justice." is not quoted for the question its
+        predecessor answers."""
         w, wq = self.weights, self.quote_weights
-        z = {name: _z(np.asarray(evidence.features[name], dtype=np.float32)) for name in EVIDENCE}
+        z = {name: evidence.z(name) for name in EVIDENCE}
         score = sum(w[name] * z[name] for name in EVIDENCE)
         quote = sum(wq[name] * z[name] for name in QUOTE_EVIDENCE)
-        score, quote = self._with_form(score, form), self._with_form(quote, form)
+        score, quote = self._with_form(score, evidence, form), self._with_form(quote, evidence, form)
+        score = np.where(np.isnan(score), -np.inf, score).astype(np.float32)
+        quote = np.where(np.isnan(quote), -np.inf, quote).astype(np.float32)
         chunk = np.full(len(self.index.chunks), -np.inf, dtype=np.float32)
-        np.maximum.at(chunk, self.sentence_chunk, score)
+        ids = evidence.ids
+        np.maximum.at(chunk, self.sentence_chunk[ids], score[ids])
+        for shared in (score, quote, chunk):
+            shared.flags.writeable = False
         return SentenceScores(score, quote, evidence.features["sentence"], evidence.features["maxsim"], chunk, evidence)
 
-    def _with_form(self, score: np.ndarray, form: QuestionForm | None) -> np.ndarray:
+    def _with_form(self, score: np.ndarray, evidence: Evidence, form: QuestionForm | None) -> np.ndarray:
         w = self.weights
-        if form is not None and form.broad:
+        if form is None:
+            return score
+        if form.broad:
             # A summary: the document's thesis, steered a little by the question's own topic.
-            t = self.thesis
-            score = (w["broad_query"] * _z(score) + w["thesis_summary"] * t["summary"]
-                     + w["thesis_early"] * t["early"] + w["thesis_recommends"] * t["recommends"])
-        if form is not None:
-            if len(form.documents) == 1 and not form.each:
-                score[self.sentence_doc == form.documents[0]] += w["named_bonus"]
-            if form.part is None:
-                # The header names a document; it is how a document is found, not an answer.
-                score[self.header] -= w["header_penalty"]
+            score = w["broad_query"] * _nan_z(score)
+            for doc_id in self.scope(evidence, form):
+                t, ids = self.thesis_of(doc_id), np.asarray(self.layer.by_doc[doc_id])
+                score[ids] += (w["thesis_summary"] * t["summary"] + w["thesis_early"] * t["early"]
+                               + w["thesis_recommends"] * t["recommends"])
+        if len(form.documents) == 1 and not form.each:
+            named = self.layer.by_doc.get(form.documents[0])
+            if named is not None:
+                score[named.start:named.stop] += w["named_bonus"]
+        if form.part is None:
+            # The header names a document; it is how a document is found, not an answer.
+            docs = {self.layer.sentences[i].doc_id for i in evidence.ids}
+            score[self.header_ids(docs)] -= w["header_penalty"]
         return score
 
-    def _scores(self, query: str, form: QuestionForm | None = None) -> SentenceScores:
-        result = self.combine(self.evidence(query), form)
-        for shared in (result.score, result.quote, result.chunk):
-            shared.flags.writeable = False  # cached: every caller sees the same arrays
-        return result
+    def scope(self, evidence: Evidence, form: QuestionForm) -> list[str]:
+        """The documents a summary or every-document question is about, as rag.answer.select reads them."""
+        from rag.answer.select import MAX_DOCUMENTS
+
+        order = list(self.layer.by_doc)
+        if form.documents:
+            return [d for d in order if d in form.documents]
+        if len(order) <= MAX_DOCUMENTS:
+            return order
+        dense = evidence.features["sentence"]
+        best = {d: float(dense[r.start:r.stop].max()) for d, r in self.layer.by_doc.items()}
+        keep = set(sorted(order, key=lambda d: -best[d])[:MAX_DOCUMENTS])
+        return [d for d in order if d in keep]
+
+    def scores(self, query: str, form: QuestionForm | None = None, extra: Iterable[int] = ()) -> SentenceScores:
+        """The question's scores; ``extra``: sentences to compute beyond the candidates
+        (those of the passages a retriever returned, of the documents a question names)."""
+        evidence = self.evidence(query)
+        want = list(extra)
+        if form is not None and (form.documents or form.broad or form.each or form.part):
+            for doc_id in self.scope(evidence, form) if (form.broad or form.each or form.part) else form.documents:
+                r = self.layer.by_doc.get(doc_id)
+                if r is not None:
+                    want.extend(range(r.start, r.stop))
+        if want:
+            self.ensure(evidence, want)
+        return self.combine(evidence, form)
+
+
+def _nan_z(x: np.ndarray) -> np.ndarray:
+    """z units over the computed values (NaN kept)."""
+    values = x[~np.isnan(x)]
+    if values.size == 0 or float(values.std()) <= 1e-9:
+        return np.where(np.isnan(x), np.nan, 0.0).astype(np.float32)
+    return ((x - float(values.mean())) / float(values.std())).astype(np.float32)
+
+
+def sentences_of(layer, chunk_ids: Iterable[int]) -> list[int]:
+    """The sentence ids of the given chunks, in order."""
+    return sorted(i for c in set(chunk_ids) for i in layer.by_chunk.get(c, ()))
+
+
+__all__ = ["EVIDENCE", "QUOTE_EVIDENCE", "DEFAULT_WEIGHTS", "Evidence", "SentenceScores", "SentenceScorer",
+           "rare_words", "sentences_of", "Mapping"]

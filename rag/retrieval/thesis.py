@@ -20,10 +20,11 @@ from typing import Mapping
 import numpy as np
 
 from rag.index.sentence_layer import SentenceLayer
-from rag.retrieval.parts import header_sentences, part_sentences
-from rag.types import Document
+from rag.retrieval.parts import part_sentences
+from rag.types import PROSE, Document
 
 EARLY_SHARE = 0.25  # the opening quarter of a document's body counts as early
+MIN_WORDS = 6  # a thesis is a sentence, not a fragment (")", "4. This document")
 _RECOMMENDS = re.compile(r"\b(should|must|need to|needs to|have to|has to|ought to|it is time to)\b", re.I)
 
 
@@ -32,30 +33,43 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - float(x.mean())) / std if std > 1e-9 else np.zeros_like(x)
 
 
-def thesis_evidence(layer: SentenceLayer, documents: Mapping[str, Document]) -> dict[str, np.ndarray]:
-    """Per sentence: "summary" (closeness to the document's summary line or
-    centroid), "early" (1 at a body's start, falling to 0 after EARLY_SHARE) and
-    "recommends" (0 or 1); header sentences get zeros, and are flagged in "header"."""
-    n = layer.n
-    out = {k: np.zeros(n, dtype=np.float32) for k in ("summary", "early", "recommends", "header")}
-    header = set(header_sentences(layer, documents))
-    subtitles = set(part_sentences("subtitle", layer, documents))
-    by_doc: dict[str, list[int]] = {}
-    for s in layer.sentences:
-        by_doc.setdefault(s.doc_id, []).append(s.sentence_id)
-    vectors = layer.vectors.astype(np.float32)
-    for doc_id, ids in by_doc.items():
-        body = np.array([i for i in ids if i not in header], dtype=np.int64)
-        if body.size == 0:
-            continue
-        summary_ids = [i for i in ids if i in subtitles]
-        anchor = vectors[summary_ids].sum(axis=0) if summary_ids else vectors[body].sum(axis=0)
-        anchor = anchor / max(float(np.linalg.norm(anchor)), 1e-12)
-        out["summary"][body] = _z(vectors[body] @ anchor)
-        position = (np.arange(body.size) + 0.5) / body.size
-        out["early"][body] = np.maximum(0.0, 1.0 - position / EARLY_SHARE)
-        text = documents[doc_id].text
-        out["recommends"][body] = [bool(_RECOMMENDS.search(text[layer.sentences[i].start:layer.sentences[i].end]))
-                                   for i in body]
-    out["header"][sorted(header)] = 1.0
+def thesis_body(layer: SentenceLayer, doc: Document, header: set[int]) -> np.ndarray:
+    """The sentences of a document that may state its thesis: prose of at
+    least MIN_WORDS words that asks nothing, outside the header."""
+    r = layer.by_doc.get(doc.doc_id, range(0))
+    out = []
+    for i in r:
+        s = layer.sentences[i]
+        text = doc.text[s.start:s.end]
+        if i not in header and s.kind in PROSE and len(text.split()) >= MIN_WORDS and not text.rstrip().endswith("?"):
+            out.append(i)
+    return np.array(out, dtype=np.int64)
+
+
+def thesis_evidence(layer: SentenceLayer, documents: Mapping[str, Document], doc_id: str,
+                    header: set[int]) -> dict[str, np.ndarray]:
+    """Per sentence of ``doc_id`` (indexed from its first): "summary"
+    (closeness to the document's summary line or centroid), "early" (1 at a
+    body's start, falling to 0 after EARLY_SHARE) and "recommends" (0 or 1);
+    sentences outside its thesis body (header lines, headings, code, a
+    question, a fragment) get -inf summary, so they are never its thesis."""
+    r = layer.by_doc[doc_id]
+    n = len(r)
+    out = {k: np.zeros(n, dtype=np.float32) for k in ("summary", "early", "recommends")}
+    doc = documents[doc_id]
+    body = thesis_body(layer, doc, header)
+    out["summary"][:] = -np.inf
+    if body.size == 0:
+        return out
+    subtitles = set(part_sentences("subtitle", layer, documents, (doc_id,)))
+    vectors = layer.vectors
+    summary_ids = sorted(subtitles)
+    anchor = vectors[summary_ids].sum(axis=0) if summary_ids else vectors[body].sum(axis=0)
+    anchor = anchor / max(float(np.linalg.norm(anchor)), 1e-12)
+    local = body - r.start
+    out["summary"][local] = _z(vectors[body] @ anchor)
+    position = (np.arange(body.size) + 0.5) / body.size
+    out["early"][local] = np.maximum(0.0, 1.0 - position / EARLY_SHARE)
+    out["recommends"][local] = [bool(_RECOMMENDS.search(doc.text[layer.sentences[i].start:layer.sentences[i].end]))
+                                for i in body]
     return out

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from rag.types import Block
+
 
 class LoadError(Exception):
     """The file cannot be read as its type; the message is one line for people."""
@@ -18,16 +20,21 @@ class LoadError(Exception):
 
 @dataclass(frozen=True)
 class Parsed:
-    """A document's reading text: paragraphs separated by blank lines, each
-    paragraph one line, so a sentence never crosses a line break.
+    """A document's reading text: blocks separated by blank lines, each
+    prose block one line, so a sentence never crosses a line break (a code
+    block keeps its lines).
 
-    ``pages``: offset in ``text`` where each page starts (paged sources only).
+    ``pages``: offset in ``text`` where each page starts (paged sources only),
+    ``labels``: the number printed on each page.
     ``title``: from the file's own metadata or first heading; "" when it has none.
+    ``blocks``: the text's typed blocks in order (rag.types.Block).
     """
 
     text: str
     title: str = ""
     pages: tuple[int, ...] = ()
+    blocks: tuple[Block, ...] = ()
+    labels: tuple[str, ...] = ()
 
 
 class Loader(Protocol):

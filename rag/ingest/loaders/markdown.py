@@ -1,14 +1,16 @@
 """Markdown read as text, not markup (markdown-it-py): ``**bold**`` is "bold",
 ``[a link](url)`` is "a link", an image is its alt text, tags are dropped.
-Each heading, paragraph, list item, table row and code block is a paragraph."""
+Each heading (with its level), paragraph, list item, table row and code block
+(its lines kept) is a block."""
 
 from __future__ import annotations
 
 import re
 
 from rag.ingest.loaders.base import LoadError, Parsed
-from rag.ingest.loaders.reflow import clean_inline, paragraphs_text
+from rag.ingest.loaders.blocks import Piece, build, heading_text, question_kind
 from rag.ingest.loaders.text import decode
+from rag.types import CODE, ITEM, PARAGRAPH, TABLE
 
 _TAG = re.compile(r"<[^>]*>")
 
@@ -30,33 +32,41 @@ def parse_markdown(data: bytes) -> Parsed:
 
     source = decode(data)
     tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(source)
-    blocks, row, title, in_heading = [], None, "", False
+    pieces: list[Piece] = []
+    row: list[str] | None = None
+    title, heading, items = "", 0, 0  # heading: the open heading's level; items: open list items
     for token in tokens:
         if token.type == "heading_open":
-            in_heading = True
+            heading = int(token.tag[1:])
         elif token.type == "heading_close":
-            in_heading = False
+            heading = 0
+        elif token.type == "list_item_open":
+            items += 1
+        elif token.type == "list_item_close":
+            items -= 1
         elif token.type == "tr_open":
             row = []
         elif token.type == "tr_close":
-            blocks.append(" ".join(row or ()))
+            pieces.append(Piece(TABLE, " ".join(row or ())))
             row = None
         elif token.type == "inline":
             text = _inline(token)
             if row is not None:
                 row.append(text)
+            elif heading:
+                pieces.append(Piece(question_kind(text), text, heading))
+                if not title:
+                    title = heading_text(text)
             else:
-                blocks.append(text)
-                if in_heading and not title:
-                    title = clean_inline(text)
+                pieces.append(Piece(ITEM if items else PARAGRAPH, text))
         elif token.type in ("fence", "code_block"):
-            blocks.append(token.content)
+            pieces.append(Piece(CODE, token.content))
         elif token.type == "html_block":
-            blocks.append(_TAG.sub(" ", token.content))
-    text = paragraphs_text(blocks)
+            pieces.append(Piece(PARAGRAPH, _TAG.sub(" ", token.content)))
+    text, blocks = build(pieces)
     if not text:
         raise LoadError("has no readable text")
-    return Parsed(text=text, title=title)
+    return Parsed(text=text, title=title, blocks=blocks)
 
 
 class MarkdownLoader:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from rag.ingest.loaders.base import LoadError, Parsed
+from rag.types import Block
 from rag.ingest.loaders.limits import Limits
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
@@ -43,7 +44,8 @@ def parse_isolated(suffix: str, data: bytes, limits: Limits) -> Parsed:
                         f"{limits.seconds:g} s); the parser stopped ({_how(done.returncode)})")
     if not result.get("ok"):
         raise LoadError(str(result.get("error") or "could not be read"))
-    return Parsed(text=result["text"], title=result["title"], pages=tuple(result["pages"]))
+    return Parsed(text=result["text"], title=result["title"], pages=tuple(result["pages"]),
+                  blocks=tuple(Block.from_row(r) for r in result["blocks"]), labels=tuple(result["labels"]))
 
 
 def _how(code: int) -> str:
@@ -81,7 +83,8 @@ def _child(argv: list[str]) -> int:
         parsed = loader.load(data)
         if len(parsed.text) > max_chars:
             raise LoadError(f"holds {len(parsed.text):,} characters of text; the limit is {max_chars:,}")
-        out = {"ok": True, "text": parsed.text, "title": parsed.title, "pages": list(parsed.pages)}
+        out = {"ok": True, "text": parsed.text, "title": parsed.title, "pages": list(parsed.pages),
+               "blocks": [b.row() for b in parsed.blocks], "labels": list(parsed.labels)}
     except LoadError as err:
         out = {"ok": False, "error": str(err)}
     except MemoryError:

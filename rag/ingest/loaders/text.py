@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rag.ingest.loaders.base import LoadError, Parsed
+from rag.types import HEADING
 
 
 def decode(data: bytes) -> str:
@@ -24,4 +25,13 @@ class TextLoader:
     def load(self, data: bytes) -> Parsed:
         # Bytes decoded as they are, never via text mode: that would rewrite
         # "\r\n" and every offset after it would point at the wrong character.
-        return Parsed(text=decode(data))
+        # A hard-wrapped file's paragraphs are joined (rag.ingest.loaders.plain).
+        from rag.ingest.loaders.plain import read_plain
+
+        text, blocks = read_plain(decode(data))
+        if not text.strip():
+            raise LoadError("has no readable text")
+        first = blocks[0] if blocks else None
+        title = text[first.start:first.end] if first is not None and first.kind == HEADING and text is not None \
+            and blocks[0].level == 1 and first.end - first.start <= 120 else ""
+        return Parsed(text=text, title=title, blocks=blocks)

@@ -14,10 +14,10 @@ from rag.answer.question import clean_question
 from rag.answer.select import PER_DOCUMENT, best_in_document, concerned, lookup, part_spans, per_document
 from rag.embed.auto import default_embedder
 from rag.embed.base import Embedder
-from rag.errors import QuestionError
+from rag.errors import IndexMismatch, QuestionError
 from rag.index.build import BuildReport, build_index
 from rag.index.load import Index, load_index, rebuild_hint
-from rag.index.manifest import Expected, check_manifest
+from rag.index.manifest import Expected
 from rag.ingest.chunking import ChunkSettings
 from rag.ingest.corpus import load_corpus
 from rag.retrieval.base import Retriever
@@ -139,18 +139,20 @@ class Rag:
 
         The corpus folder defaults to the one the index was built from; if
         that folder is gone the index (which holds the texts) still serves.
+        The folder is compared by its files' sizes and times, never read
+        (rag.index.freshness; `rag check` reads and hashes every file).
         """
         embedder = embedder or default_embedder()
         index_dir = Path(index_dir or default_index_dir())
         index = load_index(index_dir, Expected(model_name=embedder.name, model_dim=embedder.dim))
         folder = corpus_dir or index.manifest.get("corpus", {}).get("folder")
         if folder and (corpus_dir is not None or Path(folder).is_dir()):
-            from rag.index.library import expected_documents
+            from rag.index.freshness import corpus_changes, describe
 
-            current = {d.doc_id: d.sha256 for d in load_corpus(folder).documents}
-            # Documents added with `rag add` are not in the folder; they are checked by their own sha256.
-            current = expected_documents(index.manifest, current)
-            check_manifest(index.manifest, index_dir, Expected(documents=current), rebuild_hint(index_dir))
+            changes = corpus_changes(index.manifest, folder)
+            if changes:
+                raise IndexMismatch(f"the corpus changed since {index_dir} was built ({describe(changes)}); "
+                                    f"{rebuild_hint(index_dir)}")
         return cls(index, embedder)
 
     def retriever(self, name: str = DEFAULT_RETRIEVER) -> Retriever:

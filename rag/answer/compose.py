@@ -9,15 +9,24 @@ MAX_QUOTES = 3
 
 
 def corpus_name(index: Index) -> str:
-    """What the corpus is called in answers: the name it was indexed under
-    (`rag index --name`; "the essays" for the bundled corpus), else "the documents"."""
-    name = str((index.manifest.get("corpus") or {}).get("name") or "").strip()
+    """What was searched, as answers call it: "the selected document(s)" when
+    the search was narrowed to some of the index's documents; else the name
+    the corpus was indexed under (`rag index --name`; "the essays" for the
+    bundled corpus, unless documents were added to it); else "the documents"."""
+    listed = index.manifest.get("documents") or {}
+    if 0 < len(index.documents) < len(listed):
+        return "the selected document" if len(index.documents) == 1 else "the selected documents"
+    corpus = index.manifest.get("corpus") or {}
+    name = str(corpus.get("name") or "").strip()
+    if name == "the essays" and corpus.get("added"):
+        return "the documents"
     return name or "the documents"
 
 
 def abstain_text(index: Index) -> str:
     name = corpus_name(index)
-    return f"{name[:1].upper()}{name[1:]} don't address this."
+    verb = "doesn't" if name.endswith("document") else "don't"
+    return f"{name[:1].upper()}{name[1:]} {verb} address this."
 
 
 def verify_quote(index: Index, quote: Quote) -> Quote:

@@ -24,7 +24,7 @@ import numpy as np
 from rag.index.sentence_layer import SentenceLayer
 from rag.retrieval.parts import ranked_parts
 from rag.retrieval.question_form import QuestionForm
-from rag.retrieval.scoring import SentenceScores
+from rag.retrieval.scoring import SentenceScores, concerned_documents
 from rag.types import Document, Hit
 
 # A neighbour joins a quotation when its score is within this many z units
@@ -32,7 +32,6 @@ from rag.types import Document, Hit
 NEIGHBOUR_MARGIN = 2.0
 MMR_LAMBDA = 4.0  # see _diversify
 PER_DOCUMENT = 2  # quotations per document in a broad answer
-MAX_DOCUMENTS = 4  # documents a broad or every-document answer quotes, at most
 
 
 @dataclass(frozen=True)
@@ -79,16 +78,8 @@ def part_spans(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer,
 
 
 def concerned(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer) -> list[str]:
-    """The documents a broad or every-document question is about: those it
-    names, else all of them (the best-matching ones when there are many), in corpus order."""
-    order = list(layer.by_doc)
-    if form.documents:
-        return [d for d in order if d in form.documents]
-    if len(order) <= MAX_DOCUMENTS:
-        return order
-    best = {d: float(scores.score[r.start:r.stop].max()) for d, r in layer.by_doc.items()}
-    keep = set(sorted(order, key=lambda d: -best[d])[:MAX_DOCUMENTS])
-    return [d for d in order if d in keep]
+    """The documents a broad or every-document question is about (rag.retrieval.scoring.concerned_documents)."""
+    return concerned_documents(form, layer, scores.dense)
 
 
 def quotable(layer: SentenceLayer, documents: Mapping[str, Document], ids) -> list[int]:

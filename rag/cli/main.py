@@ -320,8 +320,10 @@ def calibrate(model_path, ship, max_false_abstain, max_caution) -> None:
 
 # `rag add`, `rag remove`, `rag list`: the documents of an index (rag.cli.documents);
 # `rag info`: what is registered, and what the index holds (rag.cli.info).
+# `rag check`: every document read and hashed again (rag.cli.check).
+from rag.cli.check import check  # noqa: E402
 from rag.cli.documents import add, list_command, remove  # noqa: E402
 from rag.cli.info import info  # noqa: E402
 
-for _command in (add, remove, list_command, info):
+for _command in (add, remove, list_command, info, check):
     main.add_command(_command)

@@ -16,6 +16,7 @@ from rag.failpoints import failpoint
 from rag.index.generations import (
     MANIFEST, build_lock, clean_stale, fsync_dir, jsonl, publish, refuse_foreign_target, write_file,
 )
+from rag.index.freshness import source_stats
 from rag.index.lexical import SETTINGS as BM25_SETTINGS
 from rag.index.library_record import library_record
 from rag.index.lexical import BM25Index
@@ -163,6 +164,11 @@ def _up_to_date(index_dir: Path, corpus: Corpus, embedder: Embedder, settings: C
         return None
     if (index.manifest.get("corpus") or {}).get("name", "") != corpus.name:
         return None
+    # The same texts, but files touched since: rebuilt (nothing is embedded again)
+    # so that opening the index, which compares sizes and times only, finds it current.
+    recorded = {d: info.get("source") for d, info in index.manifest["documents"].items()}
+    if any(recorded.get(d) != stat for d, stat in source_stats(corpus).items()):
+        return None
     return index
 
 
@@ -221,6 +227,7 @@ def build_index(
         written = {
             p.relative_to(staging).as_posix(): p.read_bytes() for p in sorted(staging.rglob("*")) if p.is_file()
         }
+        stats = source_stats(corpus)
         manifest = {
             "format_version": FORMAT_VERSION,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -237,7 +244,8 @@ def build_index(
                 "sentences_requested": sentences,
             },
             "documents": {
-                d.doc_id: {"file": Path(d.path).name, "sha256": d.sha256, "chars": len(d.text)}
+                d.doc_id: {"file": Path(d.path).name, "sha256": d.sha256, "chars": len(d.text),
+                           **({"source": stats[d.doc_id]} if d.doc_id in stats else {})}
                 for d in corpus.documents
             },
             "corpus": {"folder": corpus.folder, "name": corpus.name,

@@ -43,7 +43,10 @@ class QuestionForm:
     answer_type: str | None = None
 
 
-_DOC = r"(?:essay|essays|article|articles|piece|pieces|commentary|commentaries|op-ed|op-eds|column|columns|paper|papers|document|documents|text|texts|study|studies|report|reports|abstract|abstracts|author|authors|writer|writers)"
+_DOC = (r"(?:essay|essays|article|articles|piece|pieces|commentary|commentaries|op-ed|op-eds|column|columns|paper|"
+        r"papers|document|documents|text|texts|study|studies|report|reports|abstract|abstracts|author|authors|writer|"
+        r"writers|faq|faqs|licen[cs]e|licen[cs]es|manual|manuals|guide|guides|readme|specification|spec|policy|"
+        r"tutorial|howto|handbook|documentation|docs|contract|lease|agreement|notes|book|pdf|file|files)")
 _GENRE_Q = re.compile(rf"\b{_DOC}\b", re.I)
 
 # A summary of a document rather than a fact in it.
@@ -53,8 +56,10 @@ _BROAD_Q = re.compile(
     r"(arguments?|points?|ideas?|messages?|claims?|thesis|theses|takeaways?|themes?|conclusions?|concerns?|worries|"
     r"recommendations?|proposals?|lessons?|positions?|contentions?|case)"
     r"|thesis|takeaways?|bottom line|what('s| is| are) (it|they|this|these|the \w+( \w+)?) (all |mainly |mostly )?about"
-    r"|what (do|does|did) (\w+ )?(\w+ )?(recommend|propose|advocate|urge|call for|want)(?=\W*$)"
-    r"|what (do|does|did) (\w+ )?(\w+ )?(want|urge|expect|ask) (\w+ ){1,3}to do\b"
+    r"|what (do|does|did) ([\w'’-]+ ){0,7}(recommend|propose|advocate|urge|call for|want|conclude|argue)(?=\W*$)"
+    r"|what (do|does|did) ([\w'’-]+ ){0,7}(want|urge|expect|ask) (\w+ ){1,3}to do\b"
+    r"|what('s| is| are) ([\w'’-]+ ){0,6}(document|file|guide|manual|faq|licen[cs]e|readme|paper|report|"
+    r"specification|essay|article)s? (all |mainly |mostly )?about"
     r"|(do|does|did) (they|the (\w+ )?(essays|articles|pieces|authors|writers)) (\w+ly )?"
     r"(agree|disagree|differ)"
     r"|how (do|does) (they|the (\w+ )?(essays|articles|pieces|authors|writers)) (\w+ly )?(compare|differ)"
@@ -107,19 +112,37 @@ _AUTHOR_Q = re.compile(r"\bauthor of\b|\bwho (wrote|authored|is the author)\b", 
 _TERM = re.compile(r"[a-z0-9]+")
 _GENRE_WORDS = frozenset(
     "essay essays article articles piece pieces commentary column editorial paper papers document documents "
-    "study studies report reports abstract".split()
+    "study studies report reports abstract faq license manual guide readme specification policy tutorial "
+    "pdf html page word text".split()
 )
+# "Do the essays agree on sanctions?": what each says on a topic, side by side, not each one's thesis.
+_AGREE_ON = re.compile(r"\b(agree|disagree|differ|diverge|compare|contrast|align)\w*\b.*"
+                       r"\b(on|about|over|regarding|concerning|when it comes to)\s+(?!each|both|all|the (two|three)\b)\w+",
+                       re.I)
+
+
+# What people call a kind of document, as they may name it ("the FAQ", "the licence", "the PDF").
+_KIND_WORDS = {".pdf": "pdf", ".html": "html page", ".htm": "html page", ".md": "readme markdown",
+               ".docx": "word", ".txt": "text"}
+_SYNONYMS = (("licence", "license"), ("frequently asked questions", "faq"), ("read me", "readme"))
 
 
 def header_terms(doc: Document) -> frozenset[str]:
-    """Stemmed content words of a document's header (its title when it has no header block)."""
+    """Stemmed content words by which a question may name a document: its
+    header (its title when it has no header block), its file name and its kind."""
     end = prose_start(doc)
-    head = doc.text[:end] if end is not None else doc.title
-    return frozenset(_terms(head + " " + doc.title))
+    head = doc.text[:end] if end is not None and end <= 2000 else doc.title
+    path = doc.path.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, suffix = path.rpartition(".")
+    kind = _KIND_WORDS.get(f".{suffix.lower()}", "") if dot else ""
+    return frozenset(_terms(" ".join((head, doc.title, re.sub(r"[-_.]+", " ", stem or path), kind))))
 
 
 def _terms(text: str) -> set[str]:
-    return set(stem_words([w for w in _TERM.findall(text.lower()) if w in _GENRE_WORDS or w not in STOPWORDS]))
+    text = text.lower()
+    for word, same in _SYNONYMS:
+        text = text.replace(word, same)
+    return set(stem_words([w for w in _TERM.findall(text) if w in _GENRE_WORDS or w not in STOPWORDS]))
 
 
 def named_documents(question: str, documents: Mapping[str, Document],
@@ -164,6 +187,8 @@ def read_question(text: str, documents: Mapping[str, Document] = {},  # noqa: B0
     # A question about every document names none of them, whatever its words share with a headline.
     named = named_documents(text, documents, headers) if "named" in rules and not _EACH_Q.search(text) else ()
     broad = on("broad", _BROAD_Q.search(text)) and part is None
+    if broad and _AGREE_ON.search(text):
+        broad, plural = False, "each" in rules
     kind = None
     if not broad:  # evidence for the answerability model, whatever the rules
         kinds = (("quantity", _QUANTITY_Q), ("date", _DATE_Q), ("author", _AUTHOR_Q), ("name", _NAME_Q))

@@ -312,18 +312,8 @@ class SentenceScorer:
         return score
 
     def scope(self, evidence: Evidence, form: QuestionForm) -> list[str]:
-        """The documents a summary or every-document question is about, as rag.answer.select reads them."""
-        from rag.answer.select import MAX_DOCUMENTS
-
-        order = list(self.layer.by_doc)
-        if form.documents:
-            return [d for d in order if d in form.documents]
-        if len(order) <= MAX_DOCUMENTS:
-            return order
-        dense = evidence.features["sentence"]
-        best = {d: float(dense[r.start:r.stop].max()) for d, r in self.layer.by_doc.items()}
-        keep = set(sorted(order, key=lambda d: -best[d])[:MAX_DOCUMENTS])
-        return [d for d in order if d in keep]
+        """The documents a summary or every-document question is about (by each one's nearest sentence)."""
+        return concerned_documents(form, self.layer, evidence.features["sentence"])
 
     def scores(self, query: str, form: QuestionForm | None = None, extra: Iterable[int] = ()) -> SentenceScores:
         """The question's scores; ``extra``: sentences to compute beyond the candidates
@@ -338,6 +328,27 @@ class SentenceScorer:
         if want:
             self.ensure(evidence, want)
         return self.combine(evidence, form)
+
+
+# A summary or comparison quotes at most this many documents, the ones the
+# question matches best; "each document" / "all of them" at most MAX_EACH.
+MAX_DOCUMENTS = 4
+MAX_EACH = 12
+
+
+def concerned_documents(form: QuestionForm, layer, values: np.ndarray) -> list[str]:
+    """The documents a broad or every-document question is about: those it
+    names, else all of them, or, when there are more than it may quote, those
+    whose best sentence by ``values`` is best; in corpus order."""
+    order = list(layer.by_doc)
+    if form.documents:
+        return [d for d in order if d in form.documents]
+    most = MAX_EACH if form.each else MAX_DOCUMENTS
+    if len(order) <= most:
+        return order
+    best = {d: float(np.nan_to_num(values[r.start:r.stop], nan=-np.inf).max()) for d, r in layer.by_doc.items()}
+    keep = set(sorted(order, key=lambda d: -best[d])[:most])
+    return [d for d in order if d in keep]
 
 
 def _nan_z(x: np.ndarray) -> np.ndarray:

@@ -172,6 +172,6 @@ def mark_sections(pieces: list[Piece]) -> list[Piece]:
 
 def question_kind(text: str) -> str:
     """A heading that asks something ("How do I …?") titles an FAQ answer."""
-    return QUESTION if clean_inline(text).rstrip().endswith("?") else HEADING
+    return QUESTION if heading_text(text).rstrip().endswith("?") else HEADING
 
 

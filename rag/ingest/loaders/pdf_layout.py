@@ -105,12 +105,21 @@ def furniture(pages: list[PageLines]) -> set[tuple[int, int]]:
     """(page, line) of running headers, footers and page numbers (see the module's docstring)."""
     found, seen = set(), defaultdict(list)
     offset = _number_offset(pages)
+    body = _body_size([list(page.lines) for page in pages])
     for p, page in enumerate(pages):
         printed = str(p + offset) if offset is not None else ""
-        for i in _edge_lines(page):
+        edges = _edge_lines(page)
+        # A line carrying the page's number is a running header only at the
+        # very edge and in type no larger than the body's: "1 Installing" set
+        # large on page 1 is the chapter's heading.
+        outermost = {min(edges, key=lambda i: page.lines[i].top), max(edges, key=lambda i: page.lines[i].top)} \
+            if edges else set()
+        for i in edges:
             line = page.lines[i]
             text = line.text.strip()
-            if _PAGE_NUMBER.match(text) or _carries_number(text, printed) or _carries_number(text, page.label):
+            running = i in outermost and line.size <= body * 1.05 and (
+                _carries_number(text, printed) or _carries_number(text, page.label))
+            if _PAGE_NUMBER.match(text) or running:
                 found.add((p, i))
             seen[_furniture_key(line)].append((p, i, round(line.top / 3)))
     for places in seen.values():

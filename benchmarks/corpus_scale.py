@@ -1,0 +1,225 @@
+"""What rag costs as the corpus grows: SciFact abstracts as documents, against the essays, in one run.
+
+    .venv/bin/python -m benchmarks.corpus_scale [--sizes 300,1200,5183] [--peer 1200] [--queries 60]
+
+For each size, in a child process of its own (so peak memory is that size's):
+build time and peak memory of `rag index` (sentences a second), index MB per
+MB of text, warm `Rag.ask` p50/p95 over SciFact test claims, and cold
+`rag ask` (a new process: import, open, encode, answer; median of 3). The
+essays get the same measures in the same run, so ratios to them are
+side by side. With --peer, the LangChain pipeline a user would write
+(RecursiveCharacterTextSplitter, HuggingFaceEmbeddings on the same model,
+FAISS) is built, queried warm and cold on the same corpus, alternating with
+rag. With --ndcg, SciFact test nDCG@10 of the default pipeline (all-mpnet,
+fusion) over all 5,183 abstracts, as `rag eval --beir` computes it.
+Figures go to benchmarks/out/corpus_scale.json and a table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.common import OUT, ROOT, SCIFACT, machine, pct, run_child, scifact_corpus, scifact_queries, table, write_json
+
+WORK = OUT / "corpus_scale"
+
+
+def make_corpus(folder: Path, n_docs: int) -> float:
+    """SciFact abstracts as text files (title line, blank line, abstract); MB of text."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    total = 0
+    for row in scifact_corpus(n_docs):
+        text = f"{row['title']}\n\n{row['text']}\n"
+        (folder / f"sf{row['_id']}.txt").write_text(text, encoding="utf-8")
+        total += len(text.encode("utf-8"))
+    return total / 1e6
+
+
+def folder_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
+def _generation(index_dir: Path) -> Path:
+    return index_dir.resolve()
+
+
+def measure_warm(index_dir: str, queries: list[str]) -> dict:
+    """In this process: open the index, warm up, time each question."""
+    from rag.pipeline import Rag
+
+    rag = Rag.open(index_dir)
+    rag.ask("warm up")
+    times = []
+    for q in queries:
+        start = time.perf_counter()
+        rag.ask(q)
+        times.append(time.perf_counter() - start)
+    return {"p50_ms": pct([t * 1000 for t in times], 50), "p95_ms": pct([t * 1000 for t in times], 95),
+            "n": len(times)}
+
+
+def cold(index_dir: Path, question: str, runs: int = 3) -> dict:
+    walls, peaks = [], []
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    for _ in range(runs):
+        wall, peak, code, out = run_child(["-m", "rag.cli", "ask", "--index", str(index_dir), question], env=env)
+        if code != 0:
+            raise SystemExit(f"cold rag ask failed: {out[-400:]}")
+        walls.append(wall)
+        peaks.append(peak)
+    return {"median_s": statistics.median(walls), "peak_mib": max(peaks)}
+
+
+def build(corpus: Path, index_dir: Path) -> dict:
+    if index_dir.exists():
+        shutil.rmtree(index_dir)
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    wall, peak, code, out = run_child(["-m", "rag.cli", "index", "--quiet", "--corpus", str(corpus),
+                                       "--index", str(index_dir)], env=env)
+    if code != 0:
+        raise SystemExit(f"rag index failed: {out[-600:]}")
+    manifest = json.loads((_generation(index_dir) / "manifest.json").read_text())
+    return {"seconds": wall, "peak_mib": peak, "chunks": manifest["counts"]["chunks"],
+            "mb": folder_mb(_generation(index_dir)),
+            "files_mb": {k: v["bytes"] / 1e6 for k, v in manifest["files"].items()}}
+
+
+def peer(corpus: Path, store: Path, queries: list[str], question: str) -> dict:
+    """The LangChain pipeline, in a child process of its own for build and warm queries."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    wall, peak, code, out = run_child(["-m", "benchmarks.corpus_scale", "--peer-child", str(corpus), str(store),
+                                       json.dumps(queries)], env=env)
+    if code != 0:
+        raise SystemExit(f"peer failed: {out[-600:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    from rag.embed.model_folder import bundled_model_path
+
+    colds = []
+    for _ in range(3):
+        w, p, c, o = run_child([str(ROOT / "benchmarks" / "peer_cold.py"), str(store), str(bundled_model_path()),
+                                question], env=env)
+        if c != 0:
+            raise SystemExit(f"peer cold failed: {o[-400:]}")
+        colds.append(w)
+    result.update(cold_s=statistics.median(colds), build_peak_mib=peak)
+    return result
+
+
+def peer_child(corpus: str, store: str, queries: list[str]) -> None:
+    from langchain_community.vectorstores import FAISS
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from rag.embed.model_folder import bundled_model_path
+
+    start = time.perf_counter()
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1200, chunk_overlap=200)
+    texts = [t for p in sorted(Path(corpus).glob("*.txt")) for t in splitter.split_text(p.read_text())]
+    embeddings = HuggingFaceEmbeddings(model_name=str(bundled_model_path()), model_kwargs={"device": "cpu"},
+                                       encode_kwargs={"normalize_embeddings": True})
+    db = FAISS.from_texts(texts, embeddings)
+    db.save_local(store)
+    built = time.perf_counter() - start
+    db.similarity_search("warm up", k=5)
+    times = []
+    for q in queries:
+        t = time.perf_counter()
+        db.similarity_search(q, k=5)
+        times.append(time.perf_counter() - t)
+    print(json.dumps({"build_s": built, "chunks": len(texts), "warm_p50_ms": pct([x * 1000 for x in times], 50)}))
+
+
+def warm_child(index_dir: str, queries: list[str]) -> None:
+    print(json.dumps(measure_warm(index_dir, queries)))
+
+
+def warm(index_dir: Path, queries: list[str]) -> dict:
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    wall, peak, code, out = run_child(["-m", "benchmarks.corpus_scale", "--warm-child", str(index_dir),
+                                       json.dumps(queries)], env=env)
+    if code != 0:
+        raise SystemExit(f"warm run failed: {out[-600:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak_mib"] = peak
+    return result
+
+
+def ndcg() -> dict:
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    out = subprocess.run([sys.executable, "-m", "rag.cli", "eval", "--beir", str(SCIFACT), "--model", "mpnet",
+                          "--retriever", "fusion", "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"rag eval --beir failed: {out.stderr[-600:]}")
+    return json.loads(out.stdout)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="benchmarks.corpus_scale", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="300,1200,5183", help="abstracts per corpus, comma-separated")
+    parser.add_argument("--peer", default="", help="sizes at which to run the LangChain peer too")
+    parser.add_argument("--queries", type=int, default=60, help="SciFact test claims asked warm")
+    parser.add_argument("--ndcg", action="store_true", help="also SciFact test nDCG@10 over all abstracts")
+    parser.add_argument("--peer-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--warm-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.peer_child:
+        return peer_child(args.peer_child[0], args.peer_child[1], json.loads(args.peer_child[2]))
+    if args.warm_child:
+        return warm_child(args.warm_child[0], json.loads(args.warm_child[1]))
+
+    queries = list(scifact_queries("test")[0].values())[: args.queries]
+    question = queries[0]
+    essays_q = "Who is Michael Kofman?"
+    result = {"machine": machine(), "sizes": {}}
+    WORK.mkdir(parents=True, exist_ok=True)
+    essays_index = WORK / "essays-index"
+    essays = build(ROOT / "corpus", essays_index)
+    essays.update(text_mb=folder_mb(ROOT / "corpus"), warm=warm(essays_index, queries), cold=cold(essays_index, essays_q))
+    result["essays"] = essays
+    rows = [["essays", f"{essays['text_mb']:.3f}", essays["seconds"], essays["mb"] / essays["text_mb"],
+             essays["warm"]["p50_ms"], essays["warm"]["p95_ms"], essays["cold"]["median_s"], essays["peak_mib"], "", ""]]
+    peer_sizes = {int(s) for s in args.peer.split(",") if s}
+    for size in [int(s) for s in args.sizes.split(",") if s]:
+        corpus, index_dir = WORK / f"corpus-{size}", WORK / f"index-{size}"
+        mb = make_corpus(corpus, size)
+        row = build(corpus, index_dir)
+        row.update(text_mb=mb, warm=warm(index_dir, queries), cold=cold(index_dir, question))
+        # The essays again, now, so each size's ratios compare runs minutes apart, not an hour.
+        row["essays_warm"] = warm(essays_index, queries)
+        row["essays_cold"] = cold(essays_index, essays_q)
+        if size in peer_sizes:
+            row["peer"] = peer(corpus, WORK / f"peer-{size}", queries, question)
+        result["sizes"][size] = row
+        rows.append([size, f"{mb:.2f}", row["seconds"], row["mb"] / mb, row["warm"]["p50_ms"], row["warm"]["p95_ms"],
+                     row["cold"]["median_s"], row["peak_mib"],
+                     f"{row['warm']['p50_ms'] / row['essays_warm']['p50_ms']:.2f}",
+                     f"{row['cold']['median_s'] / row['essays_cold']['median_s']:.2f}"])
+        write_json("corpus_scale", result)
+    print(table(rows, ["corpus", "text MB", "build s", "index MB/MB", "warm p50 ms", "warm p95 ms", "cold s",
+                       "build peak MiB", "warm / essays", "cold / essays"]))
+    for size, row in result["sizes"].items():
+        if "peer" in row:
+            p = row["peer"]
+            print(f"\npeer at {size}: build {p['build_s']:.1f} s ({p['chunks']} chunks; rag {row['seconds']:.1f} s, "
+                  f"{row['seconds'] / p['build_s']:.2f}x), warm p50 {p['warm_p50_ms']:.1f} ms "
+                  f"(rag ask {row['warm']['p50_ms'] / p['warm_p50_ms']:.2f}x), cold {p['cold_s']:.2f} s "
+                  f"(rag {row['cold']['median_s'] / p['cold_s']:.2f}x)")
+    if args.ndcg:
+        result["scifact"] = ndcg()
+        print(f"\nSciFact test, all 5,183 abstracts, all-mpnet-base-v2 + fusion: {json.dumps(result['scifact']['metrics'])}")
+    write_json("corpus_scale", result)
+    return result
+
+
+if __name__ == "__main__":
+    main()

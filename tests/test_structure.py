@@ -1,0 +1,263 @@
+"""Each format's structure read into typed blocks, from small real files (rag.ingest.loaders)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.ingest.corpus import make_document, parse_bytes
+from rag.ingest.layout import describe, location
+from rag.ingest.loaders.limits import Limits
+from rag.ingest.units import headings_of, units_of
+from rag.ingest.sentences import split_sentences
+
+pytestmark = pytest.mark.unit
+
+LIMITS = Limits()
+
+
+def kinds(parsed) -> list[tuple[str, str]]:
+    return [(b.kind, parsed.text[b.start:b.end]) for b in parsed.blocks]
+
+
+def of_kind(parsed, kind: str) -> list[str]:
+    return [text for k, text in kinds(parsed) if k == kind]
+
+
+WRAPPED = """\
+Widget Licence
+==============
+
+Contents
+--------
+
+1. Definitions ........................ 1
+2. Conditions ......................... 2
+
+1. Definitions
+--------------
+
+1.1. "Widget"
+    means the software distributed under this Licence, including its
+    documentation and any later version of it.
+
+2. Conditions
+-------------
+
+You may copy and distribute the Widget, provided that you keep this
+notice intact and give every recipient a copy of this Licence; the
+written offer stays valid for at least three years and valid for as
+long as you offer spare parts.
+
+    (a) you must not remove the notice; and
+
+    (b) you must state any change you made, with the date of the
+        change.
+
+To install it, run:
+
+        widget --install --prefix=/usr/local ~/.widgetrc
+
+Q:  Can I sell copies of the Widget?
+
+A:  Yes. You may charge any price for each copy that you convey, and
+    you may offer support for a fee.
+
+References
+----------
+
+Smith, J. (2001). Widgets and their licences. Journal of Widgets, 4, 1-9.
+"""
+
+
+def test_hard_wrapped_text_is_joined_into_paragraphs_with_its_structure():
+    parsed = parse_bytes("widget.txt", WRAPPED.encode(), LIMITS)
+    assert parsed.title == "Widget Licence"
+    headings = of_kind(parsed, "heading")
+    assert headings[:2] == ["Widget Licence", "Contents"]
+    assert "1.1. \"Widget\"" in headings and "2. Conditions" in headings
+    # A sentence wrapped over three lines is one line of reading text.
+    sentence = ("the written offer stays valid for at least three years and valid for as long as you offer spare "
+                "parts.")
+    assert sentence in parsed.text and "valid for as\n" not in parsed.text
+    assert of_kind(parsed, "contents") == ["1. Definitions ........................ 1",
+                                           "2. Conditions ......................... 2"]
+    assert of_kind(parsed, "item") == ["(a) you must not remove the notice; and",
+                                       "(b) you must state any change you made, with the date of the change."]
+    assert of_kind(parsed, "code") == ["widget --install --prefix=/usr/local ~/.widgetrc"]
+    assert of_kind(parsed, "question") == ["Q: Can I sell copies of the Widget?"]
+    answer = [t for t in of_kind(parsed, "paragraph") if t.startswith("Yes.")]
+    assert answer == ["Yes. You may charge any price for each copy that you convey, and you may offer support for a fee."]
+    assert of_kind(parsed, "reference") == ["Smith, J. (2001). Widgets and their licences. Journal of Widgets, 4, 1-9."]
+    # Paragraph numbers count blocks; a file that opens with blank lines is not one lower.
+    doc = make_document(parsed, "widget", "widget.txt", "Widget")
+    shifted = make_document(parse_bytes("w.txt", ("\n\n   \n" + WRAPPED).encode(), LIMITS), "w", "w.txt", "W")
+    at = doc.text.index("Yes. You may")
+    assert location(doc, at).paragraph == location(shifted, shifted.text.index("Yes. You may")).paragraph == \
+        doc.text[:at].count("\n\n") + 1
+
+
+def test_text_with_one_paragraph_a_line_is_kept_as_stored(tmp_path):
+    text = ("Field Notes From the Orchard\n\nApple trees need pruning in late winter, before the buds break. "
+            "A clean cut just above an outward facing bud keeps the crown open.\nPhoto: Jane Doe / Reuters\n")
+    parsed = parse_bytes("orchard.txt", text.encode(), LIMITS)
+    assert parsed.text == text
+    assert kinds(parsed)[0] == ("heading", "Field Notes From the Orchard")
+    assert [k for k, _ in kinds(parsed)[1:]] == ["paragraph", "paragraph"]
+
+
+MARKDOWN = """# Widget
+
+## Install
+
+```sh
+pip install widget
+widget --init ~/.config/widget
+```
+
+- fast
+- small
+
+### How do I upgrade? ¶
+
+Run the installer again.
+
+| option | meaning |
+|---|---|
+| -q | quiet |
+"""
+
+
+def test_markdown_headings_code_items_tables_and_questions():
+    parsed = parse_bytes("readme.md", MARKDOWN.encode(), LIMITS)
+    assert [(b.kind, b.level) for b in parsed.blocks if b.kind in ("heading", "question")] == \
+        [("heading", 1), ("heading", 2), ("question", 3)]
+    assert of_kind(parsed, "question") == ["How do I upgrade?"]  # the permalink glyph is dropped
+    assert of_kind(parsed, "code") == ["pip install widget\nwidget --init ~/.config/widget"]
+    assert of_kind(parsed, "item") == ["fast", "small"]
+    assert of_kind(parsed, "table") == ["option meaning", "-q quiet"]
+
+
+HTML = """<html><head><title>Widget FAQ</title></head><body>
+<nav><a href="/">Home</a> <a href="/docs">Docs</a></nav>
+<main><h1>Widget FAQ</h1>
+<ol><li><a href="#q1">Can I run it twice?</a></li><li><a href="#q2">Is it free?</a></li></ol>
+<p><b>(1) Can I run it twice?</b></p>
+<blockquote><p>Yes, and each run reads the configuration again from the file in your home folder.</p>
+<pre>
+widget --reload
+widget --status
+</pre>
+<p>The second command shows what the running copy has loaded, so you can check the change before you rely on it.</p></blockquote>
+<h2>Licence<a class="headerlink" href="#licence">¶</a></h2>
+<p>Widget is free software released under the terms of the licence that comes with every copy of it.</p>
+<ul><li>You may copy it.</li><li>You may change it.</li></ul>
+</main><footer>© Widget makers. All rights reserved.</footer></body></html>"""
+
+
+def test_html_typed_blocks_from_the_main_content():
+    parsed = parse_bytes("faq.html", HTML.encode(), LIMITS)
+    assert of_kind(parsed, "question") == ["(1) Can I run it twice?"]
+    assert of_kind(parsed, "code") == ["widget --reload\nwidget --status"]
+    assert "Licence" in of_kind(parsed, "heading")  # without its ¶ link
+    assert of_kind(parsed, "item") == ["You may copy it.", "You may change it."]
+    # The page's own links to its questions are contents; one to nothing on the page is not kept at all.
+    assert of_kind(parsed, "contents") == ["Can I run it twice?"] and "Is it free?" not in parsed.text
+    assert "All rights reserved" not in parsed.text and "Home" not in parsed.text.split("\n\n")[0]
+
+
+def test_word_styles_give_headings_items_and_code(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Widget Guide", style="Title")
+    document.add_paragraph("Installing", style="Heading 1")
+    document.add_paragraph("Download the archive and unpack it anywhere you like to keep programs.")
+    document.add_paragraph("Check the signature first.", style="List Bullet")
+    code = document.styles.add_style("Source Code", 1)
+    document.add_paragraph("tar xf widget.tar.gz", style=code)
+    path = tmp_path / "guide.docx"
+    document.save(path)
+    parsed = parse_bytes(path.name, path.read_bytes(), LIMITS)
+    assert kinds(parsed)[:2] == [("heading", "Widget Guide"), ("heading", "Installing")]
+    assert of_kind(parsed, "item") == ["Check the signature first."]
+    assert of_kind(parsed, "code") == ["tar xf widget.tar.gz"]
+
+
+def _pdf(path):
+    """Three pages typeset as a manual: roman front matter (a contents page
+    with leader dots), a running header with the printed page number, a
+    bold heading, Courier code, and a paragraph that runs onto the next page."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=A4)
+    width, height = A4
+    c.addPageLabel(0, style="ROMAN_LOWER", start=1)
+    c.addPageLabel(1, style="ARABIC", start=1)
+
+    def header(text):
+        c.setFont("Helvetica", 9)
+        c.drawString(72, height - 40, text)
+
+    header("Widget Manual i")
+    c.setFont("Helvetica-Bold", 18)
+    c.drawString(72, height - 100, "Contents")
+    c.setFont("Helvetica", 11)
+    for k, line in enumerate(["1 Installing . . . . . . . . . . . . . . 1", "2 Using . . . . . . . . . . . . . . . . 2"]):
+        c.drawString(72, height - 140 - 16 * k, line)
+    c.showPage()
+    header("Chapter 1: Installing 1")
+    c.setFont("Helvetica-Bold", 18)
+    c.drawString(72, height - 100, "1 Installing")
+    c.setFont("Helvetica", 11)
+    body = ["Unpack the archive in a folder of your own and run the setup script from a",
+            "terminal, then follow what it prints until it reports that all is done."]
+    for k, line in enumerate(body):
+        c.drawString(72, height - 140 - 14 * k, line)
+    c.setFont("Courier", 10)
+    c.drawString(90, height - 190, "./setup --prefix=$HOME/.local")
+    c.setFont("Helvetica", 11)
+    tail = ["The setup script keeps a log of every file it writes, so that removing the",
+            "widget later takes every one of those files away again and leaves the"]
+    for k, line in enumerate(tail):
+        c.drawString(72, height - 230 - 14 * k, line)
+    c.showPage()
+    header("Chapter 1: Installing 2")
+    c.setFont("Helvetica", 11)
+    c.drawString(72, height - 100, "folder as it was before, with nothing of the widget left in it at all.")
+    c.save()
+    return path
+
+
+def test_pdf_headings_code_contents_labels_and_page_spans(tmp_path):
+    path = _pdf(tmp_path / "manual.pdf")
+    parsed = parse_bytes(path.name, path.read_bytes(), LIMITS)
+    assert parsed.labels == ("i", "1", "2")
+    assert "Chapter 1: Installing" not in parsed.text  # running header with the page's number
+    assert [t for k, t in kinds(parsed) if k == "heading"] == ["Contents", "1 Installing"]
+    assert len(of_kind(parsed, "contents")) == 2
+    assert of_kind(parsed, "code") == ["./setup --prefix=$HOME/.local"]
+    doc = make_document(parsed, "manual", "manual.pdf", "Manual")
+    start = doc.text.index("The setup script keeps")
+    end = doc.text.index("at all.") + len("at all.")
+    assert location(doc, start, end=end).pages() == "pp. 1–2"  # printed labels, both pages
+    assert describe(doc, start, end).startswith("1 Installing, pp. 1–2, ¶")
+
+
+def test_units_quote_code_whole_and_never_end_mid_sentence():
+    parsed = parse_bytes("widget.txt", WRAPPED.encode(), LIMITS)
+    doc = make_document(parsed, "widget", "widget.txt", "Widget")
+    units = units_of(doc, split_sentences(doc.text))
+    texts = {doc.text[u.start:u.end]: u.kind for u in units}
+    assert texts["widget --install --prefix=/usr/local ~/.widgetrc"] == "code"
+    assert not any(u.kind in ("contents", "reference") for u in units)
+    heads = headings_of(doc, units)
+    answer = next(i for i, u in enumerate(units) if doc.text[u.start:u.end].startswith("You may charge"))
+    assert doc.text[units[heads[answer]].start:units[heads[answer]].end] == "Q: Can I sell copies of the Widget?"
+    # The title heads everything and tells nothing apart: no unit stands under it.
+    assert all(units[h].kind != "heading" or doc.text[units[h].start:units[h].end] != "Widget Licence"
+               for h in heads if h >= 0)
+    # "e.g." does not end a sentence that goes on in lower case.
+    note = make_document(parse_bytes("n.txt", b"Use a short name, e.g. widget or gadget, for the tool.\n", LIMITS),
+                         "n", "n.txt", "N")
+    assert [note.text[u.start:u.end] for u in units_of(note, split_sentences(note.text))] == [note.text.strip()]

@@ -5,16 +5,58 @@ nearest the question's, and every sentence of the passages nearest it by
 meaning and by BM25. Everything the fitted evidence needs beyond them (their
 neighbours, their headings) is computed with them (rag.retrieval.scoring).
 TOP_SENTENCES and TOP_PASSAGES were chosen on SciFact's train claims over
-1,200 abstracts, by how often the passages and sentences that the scoring of
-every sentence puts first are among the candidates (benchmarks/corpus_scale.py).
+1,200 abstracts, by how often the passages and sentences that scoring every
+sentence puts first are among the candidates (benchmarks/candidates.py).
+
+Where the searches run is a store, registered by name: ``local`` searches
+the index's own arrays (exact, in this process); another store (an engine
+that scales out) answers the same three searches from its own copy of the
+vectors and words, and the index's files stay the source of truth.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
 
 import numpy as np
 
 TOP_SENTENCES = 200
 TOP_PASSAGES = 20
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the searches get: the question as typed and as a unit vector, and
+    the local scores scoring computes anyway (None where a store has its own)."""
+
+    text: str
+    vector: np.ndarray
+    dense: np.ndarray | None = None  # cosine of every sentence
+    chunk_dense: np.ndarray | None = None  # cosine of every passage
+    chunk_bm25: np.ndarray | None = None  # BM25 of every passage
+
+
+class CandidateStore(Protocol):
+    name: str
+
+    def sentences(self, query: Query, k: int) -> np.ndarray:
+        """Ids of the ``k`` sentences nearest the question's vector."""
+        ...
+
+    def passages(self, query: Query, k: int) -> np.ndarray:
+        """Ids of the ``k`` passages nearest by meaning and the ``k`` best by BM25 (together)."""
+        ...
+
+
+STORES: dict[str, tuple[str, Callable]] = {}
+
+
+def register(name: str, description: str):
+    def wrap(cls):
+        STORES[name] = (description, cls)
+        return cls
+    return wrap
 
 
 def _top(values: np.ndarray, k: int) -> np.ndarray:
@@ -23,9 +65,25 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(-values, k - 1)[:k]
 
 
-def gather(dense: np.ndarray, chunk_dense: np.ndarray, chunk_bm25: np.ndarray, layer,
-           top_sentences: int = TOP_SENTENCES, top_passages: int = TOP_PASSAGES) -> np.ndarray:
+@register("local", "the index's own vectors and BM25, searched exactly in this process (the default)")
+class LocalStore:
+    name = "local"
+
+    def __init__(self, index=None):
+        self.index = index
+
+    def sentences(self, query: Query, k: int) -> np.ndarray:
+        return _top(query.dense, k)
+
+    def passages(self, query: Query, k: int) -> np.ndarray:
+        return np.union1d(_top(query.chunk_dense, k), _top(query.chunk_bm25, k))
+
+
+def gather(store: CandidateStore, query: Query, layer, top_sentences: int = TOP_SENTENCES,
+           top_passages: int = TOP_PASSAGES) -> np.ndarray:
     """Sentence ids to score: the nearest by vector, and those of the nearest passages."""
-    chunks = np.union1d(_top(chunk_dense, top_passages), _top(chunk_bm25, top_passages))
-    of_chunks = [i for c in chunks.tolist() for i in layer.by_chunk.get(c, ())]
-    return np.union1d(_top(dense, top_sentences), np.asarray(of_chunks, dtype=np.int64)).astype(np.int64)
+    chunks = store.passages(query, top_passages)
+    of_chunks = [i for c in np.asarray(chunks).tolist() for i in layer.by_chunk.get(int(c), ())]
+    found = np.union1d(np.asarray(store.sentences(query, top_sentences), dtype=np.int64),
+                       np.asarray(of_chunks, dtype=np.int64))
+    return found[(found >= 0) & (found < layer.n)].astype(np.int64)

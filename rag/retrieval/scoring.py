@@ -37,7 +37,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from rag.index.load import Index
-from rag.retrieval.candidates import gather
+from rag.retrieval.candidates import STORES, Query, gather
 from rag.retrieval.parts import header_of
 from rag.retrieval.question_form import QuestionForm, header_terms
 from rag.settings import Tuning, tuning_for
@@ -152,6 +152,8 @@ class SentenceScorer:
         self.context = (self.layer.prev_id, np.where(self.layer.heading_of >= 0, self.layer.heading_of,
                                                      np.arange(n)))
         self.evidence = lru_cache(maxsize=32)(self._evidence)
+        # Where candidates are searched (rag.retrieval.candidates): the index's own store.
+        self.store = STORES[store_name(index)][1](index)
 
     def forget(self) -> None:
         """Drop what was computed for earlier questions (the embedder changed path)."""
@@ -210,7 +212,7 @@ class SentenceScorer:
         evidence = Evidence(features, q, rare_words(self.embedder.token_strings(q_ids)), frozenset(question_stems(query)),
                             np.full((len(idf), n), np.nan, dtype=np.float32), idf, np.zeros(n, dtype=bool),
                             q_tokens=q_content, chunk_dense=chunk_dense, chunk_bm25=chunk_bm25)
-        evidence.candidates = gather(dense, chunk_dense, chunk_bm25, layer)
+        evidence.candidates = gather(self.store, Query(query, q, dense, chunk_dense, chunk_bm25), layer)
         self.ensure(evidence, np.concatenate([self.sample, evidence.candidates]))
         for name in EVIDENCE:
             values = evidence.features[name][self.sample].astype(np.float64)
@@ -349,6 +351,17 @@ def concerned_documents(form: QuestionForm, layer, values: np.ndarray) -> list[s
     best = {d: float(np.nan_to_num(values[r.start:r.stop], nan=-np.inf).max()) for d, r in layer.by_doc.items()}
     keep = set(sorted(order, key=lambda d: -best[d])[:most])
     return [d for d in order if d in keep]
+
+
+def store_name(index: Index) -> str:
+    """The candidate store an index was built for (manifest store.candidates), "local" by default."""
+    name = str((index.manifest.get("store") or {}).get("candidates") or "local")
+    if name not in STORES:
+        from rag.errors import IndexMismatch
+
+        raise IndexMismatch(f"{index.path} searches candidates in the {name!r} store, which this rag does not "
+                            f"have (it has {', '.join(STORES)})")
+    return name
 
 
 def _nan_z(x: np.ndarray) -> np.ndarray:

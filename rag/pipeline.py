@@ -6,7 +6,7 @@ import dataclasses
 import operator
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from rag.answer.abstain import CAUTION, CorpusTerms, judge
 from rag.answer.compose import MAX_QUOTES, answer_from_passages, compose
@@ -21,7 +21,7 @@ from rag.index.manifest import Expected
 from rag.ingest.chunking import ChunkSettings
 from rag.ingest.corpus import load_corpus
 from rag.retrieval.base import Retriever
-from rag.retrieval.question_form import RULES, QuestionForm, header_terms, read_question
+from rag.retrieval.question_form import RULES, LazyMap, QuestionForm, header_terms, read_question
 from rag.retrieval.registry import RETRIEVERS, make_retriever
 from rag.retrieval.scoring import sentences_of
 from rag.settings import settings as current_settings
@@ -169,8 +169,10 @@ class Rag:
         return self.retriever("fusion").scorer
 
     @cached_property
-    def _headers(self) -> dict[str, frozenset[str]]:
-        return {doc_id: header_terms(doc) for doc_id, doc in self.index.documents.items()}
+    def _headers(self) -> Mapping[str, frozenset[str]]:
+        """Each document's name terms, read only when a question names a
+        document: a question that does not pays nothing for the corpus's size."""
+        return LazyMap(self.index.documents, header_terms)
 
     @cached_property
     def terms(self) -> CorpusTerms | None:

@@ -3,9 +3,11 @@
     rag calibrate --model minilm              # into the cache, for this machine
     rag calibrate --model mpnet --ship        # into rag/tuning/, as shipped
 
-What is fitted, on the development sets only (eval/essays_qa.jsonl,
-eval/check_qa.jsonl, eval/dev_qa.jsonl, eval/dev2_qa.jsonl; never on eval/holdout_qa.jsonl,
-eval/blind_qa.jsonl or eval/other/):
+What is fitted, on the development sets only, over three kinds of documents
+(DEV_CORPORA: the essays with eval/essays_qa.jsonl, eval/check_qa.jsonl,
+eval/dev_qa.jsonl and eval/dev2_qa.jsonl; the real documents of
+eval/realdocs_dev/; the lease, abstracts and kettle guide of eval/other/;
+never on eval/holdout_qa.jsonl, eval/blind_qa.jsonl or eval/realdocs/):
 1. the sentence-evidence weights (rag.retrieval.scoring), by a softmax over
    each question's sentences with its gold sentences as the target;
    kept only if 5-fold cross-validation by question beats the default weights;
@@ -46,6 +48,13 @@ from rag.retrieval.scoring import DEFAULT_WEIGHTS, EVIDENCE, QUOTE_EVIDENCE, Sen
 from rag.settings import TUNING_DIR, Answerability, cache_root, tuning_file_name
 
 DEV_SETS = ("eval/essays_qa.jsonl", "eval/check_qa.jsonl", "eval/dev_qa.jsonl", "eval/dev2_qa.jsonl")
+# (corpus folder, its development sets): answerability and weights must hold on
+# manuals, FAQs and licences as on essays (the real-documents issue).
+DEV_CORPORA = (
+    ("corpus", DEV_SETS),
+    ("eval/realdocs_dev/corpus", ("eval/realdocs_dev/realdocs_dev_qa.jsonl",)),
+    ("eval/other/corpus", ("eval/other/other_qa.jsonl",)),
+)
 FOLDS = 5
 SEED = 7
 CANDIDATE_CHUNKS = 5  # as `rag ask`: the sentences of the top k passages
@@ -67,31 +76,42 @@ def _kinds(path: Path) -> dict[str, str]:
 def _gold_sentences(rag: Rag, item) -> set[int]:
     """Sentences that overlap half of a gold span or are half covered by one."""
     found = set()
-    for s in rag.index.sentences.sentences:
-        for places in item.gold:
-            for g in places:
+    layer = rag.index.sentences
+    for places in item.gold:
+        for g in places:
+            for i in layer.by_doc.get(g.doc_id, ()):
+                s = layer.sentences[i]
                 shared = max(0, min(s.end, g.end) - max(s.start, g.start)) if s.doc_id == g.doc_id else 0
                 if shared and (shared >= 0.5 * (g.end - g.start) or shared >= 0.5 * (s.end - s.start)):
                     found.add(s.sentence_id)
     return found
 
 
-def _questions(rag: Rag, scorer: SentenceScorer, root: Path) -> list[dict]:
+def _questions(rag: Rag, scorer: SentenceScorer, root: Path, sets: tuple[str, ...]) -> list[dict]:
+    """Each question of ``sets`` with its evidence: the sentences a question
+    scores when asked (its candidates, the sentences of its top passages),
+    plus its gold sentences, so fitting sees what answering sees."""
     rows = []
-    for name in DEV_SETS:
+    layer = rag.index.sentences
+    for name in sets:
         path = root / name
         kinds = _kinds(path)
         for item in load_qa(path, rag.index.documents):
             form = rag.form(item.question)
-            evidence = scorer.everything(item.question)
+            gold = _gold_sentences(rag, item)
+            scores = scorer.scores(item.question, form, extra=gold)
+            top = np.argsort(-scores.chunk, kind="stable")[:CANDIDATE_CHUNKS * 4]
+            scorer.ensure(scores.evidence, [i for c in top.tolist() for i in layer.by_chunk.get(c, ())])
             rows.append({"set": name, "id": item.qid, "kind": kinds.get(item.qid, ""), "question": item.question,
-                         "form": form, "evidence": evidence, "gold": _gold_sentences(rag, item),
-                         "answerable": item.answerable})
+                         "form": form, "evidence": scores.evidence, "gold": gold, "answerable": item.answerable,
+                         "rag": rag, "scorer": scorer})
     return rows
 
 
-def _matrix(evidence, names: tuple[str, ...] = EVIDENCE) -> np.ndarray:
-    return np.stack([evidence.z(f) for f in names], axis=1)
+def _matrix(evidence, names: tuple[str, ...] = EVIDENCE) -> tuple[np.ndarray, np.ndarray]:
+    """The z-scored evidence of the sentences a question computed, and their ids."""
+    ids = evidence.ids
+    return np.stack([evidence.z(f)[ids] for f in names], axis=1), ids
 
 
 def fit_weights(rows: list[dict], l2: float = 0.01, steps: int = 300,
@@ -99,8 +119,8 @@ def fit_weights(rows: list[dict], l2: float = 0.01, steps: int = 300,
     """Softmax over each question's sentences, target uniform over its gold sentences (Adam)."""
     data = []
     for r in rows:
-        n = len(r["evidence"].features["sentence"])
-        data.append((_matrix(r["evidence"], names), np.array([i in r["gold"] for i in range(n)], dtype=np.float64)))
+        x, ids = _matrix(r["evidence"], names)
+        data.append((x, np.array([int(i) in r["gold"] for i in ids], dtype=np.float64)))
     data = [(x, t / t.sum()) for x, t in data if t.sum() > 0]
     w = np.array([DEFAULT_WEIGHTS[f] for f in names], dtype=np.float64)
     m, v = np.zeros_like(w), np.zeros_like(w)
@@ -120,7 +140,8 @@ def _lookup_rows(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r["answerable"] and not r["form"].broad and not r["form"].part and r["gold"]]
 
 
-def _top_chunk_hit(rag: Rag, scorer: SentenceScorer, row: dict, weights: dict) -> bool:
+def _top_chunk_hit(row: dict, weights: dict) -> bool:
+    rag, scorer = row["rag"], row["scorer"]
     old = scorer.weights
     scorer.weights = {**old, **weights}
     try:
@@ -146,9 +167,9 @@ def _cross_validated(rows: list[dict], names: tuple[str, ...], hit, reference: d
     return fitted, kept
 
 
-def choose_weights(rag: Rag, scorer: SentenceScorer, rows: list[dict], report: list[str]) -> dict:
+def choose_weights(rows: list[dict], report: list[str]) -> dict:
     rows = _lookup_rows(rows)
-    fitted_hits, default_hits = _cross_validated(rows, EVIDENCE, lambda row, w: _top_chunk_hit(rag, scorer, row, w),
+    fitted_hits, default_hits = _cross_validated(rows, EVIDENCE, _top_chunk_hit,
                                                  {f: DEFAULT_WEIGHTS[f] for f in EVIDENCE})
     n = len(rows)
     report.append(f"- sentence weights, 5-fold CV by question on {n} lookup questions: top passage right "
@@ -161,20 +182,21 @@ def choose_weights(rag: Rag, scorer: SentenceScorer, rows: list[dict], report: l
     return {f: DEFAULT_WEIGHTS[f] for f in EVIDENCE}
 
 
-def _top_sentence_hit(scorer: SentenceScorer, row: dict, weights: dict) -> bool:
-    """Whether the best sentence (header lines aside) by ``weights`` over QUOTE_EVIDENCE is a gold one."""
-    score = _matrix(row["evidence"], QUOTE_EVIDENCE) @ np.array([weights[f] for f in QUOTE_EVIDENCE])
-    score[scorer.header] = -np.inf
-    return int(np.argmax(score)) in row["gold"]
+def _top_sentence_hit(row: dict, weights: dict) -> bool:
+    """Whether the best quotable sentence (header lines aside) by ``weights`` over QUOTE_EVIDENCE is a gold one."""
+    x, ids = _matrix(row["evidence"], QUOTE_EVIDENCE)
+    score = x @ np.array([weights[f] for f in QUOTE_EVIDENCE])
+    layer = row["rag"].index.sentences
+    score[np.isin(ids, row["scorer"].header) | ~layer.quotable[ids]] = -np.inf
+    return int(ids[int(np.argmax(score))]) in row["gold"]
 
 
-def choose_quote_weights(scorer: SentenceScorer, rows: list[dict], report: list[str]) -> dict:
+def choose_quote_weights(rows: list[dict], report: list[str]) -> dict:
     """Weights over QUOTE_EVIDENCE that choose quotations: fitted, if
     cross-validation beats the default weights at putting a gold sentence first."""
     rows = _lookup_rows(rows)
     defaults = {f: DEFAULT_WEIGHTS[f] for f in QUOTE_EVIDENCE}
-    fitted_hits, default_hits = _cross_validated(rows, QUOTE_EVIDENCE,
-                                                 lambda row, w: _top_sentence_hit(scorer, row, w), defaults)
+    fitted_hits, default_hits = _cross_validated(rows, QUOTE_EVIDENCE, _top_sentence_hit, defaults)
     n = len(rows)
     report.append(f"- quotation weights, 5-fold CV on the same questions: top sentence right {default_hits}/{n} "
                   f"with the default weights, {fitted_hits}/{n} with fitted ones")
@@ -189,21 +211,24 @@ def choose_quote_weights(scorer: SentenceScorer, rows: list[dict], report: list[
 def _candidates(rag: Rag, scores, exclude: set[int]) -> list[int]:
     """The sentences of the top passages, as `rag ask` sees them, with ``exclude`` gone from the corpus."""
     layer = rag.index.sentences
+    ids = scores.evidence.ids
+    keep = ids[~np.isin(ids, list(exclude))] if exclude else ids
     chunk = np.full(len(rag.index.chunks), -np.inf)
-    for s in layer.sentences:
-        if s.sentence_id not in exclude:
-            chunk[s.chunk_id] = max(chunk[s.chunk_id], float(scores.score[s.sentence_id]))
+    np.maximum.at(chunk, np.array([layer.sentences[i].chunk_id for i in keep], dtype=np.int64), scores.score[keep])
     top = set(np.argsort(-chunk, kind="stable")[:CANDIDATE_CHUNKS].tolist())
-    return [s.sentence_id for s in layer.sentences if s.chunk_id in top and s.sentence_id not in exclude]
+    return [i for c in sorted(top) for i in layer.by_chunk.get(c, ()) if i not in exclude]
 
 
-def answerability_examples(rag: Rag, scorer: SentenceScorer, rows: list[dict], weights: dict) -> list[tuple]:
+def answerability_examples(rows: list[dict], weights: dict) -> list[tuple]:
     """(features, label, group, kind): answerable, out of scope, and answer removed."""
-    terms = CorpusTerms(rag.index.sentences, rag.index.documents)
-    header = set(scorer.header.tolist())
-    scorer.weights = {**scorer.weights, **weights}
+    terms_of: dict[int, CorpusTerms] = {}
     examples = []
     for g, r in enumerate(rows):
+        rag, scorer = r["rag"], r["scorer"]
+        if id(rag) not in terms_of:
+            terms_of[id(rag)] = CorpusTerms(rag.index.sentences, rag.index.documents)
+            scorer.weights = {**scorer.weights, **weights}
+        terms, header = terms_of[id(rag)], set(scorer.header.tolist())
         form = r["form"]
         if form.broad or form.part or form.each:
             continue  # broad and part questions are always answered; every-document ones are judged per document
@@ -324,24 +349,26 @@ def calibrate(embedder: Embedder, ship: bool = False, max_false_abstain: float =
     ``ship`` writes rag/tuning/ (and the report under eval/reports/current/),
     otherwise the cache, where rag.settings.tuning_for finds it."""
     root = root or project_root()
-    missing = [name for name in (*DEV_SETS, "corpus") if not (root / name).exists()]
+    missing = [name for folder, sets in DEV_CORPORA for name in (folder, *sets) if not (root / name).exists()]
     if missing:
         raise EvalDataError(f"calibrating needs the project's eval sets and corpus, missing here: {', '.join(missing)} "
                             f"(run from a checkout of rag)")
     with tempfile.TemporaryDirectory(prefix="rag-fit-") as tmp:
-        index, _ = build_index(load_corpus(root / "corpus"), Path(tmp) / "index", embedder, progress=progress)
-        rag = Rag(index, embedder)
-        scorer = SentenceScorer(index, embedder, tuning=None)
-        scorer.weights = dict(DEFAULT_WEIGHTS)
-        rag.retriever("fusion").scorer = scorer
-        rows = _questions(rag, scorer, root)
+        rows = []
+        for k, (folder, sets) in enumerate(DEV_CORPORA):
+            index, _ = build_index(load_corpus(root / folder), Path(tmp) / f"index-{k}", embedder, progress=progress)
+            rag = Rag(index, embedder)
+            scorer = SentenceScorer(index, embedder, tuning=None)
+            scorer.weights = dict(DEFAULT_WEIGHTS)
+            rag.retriever("fusion").scorer = scorer
+            rows += _questions(rag, scorer, root, sets)
         command = "rag calibrate" + (" --ship" if ship else "")
-        report = [f"# Tuning for {embedder.name}", "", f"Fitted by `{command}` on " + ", ".join(DEV_SETS)
-                  + f" ({len(rows)} questions).", ""]
-        weights = choose_weights(rag, scorer, rows, report)
-        quote_weights = choose_quote_weights(scorer, rows, report)
-        model = choose_answerability(answerability_examples(rag, scorer, rows, weights), max_false_abstain, report,
-                                     max_caution)
+        names = [n for _, sets in DEV_CORPORA for n in sets]
+        report = [f"# Tuning for {embedder.name}", "", f"Fitted by `{command}` on " + ", ".join(names)
+                  + f" ({len(rows)} questions, {len(DEV_CORPORA)} corpora).", ""]
+        weights = choose_weights(rows, report)
+        quote_weights = choose_quote_weights(rows, report)
+        model = choose_answerability(answerability_examples(rows, weights), max_false_abstain, report, max_caution)
     data = {"model": embedder.name, "fitted_by": command, "weights": weights, "quote_weights": quote_weights,
             "answerability": {
         "features": list(model.features), "coef": list(model.coef), "intercept": model.intercept,

@@ -127,6 +127,24 @@ _KIND_WORDS = {".pdf": "pdf", ".html": "html page", ".htm": "html page", ".md": 
 _SYNONYMS = (("licence", "license"), ("frequently asked questions", "faq"), ("read me", "readme"))
 
 
+class LazyMap(Mapping):
+    """``make(value)`` for each key of ``source``, computed once, when first read."""
+
+    def __init__(self, source: Mapping, make):
+        self.source, self.make, self.done = source, make, {}
+
+    def __getitem__(self, key):
+        if key not in self.done:
+            self.done[key] = self.make(self.source[key])
+        return self.done[key]
+
+    def __iter__(self):
+        return iter(self.source)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+
 def header_terms(doc: Document) -> frozenset[str]:
     """Stemmed content words by which a question may name a document: its
     header (its title when it has no header block), its file name and its kind."""

@@ -19,7 +19,9 @@ SAMPLE sentences, as before candidates existed):
   three development sets, 5-fold CV put the right passage first for 161 of
   185 questions against 153 without the previous sentence: eval/README.md,
   run 6; an FAQ's question heading names what its answer never repeats);
-- minus its hubness (similarity to the corpus centroid).
+- minus its hubness (similarity to the corpus centroid);
+- MaxSim over the sentence and its heading alone: a quotation may stand on
+  the words of the heading it stands under, never on its predecessor's.
 The weights are fitted per embedding model (rag.settings.Tuning, written by
 rag calibrate). The question's form (rag.retrieval.question_form) adds what
 its words say beyond their topic: a bonus for the sentences of the document
@@ -39,10 +41,11 @@ import numpy as np
 from rag.index.load import Index
 from rag.retrieval.candidates import STORES, Query, gather
 from rag.retrieval.parts import header_of
-from rag.retrieval.question_form import QuestionForm, header_terms
+from rag.retrieval.question_form import QuestionForm
 from rag.settings import Tuning, tuning_for
 
-EVIDENCE = ("sentence", "with_prev", "with_next", "chunk_dense", "chunk_bm25", "maxsim", "maxsim_with_prev", "hubness")
+EVIDENCE = ("sentence", "with_prev", "with_next", "chunk_dense", "chunk_bm25", "maxsim", "maxsim_with_prev", "hubness",
+            "maxsim_heading")
 # What chooses a quotation: a quotation stands on its own words, so terms met
 # only in the sentence before do not count for it.
 QUOTE_EVIDENCE = tuple(name for name in EVIDENCE if name != "maxsim_with_prev")
@@ -50,7 +53,7 @@ QUOTE_EVIDENCE = tuple(name for name in EVIDENCE if name != "maxsim_with_prev")
 # assume nothing of the model but the scale-free z units.
 DEFAULT_WEIGHTS = {
     "sentence": 0.4, "with_prev": 0.6, "with_next": 0.3, "chunk_dense": 0.6, "chunk_bm25": 0.6, "maxsim": 1.0,
-    "maxsim_with_prev": 0.0, "hubness": -0.25, "named_bonus": 2.0, "header_penalty": 4.0,
+    "maxsim_with_prev": 0.0, "hubness": -0.25, "named_bonus": 2.0, "header_penalty": 4.0, "maxsim_heading": 0.0,
     # Broad questions (rag.retrieval.thesis): the question's own evidence
     # counts this much beside the thesis evidence.
     "broad_query": 0.3, "thesis_summary": 1.0, "thesis_early": 0.5, "thesis_recommends": 1.0,
@@ -160,10 +163,6 @@ class SentenceScorer:
         self.evidence.cache_clear()
 
     @cached_property
-    def headers(self) -> dict[str, frozenset[str]]:
-        return {doc_id: header_terms(doc) for doc_id, doc in self.index.documents.items()}
-
-    @cached_property
     def sentence_doc(self) -> np.ndarray:
         return np.array([s.doc_id for s in self.layer.sentences], dtype=object)
 
@@ -254,11 +253,14 @@ class SentenceScorer:
         if idf.size:
             match = evidence.term_match
             f["maxsim"][ids] = (idf @ match[:, ids]) / float(idf.sum())
-            window = np.maximum(match[:, ids], np.maximum(match[:, self.context[0][ids]], match[:, self.context[1][ids]]))
+            titled = np.maximum(match[:, ids], match[:, self.context[1][ids]])
+            window = np.maximum(titled, match[:, self.context[0][ids]])
             f["maxsim_with_prev"][ids] = (idf @ window) / float(idf.sum())
+            f["maxsim_heading"][ids] = (idf @ titled) / float(idf.sum())
         else:
             f["maxsim"][ids] = 0.0
             f["maxsim_with_prev"][ids] = 0.0
+            f["maxsim_heading"][ids] = 0.0
         evidence.computed[ids] = True
 
     def everything(self, query: str) -> Evidence:

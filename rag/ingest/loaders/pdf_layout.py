@@ -216,17 +216,19 @@ def _kind(group: list[Line], body: float) -> str:
     return PARAGRAPH
 
 
-def _without_footnotes(lines: list[Line], body: float) -> list[Line]:
-    """A page's lines less its footnotes: smaller type below the last line of
-    body type, opening with a mark ("2The only case…"). They would otherwise
-    stand between a paragraph and its continuation on the next page."""
+def _footnotes(lines: list[Line], body: float) -> tuple[list[Line], list[Line]]:
+    """A page's lines split into its body and its footnotes: smaller type
+    below the last line of body type, opening with a mark ("2The only case…").
+    Read where they stand, they would come between a paragraph and its
+    continuation on the next page; they are read after that continuation."""
     last_body = max((k for k, line in enumerate(lines) if line.size >= body * 0.95), default=None)
     if last_body is None:
-        return lines
+        return lines, []
     below = [k for k in range(last_body + 1, len(lines)) if lines[k].top > lines[last_body].top]
     if below and all(lines[k].size < body * 0.95 for k in below) and re.match(r"^\W?[\d*†‡§]", lines[below[0]].text):
-        return [line for k, line in enumerate(lines) if k not in set(below)]
-    return lines
+        notes = set(below)
+        return [ln for k, ln in enumerate(lines) if k not in notes], [lines[k] for k in below]
+    return lines, []
 
 
 def _merge_headings(groups: list[tuple[str, list[Line]]]) -> list[tuple[str, list[Line]]]:
@@ -264,12 +266,17 @@ def from_lines(pages: list[PageLines], title: str = "") -> Parsed:
     words = Words.of([line.text for page in kept for line in page])
     leading = _leading(pages)
     body = _body_size(kept)
-    kept = [_without_footnotes(lines, body) for lines in kept]
+    split = [_footnotes(lines, body) for lines in kept]
+    kept = [main for main, _ in split]
     typed = [_merge_headings([(_kind(g, body), g) for g in _paragraphs(lines, leading)]) for lines in kept]
+    notes = [_paragraphs(foot, leading) for _, foot in split]
     levels = _levels([item for page in typed for item in page], body)
-    out, previous = [], None
-    for groups in typed:
+    out, previous, pending = [], None, []
+    for groups, page_notes in zip(typed, notes):
         page_pieces = []
+        if pending and not (groups and groups[0][0] == PARAGRAPH and _continues(previous, groups[0][1][0])):
+            out[-1].extend(pending)  # nothing carries on: the notes end their own page
+            pending = []
         for k, (kind, g) in enumerate(groups):
             if kind == CODE:
                 page_pieces.append(Piece(CODE, _code_text(g)))
@@ -278,8 +285,14 @@ def from_lines(pages: list[PageLines], title: str = "") -> Parsed:
             level = levels.get(max(line.size for line in g), 1) if kind == HEADING else 0
             carried = k == 0 and kind == PARAGRAPH and _continues(previous, g[0])
             page_pieces.append(Piece(kind, text, level, continues=carried))
+            if k == 0 and pending:
+                page_pieces.extend(pending)
+                pending = []
         out.append(page_pieces)
         previous = groups[-1][1] if groups else previous
+        pending = [Piece(PARAGRAPH, join_lines([line.text for line in g], words)) for g in page_notes]
+    if pending and out:
+        out[-1].extend(pending)
     text, blocks, starts = assemble_pages(out, join=lambda left, right: join_lines([left, right], words))
     if not text.strip():
         raise LoadError("has no text layer (a scanned PDF needs OCR first)")

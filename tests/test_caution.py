@@ -75,7 +75,7 @@ def test_a_near_miss_is_answered_with_a_caution_and_a_clear_answer_without(essay
 
 
 def test_the_page_examples_are_answered_without_a_caution(essays_rag):
-    from rag.chat.app import EXAMPLES
+    from rag.chat.examples import ESSAY_EXAMPLES as EXAMPLES
 
     for question, _ in EXAMPLES:
         answer = essays_rag.ask(question)

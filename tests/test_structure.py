@@ -261,3 +261,15 @@ def test_units_quote_code_whole_and_never_end_mid_sentence():
     note = make_document(parse_bytes("n.txt", b"Use a short name, e.g. widget or gadget, for the tool.\n", LIMITS),
                          "n", "n.txt", "N")
     assert [note.text[u.start:u.end] for u in units_of(note, split_sentences(note.text))] == [note.text.strip()]
+
+
+def test_the_pages_examples_come_from_the_indexs_own_documents():
+    from rag.chat.examples import ESSAY_EXAMPLES, example_questions
+
+    faq = make_document(parse_bytes("widget.txt", WRAPPED.encode(), LIMITS), "widget", "widget.txt", "Widget")
+    readme = make_document(parse_bytes("readme.md", MARKDOWN.encode(), LIMITS), "readme", "readme.md", "Readme")
+    assert example_questions({"widget": faq, "readme": readme}) == ["Can I sell copies of the Widget?",
+                                                                   "How do I upgrade?"]
+    essay = make_document(parse_bytes("e.txt", b"Kofman on nuclear risk\n\nMichael Kofman said nuclear war "
+                                      b"may come; we must negotiate an off-ramp.\n", LIMITS), "e", "e.txt", "E")
+    assert example_questions({"e": essay}) == [q for q, _ in ESSAY_EXAMPLES]

@@ -28,18 +28,10 @@ from rag.chat.panels import documents_html  # noqa: E402
 from rag.chat.documents_panel import Holder, build_documents_panel  # noqa: E402
 from rag.chat.restore import new_key, restore, saved_state  # noqa: E402
 from rag.chat.session import ChatView, finished_view, open_citation, reask, respond  # noqa: E402
+from rag.chat.examples import example_questions  # noqa: E402
 from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag  # noqa: E402
 
 STREAM_PAUSE_S = 0.03  # between streamed pieces, so the answer visibly arrives
-
-# (question, a word the documents must contain for it to make sense): each
-# works as a first question about the bundled essays.
-EXAMPLES = [
-    ("Who is Michael Kofman?", "Kofman"),
-    ("How close is the world to nuclear war?", "nuclear"),
-    ("Why should the United States negotiate with Putin?", "negotiate"),
-    ("Why does the author think the West needs to offer Putin an off-ramp?", "off-ramp"),
-]
 
 # Plain words for the registered retrievers (rag.retrieval.registry).
 SEARCH_BY = [("meaning", "dense"), ("exact words", "bm25"), ("both", DEFAULT_RETRIEVER)]
@@ -54,8 +46,8 @@ STOPPED_BACK = "Stopped. Your question is back in the box."
 
 
 def examples_for(rag: Rag) -> list[str]:
-    texts = [d.text for d in rag.index.documents.values()]
-    return [q for q, needs in EXAMPLES if any(needs in t for t in texts)]
+    """The first screen's examples, from the index's own documents (rag.chat.examples)."""
+    return example_questions(rag.index.documents)
 
 
 def _listing(rag: Rag) -> str:

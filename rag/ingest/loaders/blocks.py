@@ -82,12 +82,11 @@ class Builder:
         if not text:
             return
         if piece.continues and self.blocks and self.blocks[-1].kind == piece.kind:
-            last = self.blocks[-1]
-            left = "".join(self.parts)[last.start:]
+            # The last part is the last block's text: joined in place, in linear time.
+            last, left = self.blocks[-1], self.parts[-1]
             merged = join(left, text) if join else f"{left} {text}"
-            whole = "".join(self.parts)[:last.start] + merged
-            self.parts = [whole]
-            self.length = len(whole)
+            self.parts[-1] = merged
+            self.length += len(merged) - len(left)
             self.blocks[-1] = replace(last, end=self.length)
             return
         if self.length:

@@ -61,6 +61,10 @@ DEFAULT_WEIGHTS = {
 # z statistics come from this many sentences spread evenly over the corpus:
 # all of them in a corpus up to this size (the bundled essays have 600).
 SAMPLE = 1024
+# A document a question names or summarises is scored whole up to this many
+# sentences (a long manual: those most likely to answer).
+DOC_UNITS = 1000
+DECODE_BATCH = 2048  # sentences whose word pieces are decoded together (about 75,000 vectors, 230 MB)
 
 # Words that say how a question is asked, not what it is about.
 QUESTION_WORDS = frozenset(
@@ -233,15 +237,16 @@ class SentenceScorer:
         near = np.clip(np.concatenate([ids - 1, ids + 1]), 0, layer.n - 1)  # abstention reads neighbours' terms
         rows = np.unique(np.concatenate([ids, near, self.context[1][ids]]))
         need = rows[np.isnan(evidence.term_match[0, rows])] if evidence.term_match.shape[0] else rows[:0]
-        if need.size:
-            tokens, offsets = layer.token_rows(need)
+        for at in range(0, need.size, DECODE_BATCH):  # word pieces decoded a batch at a time: memory stays bounded
+            part = need[at:at + DECODE_BATCH]
+            tokens, offsets = layer.token_rows(part)
             sims = evidence.q_tokens @ tokens.T  # [q, T']
             starts = offsets[:-1]
             empty = offsets[1:] == starts
             best = np.maximum.reduceat(sims, np.minimum(starts, max(sims.shape[1] - 1, 0)), axis=1) \
-                if sims.shape[1] else np.zeros((sims.shape[0], len(need)), np.float32)
+                if sims.shape[1] else np.zeros((sims.shape[0], len(part)), np.float32)
             best[:, empty] = -1.0
-            evidence.term_match[:, need] = best
+            evidence.term_match[:, part] = best
         f, q = evidence.features, evidence.vector
         f["with_prev"][ids] = layer.neighbour_vectors(ids, "prev") @ q
         f["with_next"][ids] = layer.neighbour_vectors(ids, "next") @ q
@@ -326,12 +331,26 @@ class SentenceScorer:
         want = list(extra)
         if form is not None and (form.documents or form.broad or form.each or form.part):
             for doc_id in self.scope(evidence, form) if (form.broad or form.each or form.part) else form.documents:
-                r = self.layer.by_doc.get(doc_id)
-                if r is not None:
-                    want.extend(range(r.start, r.stop))
+                want.extend(self._of_document(evidence, doc_id, form.broad))
         if want:
             self.ensure(evidence, want)
         return self.combine(evidence, form)
+
+    def _of_document(self, evidence: Evidence, doc_id: str, broad: bool) -> list[int]:
+        """The sentences of a document a question is about: all of them, or in a
+        long one the DOC_UNITS most likely to answer (the thesis prior for a
+        summary, else closeness to the question)."""
+        r = self.layer.by_doc.get(doc_id)
+        if r is None:
+            return []
+        if len(r) <= DOC_UNITS:
+            return list(r)
+        if broad:
+            t = self.thesis_of(doc_id)
+            prior = t["summary"] + t["early"] + t["recommends"]
+        else:
+            prior = evidence.features["sentence"][r.start:r.stop]
+        return (r.start + np.argsort(-prior, kind="stable")[:DOC_UNITS]).tolist()
 
 
 # A summary or comparison quotes at most this many documents, the ones the

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer.abstain import DIRECTION, FEATURES, CorpusTerms, features
-from rag.embed.base import Embedder
+from rag.embed.base import TokenEmbedder
 from rag.errors import EvalDataError
 from rag.evaluation.qa import load_qa
 from rag.index.build import build_index
@@ -317,7 +317,7 @@ def choose_answerability(examples: list[tuple], max_false_abstain: float, report
                          round(threshold, 5), round(floor, 4), round(sure, 5))
 
 
-def calibrate(embedder: Embedder, ship: bool = False, max_false_abstain: float = 0.03,
+def calibrate(embedder: TokenEmbedder, ship: bool = False, max_false_abstain: float = 0.03,
               root: Path | None = None, progress: bool = False,
               max_caution: float = MAX_CAUTION) -> tuple[Path, list[str]]:
     """Fit and write the tuning for ``embedder``'s model; returns (file, report lines).
@@ -330,10 +330,9 @@ def calibrate(embedder: Embedder, ship: bool = False, max_false_abstain: float =
                             f"(run from a checkout of rag)")
     with tempfile.TemporaryDirectory(prefix="rag-fit-") as tmp:
         index, _ = build_index(load_corpus(root / "corpus"), Path(tmp) / "index", embedder, progress=progress)
-        rag = Rag(index, embedder)
         scorer = SentenceScorer(index, embedder, tuning=None)
         scorer.weights = dict(DEFAULT_WEIGHTS)
-        rag.retriever("fusion").scorer = scorer
+        rag = Rag(index, embedder, scorer=scorer)
         rows = _questions(rag, scorer, root)
         command = "rag calibrate" + (" --ship" if ship else "")
         report = [f"# Tuning for {embedder.name}", "", f"Fitted by `{command}` on " + ", ".join(DEV_SETS)

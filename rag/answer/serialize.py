@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from rag.types import Answer
+from typing import Mapping
+
+from rag.ingest.layout import location
+from rag.types import Answer, Document
 
 
-def answer_to_dict(answer: Answer) -> dict:
-    return {
+def answer_to_dict(answer: Answer, documents: Mapping[str, Document] | None = None) -> dict:
+    """The answer as `rag ask --json` prints it. With ``documents`` (the
+    index's), each citation also says where it starts, for people: its
+    ``paragraph`` (from 1) and ``page`` (PDF only, else None)."""
+    data = {
         "question": answer.question,
         "answer": answer.text,
         "abstained": answer.abstained,
@@ -28,3 +34,8 @@ def answer_to_dict(answer: Answer) -> dict:
             for h in answer.passages
         ],
     }
+    if documents is not None:
+        for citation, q in zip(data["citations"], answer.quotes):
+            place = location(documents[q.doc_id], q.start)
+            citation.update(paragraph=place.paragraph, page=place.page)
+    return data

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.unit  # no model, no browser (pyproject.toml's markers)
+
 ROOT = Path(__file__).resolve().parents[1]
 MAX_MODULE_LINES = 400
 

@@ -36,6 +36,7 @@ def _logistic(model: Answerability | None) -> LogisticAnswerability:
     return LogisticAnswerability(no_index, None if model is None else Tuning("m", {}, model))
 
 
+@pytest.mark.unit
 def test_the_band_lies_between_the_threshold_and_sure():
     band = _logistic(_model(0.1, 0.3))
     assert band.unsure(Judgement(True, 0.2, {}))
@@ -51,12 +52,14 @@ def test_the_band_lies_between_the_threshold_and_sure():
     assert _model(0.1, 0.05).sure_threshold == 0.1
 
 
+@pytest.mark.unit
 def test_tuning_files_from_before_the_band_have_none():
     data = json.loads((TUNING_DIR / "all-mpnet-base-v2.json").read_text(encoding="utf-8"))
     del data["answerability"]["sure"]
     assert Tuning.from_json(data).answerability.sure is None
 
 
+@pytest.mark.unit
 def test_calibration_puts_at_most_the_allowed_share_of_answers_under_the_band():
     rng = np.random.default_rng(0)
     examples = []
@@ -121,6 +124,7 @@ def _result(answerable: bool, abstained: bool, cautioned: bool) -> QuestionResul
                           abstained, (), (), cautioned=cautioned)
 
 
+@pytest.mark.unit
 def test_eval_counts_confident_out_of_scope_answers_and_cautioned_answers():
     results = [_result(False, True, False), _result(False, False, True), _result(False, False, False),
                _result(False, False, False), _result(True, False, True), _result(True, False, False),
@@ -131,6 +135,7 @@ def test_eval_counts_confident_out_of_scope_answers_and_cautioned_answers():
     assert metrics["caution_rate"] == 0.25
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", ["all-mpnet-base-v2.json", "all-MiniLM-L6-v2.json"])
 def test_every_shipped_tuning_has_a_band(name):
     model = Tuning.from_json(json.loads((TUNING_DIR / name).read_text(encoding="utf-8"))).answerability

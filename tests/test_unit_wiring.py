@@ -1,7 +1,7 @@
 """The fast unit layer: the real wiring (build → load → retrieve → answer, the
 manifest's checks, the retriever registry) with the fake embedder of
 tests/fakes.py, so each test runs in milliseconds. `pytest -m unit` runs
-this layer alone. What the answers say is tested with the real model
+it with every other test that needs no model and no browser. What the answers say is tested with the real model
 elsewhere (test_answers.py, test_store.py, ...); these tests check only
 that the stages fit together and keep their promises about files.
 """

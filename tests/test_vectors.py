@@ -22,12 +22,14 @@ def clustered(n: int, dim: int = 64, centres: int = 200, seed: int = 0) -> np.nd
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
+@pytest.mark.unit
 def test_small_collections_are_exact():
     index = vectors.make_vector_index(clustered(500))
     assert isinstance(index, faiss.IndexFlatIP)
     assert vectors.describe(index) == {"type": "IndexFlatIP"}
 
 
+@pytest.mark.unit
 def test_large_collections_use_ivf_with_high_recall(monkeypatch):
     monkeypatch.setattr(vectors, "EXACT_LIMIT", 1_000)
     x = clustered(20_000)
@@ -43,6 +45,7 @@ def test_large_collections_use_ivf_with_high_recall(monkeypatch):
     assert recall >= 0.95
 
 
+@pytest.mark.unit
 def test_ivf_round_trips_and_reconstructs(monkeypatch):
     monkeypatch.setattr(vectors, "EXACT_LIMIT", 1_000)
     x = clustered(3_000)

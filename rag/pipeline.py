@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from rag.types import Rewrite
 
 DEFAULT_RETRIEVER = "fusion"
-DEFAULT_K = 5
+DEFAULT_K = 5  # passages read before answering; hand-set (the answerability model was fitted at 5)
 MAX_K = 100  # as `rag ask --k`; the page's API takes k from the caller, so it is checked here too
 
 

@@ -29,9 +29,10 @@ from rag.types import Hit
 
 # The share of the answerability threshold (and of its caution band) that a
 # question needs when it presumes the documents treat its topic: about every
-# document ("Do both essays …?"), or a follow-up on one document. Hand-set,
-# not fitted; eval/README.md ("Results 2026-11-29", "Answers with a caution")
-# reports the sets it was measured on, and its band's scaling.
+# document ("Do both essays …?"), or a follow-up on one document. Chosen by
+# hand on eval/dev_qa.jsonl (eval/README.md, the table of sets), not fitted;
+# the figures behind the choice were not recorded. The band's scaling: eval/README.md,
+# "Answers with a caution".
 EVERY_DOCUMENT_SHARE = 0.25
 
 Span = tuple[str, int, int]  # (doc_id, start, end)

@@ -49,9 +49,12 @@ DEV_SETS = ("eval/essays_qa.jsonl", "eval/check_qa.jsonl", "eval/dev_qa.jsonl", 
 FOLDS = 5
 SEED = 7
 CANDIDATE_CHUNKS = 5  # as `rag ask`: the sentences of the top k passages
+# How far below the lowest answerable question's best cosine the dense floor
+# sits; hand-set, not measured.
 DENSE_FLOOR_MARGIN = 0.03
 # The share of answerable questions (cross-validated) whose answers may carry
 # a caution: about one in seven, so that a caution stays rare enough to be read.
+# Hand-set, before any held-out set was read (eval/README.md, "Answers with a caution").
 MAX_CAUTION = 0.15
 
 

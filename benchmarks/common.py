@@ -17,7 +17,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
-SCIFACT = Path(os.environ.get("SCIFACT_DIR", "/work/shared/data/scifact"))
+# The shared data folder sits beside the project (../shared), wherever it is checked out.
+SCIFACT = Path(os.environ.get("SCIFACT_DIR") or ROOT.parent / "shared" / "data" / "scifact")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -110,7 +110,7 @@ def main(argv=None) -> dict:
 
     def clear_all():
         for model in (ours, one_thread):
-            getattr(model, "clear_cache", lambda: None)()
+            model.clear_cache()
 
     sides = {
         "ours dense": lambda q: rag.search(q, k=5, retriever="dense"),

@@ -8,12 +8,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
-from rag.answer.abstain import CAUTION, CorpusTerms, judge
-from rag.answer.compose import MAX_QUOTES, answer_from_passages, compose
+from rag.answer.base import CAUTION, AnswerabilityModel, Composed, PostComposeStep
+from rag.answer.compose import MAX_QUOTES, answer_from_passages, compose, verify_quote
+from rag.answer.policy import choose
+from rag.answer.select import concerned
 from rag.answer.question import clean_question
-from rag.answer.select import PER_DOCUMENT, best_in_document, concerned, lookup, part_spans, per_document
+from rag.answer.registry import DEFAULT_ANSWERABILITY, answerability_spec, step_specs
 from rag.embed.auto import default_embedder
-from rag.embed.base import Embedder
+from rag.embed.base import TokenEmbedder
 from rag.errors import IndexMismatch, QuestionError
 from rag.index.build import BuildReport, build_index
 from rag.index.load import Index, load_index, rebuild_hint
@@ -23,7 +25,8 @@ from rag.ingest.corpus import load_corpus
 from rag.retrieval.base import Retriever
 from rag.retrieval.question_form import RULES, LazyMap, QuestionForm, header_terms, read_question
 from rag.retrieval.registry import RETRIEVERS, make_retriever
-from rag.retrieval.scoring import sentences_of
+from rag.retrieval.registry import spec as retriever_spec
+from rag.retrieval.scoring import SentenceScorer, SentenceScores, sentences_of
 from rag.settings import settings as current_settings
 from rag.types import Answer, Corpus, Hit
 
@@ -31,8 +34,7 @@ if TYPE_CHECKING:
     from rag.types import Rewrite
 
 DEFAULT_RETRIEVER = "fusion"
-EVERY_DOCUMENT_SHARE = 0.25
-DEFAULT_K = 5
+DEFAULT_K = 5  # passages read before answering; hand-set (the answerability model was fitted at 5)
 MAX_K = 100  # as `rag ask --k`; the page's API takes k from the caller, so it is checked here too
 
 
@@ -66,7 +68,7 @@ def build(
     corpus_dir: str | Path | None = None,
     index_dir: str | Path | None = None,
     settings: ChunkSettings = ChunkSettings(),
-    embedder: Embedder | None = None,
+    embedder: TokenEmbedder | None = None,
     progress: bool = False,
     force: bool = False,
     name: str | None = None,
@@ -87,10 +89,6 @@ def build(
         corpus, index_dir, embedder or default_embedder(), settings, progress, force=force
     )
     return index, report, corpus
-
-
-def _in_document(layer, doc_id: str, exclude: set[int]) -> list[int]:
-    return [i for i in layer.by_doc.get(doc_id, ()) if i not in exclude]
 
 
 def _with_quoted(index: Index, hits: list[Hit], spans, scores) -> list[Hit]:
@@ -116,24 +114,35 @@ class Rag:
     """An opened, checked index plus the model that queries it.
 
     The one place that wires the stages: clean the question, read its form
-    once, retrieve passages, score their sentences, then quote (a lookup,
-    every document concerned, or a summary of each) or abstain. Whatever the
-    retriever, quotations are the best sentences of the passages it found,
-    ranked by the sentence scorer (rag.retrieval.scoring).
+    once, retrieve passages, score their sentences, then quote or abstain
+    (rag.answer.policy, with the answerability model chosen by
+    RAG_ANSWERABILITY), compose the answer and run the post-compose steps
+    (RAG_STEPS). Whatever the retriever, quotations are the best sentences
+    of the passages it found, ranked by Rag's one sentence scorer
+    (rag.retrieval.scoring), which the fusion retriever shares.
     """
 
-    def __init__(self, index: Index, embedder: Embedder, rules: frozenset[str] = RULES):
+    def __init__(self, index: Index, embedder: TokenEmbedder, rules: frozenset[str] = RULES,
+                 scorer: SentenceScorer | None = None, answerability: str | None = None,
+                 steps: tuple[str, ...] | None = None):
+        """``answerability`` and ``steps`` name registered ones (rag.answer.registry);
+        by default those of the settings (RAG_ANSWERABILITY, RAG_STEPS)."""
         self.index = index
         self.embedder = embedder
         self.rules = rules  # question-form rules in use (rag.retrieval.question_form)
         self._retrievers: dict[str, Retriever] = {}
+        self._scorer = scorer
+        configured = current_settings()
+        self._answerability = answerability_spec(answerability or configured.answerability or DEFAULT_ANSWERABILITY)
+        self._steps = step_specs((configured.steps or ()) if steps is None else steps)
 
     @classmethod
     def open(
         cls,
         index_dir: str | Path | None = None,
-        embedder: Embedder | None = None,
+        embedder: TokenEmbedder | None = None,
         corpus_dir: str | Path | None = None,
+        **options,
     ) -> "Rag":
         """Open an index and check it against the model and the corpus folder.
 
@@ -141,6 +150,7 @@ class Rag:
         that folder is gone the index (which holds the texts) still serves.
         The folder is compared by its files' sizes and times, never read
         (rag.index.freshness; `rag check` reads and hashes every file).
+        ``options``: as for Rag().
         """
         embedder = embedder or default_embedder()
         index_dir = Path(index_dir or default_index_dir())
@@ -153,30 +163,37 @@ class Rag:
             if changes:
                 raise IndexMismatch(f"the corpus changed since {index_dir} was built ({describe(changes)}); "
                                     f"{rebuild_hint(index_dir)}")
-        return cls(index, embedder)
+        return cls(index, embedder, **options)
 
     def retriever(self, name: str = DEFAULT_RETRIEVER) -> Retriever:
         if name not in RETRIEVERS:
             raise ValueError(f"unknown retriever {name!r}; choose one of {', '.join(RETRIEVERS)}")
         if name not in self._retrievers:
-            self._retrievers[name] = make_retriever(name, self.index, self.embedder)
+            scorer = self.scorer() if retriever_spec(name).scored else None
+            self._retrievers[name] = make_retriever(name, self.index, self.embedder, scorer)
         return self._retrievers[name]
 
-    def scorer(self):
-        """The sentence scorer, shared by the fusion retriever and quoting; None without a sentence layer."""
-        if self.index.sentences is None:
-            return None
-        return self.retriever("fusion").scorer
+    def scorer(self) -> SentenceScorer | None:
+        """The sentence scorer, shared by quoting and the fusion retriever; None without a sentence layer."""
+        if self._scorer is None and self.index.sentences is not None:
+            self._scorer = SentenceScorer(self.index, self.embedder)
+        return self._scorer
+
+    @cached_property
+    def answerability(self) -> AnswerabilityModel:
+        """The answerability model, made for this index with the embedding model's tuning."""
+        scorer = self.scorer()
+        return self._answerability.make(self.index, scorer.tuning if scorer is not None else None)
+
+    @cached_property
+    def steps(self) -> tuple[PostComposeStep, ...]:
+        return tuple(spec.make(self.index) for spec in self._steps)
 
     @cached_property
     def _headers(self) -> Mapping[str, frozenset[str]]:
         """Each document's name terms, read only when a question names a
         document: a question that does not pays nothing for the corpus's size."""
         return LazyMap(self.index.documents, header_terms)
-
-    @cached_property
-    def terms(self) -> CorpusTerms | None:
-        return None if self.index.sentences is None else CorpusTerms(self.index.sentences, self.index.documents)
 
     def form(self, query: str) -> QuestionForm:
         """What the (cleaned) question asks for, read once for every stage."""
@@ -196,8 +213,7 @@ class Rag:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1, user_api="blas")
-        warm = getattr(self.embedder, "keep_warm", None)
-        if warm is not None and warm():
+        if self.embedder.keep_warm():
             scorer = self.scorer()
             if scorer is not None:  # evidence from the other path would answer a repeated question differently
                 scorer.forget()
@@ -221,68 +237,41 @@ class Rag:
         extra = {"query": query, "retriever": retriever, "notes": notes}
         scorer = self.scorer()
         if scorer is None or not hits:
-            return answer_from_passages(self.index, question, hits, max_quotes, **extra)
+            return self._after_compose(answer_from_passages(self.index, question, hits, max_quotes, **extra), form)
         # Every sentence of the passages found is scored, whatever gathered them (rag.retrieval.scoring).
         scores = scorer.scores(query, form, extra=sentences_of(self.index.sentences, (h.chunk.chunk_id for h in hits)))
-        spans, grouped, reason, unsure = self._choose(form, scores, hits, max_quotes, scorer, scoped)
-        if unsure:
+        model = self.answerability
+        choice = choose(self.index, form, scores, hits, max_quotes, self._header(form, scores, hits), model, scoped)
+        if choice.unsure:
             extra["caution"] = CAUTION
-        if scorer.tuning is None or scorer.tuning.answerability is None:
+        if not model.calibrated:
             extra["notes"] = (*notes, f"no answerability calibration for {self.embedder.name}: questions the "
                               f"documents do not answer may still get quotations (run `rag calibrate`)")
-        return compose(self.index, question, spans, _with_quoted(self.index, hits, spans, scores), reason,
-                       grouped=grouped, **extra)
+        answer = compose(self.index, question, choice.spans, _with_quoted(self.index, hits, choice.spans, scores),
+                         choice.reason, grouped=choice.grouped, **extra)
+        return self._after_compose(answer, form, scores)
 
-    def _every_document(self, form: QuestionForm, scores, hits: list[Hit], max_quotes: int, header: set[int],
-                        model) -> tuple:
-        """A question about every document, once judged answerable: the best
-        quotations, plus the best sentence of each other document concerned
-        whose own evidence reaches EVERY_DOCUMENT_SHARE of the threshold (the
-        reader asked about it too); grouped by document."""
-        layer, terms = self.index.sentences, self.terms
-        bar = model.threshold * EVERY_DOCUMENT_SHARE if model is not None else 0.0
-        spans = list(lookup(form, scores, layer, self.index.documents, hits, max_quotes).spans)
-        for doc_id in concerned(form, scores, layer):
-            if any(span[0] == doc_id for span in spans):
-                continue
-            verdict = judge(form, scores, terms, _in_document(layer, doc_id, header), model)
-            best = best_in_document(doc_id, scores, layer, 1, exclude=header, documents=self.index.documents)
-            if best and (model is None or verdict.probability >= bar):
-                s = layer.sentences[best[0]]
-                spans.append((doc_id, s.start, s.end))
-        order = {d: k for k, d in enumerate(self.index.documents)}
-        return tuple(sorted(spans, key=lambda span: (order[span[0]], span[1])))
+    def _header(self, form: QuestionForm, scores: SentenceScores, hits: list[Hit]) -> set[int]:
+        """The header lines (never quoted unless asked for) of the documents
+        this answer may quote from: those of the passages, and those a summary
+        or every-document question concerns."""
+        docs = {h.chunk.doc_id for h in hits}
+        if form.broad or form.each:
+            docs.update(concerned(form, scores, self.index.sentences))
+        return set(self.scorer().header_ids(docs).tolist())
 
-    def _choose(self, form: QuestionForm, scores, hits: list[Hit], max_quotes: int, scorer, scoped: bool = False):
-        """(spans, grouped by document, abstention reason or None, whether the
-        answer falls in the answerability model's caution band)."""
-        layer, documents, terms = self.index.sentences, self.index.documents, self.terms
-        model = scorer.tuning.answerability if scorer.tuning is not None else None
-        if form.part:
-            return part_spans(form, scores, layer, documents)[:max(max_quotes, 1)], False, None, False
-        docs = concerned(form, scores, layer) if (form.broad or form.each) else []
-        header = set(scorer.header_ids({*docs, *(h.chunk.doc_id for h in hits)}).tolist())
-        if form.broad:
-            return per_document(docs, scores, layer, PER_DOCUMENT, header, documents).spans, True, None, False
-        candidates = [i for i in sentences_of(layer, (h.chunk.chunk_id for h in hits)) if i not in header]
-        verdict = judge(form, scores, terms, candidates, model)
-        lenient = model is not None and verdict.probability >= model.threshold * EVERY_DOCUMENT_SHARE
-        # The band scales with the threshold where the question presumes its topic is there.
-        unsure = verdict.unsure(model, EVERY_DOCUMENT_SHARE if form.each or scoped else 1.0)
-        if form.each and lenient:
-            # A question about how every document treats something presumes
-            # they do; it needs less evidence than a lookup (see EVERY_DOCUMENT_SHARE).
-            return self._every_document(form, scores, hits, max_quotes, header, model), True, None, unsure
-        if scoped and lenient:
-            verdict = dataclasses.replace(verdict, answerable=True)
-        if not verdict.answerable:
-            return (), False, verdict.reason, False
-        if form.each:
-            return self._every_document(form, scores, hits, max_quotes, header, model), True, None, unsure
-        selection = lookup(form, scores, layer, documents, hits, max_quotes)
-        if not selection.spans:
-            return (), False, "no retrieved passage holds a quotable sentence", False
-        return selection.spans, False, None, unsure
+    def _after_compose(self, answer: Answer, form: QuestionForm | None = None,
+                       scores: SentenceScores | None = None) -> Answer:
+        """The answer through each post-compose step, its quotations checked
+        against their documents after each: a step may drop or flag, never invent."""
+        if not self.steps:
+            return answer
+        composed = Composed(self.index, form, scores)
+        for step in self.steps:
+            answer = step(answer, composed)
+            for quote in answer.quotes:
+                verify_quote(self.index, quote)
+        return answer
 
     # ------------------------------------------------------------ conversation
     # Added for the chat page; the methods above are unchanged.
@@ -322,15 +311,16 @@ class Rag:
         extra = {"query": query, "retriever": retriever, "notes": notes}
         if rewrite.unmentioned:
             line = continuation.not_mentioned([self.index.title(d) for d in rewrite.doc_ids], rewrite.unmentioned)
-            return Answer(rewrite.question, line, True, (), tuple(hits), **extra)
+            return self._after_compose(Answer(rewrite.question, line, True, (), tuple(hits), **extra))
         doc = self.index.documents.get(rewrite.after.doc_id)
         if doc is None:  # the document left the index since that turn
             return self._answer_from_hits(rewrite.question, query, hits, retriever, notes)
         spans = continuation.read_on(doc, self._sentences(doc), rewrite.after.offset, rewrite.speaker, rewrite.skip)
         if not spans:
             line = continuation.nothing_more(doc.title, rewrite.speaker)
-            return Answer(rewrite.question, line, True, (), tuple(hits), **extra)
-        return compose(self.index, rewrite.question, [(doc.doc_id, s, e) for s, e in spans], hits, **extra)
+            return self._after_compose(Answer(rewrite.question, line, True, (), tuple(hits), **extra))
+        quoted = [(doc.doc_id, s, e) for s, e in spans]
+        return self._after_compose(compose(self.index, rewrite.question, quoted, hits, **extra))
 
     def _sentences(self, doc) -> list[tuple[int, int]]:
         if self.index.sentences is not None:

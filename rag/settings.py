@@ -3,8 +3,8 @@ checked, and the numbers fitted for each embedding model.
 
 ``settings()`` is the process's configuration; code reads it instead of the
 environment (README lists every variable). ``tuning_for(model_name)`` gives the weights and thresholds
-fitted for that model (rag/tuning/*.json, written by eval/fit_answers.py),
-or None for a model nobody fitted them for.
+fitted for that model (rag/tuning/*.json, written by `rag calibrate --ship`:
+rag.evaluation.fit), or None for a model nobody fitted them for.
 """
 
 from __future__ import annotations
@@ -53,6 +53,10 @@ class Settings:
                                        "is stopped then).", "60")
     parse_memory_mb: int | None = _env("RAG_PARSE_MEMORY_MB", "Memory the process reading one file may use, "
                                        "in MB.", "1024")
+    answerability: str | None = _env("RAG_ANSWERABILITY", "The answerability model that decides to answer or "
+                                     "abstain (`rag info` lists them).", "logistic")
+    steps: tuple[str, ...] = _env("RAG_STEPS", "Post-compose steps run on every answer, in order, comma-separated "
+                                  "(`rag info` lists them).", "none")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -80,9 +84,19 @@ class Settings:
                 raise SettingsError(f"{name}={value!r} must be a number above 0")
             return number
 
+        def names(name: str) -> tuple[str, ...]:
+            value = get(name) or ""
+            found = tuple(part.strip() for part in value.split(",") if part.strip())
+            if any(not re.fullmatch(r"[A-Za-z0-9_.-]+", part) for part in found):
+                raise SettingsError(f"{name}={value!r} must be names separated by commas")
+            return found
+
         backend = get("RAG_BACKEND") or "auto"
         if backend not in ("auto", "onnx", "torch"):
             raise SettingsError(f"RAG_BACKEND={backend!r} is not one of auto, onnx, torch")
+        answerability = names("RAG_ANSWERABILITY")
+        if len(answerability) > 1:
+            raise SettingsError(f"RAG_ANSWERABILITY={get('RAG_ANSWERABILITY')!r} must name one model")
         return cls(
             corpus=Path(get("RAG_CORPUS")) if get("RAG_CORPUS") else None,
             index=Path(get("RAG_INDEX")) if get("RAG_INDEX") else None,
@@ -99,6 +113,8 @@ class Settings:
             max_files=whole("RAG_MAX_FILES", 1, 10_000),
             parse_seconds=positive("RAG_PARSE_SECONDS"),
             parse_memory_mb=whole("RAG_PARSE_MEMORY_MB", 64, 1 << 20),
+            answerability=answerability[0] if answerability else None,
+            steps=names("RAG_STEPS"),
         )
 
     @staticmethod
@@ -157,8 +173,8 @@ class Answerability:
 
 @dataclass(frozen=True)
 class Tuning:
-    """Numbers fitted for one embedding model (eval/fit_answers.py; the
-    figures behind them are in eval/reports/)."""
+    """Numbers fitted for one embedding model (`rag calibrate`, rag.evaluation.fit;
+    the figures behind the shipped ones are in eval/reports/current/tuning-*.md)."""
 
     model: str  # the model name they were fitted for
     weights: Mapping[str, float]  # sentence-evidence weights (rag.retrieval.scoring)

@@ -16,6 +16,24 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
+MODEL_FIXTURES = frozenset({"embedder", "essays_index", "essays_rag"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tiers (pyproject.toml): a test that takes the model's fixtures is a
+    `model` test, one that takes the browser's a `browser` test, whatever its
+    marks say; one of those marked `unit` is a mistake, refused here."""
+    wrong = []
+    for item in items:
+        names = set(item.fixturenames)
+        if names & MODEL_FIXTURES:
+            item.add_marker(pytest.mark.model)
+        if "browser" in names:
+            item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("unit") and (item.get_closest_marker("model") or item.get_closest_marker("browser")):
+            wrong.append(item.nodeid)
+    if wrong:
+        raise pytest.UsageError(f"marked unit but needs the model or a browser: {', '.join(wrong)}")
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,8 @@
 
 Deterministic hashed bag of words: each word has a fixed pseudo-random unit
 vector, a text's vector is the normalised sum of its words' vectors. It
-implements the whole of what an index build and the sentence scorer call
-(rag.embed.base.Embedder plus embed_sentences, embed_tokens, token_strings,
-special_ids and mean_pooled), so the real wiring runs in milliseconds. It knows nothing
+implements rag.embed.base.TokenEmbedder, all that an index build and the
+sentence scorer call, so the real wiring runs in milliseconds. It knows nothing
 of meaning: tests of answers and quality use the real model (tests/conftest.py).
 """
 
@@ -76,6 +75,9 @@ class FakeEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._one(text).vector
+
+    def keep_warm(self) -> bool:
+        return False  # one path for questions: nothing cached goes stale
 
     def embed_sentences(self, texts: Sequence[str], progress: bool = False) -> list[TokenEmbedding]:
         self.calls.append(("embed_sentences", len(texts)))

@@ -124,6 +124,7 @@ def test_dateline_questions_quote_the_dateline_and_rank_its_passage_first(essays
     ("Who deserves credit for the ceasefire?", None),
     ("Where is the war heading?", None),
 ])
+@pytest.mark.unit
 def test_part_questions(question, part):
     assert read_question(question).part == part
 
@@ -188,6 +189,7 @@ def test_a_question_about_both_essays_quotes_both(essays_rag):
     ("Why should the West keep talking to Moscow?", False, False),
     ("What is the main road out of town?", False, False),
 ])
+@pytest.mark.unit
 def test_question_forms(question, broad, each):
     form = read_question(question)
     assert (form.broad, form.each) == (broad, each)
@@ -207,6 +209,7 @@ def test_named_document_rules(essays_index):
     assert read_question("Do both pieces argue Putin needs an exit route?", docs).documents == ()
 
 
+@pytest.mark.unit
 def test_answer_types_are_evidence():
     assert read_question("How many weeks of training?").answer_type == "quantity"
     assert read_question("In what year did it happen?").answer_type == "date"

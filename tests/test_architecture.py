@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.unit  # no model, no browser (pyproject.toml's markers)
+
 ROOT = Path(__file__).resolve().parents[1]
 MAX_MODULE_LINES = 400
 
@@ -34,9 +38,33 @@ def test_no_import_cycles_inside_the_package():
 
 
 def test_modules_stay_small():
-    big = {str(p.relative_to(ROOT)): n for p in (ROOT / "rag").rglob("*.py")
+    """The package, and the benchmarks, scripts and eval scripts beside it."""
+    files = [p for folder in ("rag", "benchmarks", "scripts", "eval") for p in (ROOT / folder).rglob("*.py")]
+    assert any(p.parts[-2] == "benchmarks" for p in files) and any(p.parts[-2] == "scripts" for p in files)
+    big = {str(p.relative_to(ROOT)): n for p in files
            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
     assert not big, big
+
+
+def _project_files() -> list[Path]:
+    """Every file git tracks or would track (not the ignored: .venv, built indexes, benchmark output)."""
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    out = subprocess.run([git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                         capture_output=True, timeout=60, check=True).stdout
+    return [ROOT / name for name in out.decode("utf-8", "surrogateescape").split("\0") if name]
+
+
+def test_no_absolute_path_of_this_machine_anywhere():
+    """Code, docs, reports, benchmarks and scripts name places relative to the
+    project (the shared data folder is ../shared), never where one machine keeps them."""
+    machine = f"{ROOT.parent}/"  # the folder this checkout sits in, where ../shared lives too
+    if ROOT.parent == ROOT.parent.parent:
+        pytest.skip("checked out at the root of the file system")
+    found = [str(path.relative_to(ROOT)) for path in _project_files()
+             if path.is_file() and machine in path.read_bytes().decode("utf-8", "replace")]
+    assert not found, f"{machine} named in {found}"
 
 
 def test_import_rag_loads_no_model_library_or_gradio():

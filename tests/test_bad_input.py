@@ -62,6 +62,7 @@ def test_control_characters_cli(essays_index):
 # ---------------------------------------------------------------- corpus
 
 
+@pytest.mark.model
 def test_bad_corpus_files_are_skipped_with_a_warning_each(tmp_path):
     corpus = write_corpus(tmp_path / "c", {
         "good.txt": "Garden Notes Today\n\nTomatoes need full sun and steady water.",
@@ -130,6 +131,7 @@ def _replace_file(index_dir, name, data: bytes):
     _edit_manifest(index_dir, lambda m: m["files"].update({name: {"bytes": len(data), "sha256": sha256_bytes(data)}}))
 
 
+@pytest.mark.unit
 def test_missing_index(tmp_path):
     line = one_line_error(run("ask", "Who?", "--index", str(tmp_path / "none")))
     assert line == f"rag: error: no index at {tmp_path / 'none'}; run `rag index --index {tmp_path / 'none'}` to build it"
@@ -243,6 +245,7 @@ def _beir(folder, skip=()):
     return folder
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("missing, expected", [
     ("corpus.jsonl", "BEIR folder is missing corpus.jsonl"),
     ("queries.jsonl", "BEIR folder is missing queries.jsonl"),
@@ -254,6 +257,7 @@ def test_beir_folder_with_a_missing_file(tmp_path, missing, expected):
     assert expected in line
 
 
+@pytest.mark.unit
 def test_beir_bad_files_name_their_line(tmp_path):
     from rag.evaluation.beir import load_beir
 
@@ -271,6 +275,7 @@ def test_beir_bad_files_name_their_line(tmp_path):
     assert "BEIR folder not found" in line
 
 
+@pytest.mark.model
 def test_index_path_that_is_not_an_index_is_never_replaced(tmp_path):
     corpus = write_corpus(tmp_path / "c", {"a.txt": "Garden Notes Today\n\nTomatoes need full sun."})
     documents = tmp_path / "Documents"

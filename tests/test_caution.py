@@ -4,11 +4,12 @@ comes with a caution, in every place an answer is shown."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from rag.answer.abstain import CAUTION, FEATURES, Judgement
+from rag.answer.abstain import CAUTION, FEATURES, Judgement, LogisticAnswerability
 from rag.chat.render import answer_html, stream_html
 from rag.chat.restore import new_key, restore, saved_state
 from rag.chat.session import respond
@@ -30,25 +31,35 @@ def _model(threshold: float, sure: float | None) -> Answerability:
     return Answerability(FEATURES, (0.0,) * n, 0.0, (0.0,) * n, (1.0,) * n, threshold, -1.0, sure)
 
 
+def _logistic(model: Answerability | None) -> LogisticAnswerability:
+    no_index = SimpleNamespace(sentences=None, documents={})  # the band needs none
+    return LogisticAnswerability(no_index, None if model is None else Tuning("m", {}, model))
+
+
+@pytest.mark.unit
 def test_the_band_lies_between_the_threshold_and_sure():
-    model = _model(0.1, 0.3)
-    assert Judgement(True, 0.2, {}).unsure(model)
-    assert not Judgement(True, 0.3, {}).unsure(model)
-    assert not Judgement(True, 0.9, {}).unsure(model)
-    assert not Judgement(True, 0.2, {}).unsure(None)  # nobody calibrated: the note says so instead
+    band = _logistic(_model(0.1, 0.3))
+    assert band.unsure(Judgement(True, 0.2, {}))
+    assert not band.unsure(Judgement(True, 0.3, {}))
+    assert not band.unsure(Judgement(True, 0.9, {}))
+    assert not _logistic(None).unsure(Judgement(True, 0.2, {}))  # nobody calibrated: the note says so instead
     # "Do both essays …?" presumes the topic is there: band and threshold scale alike.
-    assert not Judgement(True, 0.1, {}).unsure(model, 0.25) and Judgement(True, 0.05, {}).unsure(model, 0.25)
+    assert not band.unsure(Judgement(True, 0.1, {}), 0.25) and band.unsure(Judgement(True, 0.05, {}), 0.25)
+    assert band.reaches(Judgement(False, 0.1, {})) and not band.reaches(Judgement(False, 0.09, {}))
+    assert band.reaches(Judgement(False, 0.025, {}), 0.25) and _logistic(None).reaches(Judgement(True, 0.0, {}))
     # A tuning file from before the band: no band, and a sure below the threshold is the threshold.
-    assert not Judgement(True, 0.1, {}).unsure(_model(0.1, None))
+    assert not _logistic(_model(0.1, None)).unsure(Judgement(True, 0.1, {}))
     assert _model(0.1, 0.05).sure_threshold == 0.1
 
 
+@pytest.mark.unit
 def test_tuning_files_from_before_the_band_have_none():
     data = json.loads((TUNING_DIR / "all-mpnet-base-v2.json").read_text(encoding="utf-8"))
     del data["answerability"]["sure"]
     assert Tuning.from_json(data).answerability.sure is None
 
 
+@pytest.mark.unit
 def test_calibration_puts_at_most_the_allowed_share_of_answers_under_the_band():
     rng = np.random.default_rng(0)
     examples = []
@@ -113,6 +124,7 @@ def _result(answerable: bool, abstained: bool, cautioned: bool) -> QuestionResul
                           abstained, (), (), cautioned=cautioned)
 
 
+@pytest.mark.unit
 def test_eval_counts_confident_out_of_scope_answers_and_cautioned_answers():
     results = [_result(False, True, False), _result(False, False, True), _result(False, False, False),
                _result(False, False, False), _result(True, False, True), _result(True, False, False),
@@ -123,6 +135,7 @@ def test_eval_counts_confident_out_of_scope_answers_and_cautioned_answers():
     assert metrics["caution_rate"] == 0.25
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", ["all-mpnet-base-v2.json", "all-MiniLM-L6-v2.json"])
 def test_every_shipped_tuning_has_a_band(name):
     model = Tuning.from_json(json.loads((TUNING_DIR / name).read_text(encoding="utf-8"))).answerability

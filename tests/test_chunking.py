@@ -7,6 +7,8 @@ from rag.ingest.corpus import load_corpus
 from rag.types import Document
 from tests.conftest import CORPUS
 
+pytestmark = pytest.mark.unit  # no model, no browser (pyproject.toml's markers)
+
 
 def doc(text: str) -> Document:
     return Document("d", "T", text, "d.txt", "")

@@ -29,6 +29,7 @@ def one_line_error(result, code=1):
     return lines[0]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("cmd", [[], ["index"], ["ask"]])
 def test_help_everywhere(cmd):
     result = run(*cmd, "--help")
@@ -57,6 +58,7 @@ def test_ask_json_shape_and_offsets(essays_index):
     assert top["title"] == "Putin Needs an Off-Ramp" and "Michael Kofman" in top["text"]
 
 
+@pytest.mark.model
 def test_index_then_ask_in_text_mode(tmp_path):
     corpus = write_corpus(
         tmp_path / "c",
@@ -75,6 +77,7 @@ def test_index_then_ask_in_text_mode(tmp_path):
     assert "Tomatoes need full sun" in asked.stdout and "[1]" in asked.stdout
 
 
+@pytest.mark.unit
 def test_user_errors_are_one_line_exit_1(tmp_path):
     line = one_line_error(run("ask", "anything", "--index", str(tmp_path / "missing")))
     assert "no index at" in line and "rag index" in line
@@ -88,6 +91,7 @@ def test_empty_question_is_a_user_error(essays_index):
     assert "question is empty" in line
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("args, named", [
     (["ask"], "Missing argument 'QUESTION'"), (["ask", "q", "--k", "0"], "'--k'"),
     (["ask", "q", "--retriever", "magic"], "'--retriever'"), (["nosuch"], "No such command 'nosuch'"),

@@ -61,6 +61,7 @@ def test_piped_into_head_in_a_shell(essays_index, tiny_qa, verb):
     assert len(result.stdout.splitlines()) == 1 and result.stdout.strip()
 
 
+@pytest.mark.unit
 def test_a_broken_pipe_elsewhere_is_still_reported(monkeypatch):
     """Only a reader that stopped reading is quiet; any other BrokenPipeError is a bug, reported as one."""
     from click.testing import CliRunner

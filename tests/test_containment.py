@@ -42,6 +42,7 @@ def outside(tmp_path) -> Path:
     return folder
 
 
+@pytest.mark.unit
 def test_links_that_leave_the_corpus_are_skipped_and_listed(tmp_path, outside):
     corpus = write_corpus(tmp_path / "c", {"a.txt": ESSAY})
     (corpus / "sub").mkdir()
@@ -61,12 +62,14 @@ def test_links_that_leave_the_corpus_are_skipped_and_listed(tmp_path, outside):
     assert not any("root:" in d.text or "Outside Notes" in d.text for d in loaded.documents)
 
 
+@pytest.mark.unit
 def test_a_corpus_folder_that_is_itself_a_link_is_read(tmp_path):
     real = write_corpus(tmp_path / "real", {"a.txt": ESSAY})
     os.symlink(real, tmp_path / "link")
     assert [d.doc_id for d in load_corpus(tmp_path / "link").documents] == ["a"]
 
 
+@pytest.mark.unit
 def test_fifos_are_listed_never_opened(tmp_path):
     corpus = write_corpus(tmp_path / "c", {"a.txt": ESSAY})
     os.mkfifo(corpus / "pipe.txt")
@@ -78,6 +81,7 @@ def test_fifos_are_listed_never_opened(tmp_path):
     assert "('pipe.txt', 'not a regular file (a FIFO, socket or device)')" in result.stdout
 
 
+@pytest.mark.unit
 def test_the_walk_is_bounded(tmp_path, monkeypatch):
     corpus = write_corpus(tmp_path / "c", {f"f{i}.txt": ESSAY for i in range(30)})
     monkeypatch.setattr(corpus_module, "MAX_WALK_ENTRIES", 20)
@@ -87,6 +91,7 @@ def test_the_walk_is_bounded(tmp_path, monkeypatch):
     assert len(load_corpus(corpus).documents) == 30
 
 
+@pytest.mark.unit
 def test_the_walk_is_bounded_in_depth(tmp_path, monkeypatch):
     monkeypatch.setattr(corpus_module, "MAX_DEPTH", 3)
     deep = tmp_path / "c" / "a" / "b" / "c" / "d"
@@ -276,6 +281,7 @@ def test_sentence_layer_arrays_are_checked_on_load(copy, name, damage, message):
         load_index(copy)
 
 
+@pytest.mark.unit
 def test_ivf_vectors_are_checked_too():
     import faiss
 
@@ -305,12 +311,14 @@ def test_a_string_format_version_is_named_as_such(copy):
         load_index(copy)
 
 
+@pytest.mark.unit
 def test_an_index_link_that_loops_is_a_clear_error(tmp_path):
     os.symlink("loop", tmp_path / "loop")
     with pytest.raises(IndexMissing, match="loop of symbolic links"):
         load_index(tmp_path / "loop")
 
 
+@pytest.mark.unit
 def test_a_folder_of_other_files_is_not_called_a_damaged_index(tmp_path):
     folder = write_corpus(tmp_path / "docs", {"letter.txt": "Dear friend"})
     with pytest.raises(RagError, match="is not a rag index.*NEW_FOLDER"):

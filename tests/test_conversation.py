@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rag.answer import continuation
 from rag.answer.followup import (
     NEXT,
@@ -24,6 +26,7 @@ ZELENSKY = "to-support-zelensky-the-us-needs-to-negotiate-with-putin"
 DOCS = (OFFRAMP, ZELENSKY)
 
 
+@pytest.mark.unit
 def test_a_standalone_question_is_searched_as_asked():
     assert standalone_query("Who is Michael Kofman?", ["What is the off-ramp?"]) == "Who is Michael Kofman?"
     assert rewrite("Who is Michael Kofman?", []).followup is False
@@ -31,6 +34,7 @@ def test_a_standalone_question_is_searched_as_asked():
     assert standalone_query("Why?", []) == "Why?"
 
 
+@pytest.mark.unit
 def test_a_full_question_that_opens_like_a_reply_is_not_rewritten():
     """The issue's misfire: "Why does the author ..." after an unrelated turn got its words appended."""
     after = ["How many tanks did Russia lose in 2023?"]
@@ -44,6 +48,7 @@ def test_a_full_question_that_opens_like_a_reply_is_not_rewritten():
         assert standalone_query(question, after) == question
 
 
+@pytest.mark.unit
 def test_followups_are_detected_for_the_documented_reasons():
     assert PRONOUN in followup_reasons("What did he say?")
     assert NO_TOPIC in followup_reasons("Why?")
@@ -58,12 +63,14 @@ def test_followups_are_detected_for_the_documented_reasons():
     assert followup_reasons("Which Cold War confrontation is the yardstick for nuclear danger?") == ()
 
 
+@pytest.mark.unit
 def test_names_are_runs_of_capitalised_topic_words():
     assert names("Who is Michael Kofman?") == ["Michael Kofman"]
     assert names("Why does the West need to offer Putin's regime an off-ramp?") == ["West", "Putin"]
     assert names("what did he say?") == []
 
 
+@pytest.mark.unit
 def test_followup_borrows_the_previous_topic():
     assert standalone_query("What did he say?", ["Who is Michael Kofman?"]) == "What did he say? Michael Kofman"
     assert standalone_query("Why?", ["Does the West need to offer Putin an off-ramp?"]) == \
@@ -71,6 +78,7 @@ def test_followup_borrows_the_previous_topic():
     assert rewrite("What did he say?", ["Who is Michael Kofman?"]).speaker == "Michael Kofman"
 
 
+@pytest.mark.unit
 def test_a_chain_of_followups_keeps_the_topic_without_growing():
     history = ["Who is Michael Kofman?", "What did he say?", "Why?"]
     turns = resolve_turns(history)
@@ -80,6 +88,7 @@ def test_a_chain_of_followups_keeps_the_topic_without_growing():
     assert standalone_query("And then?", history) == "then? Michael Kofman"
 
 
+@pytest.mark.unit
 def test_the_other_essay_scopes_the_search_to_the_uncited_document():
     last = Turn("What does the author say about sanctions relief?", doc_ids=(ZELENSKY,))
     rw = rewrite("And the other essay?", [last], DOCS)
@@ -92,6 +101,7 @@ def test_the_other_essay_scopes_the_search_to_the_uncited_document():
     assert rewrite("And the other essay?", ["What about sanctions relief?"], DOCS).doc_ids == ()
 
 
+@pytest.mark.unit
 def test_the_other_essay_knows_when_it_never_mentions_the_topic():
     docs = {"a": Document("a", "A", "Kofman said so.", "a.txt", "0" * 64),
             "b": Document("b", "B", "Nothing about him here.", "b.txt", "1" * 64)}
@@ -103,6 +113,7 @@ def test_the_other_essay_knows_when_it_never_mentions_the_topic():
     assert rewrite("And the other essay?", [last], ("a", "b")).unmentioned == ()
 
 
+@pytest.mark.unit
 def test_what_next_reads_on_after_the_first_quotation():
     shown = ((OFFRAMP, 6139, 6329), (OFFRAMP, 6381, 6460))
     last = Turn("Who is Michael Kofman?", doc_ids=(OFFRAMP,), end=Position(OFFRAMP, 6329), shown=shown)
@@ -113,6 +124,7 @@ def test_what_next_reads_on_after_the_first_quotation():
     assert rewrite("What did Kofman say next?", [Turn("Who is the CNA?", end=Position(OFFRAMP, 1))]).speaker == "Kofman"
 
 
+@pytest.mark.unit
 def test_history_content_from_browser_and_from_gradio_client_reads_the_same():
     browser = [{"role": "user", "content": [{"type": "text", "text": "Who is Michael Kofman?"}]},
                {"role": "assistant", "content": [{"type": "text", "text": "“...” [1]"}]}]
@@ -123,6 +135,7 @@ def test_history_content_from_browser_and_from_gradio_client_reads_the_same():
     assert normalise_content(None) == ""
 
 
+@pytest.mark.unit
 def test_rewriting_is_deterministic():
     history = ["Who is Michael Kofman?", "And the other essay?"]
     assert len({rewrite("Why?", history, DOCS) for _ in range(5)}) == 1
@@ -144,6 +157,7 @@ def _sentences(doc):
     return split_sentences(doc.text)
 
 
+@pytest.mark.unit
 def test_attribution_follows_the_speaker_through_quotations_and_pronouns():
     sentences = _sentences(SPEECH)
     said = [SPEECH.text[s:e] for (s, e), ok in zip(sentences, continuation.attributed(SPEECH, sentences, "Jane Roe"))
@@ -155,6 +169,7 @@ def test_attribution_follows_the_speaker_through_quotations_and_pronouns():
                     "Roe warned that prices would fall."]
 
 
+@pytest.mark.unit
 def test_read_on_is_in_document_order_and_passes_over_what_was_shown():
     sentences = _sentences(SPEECH)
     shown = SPEECH.text.index("“Costs")

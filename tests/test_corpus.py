@@ -7,6 +7,8 @@ from rag.ingest.corpus import load_corpus
 from rag.errors import CorpusError
 from tests.conftest import CORPUS, write_corpus
 
+pytestmark = pytest.mark.unit  # no model, no browser (pyproject.toml's markers)
+
 
 def test_bundled_corpus_is_byte_identical_to_shared():
     shared = Path(__file__).resolve().parents[2] / "shared" / "corpus"

@@ -10,7 +10,7 @@ import pytest
 from rag.chat.guard import CONTENT_SECURITY_POLICY
 from tests.conftest import launch_chromium, start_page
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.browser]  # Chromium, started here rather than by the fixture
 
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];

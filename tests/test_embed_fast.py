@@ -20,6 +20,8 @@ from rag.embed.torch_backend import SentenceTransformerEmbedder
 from rag.embed.model_folder import bundled_model_path
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.model  # loads, exports or checks the embedding models
+
 # The shared data folder sits beside the project (../shared), wherever it is checked out.
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl"
 

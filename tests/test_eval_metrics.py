@@ -30,6 +30,7 @@ DOCS = {
 }
 
 
+@pytest.mark.unit
 def test_covers_needs_half_of_the_gold_span():
     gold = Span("a", 10, 30)  # 20 characters
     assert covers(Span("a", 0, 20), gold)  # exactly 10 of 20
@@ -39,6 +40,7 @@ def test_covers_needs_half_of_the_gold_span():
     assert not covers(Span("a", 30, 40), gold)  # touching is not overlapping
 
 
+@pytest.mark.unit
 def test_label_ranking_counts_each_answer_once():
     gold = [(Span("a", 0, 10),), (Span("a", 50, 60),)]
     passages = [Span("b", 0, 5), Span("a", 0, 12), Span("a", 2, 9), Span("a", 45, 70)]
@@ -48,7 +50,9 @@ def test_label_ranking_counts_each_answer_once():
     assert first_relevant_rank([None, None]) is None
 
 
+@pytest.mark.unit
 def test_ir_metrics_match_hand_computation():
+    pytest.importorskip("ir_measures", reason="the eval extra computes these")
     # q1: one answer found at rank 2. q2: two answers, one found at rank 1.
     # q3: one answer, never found, empty ranking (must count as zero, not vanish).
     labels = {"q1": [None, 0, None], "q2": [1, None], "q3": []}
@@ -65,7 +69,9 @@ def test_ir_metrics_match_hand_computation():
     assert aggregate["recall@5"] == pytest.approx((1 + 0.5 + 0) / 3)
 
 
+@pytest.mark.unit
 def test_beir_metric_names_and_depth():
+    pytest.importorskip("ir_measures", reason="the eval extra computes these")
     qrels = {"q": {"d1": 1, "d2": 1}}
     ranking = [f"x{i}" for i in range(50)] + ["d1"] + [f"y{i}" for i in range(60)] + ["d2"]
     aggregate, _ = ir_evaluate(qrels, {"q": ranking}, BEIR_METRICS)
@@ -73,6 +79,7 @@ def test_beir_metric_names_and_depth():
     assert aggregate["mrr@10"] == 0 and aggregate["ndcg@10"] == 0
 
 
+@pytest.mark.unit
 def test_hit_curve_and_quote_hits():
     assert hit_curve([1, 3, None, 10], depth=10)[:3] == [0.25, 0.25, 0.5]
     assert hit_curve([1, 3, None, 10], depth=10)[-1] == 0.75
@@ -85,6 +92,7 @@ def write(path, lines):
     return path
 
 
+@pytest.mark.unit
 def test_load_qa_locates_answers(tmp_path):
     path = write(tmp_path / "qa.jsonl", [
         json.dumps({"id": "1", "question": "Which alpha?", "answers": ["Alpha two is here."]}),
@@ -110,12 +118,14 @@ def test_load_qa_locates_answers(tmp_path):
         ('{"id": "y", "question": "q", "answers": ["Gamma <b>never</b> said"]}', "line 2 \\(y\\): answer .* is not found in the documents"),
     ],
 )
+@pytest.mark.unit
 def test_malformed_eval_lines_name_their_line(tmp_path, line, message):
     path = write(tmp_path / "qa.jsonl", [json.dumps({"id": "ok", "question": "q", "answers": []}), line])
     with pytest.raises(EvalDataError, match=message):
         load_qa(path, DOCS)
 
 
+@pytest.mark.unit
 def test_eval_file_problems(tmp_path):
     with pytest.raises(EvalDataError, match="cannot read"):
         load_qa(tmp_path / "missing.jsonl", DOCS)
@@ -144,6 +154,7 @@ def make_beir(folder, with_qrels=True):
     return folder
 
 
+@pytest.mark.unit
 def test_beir_loader(tmp_path):
     data = load_beir(make_beir(tmp_path / "tiny"), "test")
     assert [d.doc_id for d in data.corpus.documents] == ["d1", "d2", "d3"]
@@ -151,6 +162,7 @@ def test_beir_loader(tmp_path):
     assert data.qrels == {"q1": {"d1": 1}, "q2": {"d2": 1}}  # unknown doc dropped, q3 unjudged
 
 
+@pytest.mark.unit
 def test_beir_missing_files(tmp_path):
     folder = make_beir(tmp_path / "tiny", with_qrels=False)
     with pytest.raises(EvalDataError, match="no qrels for this split"):

@@ -96,7 +96,7 @@ def test_refused_files_leave_the_index_unchanged(index_dir, embedder, tmp_path, 
     assert {r.path: r.reason for r in report.refused} == {
         "bad.pdf": "cannot be read as PDF: it is damaged or not a PDF",
         "big.html": f"is {big.stat().st_size:,} bytes; the limit is 1,000 bytes a file",
-        "slides.pptx": "is not a type rag reads (.txt, .md, .html, .htm, .pdf, .docx)",
+        "slides.pptx": "is not a type rag reads (.txt, .md, .markdown, .html, .htm, .pdf, .docx)",
     }
     assert report.build is None and snapshot(index_dir) == before
     bomb = _flate_bomb(tmp_path / "bomb.pdf", 400)  # 400 MB of text once inflated

@@ -45,6 +45,7 @@ def read(path: Path):
 # ---------------------------------------------------------------- PDF
 
 
+@pytest.mark.unit
 def test_pdf_two_pages_paragraphs_pages_and_title(two_pages):
     parsed = read(two_pages)
     text = parsed.text
@@ -64,6 +65,7 @@ def test_pdf_two_pages_paragraphs_pages_and_title(two_pages):
     assert parsed.pages == (0, page_two)
 
 
+@pytest.mark.unit
 def test_pdf_locations_are_page_and_paragraph(two_pages):
     from rag.ingest.corpus import make_document
 
@@ -76,6 +78,7 @@ def test_pdf_locations_are_page_and_paragraph(two_pages):
     assert location(doc, doc.text.index("so its last line")).label() == "p. 1, ¶ 3"
 
 
+@pytest.mark.unit
 def test_hyphens_kept_unless_the_document_shows_the_word_unbroken():
     words = Words.of(["a zero-sum game", "the negotiation", "well"])
     assert join_lines(["a zero-", "sum game"], words) == "a zero-sum game"  # a compound stays one
@@ -86,6 +89,7 @@ def test_hyphens_kept_unless_the_document_shows_the_word_unbroken():
     assert join_lines(["“Curly” quotes ’n", "dashes – stay"], words) == "“Curly” quotes ’n dashes – stay"
 
 
+@pytest.mark.unit
 def test_repeated_title_line_is_kept_where_it_is_the_headline(tmp_path):
     """A running header repeats the title at the top of every page; the headline
     printed once lower on page 1 is the same words and stays."""
@@ -96,6 +100,7 @@ def test_repeated_title_line_is_kept_where_it_is_the_headline(tmp_path):
     assert text.split("\n\n")[0] == "Soil Care" and text.count("Soil Care") == 1
 
 
+@pytest.mark.unit
 def test_scanned_pdf_without_text_is_refused(tmp_path):
     from reportlab.pdfgen.canvas import Canvas
 
@@ -147,6 +152,7 @@ def test_a_small_inflated_pdf_still_reads(tmp_path):
     assert parsed.text.startswith("AAAA") and len(parsed.text) > 100_000
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("data, reason", [
     (b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF", "cannot be read as PDF"),
     (b"\x00\x01\x02 not a pdf at all", "cannot be read as PDF"),
@@ -158,11 +164,13 @@ def test_corrupt_pdf_is_one_clear_line(data, reason):
     assert "\n" not in str(refused.value)
 
 
+@pytest.mark.unit
 def test_file_over_the_size_limit_is_refused_before_reading(two_pages):
     with pytest.raises(LoadError, match="the limit is 1,000 bytes a file"):
         parse_bytes("orchard.pdf", two_pages.read_bytes(), Limits(file_bytes=1000))
 
 
+@pytest.mark.unit
 def test_a_hung_parser_is_stopped(monkeypatch):
     from rag.ingest.loaders import sandbox
 
@@ -189,6 +197,7 @@ ARTICLE = (
 )
 
 
+@pytest.mark.unit
 def test_html_article_without_navigation_teasers_or_their_credits(tmp_path):
     path = tmp_path / "orchard.html"
     path.write_text(essay_html(ARTICLE), encoding="utf-8")
@@ -202,6 +211,7 @@ def test_html_article_without_navigation_teasers_or_their_credits(tmp_path):
     assert parsed.pages == ()
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("page", [
     "<html><body>" + "<div>" * 5000 + "deep" + "</div>" * 5000 + "</body></html>",
     "<html><body><p>Hello <script>alert(1)</script>there, <b>friend</b>.</p></body></html>",
@@ -220,6 +230,7 @@ def test_adversarial_html_gives_text_or_one_line(page):
 # ---------------------------------------------------------------- Word
 
 
+@pytest.mark.unit
 def test_docx_paragraphs_table_and_core_title(tmp_path):
     import docx
 
@@ -240,6 +251,7 @@ def test_docx_paragraphs_table_and_core_title(tmp_path):
         "Rinse it twice before boiling water for tea again.", "Model K-200"]
 
 
+@pytest.mark.unit
 def test_damaged_docx_is_one_line(tmp_path):
     with pytest.raises(LoadError, match="cannot be read as a Word document"):
         parse_bytes("x.docx", b"PK\x03\x04 not really a zip", LIMITS)
@@ -262,6 +274,7 @@ Basil needs `pinching` ![a basil plant](basil.png) often.
 """
 
 
+@pytest.mark.unit
 def test_markdown_is_read_as_text(tmp_path):
     path = tmp_path / "garden.md"
     path.write_text(MARKDOWN, encoding="utf-8")
@@ -277,6 +290,7 @@ def test_markdown_is_read_as_text(tmp_path):
 # ---------------------------------------------------------------- the corpus folder
 
 
+@pytest.mark.unit
 def test_folder_of_mixed_types_loads_each_with_its_loader(tmp_path, two_pages):
     folder = tmp_path / "c"
     folder.mkdir()
@@ -295,12 +309,14 @@ def test_folder_of_mixed_types_loads_each_with_its_loader(tmp_path, two_pages):
         assert paragraph_starts(doc.text)[0] == 0
 
 
+@pytest.mark.unit
 def test_registry_by_suffix():
     assert loader_for("A.PDF").kind == "PDF" and loader_for("x.htm").kind == "HTML"
     assert loader_for("notes.txt").kind == "text" and loader_for("x.docx").kind == "Word"
     assert loader_for("x.doc") is None and loader_for("pdf") is None
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("source", [
     "# T <img src=x onerror=alert(1)>\n\n<script>alert(2)</script>\n\nText [x](javascript:alert(3)) ![y](z.png)",
     "[" * 20000 + "deep" + "]" * 20000,
@@ -321,6 +337,7 @@ def test_adversarial_markdown_gives_text_or_one_line(source):
         assert parsed.title == "T" and "[x](javascript:alert(3))" in parsed.text
 
 
+@pytest.mark.unit
 def test_a_sentence_carried_into_the_next_column_stays_one_paragraph(tmp_path):
     from reportlab.pdfgen.canvas import Canvas
 

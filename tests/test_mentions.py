@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rag.ingest.names import full_names, in_full
 from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.unit  # no model, no browser (pyproject.toml's markers)
 
 NEWS = (
     "Talks Resume As Winter Nears\n\n"

@@ -12,6 +12,8 @@ from rag.embed import models
 from rag.errors import ModelError
 from rag.settings import Tuning, tuning_file_name, tuning_for
 
+pytestmark = pytest.mark.model  # loads, exports or checks the embedding models
+
 
 def test_mpnet_is_installed_and_verified():
     assert models.mpnet_installed()

@@ -27,7 +27,7 @@ import pytest
 from tests.conftest import CORPUS, ROOT
 from tests.test_security import guarded_env, outbound_attempts
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 NETGUARD = ROOT / "tests" / "netguard"
 LOOPBACK_ONLY = NETGUARD / "loopback_only.py"

@@ -17,6 +17,8 @@ from rag.embed.torch_backend import cpu_has_bf16
 from rag.pipeline import Rag
 from rag.settings import settings
 
+pytestmark = pytest.mark.model  # loads, exports or checks the embedding models
+
 QUESTIONS = [
     "Who is Michael Kofman?",
     "x",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,8 @@ from rag.chat.render import (
 )
 from rag.types import Answer, Chunk, Document, Hit, Position, Quote, Rewrite
 from tests.html_tree import parse, tags
+
+pytestmark = pytest.mark.unit  # no model, no browser (pyproject.toml's markers)
 
 HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> **bold** [link](http://example.com) \\[1\\]"
 # Allowed tags: the ones the page writes itself.

@@ -44,6 +44,7 @@ def outbound_attempts(log: Path) -> list[str]:
 # ---------------------------------------------------------------- network
 
 
+@pytest.mark.unit
 def test_netguard_catches_an_outbound_attempt(tmp_path):
     """The guard itself works: otherwise the tests below could not fail."""
     log = tmp_path / "net.log"
@@ -59,6 +60,7 @@ def test_netguard_catches_an_outbound_attempt(tmp_path):
     assert len(attempts) == 2 and "192.0.2.1" in attempts[0] and "huggingface.co" in attempts[1]
 
 
+@pytest.mark.model
 def test_cli_makes_no_outbound_connection(tmp_path):
     log = tmp_path / "net.log"
     env = guarded_env(log)
@@ -106,6 +108,7 @@ def _plant(index_dir: Path, name: str, data: bytes) -> None:
     path.write_text(json.dumps(m))
 
 
+@pytest.mark.unit
 def test_payload_is_live(tmp_path):
     """Control: the payload does run when something unpickles it."""
     marker = tmp_path / "ran"
@@ -171,6 +174,7 @@ def _assert_no_escapes(text: str, where: str) -> None:
     assert not found, f"{where} carries {found}"
 
 
+@pytest.mark.model
 def test_cli_output_carries_no_terminal_escape(tmp_path):
     evil_name = "\x1b]0;owned\x07evil\x1b[2J"
     corpus = write_corpus(tmp_path / "c", {

@@ -1,11 +1,14 @@
 import shutil
 
+import pytest
+
 import rag.ingest.sentences
 from rag.ingest.corpus import load_corpus
 from rag.ingest.sentences import split_many, split_sentences
 from tests.conftest import CORPUS
 
 
+@pytest.mark.unit
 def test_sentence_spans_are_exact_and_trimmed():
     text = ("Headline Without Stop\n\nU.S. President Joe Biden spoke. He said “it will end.” Then left!  "
             "Naïve café—yes?\nLast line")
@@ -23,6 +26,7 @@ def test_sentence_spans_are_exact_and_trimmed():
         assert b <= c and "\n" not in text[a:b]
 
 
+@pytest.mark.unit
 def test_essays_split_into_plausible_sentences():
     for doc in load_corpus(CORPUS).documents:
         spans = split_sentences(doc.text)

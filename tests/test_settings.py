@@ -9,6 +9,8 @@ import pytest
 
 from rag.settings import Settings, SettingsError
 
+pytestmark = pytest.mark.unit  # no model, no browser (pyproject.toml's markers)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -170,6 +170,7 @@ def test_concurrent_build_is_refused(small, embedder):
             build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL, force=True)
 
 
+@pytest.mark.unit
 def test_missing_index(tmp_path):
     with pytest.raises(IndexMissing, match="no index at .*rag index"):
         load_index(tmp_path / "nothing")

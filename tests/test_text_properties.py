@@ -19,6 +19,8 @@ from rag.evaluation.report import _code, _md
 from rag.ingest.sentences import MAX_SENTENCE_CHARS, split_sentences
 from rag.text import has_invalid, safe, safe_json, safe_line, safe_name, valid_data, valid_text
 
+pytestmark = pytest.mark.unit  # no model, no browser (pyproject.toml's markers)
+
 # Every code point, lone surrogates included (Python strings can hold them).
 ANY_TEXT = st.text(alphabet=st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF), max_size=300)
 SURROGATES = st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=5)

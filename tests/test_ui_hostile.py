@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import launch_chromium, start_page, write_corpus
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.browser]  # Chromium, started here rather than by the fixture
 
 SCRIPT = "<script>window.__pwned = 'script'</script>"
 IMG = '<img src=x onerror="window.__pwned = \'img\'">'

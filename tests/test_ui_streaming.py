@@ -20,7 +20,7 @@ import pytest
 from rag.failpoints import ENV
 from tests.conftest import Paused, launch_chromium
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.browser]  # Chromium, started here rather than by the fixture
 
 # The quotation texts the page shows, and whether the answer is still pending.
 QUOTES = "() => [...document.querySelectorAll('#rag-chat .rag-qt')].map(q => q.textContent)"

@@ -1,7 +1,7 @@
 """The fast unit layer: the real wiring (build → load → retrieve → answer, the
 manifest's checks, the retriever registry) with the fake embedder of
 tests/fakes.py, so each test runs in milliseconds. `pytest -m unit` runs
-this layer alone. What the answers say is tested with the real model
+it with every other test that needs no model and no browser. What the answers say is tested with the real model
 elsewhere (test_answers.py, test_store.py, ...); these tests check only
 that the stages fit together and keep their promises about files.
 """
@@ -197,3 +197,19 @@ def test_a_load_that_loses_its_generation_to_a_swap_reads_the_new_one(built, cor
     loaded = load.load_index(index.path)
     assert len(seen) == 2 and seen[0] != seen[1] == os.readlink(index.path)
     assert "extra" in loaded.documents and loaded.fingerprint != index.fingerprint
+
+
+def test_json_citations_say_where_they_start_in_the_cli_and_on_the_page(built):
+    """README's JSON shape: each citation's paragraph (from 1) and page (None but for PDFs)."""
+    from rag.answer.serialize import answer_to_dict
+    from rag.chat.session import ChatTurn, record_for
+    from rag.types import Rewrite
+
+    index, _, fake = built
+    answer = Rag(index, fake).ask("The ferry leaves at noon every day.")
+    (first, *_) = answer_to_dict(answer, index.documents)["citations"]
+    assert first["quote"] == "The ferry leaves at noon every day."
+    assert (first["paragraph"], first["page"]) == (2, None)  # the headline is paragraph 1
+    assert "paragraph" not in answer_to_dict(answer)["citations"][0]  # without the documents, the bare shape
+    turn = ChatTurn(1, Rewrite(answer.question, answer.question), answer)
+    assert record_for(turn, index.documents)["citations"][0] == first

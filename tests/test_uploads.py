@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rag.chat.uploads import added_message, choices
 from rag.index.library import ChangeReport, Entry
 from rag.types import Skipped
+
+pytestmark = pytest.mark.unit  # no model, no browser (pyproject.toml's markers)
 
 
 def test_pickers_name_each_document_by_title_and_type():

@@ -22,12 +22,14 @@ def clustered(n: int, dim: int = 64, centres: int = 200, seed: int = 0) -> np.nd
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
+@pytest.mark.unit
 def test_small_collections_are_exact():
     index = vectors.make_vector_index(clustered(500))
     assert isinstance(index, faiss.IndexFlatIP)
     assert vectors.describe(index) == {"type": "IndexFlatIP"}
 
 
+@pytest.mark.unit
 def test_large_collections_use_ivf_with_high_recall(monkeypatch):
     monkeypatch.setattr(vectors, "EXACT_LIMIT", 1_000)
     x = clustered(20_000)
@@ -43,6 +45,7 @@ def test_large_collections_use_ivf_with_high_recall(monkeypatch):
     assert recall >= 0.95
 
 
+@pytest.mark.unit
 def test_ivf_round_trips_and_reconstructs(monkeypatch):
     monkeypatch.setattr(vectors, "EXACT_LIMIT", 1_000)
     x = clustered(3_000)
@@ -54,7 +57,8 @@ def test_ivf_round_trips_and_reconstructs(monkeypatch):
 
 
 class CountingEmbedder:
-    """The real model, counting what it is asked to embed."""
+    """The real model as a plain Embedder (no word pieces, so indexes built
+    with ``sentences=False``: passage vectors only), counting what it is asked to embed."""
 
     def __init__(self, inner):
         self.inner, self.calls = inner, []
@@ -81,14 +85,14 @@ def test_remove_and_change_embed_only_what_changed(tmp_path, embedder):
     settings = ChunkSettings(60, 10)
     corpus = write_corpus(tmp_path / "corpus", ESSAYS)
     model = CountingEmbedder(embedder)
-    first, _ = build_index(load_corpus(corpus), tmp_path / "ix", model, settings)
+    first, _ = build_index(load_corpus(corpus), tmp_path / "ix", model, settings, sentences=False)
     (corpus / "b.txt").unlink()
-    removed, report = build_index(load_corpus(corpus), tmp_path / "ix", model, settings)
+    removed, report = build_index(load_corpus(corpus), tmp_path / "ix", model, settings, sentences=False)
     assert report.embedded == 0 and model.calls[-1] == 0
     assert {c.doc_id for c in removed.chunks} == {"a", "c"}
     assert set(removed.manifest["documents"]) == {"a", "c"}
     (corpus / "c.txt").write_text("Gamma Title\n\nBirds migrate north in spring.", encoding="utf-8")
-    changed, report = build_index(load_corpus(corpus), tmp_path / "ix", model, settings)
+    changed, report = build_index(load_corpus(corpus), tmp_path / "ix", model, settings, sentences=False)
     assert report.embedded == sum(c.doc_id == "c" for c in changed.chunks) == model.calls[-1]
     assert report.reused == sum(c.doc_id == "a" for c in changed.chunks)
     fresh = embedder.embed_documents([c.text for c in changed.chunks])
@@ -102,11 +106,11 @@ def test_ivf_index_through_the_store_is_truthful(tmp_path, embedder, monkeypatch
     settings = ChunkSettings(60, 10)
     corpus = write_corpus(tmp_path / "corpus", {k: v * 4 for k, v in ESSAYS.items()})
     model = CountingEmbedder(embedder)
-    index, _ = build_index(load_corpus(corpus), tmp_path / "ix", model, settings)
+    index, _ = build_index(load_corpus(corpus), tmp_path / "ix", model, settings, sentences=False)
     assert index.manifest["store"]["vectors"] == "IndexIVFFlat"
     assert index.manifest["store"]["vector_params"]["nlist"] == index.vectors.nlist
     (corpus / "d.txt").write_text("Delta Title\n\nVolcanoes erupt molten rock.", encoding="utf-8")
-    grown, report = build_index(load_corpus(corpus), tmp_path / "ix", model, settings)
+    grown, report = build_index(load_corpus(corpus), tmp_path / "ix", model, settings, sentences=False)
     assert report.embedded == sum(c.doc_id == "d" for c in grown.chunks)
     loaded = load_index(tmp_path / "ix")
     ids, _ = vectors.search(loaded.vectors, embedder.embed_query("Volcanoes erupt molten rock."), 1)

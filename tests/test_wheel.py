@@ -26,7 +26,7 @@ import pytest
 
 from tests.conftest import CORPUS, ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 # What a checkout holds beside the package's source, which a build must not need.
 NOT_SOURCE = {".venv", ".git", "index", "build", "benchmarks", "corpus", "eval", "tests", "ui", ".pytest_cache"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rag.index.load import Index
 from rag.types import Answer, Hit, Quote
 
-MAX_QUOTES = 3
+MAX_QUOTES = 3  # quotations in a lookup answer; hand-set, not measured (quote_hit counts these 3)
 
 
 def corpus_name(index: Index) -> str:

@@ -17,7 +17,7 @@ from typing import Sequence
 from rag.ingest.layout import is_furniture, paragraph_starts, prose_start
 from rag.types import Document
 
-MAX_SENTENCES = 3
+MAX_SENTENCES = 3  # sentences "what did he say next?" quotes; hand-set, not measured
 
 _SPEECH = re.compile(
     r"\b(said|says|told|tells|added|adds|warned|warns|wrote|writes|argued|argues|explained|explains|noted|notes|"

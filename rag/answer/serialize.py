@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from rag.types import Answer
+from typing import Mapping
+
+from rag.ingest.layout import location
+from rag.types import Answer, Document
 
 
-def answer_to_dict(answer: Answer) -> dict:
-    return {
+def answer_to_dict(answer: Answer, documents: Mapping[str, Document] | None = None) -> dict:
+    """The answer as `rag ask --json` prints it. With ``documents`` (the
+    index's), each citation also says where it is, for people: its
+    ``paragraph`` (from 1), ``page`` (the printed page label where it starts;
+    PDF only, else None), ``page_end`` (where it ends, when on another page,
+    else None) and ``headings`` (the headings above it, outermost first)."""
+    data = {
         "question": answer.question,
         "answer": answer.text,
         "abstained": answer.abstained,
@@ -28,3 +36,9 @@ def answer_to_dict(answer: Answer) -> dict:
             for h in answer.passages
         ],
     }
+    if documents is not None:
+        for citation, q in zip(data["citations"], answer.quotes):
+            place = location(documents[q.doc_id], q.start, end=q.end)
+            citation.update(paragraph=place.paragraph, page=place.page, page_end=place.last_page,
+                            headings=list(place.headings))
+    return data

@@ -74,11 +74,11 @@ def descriptions() -> dict[str, str]:
     return {name: spec(name).description for name in RETRIEVERS}
 
 
-def record_for(turn: ChatTurn) -> dict:
+def record_for(turn: ChatTurn, documents=None) -> dict:
     """The answer as JSON (the CLI's stable shape) plus what was searched."""
     r = turn.rewrite
     return {
-        **answer_to_dict(turn.answer),
+        **answer_to_dict(turn.answer, documents),
         "turn": turn.id,
         "form": turn.answer.form,
         "retriever": turn.retriever,
@@ -104,7 +104,7 @@ def finished_view(rag: Rag, turns: Sequence[ChatTurn], status: str = "") -> Chat
         conversation_html(rendered_turns(rag, turns)),
         panels.sources_panel(last.answer, last.id, last.rewrite.question, documents),
         panels.inspector_html(last.rankings, last.answer, last.retriever, descriptions()),
-        record_for(last), turns, status,
+        record_for(last, documents), turns, status,
     )
 
 

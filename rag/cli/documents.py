@@ -42,19 +42,21 @@ def _ids(ids) -> str:
     return safe_line(shown)
 
 
-@click.command()
+_ADD_HELP = f"""Add documents to the index: files or folders of {', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}.
+
+Only new or changed files are read and embedded. A file that cannot be
+added gets one line saying why and changes nothing (exit status 1).
+Limits: RAG_MAX_FILE_MB (20 MB a file), RAG_PARSE_SECONDS (60) and
+RAG_PARSE_MEMORY_MB (1024) for reading each file.
+"""
+
+
+@click.command(help=_ADD_HELP)  # the file types from the loaders' registry (rag.ingest.loaders)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
 @model_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress or summary.")
 def add(paths, index_dir, model_path, quiet) -> None:
-    """Add documents to the index: files or folders of .txt, .md, .html, .htm, .pdf or .docx.
-
-    Only new or changed files are read and embedded. A file that cannot be
-    added gets one line saying why and changes nothing (exit status 1).
-    Limits: RAG_MAX_FILE_MB (20 MB a file), RAG_PARSE_SECONDS (60) and
-    RAG_PARSE_MEMORY_MB (1024) for reading each file.
-    """
     from rag.embed.auto import default_embedder
     from rag.index.library import add_files
 

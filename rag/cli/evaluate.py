@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -52,7 +53,8 @@ def run_qa(qa_path, index_dir, embedder: Embedder, retrievers, k, as_json, repor
     if report_dir:
         m = rag.index.manifest
         settings = {
-            "eval set": label, "index": str(index_dir or default_index_dir()), "fingerprint": m["fingerprint"][:16],
+            "eval set": label, "index": _shown(Path(index_dir or default_index_dir())),
+            "fingerprint": m["fingerprint"][:16],
             "model": m["model"]["name"], "chunk_size": m["chunking"]["chunk_size"],
             "chunk_overlap": m["chunking"]["chunk_overlap"], "chunks": m["counts"]["chunks"], "k": k,
             "command": "rag eval " + " ".join(sys.argv[2:]),
@@ -91,3 +93,13 @@ def run_beir(folder, split, retrievers, embedder: Embedder, chunk_size, chunk_ov
     click.echo(safe_name(f"{data.name} ({split}): {results[0]['n_queries']} queries, {results[0]['n_documents']} documents") + "\n")
     click.echo(table([{"retriever": r["retriever"], **{m: f"{v:.3f}" for m, v in r["metrics"].items()}}
                       for r in results], ["retriever", "ndcg@10", "recall@100", "mrr@10"]))
+
+
+def _shown(path: Path) -> str:
+    """``path`` as a report records it: relative to the project when inside it,
+    so that a committed report names no folder of the machine it ran on
+    (the link itself: resolving it would name the generation behind it)."""
+    try:
+        return Path(os.path.abspath(path)).relative_to(project_root()).as_posix()
+    except ValueError:
+        return str(path)

@@ -1,5 +1,6 @@
-"""``rag info``: what this rag can use (embedding models, retrievers, document
-readers, all from their registries) and what an index holds."""
+"""``rag info``: what this rag can use (embedding models, retrievers,
+answerability models, post-compose steps, document readers, all from their
+registries) and what an index holds."""
 
 from __future__ import annotations
 
@@ -27,11 +28,12 @@ def _index_summary(index_dir: Path) -> dict:
 
 
 def registered() -> dict:
+    from rag.answer.registry import ANSWERABILITY, DEFAULT_ANSWERABILITY, STEPS
     from rag.embed.models import MODELS, default_model_key, mpnet_installed
     from rag.ingest.loaders import LOADERS
     from rag.retrieval.base import REGISTERED
     from rag.retrieval.registry import RETRIEVERS
-    from rag.settings import tuning_for
+    from rag.settings import settings, tuning_for
 
     default = default_model_key()
     models = [{"key": m.key, "name": m.name, "description": m.description, "default": m.key == default,
@@ -39,14 +41,22 @@ def registered() -> dict:
               for m in MODELS.values()]
     retrievers = [{"name": n, "description": REGISTERED[n].description} for n in RETRIEVERS]
     readers = [{"kind": r.kind, "suffixes": list(r.suffixes)} for r in LOADERS]
-    return {"models": models, "retrievers": retrievers, "readers": readers}
+    configured = settings()
+    chosen = configured.answerability or DEFAULT_ANSWERABILITY
+    answerability = [{"name": a.name, "description": a.description, "chosen": a.name == chosen}
+                     for a in ANSWERABILITY.values()]
+    steps = [{"name": s.name, "description": s.description, "chosen": s.name in (configured.steps or ())}
+             for s in STEPS.values()]
+    return {"models": models, "retrievers": retrievers, "answerability": answerability, "steps": steps,
+            "readers": readers}
 
 
 @click.command()
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def info(index_dir, as_json) -> None:
-    """Show the embedding models, retrievers and document readers rag has, and the index's model and size.
+    """Show the embedding models, retrievers, answerability models, post-compose steps and document
+    readers rag has, and the index's model and size.
 
     Models other than these work too: give --model a local sentence-transformers folder.
     """
@@ -63,6 +73,11 @@ def info(index_dir, as_json) -> None:
         lines.append(f"  {m['key']:<8} {m['description']} [{', '.join(marks)}]")
     lines.append("Retrievers (--retriever):")
     lines += [f"  {r['name']:<8} {r['description']}" for r in data["retrievers"]]
+    lines.append("Answerability models (RAG_ANSWERABILITY):")
+    lines += [f"  {a['name']:<8} {a['description']}{' [chosen]' if a['chosen'] else ''}" for a in data["answerability"]]
+    lines.append("Post-compose steps (RAG_STEPS, comma-separated; none by default):")
+    lines += [f"  {s['name']:<8} {s['description']}{' [chosen]' if s['chosen'] else ''}" for s in data["steps"]]
+    lines += ["  (none registered)"] if not data["steps"] else []
     lines.append("Document readers (rag index, rag add):")
     lines += [f"  {r['kind']:<8} {' '.join(r['suffixes'])}" for r in data["readers"]]
     index = data["index"]

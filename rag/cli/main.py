@@ -186,11 +186,7 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
     for note in answer.notes:
         click.echo(f"rag: note: {safe_line(note)}", err=True)
     if as_json:
-        payload = answer_to_dict(answer)
-        for citation, place in zip(payload["citations"], where):
-            citation.update(paragraph=place.paragraph, page=place.page, page_end=place.last_page,
-                            headings=list(place.headings))
-        click.echo(safe_json(payload, indent=2))
+        click.echo(safe_json(answer_to_dict(answer, rag.index.documents), indent=2))
         return
     if answer.caution:
         click.echo(f"Caution: {answer.caution}\n")

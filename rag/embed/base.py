@@ -25,10 +25,10 @@ for _var, _value in (
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 
-
 @runtime_checkable
 class Embedder(Protocol):
-    """Turns text into unit-length float32 vectors of ``dim`` dimensions."""
+    """Turns text into unit-length float32 vectors of ``dim`` dimensions: all
+    that dense retrieval, and an index without a sentence layer, need."""
 
     @property
     def name(self) -> str: ...
@@ -39,6 +39,38 @@ class Embedder(Protocol):
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
+
+    def keep_warm(self) -> bool:
+        """Get ready for many questions in this process; True when questions
+        now take another path (vectors may differ in the last digits, so
+        whatever was cached from the old path must go)."""
+        ...
+
+
+@runtime_checkable
+class TokenEmbedder(Embedder, Protocol):
+    """An Embedder that also gives word pieces and their contextual vectors:
+    what an index's sentence layer (rag.index.build) and the sentence scorer
+    (rag.retrieval.scoring) need. Every embedder rag ships is one."""
+
+    @property
+    def mean_pooled(self) -> bool:
+        """A text's vector is the normalised mean of its token states, so a
+        passage's vector can be summed from its sentences'."""
+        ...
+
+    @property
+    def special_ids(self) -> frozenset[int]:
+        """Word-piece ids that are not words ([CLS], [SEP], padding)."""
+        ...
+
+    def embed_sentences(self, texts: Sequence[str], progress: bool = False) -> list[TokenEmbedding]: ...
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per text: (word-piece ids, unit token vectors, the text's unit vector)."""
+        ...
+
+    def token_strings(self, ids: Sequence[int]) -> list[str]: ...
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,10 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
 
+    def keep_warm(self) -> bool:
+        """Nothing to change: questions stay on this path (FastEmbedder.keep_warm has another)."""
+        return False
+
     def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per text: word-piece ids, unit token vectors (float16) and the pooled unit vector."""
         return [e.as_tuple() for e in self.embed_sentences(texts)]

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer.abstain import DIRECTION, FEATURES, CorpusTerms, features
-from rag.embed.base import Embedder
+from rag.embed.base import TokenEmbedder
 from rag.errors import EvalDataError
 from rag.evaluation.qa import load_qa
 from rag.index.build import build_index
@@ -58,9 +58,12 @@ DEV_CORPORA = (
 FOLDS = 5
 SEED = 7
 CANDIDATE_CHUNKS = 5  # as `rag ask`: the sentences of the top k passages
+# How far below the lowest answerable question's best cosine the dense floor
+# sits; hand-set, not measured.
 DENSE_FLOOR_MARGIN = 0.03
 # The share of answerable questions (cross-validated) whose answers may carry
 # a caution: about one in seven, so that a caution stays rare enough to be read.
+# Hand-set, before any held-out set was read (eval/README.md, "Answers with a caution").
 MAX_CAUTION = 0.15
 
 
@@ -342,7 +345,7 @@ def choose_answerability(examples: list[tuple], max_false_abstain: float, report
                          round(threshold, 5), round(floor, 4), round(sure, 5))
 
 
-def calibrate(embedder: Embedder, ship: bool = False, max_false_abstain: float = 0.03,
+def calibrate(embedder: TokenEmbedder, ship: bool = False, max_false_abstain: float = 0.03,
               root: Path | None = None, progress: bool = False,
               max_caution: float = MAX_CAUTION) -> tuple[Path, list[str]]:
     """Fit and write the tuning for ``embedder``'s model; returns (file, report lines).
@@ -357,10 +360,9 @@ def calibrate(embedder: Embedder, ship: bool = False, max_false_abstain: float =
         rows = []
         for k, (folder, sets) in enumerate(DEV_CORPORA):
             index, _ = build_index(load_corpus(root / folder), Path(tmp) / f"index-{k}", embedder, progress=progress)
-            rag = Rag(index, embedder)
             scorer = SentenceScorer(index, embedder, tuning=None)
             scorer.weights = dict(DEFAULT_WEIGHTS)
-            rag.retriever("fusion").scorer = scorer
+            rag = Rag(index, embedder, scorer=scorer)
             rows += _questions(rag, scorer, root, sets)
         command = "rag calibrate" + (" --ship" if ship else "")
         names = [n for _, sets in DEV_CORPORA for n in sets]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embed.base import Embedder
+from rag.embed.base import Embedder, TokenEmbedder
 from rag.failpoints import failpoint
 from rag.index.generations import (
     MANIFEST, build_lock, clean_stale, fsync_dir, jsonl, publish, refuse_foreign_target, write_file,
@@ -83,7 +83,7 @@ def _reusable(index_dir: Path, model: str, chunking: dict) -> _Reusable:
     return _Reusable(known, sentences, spans, old.manifest["store"].get("chunk_vectors", PASSAGE_VECTORS), codebook)
 
 
-def _embed(corpus: Corpus, chunks: list, embedder: Embedder, old: _Reusable, planned: list | None,
+def _embed(corpus: Corpus, chunks: list, embedder: TokenEmbedder, old: _Reusable, planned: list | None,
            derive: bool, progress: bool) -> tuple[np.ndarray, int, list | None]:
     """Chunk vectors, how many chunks were embedded, and the sentence layer's
     entries for ``planned`` sentences (None without a layer).
@@ -175,7 +175,7 @@ def _up_to_date(index_dir: Path, corpus: Corpus, embedder: Embedder, settings: C
 def build_index(
     corpus: Corpus,
     index_dir: str | Path,
-    embedder: Embedder,
+    embedder: TokenEmbedder,
     settings: ChunkSettings = ChunkSettings(),
     progress: bool = False,
     reuse: bool = True,
@@ -185,7 +185,8 @@ def build_index(
     """Chunk, embed and write ``corpus`` to ``index_dir``, replacing it atomically.
 
     An index that already matches the corpus, model, settings and library
-    versions is returned as it is, unless ``force``.
+    versions is returned as it is, unless ``force``. ``sentences``: build the
+    sentence layer, which needs a TokenEmbedder; without it a plain Embedder will do.
     """
     index_dir = Path(index_dir)
     refuse_foreign_target(index_dir)
@@ -199,9 +200,8 @@ def build_index(
                 return current, BuildReport(True, len(current.documents), n, 0, n)
         chunks = chunk_documents(corpus.documents, settings)
         old = _reusable(index_dir, embedder.name, settings.as_dict()) if reuse and not force else _Reusable()
-        planned = plan_sentences(corpus.documents, chunks, old.spans, progress) \
-            if sentences and hasattr(embedder, "embed_sentences") else None
-        derive = planned is not None and bool(getattr(embedder, "mean_pooled", False))
+        planned = plan_sentences(corpus.documents, chunks, old.spans, progress) if sentences else None
+        derive = planned is not None and embedder.mean_pooled
         kind = SENTENCE_VECTORS if derive else PASSAGE_VECTORS
         if old.chunk_vectors != kind:  # never mix vectors made two ways in one index
             old = replace(old, vectors={})

@@ -31,7 +31,7 @@ from rag.index.manifest import read_manifest
 from rag.ingest.chunking import ChunkSettings
 from rag.ingest.corpus import make_document, parse_bytes
 from rag.ingest.layout import paragraph_starts
-from rag.ingest.loaders import LoadError, loader_for
+from rag.ingest.loaders import SUFFIXES, LoadError, loader_for
 from rag.ingest.loaders.limits import Limits, size_label
 from rag.types import Added, Corpus, Document, Skipped
 
@@ -251,7 +251,7 @@ def _read_one(item: Incoming, limits: Limits, taken: set[str], added: dict[str, 
     shown = _display_name(item.name)
     loader = loader_for(item.name)
     if loader is None:
-        return Skipped(shown, "is not a type rag reads (.txt, .md, .html, .htm, .pdf, .docx)")
+        return Skipped(shown, f"is not a type rag reads ({', '.join(SUFFIXES)})")
     try:
         size = os.stat(item.path).st_size
         if size > limits.file_bytes:

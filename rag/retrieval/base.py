@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from rag.embed.base import Embedder
 from rag.index.load import Index
 from rag.types import Hit
 
@@ -28,16 +27,20 @@ class Retriever(Protocol):
 class RetrieverSpec:
     name: str
     description: str  # one line, for `rag ask --help` and the page's inspector
-    make: Callable[[Index, Embedder], Retriever]
+    make: Callable[..., Retriever]  # (index, embedder), plus the pipeline's sentence scorer when ``scored``
+    scored: bool = False
 
 
 REGISTERED: dict[str, RetrieverSpec] = {}
 
 
-def register(name: str, description: str):
-    """Class decorator: ``cls(index, embedder)`` becomes retriever ``name``."""
+def register(name: str, description: str, scored: bool = False):
+    """Class decorator: ``cls(index, embedder)`` becomes retriever ``name``;
+    ``scored``: ``cls(index, embedder, scorer)``, given the sentence scorer
+    that the pipeline quotes with (rag.retrieval.scoring; None without a
+    sentence layer), so that both see the same scores and compute them once."""
     def add(cls):
-        REGISTERED[name] = RetrieverSpec(name, description, cls)
+        REGISTERED[name] = RetrieverSpec(name, description, cls, scored)
         return cls
     return add
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from rag.embed.base import Embedder
@@ -12,23 +14,27 @@ from rag.retrieval.parts import ranked_parts
 from rag.retrieval.question_form import QuestionForm
 from rag.types import Hit
 
+if TYPE_CHECKING:
+    from rag.retrieval.scoring import SentenceScorer
 
-@register("fusion", "by meaning and words, sentence by sentence (the default)")
+
+@register("fusion", "by meaning and words, sentence by sentence (the default)", scored=True)
 class FusionRetriever:
     """Chunks ranked by their best sentence's evidence, read with the
     question's form: a question for a part of a document's header (its
     headline, photo credit, dateline) gets the passages holding that part
     first, as its answer quotes them. On an index without a sentence layer
-    (a large corpus) this is the hybrid ranking.
+    (a large corpus) this is the hybrid ranking. ``scorer``: the pipeline's
+    sentence scorer (rag.pipeline.Rag.scorer), else one of its own.
     """
 
     name = "fusion"
 
-    def __init__(self, index: Index, embedder: Embedder):
+    def __init__(self, index: Index, embedder: Embedder, scorer: SentenceScorer | None = None):
         self.index = index
         self.fallback = HybridRetriever(index, embedder)
-        self.scorer = None
-        if index.sentences is not None:
+        self.scorer = scorer
+        if scorer is None and index.sentences is not None:
             from rag.retrieval.scoring import SentenceScorer
 
             self.scorer = SentenceScorer(index, embedder)

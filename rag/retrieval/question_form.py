@@ -7,8 +7,8 @@ than their topic. They ask for a summary of each document rather than a fact
 ("the off-ramp essay", "the second article"), or want an answer of a kind
 (a number, a date). Each reading below is a rule keyed to phrasing: it stays
 only while it wins questions on held-out data (eval/README.md says which and
-by how much); ``RULES`` lists the ones in use, and eval/fit_answers.py can
-switch any of them off to measure it again.
+by how much); ``RULES`` lists the ones in use, and eval/rules_ablation.py
+switches each off to measure it again.
 """
 
 from __future__ import annotations

@@ -3,10 +3,15 @@ on import (rag.retrieval.base.register)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rag.embed.base import Embedder
 from rag.index.load import Index
 from rag.retrieval import dense, bm25, hybrid, fusion  # noqa: F401, I001  (registration, in display order)
 from rag.retrieval.base import REGISTERED, Retriever, RetrieverSpec
+
+if TYPE_CHECKING:
+    from rag.retrieval.scoring import SentenceScorer
 
 RETRIEVERS: tuple[str, ...] = tuple(REGISTERED)
 
@@ -17,5 +22,6 @@ def spec(name: str) -> RetrieverSpec:
     return REGISTERED[name]
 
 
-def make_retriever(name: str, index: Index, embedder: Embedder) -> Retriever:
-    return spec(name).make(index, embedder)
+def make_retriever(name: str, index: Index, embedder: Embedder, scorer: SentenceScorer | None = None) -> Retriever:
+    chosen = spec(name)
+    return chosen.make(index, embedder, scorer) if chosen.scored else chosen.make(index, embedder)

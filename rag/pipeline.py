@@ -224,8 +224,9 @@ class Rag:
         """Quotations that answer ``question`` from the top ``k`` passages, or an abstention."""
         query, notes = clean_question(question)
         form = self.form(query)
-        hits = self.retriever(retriever).search(query, _check_k(k, MAX_K), form=form)
-        return self._answer_from_hits(question, query, hits, retriever, notes, max_quotes, form)
+        searched = form.topic or query  # a comparison is searched by its topic (QuestionForm.topic)
+        hits = self.retriever(retriever).search(searched, _check_k(k, MAX_K), form=form)
+        return self._answer_from_hits(question, searched, hits, retriever, notes, max_quotes, form)
 
     def _answer_from_hits(self, question: str, query: str, hits: list[Hit], retriever: str,
                           notes: tuple[str, ...] = (), max_quotes: int = MAX_QUOTES,

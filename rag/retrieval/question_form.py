@@ -41,6 +41,10 @@ class QuestionForm:
     # "quantity", "date", "name" or "author": evidence for the answerability
     # model (is such a thing in the best candidates?), not a rule.
     answer_type: str | None = None
+    # What a comparison is about ("Do the essays agree on sanctions?" →
+    # "sanctions"): searched instead of the whole question, whose verbs of
+    # agreeing would match passages about agreeing.
+    topic: str | None = None
 
 
 _DOC = (r"(?:essay|essays|article|articles|piece|pieces|commentary|commentaries|op-ed|op-eds|column|columns|paper|"
@@ -116,9 +120,9 @@ _GENRE_WORDS = frozenset(
     "pdf html page word text".split()
 )
 # "Do the essays agree on sanctions?": what each says on a topic, side by side, not each one's thesis.
-_AGREE_ON = re.compile(r"\b(agree|disagree|differ|diverge|compare|contrast|align)\w*\b.*"
-                       r"\b(on|about|over|regarding|concerning|when it comes to)\s+(?!each|both|all|the (two|three)\b)\w+",
-                       re.I)
+_AGREE_ON = re.compile(r"\b(agree|disagree|differ|diverge|compare|contrast|align)\w*\b.*?"
+                       r"\b(on|about|over|regarding|concerning|when it comes to)\s+(?!each|both|all|the (two|three)\b)"
+                       r"(?P<topic>[^?]+)", re.I)
 
 
 # What people call a kind of document, as they may name it ("the FAQ", "the licence", "the PDF").
@@ -205,8 +209,10 @@ def read_question(text: str, documents: Mapping[str, Document] = {},  # noqa: B0
     # A question about every document names none of them, whatever its words share with a headline.
     named = named_documents(text, documents, headers) if "named" in rules and not _EACH_Q.search(text) else ()
     broad = on("broad", _BROAD_Q.search(text)) and part is None
-    if broad and _AGREE_ON.search(text):
-        broad, plural = False, "each" in rules
+    topic = None
+    agree = _AGREE_ON.search(text) if broad else None
+    if agree:
+        broad, plural, topic = False, "each" in rules, agree.group("topic").strip(" .!")
     kind = None
     if not broad:  # evidence for the answerability model, whatever the rules
         kinds = (("quantity", _QUANTITY_Q), ("date", _DATE_Q), ("author", _AUTHOR_Q), ("name", _NAME_Q))
@@ -218,6 +224,7 @@ def read_question(text: str, documents: Mapping[str, Document] = {},  # noqa: B0
         documents=named,
         part=part,
         answer_type=kind,
+        topic=topic or None,
     )
 
 

@@ -196,7 +196,7 @@ def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, b
     try:
         # A fresh app_kwargs each launch: Gradio adds to the dict it is given.
         _, url, _ = demo.launch(**launch_settings(host, port, max_file_size), prevent_thread_lock=True, quiet=True,
-                                css=app.CSS,
+                                css=app.CSS, theme=app.theme(),
                                 app_kwargs={"middleware": [guard_middleware(demo, host, allowed_hosts, max_upload)]})
     except OSError as err:  # lost a race for the port since the check, or no free port in Gradio's range
         raise RagError(f"cannot listen on {url_host(host)}:{port or 'any port'} ({err}); choose another --port") from None

@@ -142,7 +142,10 @@ const close = (fromHistory) => {
   ['role', 'aria-modal', 'aria-label'].forEach((a) => side.removeAttribute(a));
   document.documentElement.classList.remove('rag-overlay-open');
   if (!fromHistory && history.state && history.state.ragOverlay) history.back();
-  const again = opener && document.querySelector('#rag-chat [data-cite="' + CSS.escape(opener) + '"]');
+  // Focus goes back where the overlay was opened from (a citation, a title), else to the question box.
+  const again = (opener && document.querySelector('#rag-chat [data-cite="' + CSS.escape(opener) + '"]'))
+    || (window.__ragOpener && window.__ragOpener.isConnected && !side.contains(window.__ragOpener) && window.__ragOpener)
+    || document.querySelector('#rag-question textarea');
   if (again) again.focus({preventScroll: true});
 };
 window.__ragClose = close;
@@ -168,6 +171,7 @@ if (!window.__ragListening) {
     if (!el) return;
     event.preventDefault();
     event.stopPropagation();
+    window.__ragOpener = el;
     window.__ragCite(el.getAttribute('data-cite'), !!el.closest('#rag-chat'));
   }, true);
   document.addEventListener('keydown', (event) => {

@@ -82,7 +82,7 @@ CSS = """
   border-color: var(--color-accent) !important; }
 
 /* ---- the conversation */
-#rag-chat { height: calc(100vh - 330px); min-height: 260px; overflow-y: auto !important;
+#rag-chat { height: calc(100vh - 370px); min-height: 260px; overflow-y: auto !important;
   border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0 14px; }
 .rag-empty-chat { padding: 18px 2px; color: var(--rag-muted); }
 .rag-turn { padding: 0 0 12px; border-bottom: 1px solid var(--border-color-primary); }
@@ -156,7 +156,7 @@ sup.rag-n { color: var(--color-accent); font-weight: 700; font-size: 0.72em; mar
 .rag-empty { color: var(--rag-muted); font-size: 0.92em; margin: 4px 0 8px; }
 @media (min-width: %(wide)dpx) {
   /* The newest turn fills the box, so that it can always be scrolled to its top. */
-  .rag-conv > .rag-turn:last-child { min-height: calc(max(260px, 100vh - 330px) - 2px); }
+  .rag-conv > .rag-turn:last-child { min-height: calc(max(260px, 100vh - 370px) - 2px); }
   .rag-doc { max-height: calc(100vh - 240px); }
   #rag-side { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 16px);
     overflow-y: auto; }

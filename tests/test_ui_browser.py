@@ -163,7 +163,7 @@ def test_a_stale_status_line_goes_when_typing_starts(page):
 
 
 def test_search_in_never_reads_as_nothing(desktop):
-    desktop.get_by_text("Choose, add or remove documents").click()
+    desktop.locator("#rag-manage .label-wrap").click()
     boxes = desktop.locator("#rag-scope input[type=checkbox]")
     boxes.first.wait_for(timeout=10_000)
     assert "All 2 documents are searched." in desktop.locator("#rag-doclist").inner_text()
@@ -176,7 +176,7 @@ def test_search_in_never_reads_as_nothing(desktop):
 
 
 def test_every_control_shows_its_focus(desktop):
-    desktop.get_by_text("Choose, add or remove documents").click()
+    desktop.locator("#rag-manage .label-wrap").click()
     checkbox = desktop.locator("#rag-scope input[type=checkbox]").first
     checkbox.wait_for(timeout=10_000)
     checkbox.focus()

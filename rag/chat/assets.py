@@ -178,6 +178,8 @@ sup.rag-n { color: var(--color-accent); font-weight: 700; font-size: 0.72em; mar
 
 /* ---- adding documents */
 .rag-refused-here { margin: 4px 0 0; font-weight: 600; }
+/* Room for the one progress bar while documents are read and embedded. */
+#rag-doc-status:has(.progress-text, .progress-level-inner) { min-height: 84px; }
 .rag-refused-here:empty { display: none; }
 
 /* ---- the inspector: fits its box at desktop width, scrolls inside it on a phone */

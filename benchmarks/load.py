@@ -192,6 +192,13 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds a process has used (all its threads): what the answers cost, whatever else the
+    machine runs. On a shared machine wall-clock latency says more about the neighbours."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_server(port: int, variant: str | None = None, index_dir: str | Path | None = None) -> subprocess.Popen:
     """A real `rag serve` on 127.0.0.1:port (or serve_variant.py with ``variant``
     settings such as "threads=2,concurrency=1,queue=16"), waited for until it answers."""
@@ -277,11 +284,17 @@ def main() -> None:
                               samples=[(n, round(r, 1)) for n, r in samples])
         else:
             rss_before = rss_mib(proc.pid) if proc else None
+            cpu_before = cpu_s(proc.pid) if proc else None
+            load_before = os.getloadavg()[0]
             summary = asyncio.run(run_load(base, args.sessions, args.questions, documents))
             result = {"mode": "load", "variant": args.variant or "rag serve", "sessions": args.sessions,
-                      "per_session": args.questions, **summary.as_dict()}
+                      "per_session": args.questions, **summary.as_dict(),
+                      "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
             if proc:
-                result.update(server_rss_before_mib=round(rss_before, 1), server_rss_after_mib=round(rss_mib(proc.pid), 1))
+                used = cpu_s(proc.pid) - cpu_before
+                result.update(server_rss_before_mib=round(rss_before, 1), server_rss_after_mib=round(rss_mib(proc.pid), 1),
+                              server_cpu_s=round(used, 1),
+                              server_cpu_ms_per_answer=round(1000 * used / max(1, summary.as_dict()["ok"]), 1))
     finally:
         if proc:
             stop_server(proc)

@@ -19,19 +19,15 @@ def main() -> None:
     parser.add_argument("--queue", type=int, default=16, help="questions allowed to wait")
     parser.add_argument("--index", default=None, help="index folder [default: as rag serve]")
     args = parser.parse_args()
-    import torch
+    import os
 
     from rag.chat import serve
     from rag.pipeline import Rag
 
-    torch.set_num_threads(args.threads)
-    app = serve.load_app()
-    demo = app.build_demo(Rag.open(args.index))
-    for fn in demo.fns.values():
-        if fn.api_name == "chat":
-            fn.concurrency_limit = args.concurrency
-    demo.queue(max_size=args.queue, default_concurrency_limit=args.concurrency, api_open=False)
-    demo.launch(**serve.launch_settings("127.0.0.1", args.port), quiet=True, css=app.CSS)
+    # The same start as `rag serve` (model warmed, guard, theme), only these knobs changed.
+    os.environ["RAG_TORCH_THREADS"] = str(args.threads)
+    serve.QUEUE_SIZE, serve.CONCURRENCY, serve.TORCH_THREADS = args.queue, args.concurrency, args.threads
+    serve.start(Rag.open(args.index), "127.0.0.1", args.port, block=True, quiet=True)
 
 
 if __name__ == "__main__":

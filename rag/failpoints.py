@@ -8,6 +8,8 @@ each entry is::
     NAME@N          exit the N-th time it is reached
     NAME=pause      write "rag: failpoint NAME paused (pid P)" to stderr, then
     NAME@N=pause    wait for a line (or the end) on stdin, and carry on
+    NAME@*=pause    pause every time it is reached (a test walks a server
+                    through many moments, releasing it at each)
 
 An exit is ``os._exit(EXIT_CODE)``: no cleanup, no flushing, no ``finally``,
 as a power cut or ``kill -9`` would leave things; it writes
@@ -18,8 +20,9 @@ Unset (always, outside tests), a failpoint costs one dictionary lookup.
 The names (POINTS says where each is and what has happened when it is reached):
 ``index.build.locked``, ``index.build.files_written``,
 ``index.build.manifest_written``, ``index.publish.before_swap``,
-``index.publish.after_swap`` (an index build, in this order) and
-``chat.stream.piece`` (each partial answer streamed to the page).
+``index.publish.after_swap`` (an index build, in this order);
+``chat.answer.pending`` and ``chat.answer.computed`` (an answer on the chat
+page, in this order).
 """
 
 from __future__ import annotations
@@ -43,8 +46,10 @@ POINTS: dict[str, str] = {
         "rag.index.generations.publish: a link to the new generation sits beside the index, not yet renamed over it",
     "index.publish.after_swap":
         "rag.index.generations.publish: the index points at the new generation; the old one is not yet removed",
-    "chat.stream.piece":
-        "rag.chat.session.respond: a partial answer has been handed to the page; the next piece is not made yet",
+    "chat.answer.pending":
+        "rag.chat.session.respond: the page has the question and its placeholder; the answer is not computed yet",
+    "chat.answer.computed":
+        "rag.chat.session.respond: the answer is computed; the page has not been handed it",
 }
 
 _hits: dict[str, int] = {}
@@ -53,17 +58,19 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=8)
 def parse(spec: str) -> dict[str, tuple[int, str]]:
-    """``RAG_FAILPOINT``'s value as {name: (hit number, action)}."""
+    """``RAG_FAILPOINT``'s value as {name: (hit number, action)}; hit number 0: every hit."""
     out: dict[str, tuple[int, str]] = {}
     for entry in filter(None, (e.strip() for e in spec.split(","))):
         target, _, action = entry.partition("=")
         name, _, nth = target.partition("@")
         action = action or "exit"
-        if name not in POINTS or action not in ("exit", "pause") or (nth and not nth.isdigit()) or nth == "0":
+        every = nth == "*" and action == "pause"
+        if name not in POINTS or action not in ("exit", "pause") or (nth and not nth.isdigit() and not every) \
+                or nth == "0":
             raise ValueError(
-                f"{ENV}={spec!r}: {entry!r} is not NAME[@N][=pause] with NAME one of {', '.join(POINTS)}"
+                f"{ENV}={spec!r}: {entry!r} is not NAME[@N][=pause] or NAME@*=pause with NAME one of {', '.join(POINTS)}"
             )
-        out[name] = (int(nth or 1), action)
+        out[name] = (0 if every else int(nth or 1), action)
     return out
 
 
@@ -80,7 +87,7 @@ def failpoint(name: str) -> None:
     with _lock:
         _hits[name] = hit = _hits.get(name, 0) + 1
     nth, action = wanted
-    if hit != nth:
+    if nth and hit != nth:
         return
     if action == "exit":
         os.write(2, f"rag: failpoint {name}\n".encode())

@@ -38,7 +38,7 @@ def shoot(browser, url: str, viewport: dict, out: Path, open_citation: bool) -> 
     if open_citation:
         page.evaluate("() => document.querySelector('#rag-chat .rag-cite[data-cite=\"1-q-1\"]').click()")
         page.wait_for_selector('#rag-viewer .rag-panel[data-key="1-q-1"] .rag-current', timeout=10_000)
-    page.wait_for_timeout(600)
+    page.wait_for_timeout(1_500)  # past the answer's fade-in (rag.chat.scripts.CHAT_JS)
     page.screenshot(path=str(out))
     page.close()
     print(out)

@@ -68,6 +68,8 @@ def open_page(browser, url):
     page.on("request", lambda r: page.requests.append(r.url))
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_selector("#rag-question textarea", timeout=30_000)
+    page.locator("#rag-manage .label-wrap").click()  # "Choose, add or remove documents" folds away
+    page.locator("#rag-add").wait_for(timeout=10_000)
     return context, page
 
 
@@ -136,6 +138,51 @@ def test_fifty_page_pdf_shows_progress_cites_pages_and_remove_restores(browser, 
     assert "Removed long-report." in status_text(page, "Removed", timeout=300_000)
     assert fingerprint(index_dir) == before
     context.close()
+
+
+def test_the_browser_refuses_empty_oversized_and_foreign_files_with_their_reason(browser, served):
+    url, index_dir, tmp_path = served
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a" * (25 * 1024 * 1024))  # the 25 MB file: a passing toast, then "Error"
+    foreign = tmp_path / "photo.png"
+    foreign.write_bytes(b"\x89PNG\r\n")
+    good = tmp_path / "orchard.txt"
+    good.write_text("Orchard Notes\n\nPears ripen off the tree: pick them when the neck yields.\n")
+    context, page = open_page(browser, url)
+    refused = page.locator("#rag-add-limits .rag-refused-here")
+    upload(page, empty, big, foreign, good)
+    said = refused.inner_text()
+    assert "Not added: empty.pdf is empty (0 bytes)." in said
+    assert "Not added: big.txt is 25.0 MB; the limit is 20.0 MB a file." in said
+    assert "Not added: photo.png: not a type rag reads" in said
+    # The good one goes on alone; the server never sees the others.
+    status = status_text(page, "Added")
+    assert "Added orchard." in status and "Not added" not in status
+    assert "Error" not in page.locator("#rag-add").inner_text()
+    before = fingerprint(index_dir)
+    upload(page, empty)  # nothing good: nothing is sent
+    page.wait_for_function("() => document.querySelector('#rag-add-limits .rag-refused-here').innerText"
+                           ".includes('empty.pdf is empty') && !document.querySelector('#rag-add-limits')"
+                           ".innerText.includes('big.txt')", timeout=10_000)
+    assert fingerprint(index_dir) == before and page.locator("#rag-doc-status").inner_text() == status
+    context.close()
+
+
+def test_an_empty_file_sent_anyway_is_called_empty_not_damaged(served):
+    from gradio_client import Client, handle_file
+
+    url, index_dir, tmp_path = served
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    try:
+        _, _, status, _, _ = Client(url, verbose=False).predict([handle_file(str(empty))], [],
+                                                                api_name="/add_documents")
+    except Exception as refused:  # the guard may refuse an empty upload before the page sees it
+        assert "413" in str(refused) or "400" in str(refused), refused
+        return
+    assert "Not added: empty.pdf is empty (0 bytes)." in status and "damaged" not in status
 
 
 def test_refused_uploads_change_nothing_and_say_why(served):

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.unit
 THREE_HITS = (
     "import sys\nfrom rag.failpoints import failpoint\n"
     "for i in range(3):\n"
-    "    failpoint('chat.stream.piece')\n"
+    "    failpoint('chat.answer.pending')\n"
     "    print('after', i + 1, flush=True)\n"
 )
 
@@ -34,9 +34,11 @@ def _run(spec: str, stdin: str = "") -> subprocess.CompletedProcess:
 
 def test_spec_names_points_hits_and_actions():
     assert parse("index.build.locked") == {"index.build.locked": (1, "exit")}
-    assert parse(" chat.stream.piece@3=pause , index.publish.after_swap ") == {
-        "chat.stream.piece": (3, "pause"), "index.publish.after_swap": (1, "exit")}
-    for bad in ("index.build.lockd", "chat.stream.piece@0", "chat.stream.piece@x", "chat.stream.piece=crash"):
+    assert parse(" chat.answer.pending@3=pause , index.publish.after_swap ") == {
+        "chat.answer.pending": (3, "pause"), "index.publish.after_swap": (1, "exit")}
+    assert parse("chat.answer.pending@*=pause") == {"chat.answer.pending": (0, "pause")}
+    for bad in ("index.build.lockd", "chat.answer.pending@0", "chat.answer.pending@x", "chat.answer.pending=crash",
+                "chat.answer.pending@*"):  # every hit: only to pause, never to exit
         with pytest.raises(ValueError, match="is not NAME"):
             parse(bad)
 
@@ -51,24 +53,40 @@ def test_unset_or_other_points_do_nothing(monkeypatch):
 
 
 def test_exit_on_the_nth_hit_with_the_distinctive_code():
-    first = _run("chat.stream.piece")
+    first = _run("chat.answer.pending")
     assert first.returncode == EXIT_CODE and first.stdout == ""
-    assert first.stderr == "rag: failpoint chat.stream.piece\n"
-    third = _run("chat.stream.piece@3")
+    assert first.stderr == "rag: failpoint chat.answer.pending\n"
+    third = _run("chat.answer.pending@3")
     assert third.returncode == EXIT_CODE and third.stdout == "after 1\nafter 2\n"
 
 
 def test_pause_waits_for_stdin_then_carries_on():
     proc = subprocess.Popen([sys.executable, "-c", THREE_HITS], cwd=ROOT, text=True,
-                            env={**os.environ, failpoints.ENV: "chat.stream.piece@2=pause"},
+                            env={**os.environ, failpoints.ENV: "chat.answer.pending@2=pause"},
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert proc.stderr.readline() == f"rag: failpoint chat.stream.piece paused (pid {proc.pid})\n"
+        assert proc.stderr.readline() == f"rag: failpoint chat.answer.pending paused (pid {proc.pid})\n"
         assert proc.stdout.readline() == "after 1\n"
         assert proc.poll() is None  # still waiting: the second piece is not done
         proc.stdin.write("\n")
         proc.stdin.flush()
         assert proc.stdout.read() == "after 2\nafter 3\n"
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_pause_at_every_hit_waits_each_time():
+    proc = subprocess.Popen([sys.executable, "-c", THREE_HITS], cwd=ROOT, text=True,
+                            env={**os.environ, failpoints.ENV: "chat.answer.pending@*=pause"},
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for i in range(1, 4):
+            assert proc.stderr.readline() == f"rag: failpoint chat.answer.pending paused (pid {proc.pid})\n"
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline() == f"after {i}\n"
         assert proc.wait(timeout=60) == 0
     finally:
         proc.kill()

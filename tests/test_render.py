@@ -14,7 +14,6 @@ from rag.chat.render import (
     explain,
     pending_html,
     place,
-    stream_html,
     turn_html,
 )
 from rag.types import Answer, Chunk, Document, Hit, Position, Quote, Rewrite
@@ -151,11 +150,6 @@ def test_an_abstention_is_one_line_and_related_reading():
 def test_a_placeholder_has_no_copy_button_and_no_citations():
     tree = parse(pending_html(3, "Who?"))
     assert "Searching" in tree.text() and not tree.find_all("rag-copy") and not tree.find_all("rag-cite")
-    for partial in stream_html(ANSWER, 3, DOCS):
-        streamed = parse(pending_html(3, "Who?", shown=partial))
-        assert not streamed.find_all("rag-copy")
-        for block in streamed.find_all("rag-qt"):  # each prefix is whole text, never half an entity
-            assert any(q.text.startswith(block.text()) for q in ANSWER.quotes)
 
 
 def test_a_rewrite_is_explained_in_plain_words():

@@ -120,6 +120,76 @@ def test_the_first_screen_names_the_documents_and_asks_from_examples(page, essay
     assert page.get_by_text("Settings", exact=True).count() <= 1  # only Gradio's own footer link
 
 
+def test_the_first_screen_starts_at_the_top_with_documents_and_the_question_box(page):
+    # Nothing scrolls on load: the box gets the cursor without scrolling (autofocus scrolled 546-662 px).
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.scrollY") == 0
+    for selector in ("#rag-header h1", "#rag-doclist", "#rag-doclist li:last-child", "#rag-question textarea"):
+        assert in_viewport(page, selector), selector
+    if page.kind == "desktop":
+        assert page.evaluate("document.activeElement.closest('#rag-question') !== null")
+        # No large empty area under the title: the conversation starts right under the top row.
+        header, chat = rect(page, "#rag-header"), rect(page, "#rag-chat")
+        assert chat["top"] - header["bottom"] < 160, (header, chat)
+        assert in_viewport(page, "#rag-examples button")
+    else:  # no keyboard popping up over half the first screen
+        assert page.evaluate("document.activeElement.tagName") != "TEXTAREA"
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_selector("#rag-question textarea", timeout=30_000)
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.scrollY") == 0
+
+
+def test_a_long_question_is_counted_and_its_cut_is_said(page):
+    long = ("Why should the United States negotiate with Putin, and what would it cost? " * 40)[:2985]
+    box = page.locator("#rag-question textarea")
+    box.fill(long)
+    assert box.input_value() == long  # the box keeps all of it: nothing is cut silently
+    page.wait_for_function("() => document.querySelector('#rag-count').innerText.includes('2,985 characters')",
+                           timeout=10_000)
+    assert "only the first 1,000 are searched" in page.locator("#rag-count").inner_text()
+    page.click("#rag-ask")
+    answered(page, 1)
+    assert "shortened to its first" in page.locator("#rag-chat .rag-turn").inner_text()
+    assert page.locator("#rag-count").inner_text().strip() == ""  # the box is empty again
+
+
+def test_a_stale_status_line_goes_when_typing_starts(page):
+    page.press("#rag-question textarea", "Enter")
+    page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('Nothing to ask')",
+                           timeout=10_000)
+    page.type("#rag-question textarea", "Who")
+    page.wait_for_function("() => document.querySelector('#rag-status').innerText.trim() === ''", timeout=10_000)
+
+
+def test_search_in_never_reads_as_nothing(desktop):
+    desktop.locator("#rag-manage .label-wrap").click()
+    boxes = desktop.locator("#rag-scope input[type=checkbox]")
+    boxes.first.wait_for(timeout=10_000)
+    assert "All 2 documents are searched." in desktop.locator("#rag-doclist").inner_text()
+    boxes.nth(0).uncheck()
+    desktop.wait_for_function("() => document.querySelector('#rag-doclist').innerText.includes('Searching 1 of 2')",
+                              timeout=10_000)
+    boxes.nth(1).uncheck()
+    desktop.wait_for_function("() => document.querySelector('#rag-doclist').innerText"
+                              ".includes('None ticked: all 2 documents are searched.')", timeout=10_000)
+
+
+def test_every_control_shows_its_focus(desktop):
+    desktop.locator("#rag-manage .label-wrap").click()
+    checkbox = desktop.locator("#rag-scope input[type=checkbox]").first
+    checkbox.wait_for(timeout=10_000)
+    checkbox.focus()
+    desktop.keyboard.press("Space")  # a key press: the browser then shows focus as for keyboard users
+    desktop.keyboard.press("Space")
+    outline = checkbox.evaluate("e => { const s = getComputedStyle(e); return [s.outlineStyle, s.outlineWidth]; }")
+    assert outline[0] != "none" and outline[1] != "0px", outline
+    box = desktop.locator("#rag-question textarea")
+    blurred = box.evaluate("e => { e.blur(); const s = getComputedStyle(e); return s.outlineStyle + s.borderColor; }")
+    focused = box.evaluate("e => { e.focus(); const s = getComputedStyle(e); return s.outlineStyle + s.borderColor; }")
+    assert focused != blurred and not focused.startswith("none"), (blurred, focused)
+
+
 def test_an_example_asks_when_clicked_and_keeps_a_draft(page):
     page.fill("#rag-question textarea", "my draft")
     page.locator("#rag-examples button").first.click()
@@ -270,6 +340,50 @@ def test_on_a_phone_the_answer_reads_from_its_start_and_a_citation_opens_an_over
     assert "Zelensky" in phone.locator("#rag-viewer .rag-panel-title").inner_text()
     phone.keyboard.press("Escape")
     phone.wait_for_function("() => !document.querySelector('#rag-side').classList.contains('rag-open')")
+
+
+def test_on_a_phone_back_closes_the_overlay_then_leaves(browser, page_url):
+    context, phone = open_page(browser, page_url, PHONE)
+    try:
+        phone.goto("about:blank")
+        phone.goto(page_url, wait_until="domcontentloaded")
+        phone.wait_for_selector("#rag-doclist .rag-docbtn", timeout=30_000)
+        phone.locator("#rag-doclist .rag-docbtn").first.click()
+        phone.wait_for_function("() => document.querySelector('#rag-side').classList.contains('rag-open')",
+                                timeout=10_000)
+        assert phone.locator("#rag-side").get_attribute("role") == "dialog"
+        phone.go_back()
+        phone.wait_for_function("() => !document.querySelector('#rag-side').classList.contains('rag-open')",
+                                timeout=10_000)
+        assert phone.url == page_url  # still on the page
+        # Closed by its own button, the overlay leaves no extra step in the history either.
+        phone.locator("#rag-doclist .rag-docbtn").first.click()
+        phone.wait_for_function("() => document.querySelector('#rag-side').classList.contains('rag-open')",
+                                timeout=10_000)
+        phone.locator("#rag-viewer .rag-back").click()
+        phone.wait_for_function("() => !document.querySelector('#rag-side').classList.contains('rag-open')")
+        phone.wait_for_timeout(300)
+        phone.go_back()
+        phone.wait_for_url("about:blank", timeout=10_000)
+    finally:
+        context.close()
+
+
+def test_the_document_scrolls_and_closes_from_the_keyboard(page):
+    page.locator("#rag-doclist .rag-docbtn").first.focus()
+    page.keyboard.press("Enter")
+    doc = page.locator("#rag-viewer .rag-doc")
+    doc.wait_for(timeout=10_000)
+    if page.kind == "desktop":  # it ends inside the window
+        assert rect(page, "#rag-viewer .rag-doc")["bottom"] <= DESKTOP["height"]
+    doc.focus()
+    assert doc.evaluate("d => d.scrollTop") == 0
+    page.keyboard.press("PageDown")
+    page.wait_for_function("() => document.querySelector('#rag-viewer .rag-doc').scrollTop > 0", timeout=5_000)
+    if page.kind == "phone":
+        page.keyboard.press("Escape")
+        page.wait_for_function("() => !document.querySelector('#rag-side').classList.contains('rag-open')")
+        assert page.evaluate("document.activeElement.closest('#rag-side')") is None
 
 
 def test_the_question_stays_visible_above_its_answer(page):

@@ -13,7 +13,6 @@ of each answer, and has no place for an answer's sources.
 from __future__ import annotations
 
 import os
-import time
 
 # Before gradio is imported: it reads these at import time.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -23,15 +22,16 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import gradio as gr  # noqa: E402
 
 from rag.answer.question import MAX_QUESTION_CHARS  # noqa: E402
-from rag.chat.assets import CHAT_JS, CSS, VIEWER_JS  # noqa: E402, F401  (CSS: rag.chat.serve passes it to launch)
-from rag.chat.panels import documents_html  # noqa: E402
+from rag.chat.assets import CSS, NARROW_PX, theme  # noqa: E402, F401  (CSS, theme: rag.chat.serve passes them to launch)
 from rag.chat.documents_panel import Holder, build_documents_panel  # noqa: E402
+from rag.chat.flight import DELIVERED, STOPPED, Flights  # noqa: E402
+from rag.chat.panels import documents_html  # noqa: E402
 from rag.chat.restore import new_key, restore, saved_state  # noqa: E402
+from rag.chat.scripts import CHAT_JS, QUESTION_JS, VIEWER_JS  # noqa: E402
 from rag.chat.session import ChatView, finished_view, open_citation, reask, respond  # noqa: E402
 from rag.chat.examples import example_questions  # noqa: E402
 from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag  # noqa: E402
 
-STREAM_PAUSE_S = 0.03  # between streamed pieces, so the answer visibly arrives
 
 # Plain words for the registered retrievers (rag.retrieval.registry).
 SEARCH_BY = [("meaning", "dense"), ("exact words", "bm25"), ("both", DEFAULT_RETRIEVER)]
@@ -41,7 +41,7 @@ HEADER = (
     "the documents listed here, each numbered like [1]: click a number to read the passage in its document. "
     "When the documents do not answer, you are told so.</p></div>"
 )
-STOPPED = "Stopped."
+STOPPED_SAID = "Stopped."
 STOPPED_BACK = "Stopped. Your question is back in the box."
 
 
@@ -61,6 +61,7 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
     """The page for an opened ``Rag``; one per server. ``adding``: documents can be added and removed
     (rag.chat.documents_panel); the index answering is then ``holder.rag``, swapped when they change."""
     holder = Holder(rag)
+    flights = Flights()
     start = finished_view(rag, ())
     key = new_key()  # signs what the browser keeps; never sent to it
 
@@ -77,44 +78,68 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
             view.status,
         )
 
-    def stream(views, clear_box: bool):
-        for view in views:
-            yield emit(view, clear_box)
-            if not view.done:
-                time.sleep(STREAM_PAUSE_S)
+    def ended(view: ChatView):
+        """An answer's last output after Stop or Clear: the page they left, the box and Ask as they left them."""
+        return (gr.skip(), view.conversation, view.panel, view.inspector, view.record, view.turns,
+                saved_state(view.turns, key), "", gr.skip(), gr.Button(interactive=False), gr.skip())
+
+    def answer(request: gr.Request, views, clear_box: bool):
+        """``views`` (pending, then final) to the page, unless Stop or Clear came first (rag.chat.flight)."""
+        flight = flights.begin(getattr(request, "session_hash", None))
+        before = None
+        try:
+            for view in views:
+                if before is None:
+                    before = view.turns  # the conversation as it was: what Stop goes back to
+                if view.done and not flights.deliver(flight, view.turns):
+                    stopped = flights.state(flight) == STOPPED
+                    yield ended(finished_view(holder.rag, before if stopped else ()))
+                    return
+                yield emit(view, clear_box)
+        finally:
+            cleared = flights.finish(flight)
+        if cleared:  # Clear came after the answer: the answer's last output must not bring it back
+            yield ended(finished_view(holder.rag, ()))
 
     def chat(question: str, retriever: str, k: float, turns, request: gr.Request):
-        yield from stream(respond(holder.for_session(request), question, turns or (), k, retriever), clear_box=True)
+        rag_now = holder.for_session(request)
+        yield from answer(request, respond(rag_now, question, turns or (), k, retriever), clear_box=True)
 
     def example(text: str):
         # A function per example, not functools.partial: Gradio then sees the
         # gr.Request parameter and does not count it as an input.
         def ask_example(retriever: str, k: float, turns, request: gr.Request):
             # Asks at once; a draft in the box stays where it is.
-            yield from stream(respond(holder.for_session(request), text, turns or (), k, retriever), clear_box=False)
+            yield from answer(request, respond(holder.for_session(request), text, turns or (), k, retriever),
+                              clear_box=False)
         return ask_example
 
     def search_by_changed(choice: str, k: float, turns, request: gr.Request):
-        for values in stream(reask(holder.for_session(request), turns or (), k, choice), clear_box=False):
+        views = reask(holder.for_session(request), turns or (), k, choice)
+        for values in answer(request, views, clear_box=False):
             yield (*values, choice)
 
     def k_changed(retriever: str, k: float, turns, request: gr.Request):
-        yield from stream(reask(holder.for_session(request), turns or (), k, retriever), clear_box=False)
+        yield from answer(request, reask(holder.for_session(request), turns or (), k, retriever), clear_box=False)
 
     def cite(turns, evt: gr.EventData):
         key = (getattr(evt, "_data", None) or {}).get("key", "")
         return open_citation(holder.rag, key, turns or ())
 
-    def stopped(turns, asking: str, draft: str):
+    def stopped(turns, asking: str, draft: str, request: gr.Request):
+        outcome, delivered = flights.stop(request.session_hash)
+        if outcome == DELIVERED:  # the answer got there first: Stop shows that same answer
+            turns = delivered
         view = finished_view(holder.rag, turns or ())
-        answered = bool(turns) and turns[-1].rewrite.question == " ".join((asking or "").split())
-        back = bool(asking) and not answered and not (draft or "").strip()
-        box = asking if back else gr.skip()
-        return (view.conversation, view.panel, view.inspector, view.record, saved_state(view.turns, key), "", box,
-                gr.Button(interactive=bool((asking if back else draft or "").strip())), gr.Button(interactive=False),
-                STOPPED_BACK if back else STOPPED if asking and not answered else "")
+        back = outcome == STOPPED and bool(asking) and not (draft or "").strip()
+        said = (STOPPED_BACK if back else STOPPED_SAID) if outcome == STOPPED else ""
+        return (view.conversation, view.panel, view.inspector, view.record, view.turns,
+                saved_state(view.turns, key), "", asking if back else gr.skip(),
+                gr.Button(interactive=bool((asking if back else draft or "").strip())),
+                gr.Button(interactive=False), said)
 
-    def cleared():
+    def cleared(request: gr.Request):
+        flights.clear(request.session_hash)
         view = finished_view(holder.rag, ())
         return (view.conversation, view.panel, view.inspector, view.record, (), saved_state((), key), "",
                 gr.Button(interactive=False), "")
@@ -131,7 +156,7 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
         asking = gr.State("")
         saved = gr.BrowserState({}, storage_key=f"rag-conversation-{rag.index.fingerprint[:16]}")
         with gr.Row(elem_id="rag-top", equal_height=False):
-            with gr.Column(scale=3, min_width=300):
+            with gr.Column(scale=3, min_width=300, elem_id="rag-intro"):
                 gr.HTML(HEADER, elem_id="rag-header")
             # The documents panel: the list of indexed documents, "Search in", and adding and removing.
             with gr.Column(scale=2, min_width=300, elem_id="rag-documents"):
@@ -140,15 +165,20 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
             with gr.Column(scale=3, min_width=340, elem_id="rag-left"):
                 conversation = gr.HTML(start.conversation, elem_id="rag-chat", js_on_load=CHAT_JS)
                 with gr.Row(elem_id="rag-input"):
+                    # No max_length: the browser would cut a long paste silently. The counter
+                    # below says where the search stops, and the answer says it was cut.
                     question = gr.Textbox(
-                        placeholder="Ask a question about the documents", show_label=False, lines=1,
-                        max_lines=4, elem_id="rag-question", autofocus=True, max_length=MAX_QUESTION_CHARS,
-                        container=False,
+                        placeholder="Ask a question about the documents", label="Your question", show_label=False,
+                        lines=1, max_lines=4, elem_id="rag-question", container=False,
                     )
                     ask = gr.Button("Ask", variant="primary", interactive=False, elem_id="rag-ask", scale=0,
                                     min_width=72)
                     stop = gr.Button("Stop", interactive=False, elem_id="rag-stop", scale=0, min_width=72)
                     clear_btn = gr.Button("Clear", elem_id="rag-clear", scale=0, min_width=72)
+                # The length counter, and the focus on the box without scrolling the page (rag.chat.scripts).
+                gr.HTML("", elem_id="rag-count", js_on_load=QUESTION_JS, container=False,
+                        html_template=f'<p class="rag-count" aria-live="polite" data-max="{MAX_QUESTION_CHARS}" '
+                                      f'data-narrow="{NARROW_PX}"></p>')
                 status = gr.HTML("", elem_id="rag-status", html_template='<p class="rag-status" role="status">${value}</p>')
                 example_buttons = []
                 shown = examples_for(rag)
@@ -175,27 +205,30 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
 
         outputs = [question, conversation, viewer, inspector, record, turns, saved, asking, ask, stop, status]
         private = {"api_visibility": "private", "show_progress": "hidden"}
-        asked = gr.on(
+        # Nothing is cancelled: Stop and Clear end answers through rag.chat.flight, so that
+        # no output of a stopped answer can land after theirs.
+        gr.on(
             [question.submit, ask.click], chat, [question, retriever, k, turns], outputs,
             api_name="chat", concurrency_limit="default", show_progress="hidden",  # rag.chat.serve.CONCURRENCY
-            # A question asked while one is streaming runs after it, not never.
+            # A question asked while one is being answered runs after it, not never.
             trigger_mode="always_last",
         )
-        answering = [asked]
         for button, text in zip(example_buttons, shown):
-            answering.append(button.click(example(text), [retriever, k, turns], outputs,
-                                          concurrency_limit="default", **private))
-        answering.append(search_by.input(search_by_changed, [search_by, k, turns], [*outputs, retriever],
-                                         concurrency_limit="default", **private))
-        answering.append(k.release(k_changed, [retriever, k, turns], outputs, concurrency_limit="default", **private))
-        question.change(lambda q: gr.Button(interactive=bool((q or "").strip())), question, ask, queue=False,
-                       **private)
+            button.click(example(text), [retriever, k, turns], outputs, concurrency_limit="default", **private)
+        search_by.input(search_by_changed, [search_by, k, turns], [*outputs, retriever], concurrency_limit="default",
+                        **private)
+        k.release(k_changed, [retriever, k, turns], outputs, concurrency_limit="default", **private)
+        # In the browser alone: Ask follows the box, and typing clears a status line that is
+        # no longer true ("Nothing to ask", "Stopped"), without a request per keystroke.
+        question.change(None, [question], [ask], js="(q) => ({__type__: 'update', interactive: !!(q || '').trim()})",
+                        queue=False, **private)
+        question.input(None, None, [status], js="() => ''", queue=False, **private)
         stop.click(stopped, [turns, asking, question],
-                   [conversation, viewer, inspector, record, saved, asking, question, ask, stop, status],
-                   cancels=answering, queue=False, **private)
+                   [conversation, viewer, inspector, record, turns, saved, asking, question, ask, stop, status],
+                   queue=False, **private)
         # Clear forgets the conversation; a question being typed stays in the box.
         clear_btn.click(cleared, None, [conversation, viewer, inspector, record, turns, saved, asking, stop, status],
-                        cancels=answering, queue=False, **private)
+                        queue=False, **private)
         viewer.cite(cite, [turns], viewer, queue=False, **private)
         demo.load(restored, [saved], [conversation, viewer, inspector, record, turns, status], queue=False, **private)
     return demo

@@ -160,7 +160,9 @@ def document_panel(doc: Document | None, answer: Answer | None = None, turn_id: 
             f'<span class="rag-loc">{escape(where)}</span></div>')
     body = marked(doc, 0, len(doc.text), quotes, turn_id or 0, quote_n, span)
     return _panel(key, turn_id if turn_id is not None else "", "doc", head,
-                  f'<div class="rag-doc" data-doc="{escape(doc.doc_id)}">{body}</div>')
+                  # Focusable, so that the keyboard scrolls it (arrows, Page Down).
+                  f'<div class="rag-doc" data-doc="{escape(doc.doc_id)}" tabindex="0" role="region" '
+                  f'aria-label="{escape(doc.title)}: the whole text">{body}</div>')
 
 
 # ----------------------------------------------------------- documents, inspector

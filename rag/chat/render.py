@@ -13,9 +13,8 @@ exactly ``document.text[start:end]``, inner quotation marks included.
 from __future__ import annotations
 
 import html
-import re
 from functools import lru_cache
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from rag.answer import followup
 from rag.ingest.layout import describe, paragraph_starts
@@ -105,17 +104,14 @@ def explain(rewrite: Rewrite | None, titles: Mapping[str, str]) -> str:
     return " ".join(parts)
 
 
-def _quote_html(q: Quote, turn_id: int, doc: Document | None, text: str | None = None) -> str:
-    partial = text is not None
-    body = escape(q.text if text is None else text)
-    if partial:
-        end = '<span class="rag-more">…</span>'
-    else:  # the closing mark and the number on one line
-        end = (f'<span class="rag-end"><span class="rag-qm" aria-hidden="true">”</span>&#160;'
-               f'<button type="button" class="rag-cite" data-cite="{cite_key(turn_id, "q", q.n)}" '
-               f'title="Show in {escape(q.title)}, {escape(place(doc, q.start, q.end))}">[{q.n}]</button></span>')
+def _quote_html(q: Quote, turn_id: int, doc: Document | None) -> str:
+    where = f"{q.title}, {place(doc, q.start, q.end)}"
+    # The closing mark and the number on one line.
+    end = (f'<span class="rag-end"><span class="rag-qm" aria-hidden="true">”</span>&#160;'
+           f'<button type="button" class="rag-cite" data-cite="{cite_key(turn_id, "q", q.n)}" '
+           f'title="Show in {escape(where)}" aria-label="[{q.n}] show in {escape(where)}">[{q.n}]</button></span>')
     return (f'<blockquote class="rag-quote" data-n="{q.n}"><span class="rag-qm" aria-hidden="true">“</span>'
-            f'<span class="rag-qt">{body}</span>{end}</blockquote>')
+            f'<span class="rag-qt">{escape(q.text)}</span>{end}</blockquote>')
 
 
 def _quotes_html(answer: Answer, turn_id: int, documents: Mapping[str, Document]) -> list[str]:
@@ -194,38 +190,19 @@ def answer_html(answer: Answer, turn_id: int, documents: Mapping[str, Document],
     return f'<div class="rag-a" data-turn="{turn_id}">{"".join(parts)}</div>'
 
 
-def turn_html(turn_id: int, question: str, body: str, pending: bool = False) -> str:
-    state = " rag-pending" if pending else ""
+def turn_html(turn_id: int, question: str, body: str, pending: bool = False, fresh: bool = False) -> str:
+    """One question and its answer. ``fresh``: the answer just arrived, and the page reveals it
+    piece by piece (the browser does that; the server sends the whole answer at once)."""
+    state = " rag-pending" if pending else " rag-fresh" if fresh else ""
     return (f'<section class="rag-turn{state}" data-turn="{turn_id}">'
             f'<div class="rag-q"><span class="rag-you">You asked</span> {escape(question)}</div>{body}</section>')
 
 
-def pending_html(turn_id: int, question: str, why: str = "", shown: str = "") -> str:
+def pending_html(turn_id: int, question: str, why: str = "") -> str:
     """A question still being answered: no citations, no copy button yet."""
     note = f'<div class="rag-searched">{escape(why)}</div>' if why else ""
-    body = shown or '<p class="rag-wait" role="status">Searching the documents…</p>'
+    body = '<p class="rag-wait" role="status">Searching the documents…</p>'
     return turn_html(turn_id, question, f'<div class="rag-a rag-partial">{note}{body}</div>', pending=True)
-
-
-def stream_html(answer: Answer, turn_id: int, documents: Mapping[str, Document],
-                steps_per_quote: int = 4) -> Iterator[str]:
-    """Growing prefixes of the answer's quotations, revealed at word boundaries
-    of the source text; each prefix is escaped whole, never half an entity."""
-    done: list[str] = [_caution_html(answer)] if answer.caution else []
-    if answer.abstained or not answer.quotes:
-        return
-    for q in ordered_quotes(answer, documents):
-        for cut in _word_cuts(q.text, steps_per_quote)[:-1]:
-            yield "".join([*done, _quote_html(q, turn_id, documents.get(q.doc_id), q.text[:cut])])
-        done.append(_quote_html(q, turn_id, documents.get(q.doc_id), q.text))
-
-
-def _word_cuts(text: str, steps: int) -> list[int]:
-    spaces = [m.start() for m in re.finditer(r"\s+", text)]
-    if not spaces or steps <= 1:
-        return [len(text)]
-    picks = sorted({spaces[int(i * len(spaces) / steps)] for i in range(1, steps)})
-    return [*picks, len(text)]
 
 
 def conversation_html(turns: Sequence[str], pending: str = "") -> str:

@@ -22,11 +22,15 @@ from rag.settings import settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-QUEUE_SIZE = 16  # questions waiting beyond this are refused (HTTP 503), not piled up
-# Measured with benchmarks/load.py on 2 cores (benchmarks/LOAD.md): an answer
-# spends most of its time in streaming pauses, so 4 at once answer ~1.5x as
-# many questions per second as 2, for ~110 MiB more; 8 adds little and 1 GiB.
-CONCURRENCY = 4  # answers computed at once
+# An answer holds a worker only while it is computed (tens of milliseconds on
+# a quiet machine; the page reveals it, the server no longer paces it), so the
+# queue can let everyone in that the machine answers within a few seconds:
+# 50 people asking at once all get answers, and beyond 64 waiting a question
+# is refused at once ("queue is full", HTTP 503) rather than left waiting
+# (benchmarks/LOAD.md). Before, a 30 ms pause between streamed pieces held a
+# worker for the whole stream, and 16 waiting places turned 120 of 200 away.
+QUEUE_SIZE = 64
+CONCURRENCY = 4  # answers computed at once: one per core and as many waiting on memory or the GIL
 # One torch thread per answer: with two, a query embedding took 5x longer when
 # the other core was busy (benchmarks/load_threads.py); the server gained nothing.
 TORCH_THREADS = 1
@@ -196,7 +200,7 @@ def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, b
     try:
         # A fresh app_kwargs each launch: Gradio adds to the dict it is given.
         _, url, _ = demo.launch(**launch_settings(host, port, max_file_size), prevent_thread_lock=True, quiet=True,
-                                css=app.CSS,
+                                css=app.CSS, theme=app.theme(),
                                 app_kwargs={"middleware": [guard_middleware(demo, host, allowed_hosts, max_upload)]})
     except OSError as err:  # lost a race for the port since the check, or no free port in Gradio's range
         raise RagError(f"cannot listen on {url_host(host)}:{port or 'any port'} ({err}); choose another --port") from None

@@ -15,14 +15,8 @@ from rag.answer.followup import rewrite, turn_from_answer
 from rag.answer.question import MAX_QUESTION_CHARS, clean_question
 from rag.answer.serialize import answer_to_dict
 from rag.chat import panels
-from rag.chat.render import (
-    answer_html,
-    conversation_html,
-    explain,
-    pending_html,
-    stream_html,
-    turn_html,
-)
+from rag.chat.language import documents_language, language_note
+from rag.chat.render import answer_html, conversation_html, explain, pending_html, turn_html
 from rag.errors import RagError
 from rag.failpoints import failpoint
 from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag
@@ -64,10 +58,12 @@ def _titles(rag: Rag) -> dict[str, str]:
     return {d: doc.title for d, doc in rag.index.documents.items()}
 
 
-def rendered_turns(rag: Rag, turns: Sequence[ChatTurn]) -> list[str]:
+def rendered_turns(rag: Rag, turns: Sequence[ChatTurn], fresh: bool = False) -> list[str]:
+    """Each turn as HTML; ``fresh``: the last one has just been answered (the page reveals it)."""
     documents, titles = rag.index.documents, _titles(rag)
-    return [turn_html(t.id, t.rewrite.question, answer_html(t.answer, t.id, documents, t.rewrite, titles))
-            for t in turns]
+    return [turn_html(t.id, t.rewrite.question, answer_html(t.answer, t.id, documents, t.rewrite, titles),
+                      fresh=fresh and i == len(turns) - 1)
+            for i, t in enumerate(turns)]
 
 
 def descriptions() -> dict[str, str]:
@@ -92,8 +88,8 @@ def record_for(turn: ChatTurn, documents=None) -> dict:
     }
 
 
-def finished_view(rag: Rag, turns: Sequence[ChatTurn], status: str = "") -> ChatView:
-    """The page for ``turns``, the last one's sources open beside it."""
+def finished_view(rag: Rag, turns: Sequence[ChatTurn], status: str = "", fresh: bool = False) -> ChatView:
+    """The page for ``turns``, the last one's sources open beside it (``fresh``: just answered)."""
     turns = tuple(turns)
     if not turns:
         return ChatView(conversation_html([]), panels.empty_panel(),
@@ -101,7 +97,7 @@ def finished_view(rag: Rag, turns: Sequence[ChatTurn], status: str = "") -> Chat
     last = turns[-1]
     documents = rag.index.documents
     return ChatView(
-        conversation_html(rendered_turns(rag, turns)),
+        conversation_html(rendered_turns(rag, turns, fresh)),
         panels.sources_panel(last.answer, last.id, last.rewrite.question, documents),
         panels.inspector_html(last.rankings, last.answer, last.retriever, descriptions()),
         record_for(last, documents), turns, status,
@@ -127,12 +123,14 @@ def respond(
     turns: Sequence[ChatTurn] = (),
     k: int = DEFAULT_K,
     retriever: str = DEFAULT_RETRIEVER,
-    stream_steps: int = 4,
     turn_id: int | None = None,
 ) -> Iterator[ChatView]:
-    """Answer ``question`` after ``turns``, yielding views as the answer streams in.
+    """Answer ``question`` after ``turns``: first the question with a placeholder, then the whole answer.
 
-    The last view is complete (API callers only see the last one). An empty
+    Two views, no pacing: an answer is tens of milliseconds of work, and a
+    server that paced its pieces held one of its few workers for the whole
+    reveal (benchmarks/LOAD.md); the page reveals the answer itself. The
+    last view is complete (API callers only see the last one). An empty
     question changes nothing but the status line.
     """
     # Bounded work and display per question, whatever an API caller sends;
@@ -148,23 +146,18 @@ def respond(
     documents = rag.index.documents
     rw = rewrite(question, [turn_from_answer(t.answer) for t in turns], documents)
     turn_id = max([t.id for t in turns] + [(turn_id or 1) - 1]) + 1
-    past = rendered_turns(rag, turns)
     why = explain(rw, _titles(rag))
-    waiting = panels.waiting_panel()
-    inspector = panels.inspector_html({}, None, retriever)
-    yield ChatView(conversation_html(past, pending_html(turn_id, rw.question, why)), waiting, inspector, {}, turns,
+    yield ChatView(conversation_html(rendered_turns(rag, turns), pending_html(turn_id, rw.question, why)),
+                   panels.waiting_panel(), panels.inspector_html({}, None, retriever), {}, turns,
                    asking=question, done=False)
-
+    failpoint("chat.answer.pending")
     answer = rag.answer_rewrite(rw, k=k, retriever=retriever)
+    note = language_note(rw.question, documents_language(rag.index))
+    if note:
+        answer = dataclasses.replace(answer, notes=(*answer.notes, note))
     turn = ChatTurn(turn_id, rw, answer, rag.compare_retrievers(rw, k), retriever, k)
-    new_turns = (*turns, turn)[-MAX_TURNS:]
-    final = finished_view(rag, new_turns)
-    for shown in stream_html(answer, turn_id, documents, stream_steps):
-        # The sources and the turn are there already: a citation clicked while
-        # the answer streams resolves.
-        yield dataclasses.replace(final, conversation=conversation_html(past, pending_html(turn_id, rw.question,
-                                  why, shown)), asking=question, done=False)
-        failpoint("chat.stream.piece")
+    final = finished_view(rag, (*turns, turn)[-MAX_TURNS:], fresh=True)
+    failpoint("chat.answer.computed")
     yield final
 
 

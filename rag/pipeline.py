@@ -23,7 +23,7 @@ from rag.index.manifest import Expected
 from rag.ingest.chunking import ChunkSettings
 from rag.ingest.corpus import load_corpus
 from rag.retrieval.base import Retriever
-from rag.retrieval.question_form import RULES, LazyMap, QuestionForm, header_terms, read_question
+from rag.retrieval.question_form import RULES, LazyMap, QuestionForm, header_terms, name_terms, read_question
 from rag.retrieval.registry import RETRIEVERS, make_retriever
 from rag.retrieval.registry import spec as retriever_spec
 from rag.retrieval.scoring import SentenceScorer, SentenceScores, sentences_of
@@ -190,6 +190,10 @@ class Rag:
         return tuple(spec.make(self.index) for spec in self._steps)
 
     @cached_property
+    def _names(self) -> Mapping[str, frozenset[str]]:
+        return LazyMap(self.index.documents, name_terms)
+
+    @cached_property
     def _headers(self) -> Mapping[str, frozenset[str]]:
         """Each document's name terms, read only when a question names a
         document: a question that does not pays nothing for the corpus's size."""
@@ -197,7 +201,7 @@ class Rag:
 
     def form(self, query: str) -> QuestionForm:
         """What the (cleaned) question asks for, read once for every stage."""
-        return read_question(query, self.index.documents, self._headers, self.rules)
+        return read_question(query, self.index.documents, self._headers, self.rules, self._names)
 
     def search(self, query: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER) -> list[Hit]:
         query, _ = clean_question(query)

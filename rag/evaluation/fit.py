@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -356,21 +355,23 @@ def calibrate(embedder: TokenEmbedder, ship: bool = False, max_false_abstain: fl
     if missing:
         raise EvalDataError(f"calibrating needs the project's eval sets and corpus, missing here: {', '.join(missing)} "
                             f"(run from a checkout of rag)")
-    with tempfile.TemporaryDirectory(prefix="rag-fit-") as tmp:
-        rows = []
-        for k, (folder, sets) in enumerate(DEV_CORPORA):
-            index, _ = build_index(load_corpus(root / folder), Path(tmp) / f"index-{k}", embedder, progress=progress)
-            scorer = SentenceScorer(index, embedder, tuning=None)
-            scorer.weights = dict(DEFAULT_WEIGHTS)
-            rag = Rag(index, embedder, scorer=scorer)
-            rows += _questions(rag, scorer, root, sets)
-        command = "rag calibrate" + (" --ship" if ship else "")
-        names = [n for _, sets in DEV_CORPORA for n in sets]
-        report = [f"# Tuning for {embedder.name}", "", f"Fitted by `{command}` on " + ", ".join(names)
-                  + f" ({len(rows)} questions, {len(DEV_CORPORA)} corpora).", ""]
-        weights = choose_weights(rows, report)
-        quote_weights = choose_quote_weights(rows, report)
-        model = choose_answerability(answerability_examples(rows, weights), max_false_abstain, report, max_caution)
+    # The development corpora's indexes are kept in eval/cache/ (git-ignored): a
+    # second calibration embeds only what changed.
+    cache = root / "eval" / "cache" / "calibrate" / tuning_file_name(embedder.name).rsplit(".", 1)[0]
+    rows = []
+    for k, (folder, sets) in enumerate(DEV_CORPORA):
+        index, _ = build_index(load_corpus(root / folder), cache / f"index-{k}", embedder, progress=progress)
+        scorer = SentenceScorer(index, embedder, tuning=None)
+        scorer.weights = dict(DEFAULT_WEIGHTS)
+        rag = Rag(index, embedder, scorer=scorer)
+        rows += _questions(rag, scorer, root, sets)
+    command = "rag calibrate" + (" --ship" if ship else "")
+    names = [n for _, sets in DEV_CORPORA for n in sets]
+    report = [f"# Tuning for {embedder.name}", "", f"Fitted by `{command}` on " + ", ".join(names)
+              + f" ({len(rows)} questions, {len(DEV_CORPORA)} corpora).", ""]
+    weights = choose_weights(rows, report)
+    quote_weights = choose_quote_weights(rows, report)
+    model = choose_answerability(answerability_examples(rows, weights), max_false_abstain, report, max_caution)
     data = {"model": embedder.name, "fitted_by": command, "weights": weights, "quote_weights": quote_weights,
             "answerability": {
         "features": list(model.features), "coef": list(model.coef), "intercept": model.intercept,

@@ -195,9 +195,34 @@ def named_documents(question: str, documents: Mapping[str, Document],
     return (doc_id,) if best > 0 and best > second else ()
 
 
+def name_terms(doc: Document) -> frozenset[str]:
+    """The stemmed words of a document's own name: its title, file name and kind."""
+    path = doc.path.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, suffix = path.rpartition(".")
+    kind = _KIND_WORDS.get(f".{suffix.lower()}", "") if dot else ""
+    return frozenset(_terms(" ".join((doc.title, re.sub(r"[-_.]+", " ", stem or path), kind))))
+
+
+def without_name(text: str, doc_id: str, names: Mapping[str, frozenset[str]]) -> str | None:
+    """The question less the words by which it named document ``doc_id`` (those
+    of its name no other document's name shares): they chose where to look,
+    and would otherwise match the one sentence that repeats the name ("If a
+    copy of the MPL was not distributed…") rather than the answer. None when
+    nothing would be left to search for, or nothing is taken away."""
+    others = frozenset().union(*(t for d, t in names.items() if d != doc_id)) if len(names) > 1 else frozenset()
+    own = names[doc_id] - others - {stem_words([g])[0] for g in _GENRE_WORDS}
+    kept = [w for w in re.findall(r"[\w'’-]+|[^\w\s]", text)
+            if not (_terms(w) and _terms(w) <= own)]
+    stripped = " ".join(kept)
+    if stripped == " ".join(re.findall(r"[\w'’-]+|[^\w\s]", text)) or not _terms(stripped) - set(map(str, ())):
+        return None
+    content = [w for w in kept if w.lower() not in STOPWORDS and re.search(r"\w", w)]
+    return stripped if len(content) >= 2 else None
+
+
 def read_question(text: str, documents: Mapping[str, Document] = {},  # noqa: B006 (read only)
                   headers: Mapping[str, frozenset[str]] | None = None,
-                  rules: frozenset[str] = RULES) -> QuestionForm:
+                  rules: frozenset[str] = RULES, names: Mapping[str, frozenset[str]] | None = None) -> QuestionForm:
     """The form of ``text`` (an already cleaned question) under ``rules``."""
     def on(rule: str, found) -> bool:
         return rule in rules and bool(found)
@@ -213,6 +238,8 @@ def read_question(text: str, documents: Mapping[str, Document] = {},  # noqa: B0
     agree = _AGREE_ON.search(text) if broad else None
     if agree:
         broad, plural, topic = False, "each" in rules, agree.group("topic").strip(" .!")
+    if len(named) == 1 and not broad and not part and topic is None:
+        topic = without_name(text, named[0], names or LazyMap(documents, name_terms))
     kind = None
     if not broad:  # evidence for the answerability model, whatever the rules
         kinds = (("quantity", _QUANTITY_Q), ("date", _DATE_Q), ("author", _AUTHOR_Q), ("name", _NAME_Q))

@@ -51,6 +51,11 @@ class FastEmbedder:
         # when it was tried and is not to be had.
         self._questions = None
         self._cached_query = lru_cache(maxsize=QUERY_CACHE)(self._embed_query)
+        # One forward pass per question gives both its vector and its word
+        # pieces: the scorer asks for the pieces, the dense retriever (and the
+        # page's inspector) for the vector; two passes were 71 % of the page's
+        # work per answer on a CPU without bfloat16 (the issue-25 profile).
+        self._cached_tokens = lru_cache(maxsize=QUERY_CACHE)(self._embed_one)
         from rag.embed import onnx_backend
 
         reason = onnx_backend.supported(self.model_path)
@@ -134,7 +139,19 @@ class FastEmbedder:
                 for row in ids]
 
     def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Token vectors for term-level matching; onnxruntime when it runs, else torch."""
+        """Token vectors for term-level matching; onnxruntime when it runs, else torch.
+        One text (a question) is answered from a cache shared with embed_query."""
+        if len(texts) == 1:
+            return [self._cached_tokens(texts[0])]
+        return self._embed_tokens(texts)
+
+    def _embed_one(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ids, tokens, vector = self._embed_tokens([text])[0]
+        for array in (ids, tokens, vector):
+            array.flags.writeable = False  # shared by every caller of the cache
+        return ids, tokens, vector
+
+    def _embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         if self._questions:
             return [e.as_tuple() for e in self._question_embeddings(texts)]
         onnx = self._onnx_or_none()
@@ -166,12 +183,10 @@ class FastEmbedder:
 
     def clear_cache(self) -> None:
         self._cached_query.cache_clear()
+        self._cached_tokens.cache_clear()
 
     def _embed_query(self, text: str) -> np.ndarray:
-        if self._questions:
-            return self._question_embeddings([text])[0].vector.astype(np.float32)
-        onnx = self._onnx_or_none()
-        return onnx.embed_query(text) if onnx is not None else self._torch.embed_query(text)
+        return self._cached_tokens(text)[2].astype(np.float32)
 
 
 def _warn(message: str) -> None:

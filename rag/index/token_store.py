@@ -27,7 +27,8 @@ F16, PQ = "f16", "pq"
 PQ_MIN_TOKENS = 65_536
 PQ_M = 64
 PQ_BITS = 8
-PQ_TRAIN = 32_768
+PQ_TRAIN = 16_384  # 64 per centroid, FAISS's own floor is 39
+PQ_ITERATIONS = 12
 PQ_SEED = 1234
 
 
@@ -60,6 +61,7 @@ class Codebook:
         sample = vectors if len(vectors) <= PQ_TRAIN else vectors[np.sort(rng.choice(len(vectors), PQ_TRAIN, replace=False))]
         pq = faiss.ProductQuantizer(dim, PQ_M, PQ_BITS)
         pq.cp.seed = PQ_SEED  # the same corpus gives the same codebook
+        pq.cp.niter = PQ_ITERATIONS
         pq.train(np.ascontiguousarray(sample, dtype=np.float32))
         centroids = faiss.vector_to_array(pq.centroids).reshape(PQ_M, 1 << PQ_BITS, dim // PQ_M)
         return cls(centroids)

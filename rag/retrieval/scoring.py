@@ -59,8 +59,10 @@ DEFAULT_WEIGHTS = {
     "broad_query": 0.3, "thesis_summary": 1.0, "thesis_early": 0.5, "thesis_recommends": 1.0,
 }
 # z statistics come from this many sentences spread evenly over the corpus:
-# all of them in a corpus up to this size (the bundled essays have 600).
-SAMPLE = 1024
+# all of them in a corpus up to this size (the bundled essays have 600), so
+# the essays score exactly as before candidates; at any size, a question's
+# word-piece work is then about that of the essays plus its candidates'.
+SAMPLE = 640
 # A document a question names or summarises is scored whole up to this many
 # sentences (a long manual: those most likely to answer).
 DOC_UNITS = 1000
@@ -167,6 +169,12 @@ class SentenceScorer:
         self.evidence.cache_clear()
 
     @cached_property
+    def sample_tokens(self) -> tuple[np.ndarray, np.ndarray]:
+        """The sample's word-piece vectors, decoded once ([dim, T] float32) and where each sentence's start."""
+        tokens, offsets = self.layer.token_rows(self.sample)
+        return np.ascontiguousarray(tokens.T), offsets
+
+    @cached_property
     def sentence_doc(self) -> np.ndarray:
         return np.array([s.doc_id for s in self.layer.sentences], dtype=object)
 
@@ -234,9 +242,17 @@ class SentenceScorer:
         if ids.size == 0:
             return
         # Term matches are read over each sentence's context too: compute those rows as well.
-        near = np.clip(np.concatenate([ids - 1, ids + 1]), 0, layer.n - 1)  # abstention reads neighbours' terms
-        rows = np.unique(np.concatenate([ids, near, self.context[1][ids]]))
+        rows = np.unique(np.concatenate([ids, self.context[0][ids], self.context[1][ids]]))
         need = rows[np.isnan(evidence.term_match[0, rows])] if evidence.term_match.shape[0] else rows[:0]
+        if need.size and np.isnan(evidence.term_match[0, self.sample[0]]) and evidence.term_match.shape[0]:
+            # The sample's word pieces are kept decoded: every question reads all of them.
+            tokens_t, offsets = self.sample_tokens
+            sims = evidence.q_tokens @ tokens_t
+            best = np.maximum.reduceat(sims, np.minimum(offsets[:-1], max(sims.shape[1] - 1, 0)), axis=1) \
+                if sims.shape[1] else np.zeros((sims.shape[0], len(self.sample)), np.float32)
+            best[:, offsets[1:] == offsets[:-1]] = -1.0
+            evidence.term_match[:, self.sample] = best
+            need = need[np.isnan(evidence.term_match[0, need])]
         for at in range(0, need.size, DECODE_BATCH):  # word pieces decoded a batch at a time: memory stays bounded
             part = need[at:at + DECODE_BATCH]
             tokens, offsets = layer.token_rows(part)

@@ -5,15 +5,14 @@ question, a code block or a table row is one unit whatever its stops (a
 command is never cut at the dot of ``~/.bashrc``); contents lines, running
 headers and reference entries give none.
 
-A sentence the splitter ended where the sentence goes on (no closing stop,
-and the next one starts in lower case: "e.g." / "the …", "approx." / "3 mm")
-is joined to the next, so a quotation never ends mid-sentence.
+A sentence the splitter ended where the sentence goes on (the next one
+starts in lower case: "e.g." / "the …", "suffix ." / "xz.") is joined to
+the next, so a quotation never ends mid-sentence.
 """
 
 from __future__ import annotations
 
 import bisect
-import re
 from dataclasses import dataclass
 
 from rag.types import PARAGRAPH, PROSE, TITLES, UNREAD, WHOLE, Block, Document
@@ -21,7 +20,6 @@ from rag.types import PARAGRAPH, PROSE, TITLES, UNREAD, WHOLE, Block, Document
 # A unit longer than this is cut (at lines for code, by the splitter's own
 # limit for prose): a quotation is a readable piece.
 MAX_UNIT_CHARS = 1_000
-_ENDS = re.compile(r"[.!?…:;][\"'”’)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -48,9 +46,13 @@ def _code_pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _mid_sentence(text: str, left: tuple[int, int], right: tuple[int, int]) -> bool:
+    """Whether the splitter cut a sentence: the next piece opens in lower case
+    (no sentence does, in prose: "suffix ." / "xz.", "e.g." / "widget …"), unless
+    the first ends as a question or exclamation ("Why? because …" is rare enough
+    to lose, a quotation cut at ".xz" is not)."""
     head = text[left[0]:left[1]].rstrip()
     tail = text[right[0]:right[1]].lstrip()
-    return not _ENDS.search(head) and tail[:1].islower() and right[1] - left[0] <= MAX_UNIT_CHARS
+    return tail[:1].islower() and not head.endswith(("?", "!")) and right[1] - left[0] <= MAX_UNIT_CHARS
 
 
 def units_of(doc: Document, spans: list[tuple[int, int]]) -> list[Unit]:

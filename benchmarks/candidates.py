@@ -13,11 +13,10 @@ same from the candidates alone, and how many sentences each question scores.
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
-from benchmarks.common import OUT, scifact_queries, table, write_json
+from benchmarks.common import scifact_queries, table, write_json
 from benchmarks.corpus_scale import WORK, build, make_corpus
 
 GRID = ((50, 10), (100, 10), (100, 20), (200, 20), (400, 40))

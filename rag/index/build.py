@@ -31,7 +31,7 @@ from rag.index.vectors import describe as describe_vectors
 from rag.index.vectors import make_vector_index, reconstruct_all, write_vector_index
 from rag.ingest.chunking import ChunkSettings, chunk_documents
 from rag.ingest.names import full_names, in_full
-from rag.types import Corpus, Document
+from rag.types import TITLES, Corpus, Document
 
 
 def document_row(d: Document) -> dict:
@@ -110,7 +110,7 @@ def _embed(corpus: Corpus, chunks: list, embedder: TokenEmbedder, old: _Reusable
         overlapping = SentencesByDoc(planned)
         needed = {s.sentence_id for i in todo for s in overlapping(chunks[i])}
     fresh_ids = [s.sentence_id for s in planned if s.sentence_id in needed or skey[s.sentence_id] not in old.sentences]
-    texts = [docs[planned[i].doc_id].text[planned[i].start : planned[i].end] for i in fresh_ids]
+    texts = [_in_context(docs, planned, planned[i]) for i in fresh_ids]
     written_out = _names_in_full(docs, [planned[i] for i in fresh_ids], texts)
     fresh = embedder.embed_sentences(texts + [text for _, text in written_out], progress=progress)
     for (row, _), full in zip(written_out, fresh[len(texts):]):
@@ -125,6 +125,19 @@ def _embed(corpus: Corpus, chunks: list, embedder: TokenEmbedder, old: _Reusable
         if empty:
             vectors[empty] = embedder.embed_documents([chunks[i].text for i in empty])
     return vectors, len(todo), entries
+
+
+def _in_context(docs: dict[str, Document], planned: list, s) -> str:
+    """What the model reads for a unit: its text, after the heading it stands
+    under (not for headings themselves), as a reader meets it: "On macOS" /
+    "brew install pipx" is about macOS though its words never say so. The
+    unit's vector and word pieces then carry the heading; its quotation is
+    still its own text alone."""
+    text = docs[s.doc_id].text[s.start:s.end]
+    if s.heading < 0 or s.kind in TITLES:
+        return text
+    h = planned[s.heading]
+    return f"{docs[h.doc_id].text[h.start:h.end]}\n{text}"
 
 
 def _names_in_full(docs: dict[str, Document], sentences: list, texts: list[str]) -> list[tuple[int, str]]:

@@ -19,8 +19,9 @@ from rag.index.generations import describe_os_error, read_regular
 
 # 2: sentence layer; 3: chunk vectors summed from sentences; 4: names in full
 # (rag.ingest.names); 5: the fingerprint covers the whole manifest; 6: document
-# blocks and page labels, units with kinds and headings, compact word pieces.
-FORMAT_VERSION = 6
+# blocks and page labels, units with kinds and headings, compact word pieces; 7: units
+# embedded after their heading.
+FORMAT_VERSION = 7
 LIBRARIES = ("rag", "faiss-cpu", "sentence-transformers", "langchain-text-splitters", "bm25s", "numpy")
 
 

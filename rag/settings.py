@@ -53,6 +53,11 @@ class Settings:
                                        "is stopped then).", "60")
     parse_memory_mb: int | None = _env("RAG_PARSE_MEMORY_MB", "Memory the process reading one file may use, "
                                        "in MB.", "1024")
+    upload_total_mb: float | None = _env("RAG_UPLOAD_TOTAL_MB", "Uploads the chat page holds at once, all "
+                                         "visitors together, in MB (one visitor holds at most RAG_MAX_FILES × "
+                                         "RAG_MAX_FILE_MB).", "twice RAG_MAX_FILES × RAG_MAX_FILE_MB")
+    upload_expiry_s: float | None = _env("RAG_UPLOAD_EXPIRY_S", "Seconds an upload the page has not added "
+                                         "is kept before it is deleted.", "600")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -99,6 +104,8 @@ class Settings:
             max_files=whole("RAG_MAX_FILES", 1, 10_000),
             parse_seconds=positive("RAG_PARSE_SECONDS"),
             parse_memory_mb=whole("RAG_PARSE_MEMORY_MB", 64, 1 << 20),
+            upload_total_mb=positive("RAG_UPLOAD_TOTAL_MB"),
+            upload_expiry_s=positive("RAG_UPLOAD_EXPIRY_S"),
         )
 
     @staticmethod

@@ -60,13 +60,18 @@ def reaches_out(line: str) -> bool:
     return False
 
 
-def watched(args: list[str], tmp_path: Path, timeout: float) -> tuple[subprocess.CompletedProcess, list[str], list[str]]:
+def watched(args: list[str], tmp_path: Path, timeout: float,
+            hook_on: bool = True) -> tuple[subprocess.CompletedProcess, list[str], list[str]]:
     """Run ``args`` (a Python script and its arguments) in a loopback-only
-    namespace under strace and the Python hook, with a fresh HOME."""
+    namespace under strace and the Python hook, with a fresh HOME.
+    ``hook_on=False`` leaves the hook out (it refuses a lookup before glibc
+    makes one): then strace alone watches, as controls need."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     trace, hook = tmp_path / "strace.log", tmp_path / "net.log"
     env = guarded_env(hook)
+    if not hook_on:
+        env["PYTHONPATH"] = str(ROOT)
     from rag.settings import cache_root
 
     env.update(HOME=str(home), RAG_CACHE=str(cache_root()), RAG_THREADS="1")
@@ -75,7 +80,7 @@ def watched(args: list[str], tmp_path: Path, timeout: float) -> tuple[subprocess
                "-e", "trace=connect,sendto,sendmsg", "-o", str(trace), sys.executable, *args]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
     lines = trace.read_text(errors="replace").splitlines() if trace.exists() else []
-    return result, lines, outbound_attempts(hook)
+    return result, lines, outbound_attempts(hook) if hook_on else []
 
 
 def _loopback_seen(lines: list[str]) -> bool:

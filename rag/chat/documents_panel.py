@@ -6,13 +6,20 @@ adding and removing do is rag.chat.uploads.
 page passes a ``holder`` whose ``rag`` is the index answering now, swapped
 (never mutated) when documents change, so a question already being answered
 finishes on the index it started with.
+
+There is one list for the whole server: it is read from ``holder.rag`` on
+every page load (``DocumentsPanel.refresh``) and after every add or remove.
+Gradio keeps each session's copy of a component's choices and refuses a
+value not among them, so a document another visitor added would be refused
+by "Search in" and "Remove" until a reload; those events take their values
+unprocessed and check them against the index answering now instead.
 """
 
 from __future__ import annotations
 
 import html
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -81,6 +88,13 @@ class DocumentsPanel:
     upload: Any = None
     remove_pick: Any = None
     remove: Any = None
+    refresh: Callable[[], tuple] | None = None  # the list, "Search in" and "Remove" as the index holds them now
+    refreshes: list = field(default_factory=list)  # the components ``refresh`` updates, in its order
+
+
+def _ids(values) -> list[str]:
+    """Document ids as a client sent them, unprocessed: text only."""
+    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
 
 
 def _status(message: str, ok: bool) -> str:
@@ -100,10 +114,17 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
     panel = DocumentsPanel(table, scope, status)
 
     def chosen(documents, request: gr.Request):
-        holder.set_scope(request.session_hash, documents)
+        holder.set_scope(request.session_hash, _ids(documents))
 
-    # Also fires when adding or removing updates the ticks.
-    scope.change(chosen, [scope], None, api_name="search_in", queue=False, show_progress="hidden")
+    # Also fires when adding or removing updates the ticks. Unprocessed: any document the index holds now.
+    scope.change(chosen, [scope], None, api_name="search_in", queue=False, show_progress="hidden", preprocess=False)
+
+    def refresh():
+        rows_now = document_rows(holder.rag)
+        values = (listing(holder.rag), gr.CheckboxGroup(choices=choices(rows_now), value=[r.doc_id for r in rows_now]))
+        return values + ((gr.Dropdown(choices=choices(rows_now), value=[]),) if adding else ())
+
+    panel.refresh, panel.refreshes = refresh, [table, scope]
     if not adding:
         return panel
     library = library or Uploads()
@@ -114,9 +135,12 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
         panel.remove_pick = gr.Dropdown(choices(rows), value=[], multiselect=True, label="Remove documents",
                                         elem_id="rag-remove-pick", scale=3)
         panel.remove = gr.Button("Remove", elem_id="rag-remove", scale=1, min_width=80)
+    panel.refreshes.append(panel.remove_pick)
 
     def add(files, scope_now, progress=gr.Progress(track_tqdm=True)):
-        paths = [str(f) for f in (files or [])]
+        # Unprocessed: FileData dicts whose paths the guard has checked are this visitor's uploads.
+        paths = [f["path"] for f in (files or []) if isinstance(f, dict) and isinstance(f.get("path"), str)]
+        scope_now = _ids(scope_now)
         before = set(holder.rag.index.documents)
         try:
             outcome = library.add(
@@ -133,7 +157,8 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
                 _status(outcome.message, outcome.ok), gr.Dropdown(choices=choices(rows_now), value=[]), None)
 
     def remove(doc_ids, scope_now, progress=gr.Progress(track_tqdm=True)):
-        outcome = library.remove(holder.rag, list(doc_ids or []))
+        outcome = library.remove(holder.rag, _ids(doc_ids))
+        scope_now = _ids(scope_now)
         holder.swap(outcome.rag)
         rows_now = document_rows(outcome.rag)
         kept = [d for d in (scope_now or []) if d in outcome.rag.index.documents]
@@ -143,7 +168,7 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
     outputs = [table, scope, status, panel.remove_pick]
     # One change at a time for the whole server (rag.chat.uploads.Uploads also refuses a second).
     panel.upload.upload(add, [panel.upload, scope], [*outputs, panel.upload], api_name="add_documents",
-                        concurrency_limit=1, concurrency_id="documents", show_progress="full")
+                        concurrency_limit=1, concurrency_id="documents", show_progress="full", preprocess=False)
     panel.remove.click(remove, [panel.remove_pick, scope], outputs, api_name="remove_documents",
-                       concurrency_limit=1, concurrency_id="documents", show_progress="full")
+                       concurrency_limit=1, concurrency_id="documents", show_progress="full", preprocess=False)
     return panel

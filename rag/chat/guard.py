@@ -15,8 +15,6 @@ streaming responses, and the answers stream as server-sent events.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import ipaddress
 import json
 import logging
@@ -25,25 +23,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Mapping
 
+from rag.chat.headers import (  # noqa: F401 (CONTENT_SECURITY_POLICY re-exported)
+    CONTENT_SECURITY_POLICY, MAX_HTML_HELD, SECURITY_HEADERS, csp_for, is_html, with_headers,
+)
 from rag.chat.calls import MAX_JSON_BODY, MAX_JSON_DEPTH, Refusal, check_body, check_call  # noqa: F401 (re-exported)
 from rag.chat.upload_store import UploadRefused, UploadStore, new_token, paths_json, set_cookie, token_from
 
 log = logging.getLogger("rag.chat.guard")
 
-# Checked in headless Chromium against the page (tests/test_csp_browser.py):
-# every gr.HTML renders through Function(), hence 'unsafe-eval'; the page's
-# own inline scripts are added by hash (_csp_for).
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; media-src 'self' blob:; "
-    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = (
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-frame-options", b"DENY"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 # Routes that store a file the client sends.
 UPLOAD_PATHS = re.compile(r"^/(?:gradio_api/)?(?:upload|process_recording)/?$")
@@ -194,46 +181,29 @@ def check_path(scope, headers: dict[str, str], policy: Policy) -> None:
         raise Refusal(404, "not found")
 
 
-# Gradio's page (/) carries five inline scripts (its config, API info, mode, a
-# loader, a padding fix); each is allowed by its sha256 in that page's own
-# policy. Content cannot add one: Gradio writes the config with "<" escaped
-# (gradio.routes.toorjson). Every other response gets the plain policy, as
-# does a page larger than this.
-MAX_HTML_HELD = 4 << 20
-_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
-
-
-def _is_html(message: dict) -> bool:
-    return any(k.lower() == b"content-type" and v.lower().startswith(b"text/html") for k, v in message.get("headers", ()))
-
-
-def _with_headers(message: dict, extra) -> dict:
-    present = {k.lower() for k, _ in message.get("headers", ())}
-    return {**message, "headers": [*message.get("headers", ()), *((k, v) for k, v in extra if k not in present)]}
-
-
-def _csp_for(html: bytes) -> bytes:
-    """The policy with the page's own inline scripts allowed by hash."""
-    hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode() + "'"
-                     for m in _INLINE_SCRIPT.finditer(html)})
-    policy = CONTENT_SECURITY_POLICY.replace("script-src 'self' 'unsafe-eval'",
-                                             " ".join(["script-src 'self' 'unsafe-eval'", *hashes]))
-    return policy.encode()
-
-
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
 
 class Guard:
-    """ASGI middleware applying a ``Policy`` to every HTTP and WebSocket request."""
+    """ASGI middleware applying a ``Policy`` to every HTTP and WebSocket request.
 
-    def __init__(self, app, policy: Policy):
+    ``preflights_only``: this instance sees only ``OPTIONS`` requests and lets
+    every other one through to the app. Gradio puts its own CORS middleware
+    outside the app's, and that answers a CORS preflight itself (200, the
+    origin reflected, credentials allowed) before the guard is reached; rag
+    wraps the whole app in such an instance too (rag.chat.serve), so a
+    preflight passes the same Host and Origin gate and carries the headers.
+    """
+
+    def __init__(self, app, policy: Policy, preflights_only: bool = False):
         self.app = app
         self.policy = policy
+        self.preflights_only = preflights_only
 
     async def __call__(self, scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        preflight = scope["type"] == "http" and scope.get("method") == "OPTIONS"
+        if scope["type"] not in ("http", "websocket") or (self.preflights_only and not preflight):
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
@@ -261,7 +231,7 @@ class Guard:
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
-        await self._pass(scope, receive, send, cookie=None if store is None or token else new_token())
+        await self._pass(scope, receive, send, cookie=None if store is None or token or preflight else new_token())
 
     async def _upload(self, scope, receive: Receive, send: Send, headers: dict[str, str], token: str) -> None:
         """The upload route, answered here (rag.chat.upload_store): Gradio never stores an upload."""
@@ -303,10 +273,10 @@ class Guard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                if scope.get("path") == "/" and _is_html(message):
+                if scope.get("path") == "/" and is_html(message):
                     held.append(message)
                     return
-                message = _with_headers(message, extra)
+                message = with_headers(message, extra)
             elif held:
                 held.append(message)
                 size = sum(len(m.get("body", b"")) for m in held[1:])
@@ -315,8 +285,8 @@ class Guard:
                 body = b"".join(m.get("body", b"") for m in held[1:])
                 headers = extra
                 if not message.get("more_body"):
-                    headers = tuple((k, _csp_for(body) if k == b"content-security-policy" else v) for k, v in headers)
-                await send(_with_headers(held[0], headers))
+                    headers = tuple((k, csp_for(body) if k == b"content-security-policy" else v) for k, v in headers)
+                await send(with_headers(held[0], headers))
                 message = {**message, "body": body}
                 held.clear()
             await send(message)

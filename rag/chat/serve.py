@@ -136,9 +136,32 @@ def guard_middleware(demo, host: str, allowed_hosts=(), max_upload: int = MAX_UP
     ``uploads``: the page's rag.chat.upload_store.UploadStore, None when it takes no files."""
     from starlette.middleware import Middleware
 
-    from rag.chat.guard import Guard, Policy
+    from rag.chat.guard import Guard
 
-    policy = Policy(
+    return Middleware(Guard, policy=guard_policy(demo, host, allowed_hosts, max_upload, uploads))
+
+
+def preflight_gate(policy):
+    """A lifespan that wraps the whole app, Gradio's CORS middleware included, in a
+    guard for CORS preflights (rag.chat.guard.Guard, ``preflights_only``). It runs
+    before the server accepts its first connection; the app's stack is built by then."""
+    import contextlib
+
+    from rag.chat.guard import Guard
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        app.middleware_stack = Guard(app.middleware_stack or app.build_middleware_stack(), policy,
+                                     preflights_only=True)
+        yield
+
+    return lifespan
+
+
+def guard_policy(demo, host: str, allowed_hosts=(), max_upload: int = MAX_UPLOAD_BYTES, uploads=None):
+    from rag.chat.guard import Policy
+
+    return Policy(
         host=host,
         allowed_hosts=frozenset(allowed_hosts),
         fn_indices=frozenset(int(i) for i in demo.fns),
@@ -147,7 +170,6 @@ def guard_middleware(demo, host: str, allowed_hosts=(), max_upload: int = MAX_UP
         inputs=event_inputs(demo),
         uploads=uploads,
     )
-    return Middleware(Guard, policy=policy)
 
 
 def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, max_file_size=MAX_UPLOAD) -> dict:
@@ -211,12 +233,16 @@ def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, b
     # The gate's bound on one upload request: every file a page may send at
     # once at its largest, and room for the multipart framing.
     max_upload = limits.files * limits.file_bytes + (1 << 20) if adding else MAX_UPLOAD_BYTES
+    from starlette.middleware import Middleware
+
+    from rag.chat.guard import Guard
+
+    policy = guard_policy(demo, host, allowed_hosts, max_upload, uploads)
     try:
         # A fresh app_kwargs each launch: Gradio adds to the dict it is given.
         _, url, _ = demo.launch(**launch_settings(host, port, max_file_size), prevent_thread_lock=True, quiet=True,
-                                css=app.CSS,
-                                app_kwargs={"middleware": [guard_middleware(demo, host, allowed_hosts, max_upload,
-                                                                            uploads)]})
+                                css=app.CSS, app_kwargs={"middleware": [Middleware(Guard, policy=policy)],
+                                                         "lifespan": preflight_gate(policy)})
     except OSError as err:  # lost a race for the port since the check, or no free port in Gradio's range
         if uploads is not None:
             uploads.close()

@@ -17,7 +17,6 @@ unprocessed and check them against the index answering now instead.
 
 from __future__ import annotations
 
-import html
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Callable
 
 import gradio as gr
 
+from rag.chat.render import escape
 from rag.chat.uploads import ACCEPTED, Uploads, choices, document_rows, limits_note
 from rag.pipeline import Rag
 
@@ -98,7 +98,7 @@ def _ids(values) -> list[str]:
 
 
 def _status(message: str, ok: bool) -> str:
-    lines = "".join(f"<div>{html.escape(line)}</div>" for line in message.split("\n"))
+    lines = "".join(f"<div>{escape(line)}</div>" for line in message.split("\n"))
     return f"<div class='rag-doc-status {'rag-ok' if ok else 'rag-refused'}' role='status'>{lines}</div>"
 
 
@@ -130,7 +130,7 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
     library = library or Uploads()
     panel.upload = gr.File(label="Add documents (drop files here)", file_count="multiple", file_types=ACCEPTED,
                            type="filepath", elem_id="rag-add")
-    gr.HTML(f"<p class='rag-note'>{html.escape(limits_note(library.limits))}</p>", elem_id="rag-add-limits")
+    gr.HTML(f"<p class='rag-note'>{escape(limits_note(library.limits))}</p>", elem_id="rag-add-limits")
     with gr.Row():
         panel.remove_pick = gr.Dropdown(choices(rows), value=[], multiselect=True, label="Remove documents",
                                         elem_id="rag-remove-pick", scale=3)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from rag.answer.question import clean_question
+from rag.errors import QuestionError
 from rag.types import Answer
+
+
+def _asked(question: str) -> str:
+    """The question as it was searched: cleaned and cut (the notes say how), never
+    the raw text, which may hold escape sequences and run to megabytes."""
+    try:
+        return clean_question(question)[0]
+    except QuestionError:
+        return ""
 
 
 def answer_to_dict(answer: Answer) -> dict:
     return {
-        "question": answer.question,
+        "question": _asked(answer.question),
         "answer": answer.text,
         "abstained": answer.abstained,
         "form": answer.form,

@@ -43,6 +43,9 @@ class Settings:
                       "the CPU has bfloat16.", "1")
     cache: Path | None = _env("RAG_CACHE", "Where unpacked models and the local ONNX export live.",
                               "$XDG_CACHE_HOME/rag or ~/.cache/rag")
+    key_file: Path | None = _env("RAG_KEY_FILE", "The key that seals every index this user builds (never "
+                                 "inside an index); an index sealed with another key is refused.",
+                                 "$XDG_CONFIG_HOME/rag/index.key or ~/.config/rag/index.key")
     host: str | None = _env("RAG_HOST", "Address `rag serve` listens on.", "127.0.0.1")
     port: int | None = _env("RAG_PORT", "Port `rag serve` listens on.", "7860")
     debug: bool = _env("RAG_DEBUG", "1 shows the traceback of an internal error.", "unset")
@@ -97,6 +100,7 @@ class Settings:
             torch_threads=whole("RAG_TORCH_THREADS", 1, 256),
             bf16=(get("RAG_BF16") or "1") != "0",
             cache=Path(get("RAG_CACHE")) if get("RAG_CACHE") else None,
+            key_file=Path(get("RAG_KEY_FILE")) if get("RAG_KEY_FILE") else None,
             host=get("RAG_HOST"),
             port=whole("RAG_PORT", 0, 65535),
             debug=bool(get("RAG_DEBUG")),

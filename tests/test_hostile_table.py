@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from rag.index.manifest import fingerprint, sha256_bytes
+from rag.index.manifest import seal_manifest, sha256_bytes
 from tests.conftest import CORPUS, ROOT, stop, write_corpus
 from tests.test_security import guarded_env, outbound_attempts
 
@@ -195,7 +195,7 @@ def _manifest(index_dir: Path) -> dict:
 
 def _save(index_dir: Path, m: dict, refingerprint: bool = True) -> None:
     if refingerprint:
-        m["fingerprint"] = fingerprint(m)
+        m.update(seal_manifest(m))  # re-sealed with this machine's key: the checks behind the seal
     (index_dir / "manifest.json").write_text(json.dumps(m))
 
 

@@ -72,9 +72,11 @@ def watched(args: list[str], tmp_path: Path, timeout: float,
     env = guarded_env(hook)
     if not hook_on:
         env["PYTHONPATH"] = str(ROOT)
+    from rag.index.seal import key_path
     from rag.settings import cache_root
 
-    env.update(HOME=str(home), RAG_CACHE=str(cache_root()), RAG_THREADS="1")
+    # A fresh HOME, but this user's model cache and index key (the indexes served were sealed with it).
+    env.update(HOME=str(home), RAG_CACHE=str(cache_root()), RAG_KEY_FILE=str(key_path()), RAG_THREADS="1")
     env.pop("ORT_DISABLE_TELEMETRY", None)  # rag must set it itself
     command = [sys.executable, str(LOOPBACK_ONLY), strace(), "-f", "-qq", "--seccomp-bpf",
                "-e", "trace=connect,sendto,sendmsg", "-o", str(trace), sys.executable, *args]

@@ -136,7 +136,8 @@ def _check_data(data: list, kinds: tuple[str, ...], by_name: bool) -> None:
     if by_name and len(data) != len(kinds):
         kinds = tuple(k for k in kinds if k != STATE) if len(data) == sum(k != STATE for k in kinds) else kinds
     if len(data) != len(kinds):
-        raise Refusal(422, f"'data' must hold {len(kinds)} values for this event, not {len(data)}")
+        raise Refusal(422, f"'data' must hold {len(kinds)} value{'' if len(kinds) == 1 else 's'} for this event, "
+                           f"not {len(data)}")
     for i, (value, kind) in enumerate(zip(data, kinds)):
         if not _fits(value, kind):
             raise Refusal(422, f"'data' value {i + 1} must be {_DESCRIBED.get(kind, kind)}, or null")

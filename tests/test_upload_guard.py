@@ -265,6 +265,8 @@ def test_wrong_typed_or_missing_values_are_a_422(tmp_path, path, body, detail):
     ("/gradio_api/run/predict", {"fn_index": 0, "data": [None, 3.5, {"any": "state"}], "session_hash": "s"}),
     ("/gradio_api/call/chat", {"data": ["q", 3]}),  # the state left out, as Gradio allows by name
     (QUEUE, {"fn_index": 1, "data": [None, ["kettle"]], "session_hash": "s"}),
+    # The page sends a text box's new value as event_data of its change event.
+    ("/gradio_api/run/predict", {"fn_index": 0, "data": ["Who?", 3, None], "event_data": "Who?", "session_hash": "s"}),
 ])
 def test_well_typed_values_pass(tmp_path, path, body):
     app, seen = app_with(store_in(tmp_path))

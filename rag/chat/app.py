@@ -110,6 +110,7 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
         yield from stream(reask(holder.for_session(request), turns or (), k, retriever), clear_box=False)
 
     def cite(turns, evt: gr.EventData):
+        # event_data is whatever the client sent: the page's own citations send {"key": ...}.
         data = getattr(evt, "_data", None)
         key = data.get("key", "") if isinstance(data, dict) else ""
         return open_citation(holder.rag, key, turns or ())

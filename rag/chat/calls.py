@@ -104,8 +104,6 @@ def check_call(path: str, body: bytes, policy, issued: Callable[[str], bool]) ->
         raise Refusal(422, f"request body nests more than {MAX_JSON_DEPTH} levels")
     if "data" in payload and not isinstance(payload["data"], list):
         raise Refusal(422, "'data' must be a list")
-    if payload.get("event_data") is not None and not isinstance(payload["event_data"], dict):
-        raise Refusal(422, "'event_data' must be an object")  # an event's details: Gradio reads keys of it
     fn_index = payload.get("fn_index")
     if fn_index is not None and (isinstance(fn_index, bool) or not isinstance(fn_index, int)
                                  or fn_index not in policy.fn_indices):

@@ -51,7 +51,7 @@ def input_kind(schema: dict) -> str:
     if kind == "array":
         items = schema.get("items")
         item = items.get("type") if isinstance(items, dict) else None
-        return f"array of {item}" if item in JSON_TYPES else "array"
+        return f"array of {item}" if isinstance(item, str) and item in JSON_TYPES else "array"
     if schema.get("$defs") is not None or "anyOf" in schema or "oneOf" in schema:
         return "any"  # files (FileData or a list of them): their shape is rag.chat.filerefs' to judge
     return kind if isinstance(kind, str) and kind in JSON_TYPES else "any"

@@ -182,6 +182,9 @@ class UploadStore:
         except Exception as err:  # python_multipart's parse errors: a malformed body
             upload.discard()
             raise UploadRefused(400, f"malformed multipart body ({type(err).__name__})") from None
+        except BaseException:  # cancelled (the server stopping): nothing half-written stays
+            upload.discard()
+            raise
         finally:
             with self._lock:
                 self._pending.pop(id(upload), None)

@@ -43,6 +43,9 @@ class Settings:
                       "the CPU has bfloat16.", "1")
     cache: Path | None = _env("RAG_CACHE", "Where unpacked models and the local ONNX export live.",
                               "$XDG_CACHE_HOME/rag or ~/.cache/rag")
+    key_file: Path | None = _env("RAG_KEY_FILE", "The key that seals every index this user builds (never "
+                                 "inside an index); an index sealed with another key is refused.",
+                                 "$XDG_CONFIG_HOME/rag/index.key or ~/.config/rag/index.key")
     host: str | None = _env("RAG_HOST", "Address `rag serve` listens on.", "127.0.0.1")
     port: int | None = _env("RAG_PORT", "Port `rag serve` listens on.", "7860")
     debug: bool = _env("RAG_DEBUG", "1 shows the traceback of an internal error.", "unset")
@@ -57,6 +60,11 @@ class Settings:
                                      "abstain (`rag info` lists them).", "logistic")
     steps: tuple[str, ...] = _env("RAG_STEPS", "Post-compose steps run on every answer, in order, comma-separated "
                                   "(`rag info` lists them).", "none")
+    upload_total_mb: float | None = _env("RAG_UPLOAD_TOTAL_MB", "Uploads the chat page holds at once, all "
+                                         "visitors together, in MB (one visitor holds at most RAG_MAX_FILES × "
+                                         "RAG_MAX_FILE_MB).", "twice RAG_MAX_FILES × RAG_MAX_FILE_MB")
+    upload_expiry_s: float | None = _env("RAG_UPLOAD_EXPIRY_S", "Seconds an upload the page has not added "
+                                         "is kept before it is deleted.", "600")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -106,6 +114,7 @@ class Settings:
             torch_threads=whole("RAG_TORCH_THREADS", 1, 256),
             bf16=(get("RAG_BF16") or "1") != "0",
             cache=Path(get("RAG_CACHE")) if get("RAG_CACHE") else None,
+            key_file=Path(get("RAG_KEY_FILE")) if get("RAG_KEY_FILE") else None,
             host=get("RAG_HOST"),
             port=whole("RAG_PORT", 0, 65535),
             debug=bool(get("RAG_DEBUG")),
@@ -115,6 +124,8 @@ class Settings:
             parse_memory_mb=whole("RAG_PARSE_MEMORY_MB", 64, 1 << 20),
             answerability=answerability[0] if answerability else None,
             steps=names("RAG_STEPS"),
+            upload_total_mb=positive("RAG_UPLOAD_TOTAL_MB"),
+            upload_expiry_s=positive("RAG_UPLOAD_EXPIRY_S"),
         )
 
     @staticmethod

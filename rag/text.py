@@ -28,6 +28,14 @@ _JSON_RAW = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
+# The bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069):
+# each makes what follows show in another order than it is stored ("Trojan Source").
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi_controls(text: str) -> str:
+    """``text`` with each bidirectional control replaced by U+FFFD, as ``safe`` does for a terminal."""
+    return _BIDI.sub(REPLACEMENT, text)
 
 
 def valid_text(text: str) -> str:

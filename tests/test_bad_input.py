@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from rag.errors import CorpusError, EvalDataError, IndexCorrupt, IndexMismatch, IndexMissing, QuestionError
-from rag.index.manifest import FORMAT_VERSION, fingerprint, sha256_bytes
+from rag.index.manifest import FORMAT_VERSION, seal_manifest, sha256_bytes
 from rag.answer.question import MAX_QUESTION_CHARS
 from rag.index.load import load_index
 from tests.conftest import CORPUS, write_corpus
@@ -68,7 +68,8 @@ def test_bad_corpus_files_are_skipped_with_a_warning_each(tmp_path):
         "good.txt": "Garden Notes Today\n\nTomatoes need full sun and steady water.",
         "latin1.txt": "Caf\xe9 society".encode("latin-1"),
         "binary.md": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
-        "utf16.txt": "Hello there".encode("utf-16"),
+        "utf16.txt": "Hello there".encode("utf-16"),  # with its byte-order mark: read (issue 24)
+        "utf16le.txt": "Hello there".encode("utf-16-le"),  # without: refused, the encoding named
         "empty.txt": b"",
         "blank.md": b"  \n\t\n",
     })
@@ -80,12 +81,13 @@ def test_bad_corpus_files_are_skipped_with_a_warning_each(tmp_path):
         "rag: warning: skipped blank.md: empty file",
         "rag: warning: skipped empty.txt: empty file",
         "rag: warning: skipped latin1.txt: not UTF-8 text (bad byte at offset 3)",
-        "rag: warning: skipped utf16.txt: binary file (contains NUL bytes)",
+        "rag: warning: skipped utf16le.txt: binary file (contains NUL bytes); it looks like UTF-16LE text "
+        "without a byte-order mark: save it as UTF-8, or with its mark",
     ])
     index = load_index(tmp_path / "i")
-    assert list(index.documents) == ["good"]
+    assert list(index.documents) == ["good", "utf16"] and index.documents["utf16"].text == "Hello there"
     assert [s["file"] for s in index.manifest["corpus"]["skipped"]] == [
-        "binary.md", "blank.md", "empty.txt", "latin1.txt", "utf16.txt"]
+        "binary.md", "blank.md", "empty.txt", "latin1.txt", "utf16le.txt"]
 
 
 def test_only_bad_files_or_empty_folder_refused_and_old_index_kept(tmp_path, essays_index):
@@ -95,7 +97,7 @@ def test_only_bad_files_or_empty_folder_refused_and_old_index_kept(tmp_path, ess
     (tmp_path / "empty").mkdir()
     line = one_line_error(run("index", "--corpus", str(tmp_path / "empty"), "--index", str(index_dir)))
     assert "no usable document in" in line
-    bad = write_corpus(tmp_path / "bad", {"a.txt": b"", "b.txt": b"\xff\xfe\x00"})
+    bad = write_corpus(tmp_path / "bad", {"a.txt": b"", "b.txt": b"\x89PNG\x00\x01"})
     line = one_line_error(run("index", "--corpus", str(bad), "--index", str(index_dir)))
     assert "a.txt: empty file" in line and "b.txt: binary file" in line
     line = one_line_error(run("index", "--corpus", str(tmp_path / "nowhere"), "--index", str(index_dir)))
@@ -121,7 +123,7 @@ def _edit_manifest(index_dir, change, refingerprint=True):
     m = json.loads(path.read_text())
     change(m)
     if refingerprint:
-        m["fingerprint"] = fingerprint(m)
+        m.update(seal_manifest(m))  # re-sealed with this machine's key: the checks behind the seal
     path.write_text(json.dumps(m))
 
 

@@ -62,7 +62,7 @@ def test_ask_json_shape_and_offsets(essays_index):
 def test_index_then_ask_in_text_mode(tmp_path):
     corpus = write_corpus(
         tmp_path / "c",
-        {"a.txt": "Garden Notes Today\n\nTomatoes need full sun and steady water.", "bad.txt": b"\xff\xfe"},
+        {"a.txt": "Garden Notes Today\n\nTomatoes need full sun and steady water.", "bad.txt": b"caf\xe9 \xff"},
     )
     index_dir = tmp_path / "idx"
     built = run("index", "--corpus", str(corpus), "--index", str(index_dir), "--chunk-size", "200",

@@ -262,3 +262,40 @@ def test_read_only_page_has_no_adding_and_refuses_uploads(tmp_path, embedder):
         assert refused.value.code in (400, 413)
     finally:
         demo.close()
+
+
+def test_one_document_list_for_the_whole_server(browser, served, tmp_path):
+    """Issue 24, point 5: a document one visitor adds is listed on every page load
+    (a new visitor's and a reload), and another session searches in it and removes it."""
+    from gradio_client import Client, handle_file
+
+    url, index_dir, _ = served
+    context, before = open_page(browser, url)  # opened before the document is added
+    pdf = paged_pdf(tmp_path / "orchard.pdf", [PAGE_ONE, PAGE_TWO])
+    _, _, status, _, _ = Client(url, verbose=False).predict([handle_file(str(pdf))], [], api_name="/add_documents")
+    assert "Added orchard." in status
+
+    def listed(page) -> bool:
+        page.wait_for_function("() => (document.querySelector('#rag-doclist')?.innerText || '').includes('3 documents')",
+                               timeout=30_000)
+        return "Field Notes" in page.locator("#rag-doclist").inner_text() and \
+            "Field Notes" in page.locator("#rag-scope").inner_text()
+
+    other_context, fresh = open_page(browser, url)
+    assert listed(fresh)
+    before.reload(wait_until="domcontentloaded")
+    assert listed(before)
+    # Another session, by the API: "Search in" and "Remove" take the added document.
+    other = Client(url, verbose=False)
+    other.predict(["orchard"], api_name="/search_in")
+    answer = other.predict(PEARS, "fusion", 5, api_name="/chat")
+    record = [v for v in answer if isinstance(v, dict) and "citations" in v][0]
+    assert {c["doc_id"] for c in record["citations"]} == {"orchard"}
+    _, _, status, _ = other.predict(["orchard"], [], api_name="/remove_documents")
+    assert "Removed orchard." in status
+    fresh.reload(wait_until="domcontentloaded")
+    fresh.wait_for_function("() => (document.querySelector('#rag-doclist')?.innerText || '').includes('2 documents')",
+                            timeout=30_000)
+    assert "Field Notes" not in fresh.locator("#rag-scope").inner_text()
+    context.close()
+    other_context.close()

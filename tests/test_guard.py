@@ -7,6 +7,7 @@ and tests/test_server_security.py; these show each rule can fail and pass.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -122,12 +123,18 @@ def test_uploads_of_any_size_are_refused(size):
     assert not seen
 
 
-def test_uploads_can_be_switched_on_with_a_bound():
-    client, seen = make_client(Policy("127.0.0.1", max_upload=2000))
+def test_uploads_can_be_switched_on_with_a_bound(tmp_path):
+    """With a store (rag.chat.upload_store) the guard answers the upload route
+    itself, within the request bound; the app behind it never sees an upload."""
+    from rag.chat.upload_store import Quota, UploadStore
+
+    (tmp_path / "up").mkdir(mode=0o700)
+    store = UploadStore(tmp_path / "up", Quota(files=20, file_bytes=10_000, session_bytes=50_000, server_bytes=50_000))
+    client, seen = make_client(Policy("127.0.0.1", max_upload=2000, uploads=store))
     small = client.post("/gradio_api/upload", files={"files": ("a.txt", b"x" * 100, "text/plain")})
-    assert small.status_code == 200 and b"x" * 100 in seen[-1][1]
+    assert small.status_code == 200 and Path(small.json()[0]).read_bytes() == b"x" * 100
     big = client.post("/gradio_api/upload", files={"files": ("b.txt", b"x" * 5000, "text/plain")})
-    assert big.status_code == 413 and len(seen) == 1
+    assert big.status_code == 413 and not seen
 
 
 @pytest.mark.parametrize("path, body, status, detail", [

@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from rag.index.manifest import fingerprint, sha256_bytes
+from rag.index.manifest import seal_manifest, sha256_bytes
 from tests.conftest import CORPUS, ROOT, stop, write_corpus
 from tests.test_security import guarded_env, outbound_attempts
 
@@ -140,8 +140,11 @@ def server(tmp_path_factory, essays_index):
 
 @pytest.fixture(scope="module")
 def adding_server(tmp_path_factory, essays_index):
-    """A page that adds documents, with one file of 1 MB at most per upload."""
-    yield from _serve(tmp_path_factory.mktemp("adding"), essays_index.path, "--allow-adding",
+    """A page that adds documents, with one file of 1 MB at most per upload, on a
+    copy of the essays' index (rows add documents to it)."""
+    folder = tmp_path_factory.mktemp("adding")
+    shutil.copytree(essays_index.path.parent, folder / "index", symlinks=True)
+    yield from _serve(folder, folder / "index" / essays_index.path.name, "--allow-adding",
                       env={"RAG_MAX_FILES": "1", "RAG_MAX_FILE_MB": "1"})
 
 
@@ -195,7 +198,7 @@ def _manifest(index_dir: Path) -> dict:
 
 def _save(index_dir: Path, m: dict, refingerprint: bool = True) -> None:
     if refingerprint:
-        m["fingerprint"] = fingerprint(m)
+        m.update(seal_manifest(m))  # re-sealed with this machine's key: the checks behind the seal
     (index_dir / "manifest.json").write_text(json.dumps(m))
 
 
@@ -510,6 +513,244 @@ def rebinding(ctx: Ctx) -> tuple[int, str]:
     return http_call("/gradio_api/queue/join", question, headers)(ctx)
 
 
+# ---------------------------------------------------------------- round three (issue 24)
+
+
+class Visitor:
+    """One browser on a page: it keeps the upload cookie the page sets (rag.chat.upload_store)."""
+
+    def __init__(self, server: "Server"):
+        self.server, self.cookie = server, ""
+        _, _, headers = server.request("/config")
+        self.cookie = headers.get("set-cookie", "").split(";")[0]
+
+    def post(self, path: str, payload, headers=None) -> tuple[int, str]:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        status, text, _ = self.server.request(path, "POST", body, {"Content-Type": "application/json",
+                                                                     "Cookie": self.cookie, **(headers or {})})
+        return status, text
+
+    def upload(self, *files: tuple[str, bytes], disposition: str = 'name="files"; filename="{name}"') -> tuple[int, str]:
+        parts = b"".join(f"--b\r\nContent-Disposition: form-data; {disposition.format(name=name)}\r\n\r\n".encode()
+                         + data + b"\r\n" for name, data in files)
+        status, text, _ = self.server.request("/gradio_api/upload", "POST", parts + b"--b--\r\n", {
+            "Content-Type": "multipart/form-data; boundary=b", "Cookie": self.cookie})
+        return status, text
+
+    def fn(self, api_name: str) -> int:
+        config = json.loads(self.server.request("/config")[1])
+        return next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
+
+    def queued(self, api_name: str, data: list) -> str:
+        """Run an event through the queue as the page does; its final message."""
+        session = "r3" + str(time.monotonic_ns())[-8:]
+        status, text = self.post("/gradio_api/queue/join", {"fn_index": self.fn(api_name), "session_hash": session,
+                                                            "data": data})
+        assert status == 200, text
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=600)
+        conn.request("GET", f"/gradio_api/queue/data?session_hash={session}", headers={"Cookie": self.cookie})
+        last = ""
+        for raw in conn.getresponse():
+            line = raw.decode("utf-8").strip()
+            if line.startswith("data:") and '"process_completed"' in line:
+                last = line[5:]
+                break
+        conn.close()
+        return last
+
+    def add(self, name: str, data: bytes) -> str:
+        status, text = self.upload((name, data))
+        assert status == 200, text
+        ref = {"path": json.loads(text)[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+        return self.queued("add_documents", [[ref], []])
+
+
+def file_url_in(path: str, api: str | None = None, make=None):
+    """A FileData-shaped value naming a URL or a path, in an event's data (read-only page, under the hook)."""
+    def run(ctx: Ctx) -> tuple[int, str]:
+        server = ctx.server
+        ref = {"path": make, "url": make, "orig_name": "x.txt", "meta": {"_type": "gradio.FileData"}}
+        if api is None:
+            body = {"fn_index": Visitor(server).fn("search_in"), "session_hash": "s", "data": [[ref]]}
+        else:
+            body = {"data": [ref, "fusion", 3]}
+        status, text = server.call(path, body)
+        server.quiet()
+        return status, text
+    return run
+
+
+def add_folder_with_links(ctx: Ctx) -> tuple[int, str]:
+    """rag add FOLDER: a link to a private file, one to /proc/self/environ, a FIFO; under strace for opens."""
+    from tests.test_no_outbound import strace
+
+    (ctx.tmp / "private").mkdir()
+    (ctx.tmp / "private" / "secret.txt").write_text(SECRET + "\n")
+    folder = write_corpus(ctx.tmp / "drop", {"kettle.txt": "Kettle Care\n\nDescale the kettle once a month."})
+    os.symlink(ctx.tmp / "private" / "secret.txt", folder / "secret.txt")
+    os.symlink("/proc/self/environ", folder / "environ.txt")
+    os.mkfifo(folder / "pipe.txt")
+    trace = ctx.tmp / "open.log"
+    result = subprocess.run([strace(), "-f", "-qq", "-e", "trace=open,openat", "-o", str(trace), sys.executable,
+                             "-m", "rag.cli", "add", str(folder), "--index", str(ctx.copy()), "-q"],
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    opened = [line for line in trace.read_text().splitlines() if "/environ" in line or (
+        str(ctx.tmp) in line and ("secret" in line or "pipe.txt" in line))]
+    listed = cli("list", "--index", ctx.copy())[1]
+    assert "kettle" in listed and "secret" not in listed and "environ" not in listed, listed
+    assert opened == [], opened
+    return result.returncode, result.stderr
+
+
+def name_not_utf8_fallback_title(ctx: Ctx) -> tuple[int, str]:
+    """A name not UTF-8 and no headline in the text: the title comes from the name."""
+    corpus = write_corpus(ctx.tmp / "c", {"a.txt": "Garden Notes Today\n\nTomatoes need full sun."})
+    Path(os.fsdecode(bytes(corpus) + b"/caf\xe9 notes.txt")).write_text("the cafe opens at nine, and closes late.\n")
+    code, out = cli("index", "--corpus", corpus, "--index", ctx.tmp / "index" / "default", "-q")
+    left = sorted(p.name for p in (ctx.tmp / "index").iterdir() if ".gen-" in p.name)
+    listed = json.loads(cli("list", "--json", "--index", ctx.tmp / "index" / "default")[1])["documents"]
+    titles = sorted(d["title"] for d in listed)
+    # rag add of such a file too: stored under U+FFFD.
+    extra = Path(os.fsdecode(bytes(ctx.tmp) + b"/r\xe9sum\xe9.txt"))
+    extra.write_text("plain words about a kettle.\n")
+    added = cli("add", extra, "--index", ctx.tmp / "index" / "default", "-q")
+    files = [d["file"] for d in json.loads(cli("list", "--json", "--index", ctx.tmp / "index" / "default")[1])["documents"]]
+    return max(code, added[0]), f"{out} titles={titles} generations={len(left)} files={files}"
+
+
+def upload_to(path_or_files, expect_json=False, **kw):
+    def run(ctx: Ctx) -> tuple[int, str]:
+        server = ctx.request.getfixturevalue("adding_server")
+        visitor = Visitor(server)
+        status, text = visitor.upload(*path_or_files, **kw)
+        server.quiet()
+        return status, text
+    return run
+
+
+def upload_served_back(ctx: Ctx) -> tuple[int, str]:
+    import urllib.parse
+
+    server = ctx.request.getfixturevalue("adding_server")
+    visitor = Visitor(server)
+    status, text = visitor.upload(("notes.txt", b"private notes"))
+    assert status == 200, text
+    path = json.loads(text)[0]
+    status, text, _ = server.request("/gradio_api/file=" + urllib.parse.quote(path), headers={"Cookie": visitor.cookie})
+    server.quiet()
+    return status, text
+
+
+def another_session_searches_and_removes(ctx: Ctx) -> tuple[int, str]:
+    server = ctx.request.getfixturevalue("adding_server")
+    added = Visitor(server).add("orchard notes.txt", b"Orchard Notes\n\nPears ripen off the tree; pick them when "
+                                                     b"the neck yields to a gentle press.\n")
+    assert "Added orchard-notes" in added, added
+    other = Visitor(server)  # a session that never saw the document added
+    listing = json.loads(other.post("/gradio_api/run/predict", {"fn_index": other.fn("refresh"), "data": [],
+                                                                 "session_hash": "o1"})[1])["data"][0]
+    status, _ = other.post("/gradio_api/run/predict", {"fn_index": other.fn("search_in"), "data": [["orchard-notes"]],
+                                                       "session_hash": "o1"})
+    removed = other.queued("remove_documents", [["orchard-notes"], []])
+    server.quiet()
+    return status, f"listed: {'Orchard Notes' in listing}; " + removed
+
+
+def resealed_without_the_key(ctx: Ctx) -> tuple[int, str]:
+    """The text edited, its files entries and the fingerprint recomputed; the seal needs the key."""
+    from rag.index.manifest import fingerprint
+
+    copy = ctx.copy()
+    m = _manifest(copy)
+    for name in ("documents.jsonl", "chunks.jsonl"):
+        data = (copy / name).read_bytes().replace(b"Michael Kofman", b"Michael Hacked")
+        (copy / name).write_bytes(data)
+        m["files"][name] = {"bytes": len(data), "sha256": sha256_bytes(data)}
+    m["fingerprint"] = fingerprint(m)
+    (copy / "manifest.json").write_text(json.dumps(m))
+    code, out = ask_index(copy)
+    assert "Hacked" not in out
+    return code, out
+
+
+def without_the_key(ctx: Ctx) -> tuple[int, str]:
+    return one_line(*cli("ask", "Who is Michael Kofman?", "--index", ctx.index,
+                         env={"RAG_KEY_FILE": str(ctx.tmp / "no-such.key")}))
+
+
+def preflight(ctx: Ctx) -> tuple[int, str]:
+    status, text, headers = ctx.server.request("/gradio_api/queue/join", "OPTIONS", headers={
+        "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    ctx.server.quiet()
+    return status, f"{text} | csp: {'content-security-policy' in headers} | " \
+                   f"allow-origin: {headers.get('access-control-allow-origin')}"
+
+
+def json_question(ctx: Ctx) -> tuple[int, str]:
+    question = "\x1b]0;owned\x07Who is \x1b[31mMichael Kofman? " + "Kofman " * 15_000  # one argument holds at most 128 KiB
+    code, out = cli("ask", "--json", question, "--index", ctx.index)
+    asked = json.loads(out[out.index("{"):])["question"]
+    escapes = "\x1b" in asked or "\x07" in asked
+    return code, f"question: {len(asked)} characters, escapes: {escapes}"
+
+
+def pickled_weights(ctx: Ctx) -> tuple[int, str]:
+    import pickle
+
+    from rag.embed.models import minilm_path
+
+    folder = ctx.tmp / "model"
+    shutil.copytree(minilm_path(), folder)
+    for name in ("model.safetensors", "model.onnx"):
+        (folder / name).unlink(missing_ok=True)
+    marker = ctx.tmp / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps({"weight": Payload()}))
+    corpus = write_corpus(ctx.tmp / "c", {"a.txt": "Garden Notes Today\n\nTomatoes need full sun."})
+    code, out = one_line(*cli("index", "--corpus", corpus, "--index", ctx.tmp / "i", "--model", folder, "-q"))
+    assert not marker.exists() and "weights_only" not in out and "Warning" not in out, out
+    return code, out
+
+
+def index_link_to_a_folder(ctx: Ctx) -> tuple[int, str]:
+    (ctx.tmp / "documents").mkdir()
+    (ctx.tmp / "documents" / "letter.txt").write_text("Dear reader,\n")
+    os.symlink(ctx.tmp / "documents", ctx.tmp / "mine")
+    corpus = write_corpus(ctx.tmp / "c", {"a.txt": "Garden Notes Today\n\nTomatoes need full sun."})
+    code, out = one_line(*cli("index", "--corpus", corpus, "--index", ctx.tmp / "mine", "-q"))
+    assert os.readlink(ctx.tmp / "mine") == str(ctx.tmp / "documents")
+    assert sorted(p.name for p in (ctx.tmp / "documents").iterdir()) == ["letter.txt"]
+    return code, out
+
+
+def bidi_on_the_page(ctx: Ctx) -> tuple[int, str]:
+    server = ctx.request.getfixturevalue("adding_server")
+    visitor = Visitor(server)
+    added = visitor.add("vault.txt", "Vault Notes\n\nThe vault code is \u202e4321\u202c, changed every Monday.\n"
+                        .encode("utf-8"))
+    assert "Added vault" in added, added
+    answer = json.loads(visitor.queued("chat", ["What is the vault code?", "fusion", 3, None]))
+    server.quiet()
+    # The answer, its sources panel and the inspector: the page's HTML (the JSON record keeps the exact text).
+    html = " ".join(v for v in answer["output"]["data"][1:4] if isinstance(v, str))
+    assert "4321" in html, html[:2000]
+    return (200 if answer.get("success") else 500), \
+        f"U+202E on the page: {chr(0x202e) in html}; shown as U+FFFD: {'is ' + chr(0xfffd) + '4321' in html}"
+
+
+def utf16_corpus(ctx: Ctx) -> tuple[int, str]:
+    corpus = write_corpus(ctx.tmp / "c", {
+        "notes.txt": "Kettle Care\n\nDescale the kettle once a month with white vinegar.\n".encode("utf-16"),
+        "wide.txt": "Garden Notes\n\nTomatoes need full sun.\n".encode("utf-16-le"),
+    })
+    code, out = cli("index", "--corpus", corpus, "--index", ctx.tmp / "i", "-q")
+    asked = cli("ask", "How often should the kettle be descaled?", "--index", ctx.tmp / "i", "--retriever", "bm25")
+    return code, out + asked[1][:300]
+
 CASES = {
     # 1. onnxruntime telemetry
     "1-telemetry-files": Case("1", "onnxruntime query with ORT_DISABLE_TELEMETRY=0 in the caller's environment",
@@ -610,6 +851,50 @@ CASES = {
     "9-spaces-then-word": Case("9", "10 MB of spaces, then a word", 0, "query='Kofman'", spaces_then_a_word),
     "9-string-format-version": Case("9", 'format_version "4" (a string)', 1, 'format_version "4", not a whole number',
                                     format_version_string),
+    # issue 24: round three
+    "24.1-url-in-a-call": Case("24.1", "POST /gradio_api/call/chat with a FileData naming http://93.184.215.14/x", 403,
+                               "this server fetches no URL",
+                               file_url_in("/gradio_api/call/chat", "chat", "http://93.184.215.14/x")),
+    "24.1-path-never-uploaded": Case("24.1", "run/predict of Search in with a FileData naming /etc/hostname", 403,
+                                     "only as uploaded to this page",
+                                     file_url_in("/gradio_api/run/predict", None, "/etc/hostname")),
+    "24.2-add-folder-links": Case("24.2", "rag add FOLDER holding links to a private file and /proc/self/environ, "
+                                  "and a FIFO", 0, "skipped environ.txt: symbolic link to a file outside the corpus "
+                                  "folder", add_folder_with_links),
+    "24.3-name-not-utf8-title": Case("24.3", "a corpus file named caf\\xe9 notes.txt with no headline, then rag add "
+                                     "of r\\xe9sum\\xe9.txt", 0, "titles=['Caf\ufffd notes', 'Garden Notes Today'] "
+                                     "generations=1 files=['a.txt', 'caf\ufffd notes.txt', 'r\ufffdsum\ufffd.txt']",
+                                     name_not_utf8_fallback_title),
+    "24.4-zero-byte-upload": Case("24.4", "a zero-byte upload to a page that adds documents", 400,
+                                  "empty.txt is empty (0 bytes)", upload_to([("empty.txt", b"")])),
+    "24.4-over-count": Case("24.4", "two files in one upload where RAG_MAX_FILES is 1", 413,
+                            "more than 1 files in one upload", upload_to([("a.txt", b"a"), ("b.txt", b"b")])),
+    "24.4-served-back": Case("24.4", "GET /gradio_api/file=<a file just uploaded>", 403, "uploaded files are not served",
+                             upload_served_back),
+    "24.5-another-session": Case("24.5", "a document added in one session; another lists it, searches in it, "
+                                 "removes it", 200, "listed: True; ", another_session_searches_and_removes),
+    "24.6-resealed-text": Case("24.6", "documents.jsonl and chunks.jsonl edited, files table and fingerprint "
+                               "recomputed, no key", 1, "was changed or sealed elsewhere", resealed_without_the_key),
+    "24.6-no-key": Case("24.6", "an index opened where its key is not (RAG_KEY_FILE elsewhere)", 1,
+                        "is sealed with a key this machine does not have", without_the_key),
+    "24.7-empty-data": Case("24.7", "run/predict of Search in with data []", 422, "must hold 1 value for this event",
+                            http_call("/gradio_api/run/predict", {"fn_index": 0, "data": [], "session_hash": "x"})),
+    "24.7-wrong-type": Case("24.7", "run/predict of Search in with data [5]", 422, "must be a list of text",
+                            http_call("/gradio_api/run/predict", {"fn_index": 0, "data": [5], "session_hash": "x"})),
+    "24.7-part-without-name": Case("24.7", "a multipart part without a file name", 400, "needs a file name",
+                                   upload_to([("x", b"hello")], disposition='name="files"')),
+    "24.8-preflight": Case("24.8", "OPTIONS /gradio_api/queue/join with Origin http://evil.example", 403,
+                           "cross-origin request refused\"} | csp: True | allow-origin: None", preflight),
+    "24.10-json-question": Case("24.10", "rag ask --json with escapes and 105,000 characters", 0,
+                                "escapes: False", json_question),
+    "24.11-pickled-weights": Case("24.11", "a model folder whose pytorch_model.bin runs code when unpickled", 1,
+                                  "holds objects other than tensors", pickled_weights),
+    "24.12-index-link": Case("24.12", "--index LINK, LINK a symlink to a folder of other files", 1,
+                             "holds files but is not a rag index", index_link_to_a_folder),
+    "24.13-bidi": Case("24.13", "a document with U+202E, quoted on the page", 200,
+                       "U+202E on the page: False; shown as U+FFFD: True", bidi_on_the_page),
+    "24.14-utf16": Case("24.14", "UTF-16 with a byte-order mark, and UTF-16LE without", 0,
+                        "skipped wide.txt: binary file (contains NUL bytes); it looks like UTF-16LE text", utf16_corpus),
 }
 
 

@@ -60,22 +60,29 @@ def reaches_out(line: str) -> bool:
     return False
 
 
-def watched(args: list[str], tmp_path: Path, timeout: float) -> tuple[subprocess.CompletedProcess, list[str], list[str]]:
+def watched(args: list[str], tmp_path: Path, timeout: float,
+            hook_on: bool = True) -> tuple[subprocess.CompletedProcess, list[str], list[str]]:
     """Run ``args`` (a Python script and its arguments) in a loopback-only
-    namespace under strace and the Python hook, with a fresh HOME."""
+    namespace under strace and the Python hook, with a fresh HOME.
+    ``hook_on=False`` leaves the hook out (it refuses a lookup before glibc
+    makes one): then strace alone watches, as controls need."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     trace, hook = tmp_path / "strace.log", tmp_path / "net.log"
     env = guarded_env(hook)
+    if not hook_on:
+        env["PYTHONPATH"] = str(ROOT)
+    from rag.index.seal import key_path
     from rag.settings import cache_root
 
-    env.update(HOME=str(home), RAG_CACHE=str(cache_root()), RAG_THREADS="1")
+    # A fresh HOME, but this user's model cache and index key (the indexes served were sealed with it).
+    env.update(HOME=str(home), RAG_CACHE=str(cache_root()), RAG_KEY_FILE=str(key_path()), RAG_THREADS="1")
     env.pop("ORT_DISABLE_TELEMETRY", None)  # rag must set it itself
     command = [sys.executable, str(LOOPBACK_ONLY), strace(), "-f", "-qq", "--seccomp-bpf",
                "-e", "trace=connect,sendto,sendmsg", "-o", str(trace), sys.executable, *args]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
     lines = trace.read_text(errors="replace").splitlines() if trace.exists() else []
-    return result, lines, outbound_attempts(hook)
+    return result, lines, outbound_attempts(hook) if hook_on else []
 
 
 def _loopback_seen(lines: list[str]) -> bool:

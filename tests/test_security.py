@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from rag.errors import IndexCorrupt, RagError
-from rag.index.manifest import fingerprint, sha256_bytes
+from rag.index.manifest import seal_manifest, sha256_bytes
 from rag.index.load import load_index
 from tests.conftest import CORPUS, ROOT, write_corpus
 from tests.test_cli import one_line_error, run
@@ -104,7 +104,7 @@ def _plant(index_dir: Path, name: str, data: bytes) -> None:
     path = index_dir / "manifest.json"
     m = json.loads(path.read_text())
     m["files"][name] = {"bytes": len(data), "sha256": sha256_bytes(data)}
-    m["fingerprint"] = fingerprint(m)
+    m.update(seal_manifest(m))  # re-sealed with this machine's key: the checks behind the seal
     path.write_text(json.dumps(m))
 
 

@@ -13,7 +13,7 @@ from rag.pipeline import Rag
 from rag.ingest.chunking import ChunkSettings
 from rag.ingest.corpus import load_corpus
 from rag.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing
-from rag.index.manifest import FORMAT_VERSION, Expected, fingerprint, sha256_bytes
+from rag.index.manifest import FORMAT_VERSION, Expected, fingerprint, seal_manifest, sha256_bytes
 from rag.index.build import build_index
 from rag.index.generations import build_lock
 from rag.index.load import load_index
@@ -181,7 +181,7 @@ def _edit_manifest(index_dir, change, refingerprint=True):
     m = json.loads(path.read_text())
     change(m)
     if refingerprint:
-        m["fingerprint"] = fingerprint(m)
+        m.update(seal_manifest(m))  # re-sealed with this machine's key: the checks behind the seal
     path.write_text(json.dumps(m))
 
 

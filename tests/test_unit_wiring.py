@@ -164,10 +164,10 @@ def test_a_record_that_no_longer_matches_its_document_is_refused(built):
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     import hashlib
 
-    from rag.index.manifest import fingerprint
+    from rag.index.manifest import seal_manifest
 
     manifest["files"][CHUNKS] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    manifest["fingerprint"] = fingerprint(manifest)
+    manifest.update(seal_manifest(manifest))  # re-sealed with the key
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexCorrupt, match="chunks.jsonl record 0 does not match its document"):
         load_index(index.path)

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from rag.answer.question import clean_question
+from rag.errors import QuestionError
 from rag.ingest.layout import location
 from rag.types import Answer, Document
+
+
+def _asked(question: str) -> str:
+    """The question as it was searched: cleaned and cut (the notes say how), never
+    the raw text, which may hold escape sequences and run to megabytes."""
+    try:
+        return clean_question(question)[0]
+    except QuestionError:
+        return ""
 
 
 def answer_to_dict(answer: Answer, documents: Mapping[str, Document] | None = None) -> dict:
@@ -15,7 +26,7 @@ def answer_to_dict(answer: Answer, documents: Mapping[str, Document] | None = No
     PDF only, else None), ``page_end`` (where it ends, when on another page,
     else None) and ``headings`` (the headings above it, outermost first)."""
     data = {
-        "question": answer.question,
+        "question": _asked(answer.question),
         "answer": answer.text,
         "abstained": answer.abstained,
         "form": answer.form,

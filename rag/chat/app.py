@@ -123,7 +123,9 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
         yield from answer(request, reask(holder.for_session(request), turns or (), k, retriever), clear_box=False)
 
     def cite(turns, evt: gr.EventData):
-        key = (getattr(evt, "_data", None) or {}).get("key", "")
+        # event_data is whatever the client sent: the page's own citations send {"key": ...}.
+        data = getattr(evt, "_data", None)
+        key = data.get("key", "") if isinstance(data, dict) else ""
         return open_citation(holder.rag, key, turns or ())
 
     def stopped(turns, asking: str, draft: str, request: gr.Request):
@@ -160,7 +162,7 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
                 gr.HTML(HEADER, elem_id="rag-header")
             # The documents panel: the list of indexed documents, "Search in", and adding and removing.
             with gr.Column(scale=2, min_width=300, elem_id="rag-documents"):
-                build_documents_panel(holder, adding, listing=_listing)
+                documents = build_documents_panel(holder, adding, listing=_listing)
         with gr.Row(equal_height=False, elem_id="rag-main"):
             with gr.Column(scale=3, min_width=340, elem_id="rag-left"):
                 conversation = gr.HTML(start.conversation, elem_id="rag-chat", js_on_load=CHAT_JS)
@@ -231,4 +233,6 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
                         queue=False, **private)
         viewer.cite(cite, [turns], viewer, queue=False, **private)
         demo.load(restored, [saved], [conversation, viewer, inspector, record, turns, status], queue=False, **private)
+        # One list for the whole server: what another visitor added or removed shows on every page load.
+        demo.load(documents.refresh, None, documents.refreshes, queue=False, **private)
     return demo

@@ -6,20 +6,27 @@ adding and removing do is rag.chat.uploads.
 page passes a ``holder`` whose ``rag`` is the index answering now, swapped
 (never mutated) when documents change, so a question already being answered
 finishes on the index it started with.
+
+There is one list for the whole server: it is read from ``holder.rag`` on
+every page load (``DocumentsPanel.refresh``) and after every add or remove.
+Gradio keeps each session's copy of a component's choices and refuses a
+value not among them, so a document another visitor added would be refused
+by "Search in" and "Remove" until a reload; those events take their values
+unprocessed and check them against the index answering now instead.
 """
 
 from __future__ import annotations
 
 import contextvars
-import html
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import gradio as gr
 
+from rag.chat.render import escape
 from rag.chat.scripts import UPLOAD_JS
 from rag.chat.uploads import ACCEPTED, Uploads, choices, document_rows, limits_note
 from rag.index.library import Entry
@@ -85,10 +92,17 @@ class DocumentsPanel:
     upload: Any = None
     remove_pick: Any = None
     remove: Any = None
+    refresh: Callable[[], tuple] | None = None  # the list, "Search in" and "Remove" as the index holds them now
+    refreshes: list = field(default_factory=list)  # the components ``refresh`` updates, in its order
+
+
+def _ids(values) -> list[str]:
+    """Document ids as a client sent them, unprocessed: text only."""
+    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
 
 
 def _status(message: str, ok: bool) -> str:
-    lines = "".join(f"<div>{html.escape(line)}</div>" for line in message.split("\n"))
+    lines = "".join(f"<div>{escape(line)}</div>" for line in message.split("\n"))
     return f"<div class='rag-doc-status {'rag-ok' if ok else 'rag-refused'}' role='status'>{lines}</div>"
 
 
@@ -102,7 +116,7 @@ def scope_note(rows: list[Entry], chosen) -> str:
         line = f"All {n} documents are searched." if n > 1 else "The document is searched."
     else:
         line = f"Searching {len(ticked)} of {n}: " + "; ".join(r.title for r in ticked) + "."
-    return f"<p class='rag-scope-note' role='status'>{html.escape(line)}</p>"
+    return f"<p class='rag-scope-note' role='status'>{escape(line)}</p>"
 
 
 def _ticks(rows: list[Entry], kept: list[str]) -> list[str]:
@@ -197,11 +211,21 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
         panel = DocumentsPanel(table, scope, status)
 
         def chosen(documents, request: gr.Request):
+            documents = _ids(documents)
             holder.set_scope(request.session_hash, documents)
             return shown(holder.rag, documents)
 
-        # Also fires when adding or removing updates the ticks.
-        scope.change(chosen, [scope], [table], api_name="search_in", queue=False, show_progress="hidden")
+        # Also fires when adding or removing updates the ticks. Unprocessed: any document the index holds now.
+        scope.change(chosen, [scope], [table], api_name="search_in", queue=False, show_progress="hidden",
+                     preprocess=False)
+
+        def refresh():
+            rows_now = document_rows(holder.rag)
+            every = [r.doc_id for r in rows_now]
+            values = (shown(holder.rag, every), gr.CheckboxGroup(choices=choices(rows_now), value=every))
+            return values + ((gr.Dropdown(choices=choices(rows_now), value=[]),) if adding else ())
+
+        panel.refresh, panel.refreshes = refresh, [table, scope]
         if not adding:
             return panel
         library = library or Uploads()
@@ -209,17 +233,21 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
                                type="filepath", elem_id="rag-add")
         limits = library.limits
         # The browser refuses what it can tell is wrong before sending it (rag.chat.scripts.UPLOAD_JS).
-        gr.HTML(f"<p class='rag-note'>{html.escape(limits_note(limits))}</p>"
+        gr.HTML(f"<p class='rag-note'>{escape(limits_note(limits))}</p>"
                 f"<p class='rag-refused-here' role='alert'></p>", elem_id="rag-add-limits", js_on_load=UPLOAD_JS,
                 html_template=f"<div data-max-bytes='{limits.file_bytes}' data-max-files='{limits.files}' "
-                              f"data-accept='{html.escape(' '.join(ACCEPTED))}'>${{value}}</div>")
+                              f"data-accept='{escape(' '.join(ACCEPTED))}'>${{value}}</div>")
         with gr.Row():
             panel.remove_pick = gr.Dropdown(choices(rows), value=[], multiselect=True, label="Remove documents",
                                             elem_id="rag-remove-pick", scale=3)
             panel.remove = gr.Button("Remove", elem_id="rag-remove", scale=1, min_width=80)
+        panel.refreshes.append(panel.remove_pick)
 
     def add(files, scope_now, progress=gr.Progress()):
-        paths, said = empty_files([str(f) for f in (files or [])])
+        # Unprocessed: FileData dicts whose paths the guard has checked are this visitor's uploads.
+        sent = [f["path"] for f in (files or []) if isinstance(f, dict) and isinstance(f.get("path"), str)]
+        paths, said = empty_files(sent)
+        scope_now = _ids(scope_now)
         before = set(holder.rag.index.documents)
         try:
             with Estimate(progress):
@@ -228,7 +256,7 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
                     on_file=lambda n, total, name: progress((n - 1) / max(total, 1) * 0.2,
                                                             desc=f"Reading {name} ({n} of {total})"))
         finally:
-            for p in [str(f) for f in (files or [])]:  # never left where the server could hand them back
+            for p in sent:  # never left where the server could hand them back
                 Path(p).unlink(missing_ok=True)
         holder.swap(outcome.rag)
         rows_now = document_rows(outcome.rag)
@@ -240,8 +268,9 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
                 _status(message, outcome.ok and not said), gr.Dropdown(choices=choices(rows_now), value=[]), None)
 
     def remove(doc_ids, scope_now, progress=gr.Progress()):
+        scope_now = _ids(scope_now)
         with Estimate(progress):
-            outcome = library.remove(holder.rag, list(doc_ids or []))
+            outcome = library.remove(holder.rag, _ids(doc_ids))
         holder.swap(outcome.rag)
         rows_now = document_rows(outcome.rag)
         kept = [d for d in (scope_now or []) if d in outcome.rag.index.documents]
@@ -254,8 +283,8 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
     # One progress bar, on the status line: on every output it was five stacked copies.
     panel.upload.upload(add, [panel.upload, scope], [*outputs, panel.upload], api_name="add_documents",
                         concurrency_limit=1, concurrency_id="documents", show_progress="full",
-                        show_progress_on=[status])
+                        show_progress_on=[status], preprocess=False)
     panel.remove.click(remove, [panel.remove_pick, scope], outputs, api_name="remove_documents",
                        concurrency_limit=1, concurrency_id="documents", show_progress="full",
-                       show_progress_on=[status])
+                       show_progress_on=[status], preprocess=False)
     return panel

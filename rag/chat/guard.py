@@ -15,42 +15,32 @@ streaming responses, and the answers stream as server-sent events.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import ipaddress
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Mapping
 
-from rag.text import has_invalid, json_depth, valid_data
+from rag.chat.headers import (  # noqa: F401 (CONTENT_SECURITY_POLICY re-exported)
+    CONTENT_SECURITY_POLICY, MAX_HTML_HELD, SECURITY_HEADERS, csp_for, is_html, with_headers,
+)
+from rag.chat.calls import MAX_JSON_BODY, MAX_JSON_DEPTH, Refusal, check_body, check_call  # noqa: F401 (re-exported)
+from rag.chat.upload_store import UploadRefused, UploadStore, new_token, paths_json, set_cookie, token_from
 
 log = logging.getLogger("rag.chat.guard")
 
-# Checked in headless Chromium against the page (tests/test_csp_browser.py):
-# every gr.HTML renders through Function(), hence 'unsafe-eval'; the page's
-# own inline scripts are added by hash (_csp_for).
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; media-src 'self' blob:; "
-    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = (
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-frame-options", b"DENY"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-# A question is read up to 16,000 characters, then cut to 1,000 (rag.answer.question); a JSON body a
-# few times that size is room enough for the page's calls, and bounds the
-# memory one request can take before it is refused.
-MAX_JSON_BODY = 1 << 20
-# The page's calls nest two or three levels; Gradio's own models recurse per level.
-MAX_JSON_DEPTH = 32
 # Routes that store a file the client sends.
 UPLOAD_PATHS = re.compile(r"^/(?:gradio_api/)?(?:upload|process_recording)/?$")
+# The one the page's file picker uses, answered by rag.chat.upload_store when adding is on.
+UPLOAD_PATH = re.compile(r"^/gradio_api/upload/?$")
+# Routes that serve a file by its path (Gradio serves anything in its upload folder).
+FILE_PATHS = re.compile(r"^/(?:gradio_api/)?file[=/](.*)$", re.DOTALL)
+# Folders rag.chat.upload_store keeps uploads in, this server's or another's: never served.
+PRIVATE_FOLDER = re.compile(r"(?:^|/)rag-uploads-[^/]*(?:/|$)")
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Gradio's reverse proxy (for apps loaded from Spaces); rag loads none.
 PROXY_PATH = re.compile(r"^/(?:gradio_api/)?proxy=", re.IGNORECASE)
 # Calls whose JSON body names a function: checked before Gradio parses them.
@@ -67,8 +57,11 @@ class Policy:
     ``host``: the address the server was asked to listen on. ``allowed_hosts``:
     further names a browser may use for it. ``fn_indices`` and ``api_names``:
     the page's own events, so calls naming others are refused as 4xx.
-    ``max_upload``: bytes a multipart upload may carry; 0 refuses every
-    upload, whatever its size (a later "add documents" feature raises it).
+    ``inputs``: each event's input kinds (rag.chat.calls.input_kind), by
+    fn_index and by api name, so calls with wrong-typed values are refused.
+    ``max_upload``: bytes one upload request may carry; ``uploads``: where
+    the page keeps them (rag.chat.upload_store). Without a store every upload
+    is refused, whatever its size.
     """
 
     host: str
@@ -76,6 +69,8 @@ class Policy:
     fn_indices: frozenset[int] = frozenset()
     api_names: frozenset[str] = frozenset()
     max_upload: int = 0
+    inputs: Mapping[int | str, tuple[str, ...]] | None = None
+    uploads: UploadStore | None = None
     extra_headers: tuple[tuple[bytes, bytes], ...] = field(default=SECURITY_HEADERS)
 
     def host_names(self) -> frozenset[str]:
@@ -83,13 +78,6 @@ class Policy:
         if not is_wildcard(self.host):
             names.add(self.host.lower().strip("[]"))
         return frozenset(names)
-
-
-class Refusal(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def is_wildcard(host: str) -> bool:
@@ -178,72 +166,19 @@ def check_path(scope, headers: dict[str, str], policy: Policy) -> None:
         raise Refusal(403, "this server proxies nothing")
     if UNSUPPORTED_PATHS.match(path):
         raise Refusal(404, "not found")
+    served = FILE_PATHS.match(path)
+    if served and (PRIVATE_FOLDER.search(served.group(1))
+                   or PRIVATE_FOLDER.search(os.path.realpath(served.group(1) or "."))):
+        raise Refusal(403, "uploaded files are not served")
     if scope.get("type") != "http":
         return
     content_type = headers.get("content-type", "").lower()
-    if (UPLOAD_PATHS.match(path) or content_type.startswith("multipart/")) and policy.max_upload <= 0:
+    if (UPLOAD_PATHS.match(path) or content_type.startswith("multipart/")) and policy.uploads is None:
         raise Refusal(413, "this server accepts no uploads")
-
-
-def check_call(path: str, body: bytes, policy: Policy) -> bytes:
-    """A call naming a function: its JSON must be an object with a known
-    ``fn_index`` or api name and ``data`` a list, or it is refused as 4xx.
-
-    Returns the body to hand on: the same bytes, or, when its strings hold
-    lone surrogates (JSON escapes such as \\ud800, which no text encoder
-    takes), the same JSON with each replaced by U+FFFD; the question's notes
-    then tell the user (rag.answer.question).
-    """
-    try:
-        payload = json.loads(body.decode("utf-8")) if body.strip() else {}
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Refusal(400, "request body is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise Refusal(422, "request body must be a JSON object")
-    if json_depth(payload, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        raise Refusal(422, f"request body nests more than {MAX_JSON_DEPTH} levels")
-    if "data" in payload and not isinstance(payload["data"], list):
-        raise Refusal(422, "'data' must be a list")
-    fn_index = payload.get("fn_index")
-    if fn_index is not None and (isinstance(fn_index, bool) or not isinstance(fn_index, int)
-                                 or fn_index not in policy.fn_indices):
-        raise Refusal(422, "unknown fn_index")
-    m = re.match(r"^/gradio_api/(?:run|api|call)/([^/]+)/?$", path)
-    if m and m.group(1) != "predict" and m.group(1) not in policy.api_names:
-        raise Refusal(404, "no such endpoint")
-    if path.rstrip("/").endswith("/queue/join"):
-        if fn_index is None or not isinstance(payload.get("session_hash"), str):
-            raise Refusal(422, "fn_index and session_hash are required")
-    if b"\\u" in body and has_invalid(json.dumps(payload, ensure_ascii=False)):
-        return json.dumps(valid_data(payload)).encode()
-    return body
-
-
-# Gradio's page (/) carries five inline scripts (its config, API info, mode, a
-# loader, a padding fix); each is allowed by its sha256 in that page's own
-# policy. Content cannot add one: Gradio writes the config with "<" escaped
-# (gradio.routes.toorjson). Every other response gets the plain policy, as
-# does a page larger than this.
-MAX_HTML_HELD = 4 << 20
-_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
-
-
-def _is_html(message: dict) -> bool:
-    return any(k.lower() == b"content-type" and v.lower().startswith(b"text/html") for k, v in message.get("headers", ()))
-
-
-def _with_headers(message: dict, extra) -> dict:
-    present = {k.lower() for k, _ in message.get("headers", ())}
-    return {**message, "headers": [*message.get("headers", ()), *((k, v) for k, v in extra if k not in present)]}
-
-
-def _csp_for(html: bytes) -> bytes:
-    """The policy with the page's own inline scripts allowed by hash."""
-    hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode() + "'"
-                     for m in _INLINE_SCRIPT.finditer(html)})
-    policy = CONTENT_SECURITY_POLICY.replace("script-src 'self' 'unsafe-eval'",
-                                             " ".join(["script-src 'self' 'unsafe-eval'", *hashes]))
-    return policy.encode()
+    if content_type.startswith("multipart/") and not UPLOAD_PATH.match(path):
+        raise Refusal(415, "files are uploaded only to /gradio_api/upload")
+    if UPLOAD_PATHS.match(path) and not UPLOAD_PATH.match(path):
+        raise Refusal(404, "not found")
 
 
 Receive = Callable[[], Awaitable[dict]]
@@ -251,58 +186,107 @@ Send = Callable[[dict], Awaitable[None]]
 
 
 class Guard:
-    """ASGI middleware applying a ``Policy`` to every HTTP and WebSocket request."""
+    """ASGI middleware applying a ``Policy`` to every HTTP and WebSocket request.
 
-    def __init__(self, app, policy: Policy):
+    ``preflights_only``: this instance sees only ``OPTIONS`` requests and lets
+    every other one through to the app. Gradio puts its own CORS middleware
+    outside the app's, and that answers a CORS preflight itself (200, the
+    origin reflected, credentials allowed) before the guard is reached; rag
+    wraps the whole app in such an instance too (rag.chat.serve), so a
+    preflight passes the same Host and Origin gate and carries the headers.
+    """
+
+    def __init__(self, app, policy: Policy, preflights_only: bool = False):
         self.app = app
         self.policy = policy
+        self.preflights_only = preflights_only
 
     async def __call__(self, scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        preflight = scope["type"] == "http" and scope.get("method") == "OPTIONS"
+        if scope["type"] not in ("http", "websocket") or (self.preflights_only and not preflight):
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
+        store = self.policy.uploads
+        token = token_from(headers.get("cookie", "")) if store is not None else None
+        issued = (lambda path: store.issued(token, path)) if store is not None else (lambda path: False)
         try:
             check_host(self.policy, scope, headers)
             check_origin(scope, headers)
             check_path(scope, headers, self.policy)
-            if scope["type"] == "http" and scope.get("method") == "POST" and CALL_PATHS.match(scope["path"]):
+            if scope["type"] == "http" and store is not None and UPLOAD_PATH.match(scope["path"]):
+                await self._upload(scope, receive, send, headers, token or new_token())
+                return
+            if scope["type"] == "http" and scope.get("method") in BODY_METHODS:
+                # Every body is read here (bounded) and judged before Gradio parses it.
                 body = await _read_body(receive, MAX_JSON_BODY, headers)
-                receive = _replay(check_call(scope["path"], body, self.policy), receive)
-            elif scope["type"] == "http" and headers.get("content-type", "").lower().startswith("multipart/"):
-                # Only reached when uploads are switched on: read within the
-                # limit here, so Gradio never sees more than it allows.
-                receive = _replay(await _read_body(receive, self.policy.max_upload, headers), receive)
+                if scope.get("method") == "POST" and CALL_PATHS.match(scope["path"]):
+                    body = check_call(scope["path"], body, self.policy, issued)
+                else:
+                    check_body(body, issued)
+                receive = _replay(body, receive)
         except Refusal as refusal:
             await self._refuse(scope, send, refusal)
             return
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
-        await self._pass(scope, receive, send)
+        await self._pass(scope, receive, send, cookie=None if store is None or token or preflight else new_token())
 
-    async def _pass(self, scope, receive: Receive, send: Send) -> None:
+    async def _upload(self, scope, receive: Receive, send: Send, headers: dict[str, str], token: str) -> None:
+        """The upload route, answered here (rag.chat.upload_store): Gradio never stores an upload."""
+        if scope.get("method") != "POST":
+            raise Refusal(405, "uploads are POSTed")
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.policy.max_upload:
+            raise Refusal(413, f"request body over {self.policy.max_upload} bytes")
+        received, done = 0, False
+
+        async def chunks() -> bytes | None:
+            nonlocal received, done
+            if done:
+                return None
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise UploadRefused(400, "client went away")
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.policy.max_upload:
+                raise UploadRefused(413, f"request body over {self.policy.max_upload} bytes")
+            done = not message.get("more_body")
+            return chunk
+
+        try:
+            paths = await self.policy.uploads.receive(token, headers.get("content-type", ""), chunks)
+        except UploadRefused as refused:
+            raise Refusal(refused.status, refused.message) from None
+        await self._respond(send, 200, paths_json(paths), cookie=token)
+
+    async def _pass(self, scope, receive: Receive, send: Send, cookie: str | None = None) -> None:
+        """Hand the request to Gradio, adding the security headers (and a new
+        visitor's upload cookie, rag.chat.upload_store) to its response."""
         started = False
+        extra = self.policy.extra_headers + (((b"set-cookie", set_cookie(cookie)),) if cookie else ())
         held: list[dict] = []  # an HTML page's messages, until its inline scripts are hashed
 
         async def send_with_headers(message: dict) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                if scope.get("path") == "/" and _is_html(message):
+                if scope.get("path") == "/" and is_html(message):
                     held.append(message)
                     return
-                message = _with_headers(message, self.policy.extra_headers)
+                message = with_headers(message, extra)
             elif held:
                 held.append(message)
                 size = sum(len(m.get("body", b"")) for m in held[1:])
                 if message.get("more_body") and size <= MAX_HTML_HELD:
                     return
                 body = b"".join(m.get("body", b"") for m in held[1:])
-                headers = self.policy.extra_headers
+                headers = extra
                 if not message.get("more_body"):
-                    headers = tuple((k, _csp_for(body) if k == b"content-security-policy" else v) for k, v in headers)
-                await send(_with_headers(held[0], headers))
+                    headers = tuple((k, csp_for(body) if k == b"content-security-policy" else v) for k, v in headers)
+                await send(with_headers(held[0], headers))
                 message = {**message, "body": body}
                 held.clear()
             await send(message)
@@ -324,11 +308,12 @@ class Guard:
             return
         await self._respond(send, refusal.status, refusal.message)
 
-    async def _respond(self, send: Send, status: int, message: str) -> None:
-        body = json.dumps({"detail": message}).encode()
+    async def _respond(self, send: Send, status: int, message: str | bytes, cookie: str | None = None) -> None:
+        """A response of our own: ``message`` as {"detail": …}, or JSON bytes as they are."""
+        body = message if isinstance(message, bytes) else json.dumps({"detail": message}).encode()
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                *self.policy.extra_headers]})
+                                *self.policy.extra_headers, *(((b"set-cookie", set_cookie(cookie)),) if cookie else ())]})
         await send({"type": "http.response.body", "body": body})
 
 

@@ -18,6 +18,7 @@ from typing import Mapping, Sequence
 
 from rag.answer import followup
 from rag.ingest.layout import describe, paragraph_starts
+from rag.text import without_bidi_controls
 from rag.types import Answer, Document, Hit, Quote, Rewrite
 
 SNIPPET_CHARS = 160
@@ -29,8 +30,11 @@ def escape(text: object) -> str:
 
     A carriage return becomes a character reference: the HTML parser would
     otherwise turn it into a line feed, and a copied quotation would differ.
+    Bidirectional controls (U+202E and its kin) become U+FFFD, as in the CLI:
+    a browser obeys them, so a document could show its words in another
+    order than the one quoted, or reorder the page's own text after them.
     """
-    return html.escape(str(text), quote=True).replace("\r", "&#13;")
+    return html.escape(without_bidi_controls(str(text)), quote=True).replace("\r", "&#13;")
 
 
 def cite_key(turn_id: int, kind: str, n: int | str) -> str:

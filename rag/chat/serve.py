@@ -7,6 +7,7 @@ inside the package, so an installed wheel serves it too.
 
 from __future__ import annotations
 
+import atexit
 import errno
 import importlib
 import ipaddress
@@ -39,10 +40,8 @@ TORCH_THREADS = 1
 # end in sight (benchmarks/LOAD.md). The oldest conversations beyond this many
 # are forgotten (a follow-up then starts afresh); memory stays bounded.
 SESSIONS_KEPT = 100
-MAX_UPLOAD = "0b"  # the page takes no files; Gradio's upload route would store and serve any
-# What rag.chat.guard lets a multipart upload carry. Gradio's own max_file_size
-# still stores a zero-byte file, so the guard refuses uploads before Gradio.
-MAX_UPLOAD_BYTES = 0
+MAX_UPLOAD = "0b"  # the page takes no files (Gradio's upload route never sees one: rag.chat.guard answers it)
+MAX_UPLOAD_BYTES = 0  # what one upload request may carry on a page that does not add documents
 
 
 def is_loopback(host: str) -> bool:
@@ -123,20 +122,58 @@ def load_app() -> ModuleType:
         raise
 
 
-def guard_middleware(demo, host: str, allowed_hosts=(), max_upload: int = MAX_UPLOAD_BYTES):
-    """The Host/Origin/upload/URL gate (rag.chat.guard) for ``demo``'s own events."""
+def event_inputs(demo) -> dict:
+    """Each event's input kinds (rag.chat.calls.input_kind), by fn_index and by api name."""
+    from rag.chat.calls import STATE, input_kind
+
+    out: dict = {}
+    for i, fn in demo.fns.items():
+        kinds = tuple(STATE if block.stateful else input_kind(block.api_info()) for block in fn.inputs)
+        out[int(i)] = kinds
+        if isinstance(fn.api_name, str):
+            out[fn.api_name] = kinds
+    return out
+
+
+def guard_middleware(demo, host: str, allowed_hosts=(), max_upload: int = MAX_UPLOAD_BYTES, uploads=None):
+    """The Host/Origin/upload/URL gate (rag.chat.guard) for ``demo``'s own events;
+    ``uploads``: the page's rag.chat.upload_store.UploadStore, None when it takes no files."""
     from starlette.middleware import Middleware
 
-    from rag.chat.guard import Guard, Policy
+    from rag.chat.guard import Guard
 
-    policy = Policy(
+    return Middleware(Guard, policy=guard_policy(demo, host, allowed_hosts, max_upload, uploads))
+
+
+def preflight_gate(policy):
+    """A lifespan that wraps the whole app, Gradio's CORS middleware included, in a
+    guard for CORS preflights (rag.chat.guard.Guard, ``preflights_only``). It runs
+    before the server accepts its first connection; the app's stack is built by then."""
+    import contextlib
+
+    from rag.chat.guard import Guard
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        app.middleware_stack = Guard(app.middleware_stack or app.build_middleware_stack(), policy,
+                                     preflights_only=True)
+        yield
+
+    return lifespan
+
+
+def guard_policy(demo, host: str, allowed_hosts=(), max_upload: int = MAX_UPLOAD_BYTES, uploads=None):
+    from rag.chat.guard import Policy
+
+    return Policy(
         host=host,
         allowed_hosts=frozenset(allowed_hosts),
         fn_indices=frozenset(int(i) for i in demo.fns),
         api_names=frozenset(fn.api_name for fn in demo.fns.values() if isinstance(fn.api_name, str)),
-        max_upload=max_upload,
+        max_upload=max_upload if uploads is not None else 0,
+        inputs=event_inputs(demo),
+        uploads=uploads,
     )
-    return Middleware(Guard, policy=policy)
 
 
 def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, max_file_size=MAX_UPLOAD) -> dict:
@@ -180,6 +217,7 @@ def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, b
 
     ``adding``: the page adds and removes documents (rag.chat.uploads), and
     takes uploads of at most the per-file limit; otherwise it takes none."""
+    from rag.chat.upload_store import Quota, UploadStore
     from rag.ingest.loaders.limits import Limits
 
     host = check_host(host)
@@ -193,17 +231,28 @@ def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, b
     demo = app.build_demo(rag, adding=adding)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY, api_open=False)
     limits = Limits.from_env()
+    uploads = UploadStore.create(Quota.from_env(limits)) if adding else None
+    # Told to the browser and gradio_client, which check a file's size before sending it.
     max_file_size = limits.file_bytes if adding else MAX_UPLOAD
     # The gate's bound on one upload request: every file a page may send at
     # once at its largest, and room for the multipart framing.
     max_upload = limits.files * limits.file_bytes + (1 << 20) if adding else MAX_UPLOAD_BYTES
+    from starlette.middleware import Middleware
+
+    from rag.chat.guard import Guard
+
+    policy = guard_policy(demo, host, allowed_hosts, max_upload, uploads)
     try:
         # A fresh app_kwargs each launch: Gradio adds to the dict it is given.
         _, url, _ = demo.launch(**launch_settings(host, port, max_file_size), prevent_thread_lock=True, quiet=True,
-                                css=app.CSS, theme=app.theme(),
-                                app_kwargs={"middleware": [guard_middleware(demo, host, allowed_hosts, max_upload)]})
+                                css=app.CSS, theme=app.theme(), app_kwargs={"middleware": [Middleware(Guard, policy=policy)],
+                                                         "lifespan": preflight_gate(policy)})
     except OSError as err:  # lost a race for the port since the check, or no free port in Gradio's range
+        if uploads is not None:
+            uploads.close()
         raise RagError(f"cannot listen on {url_host(host)}:{port or 'any port'} ({err}); choose another --port") from None
+    if uploads is not None:
+        atexit.register(uploads.close)
     if not quiet:
         print(f"Serving the chat page on {url} (Ctrl+C to stop)", file=sys.stderr, flush=True)
     if block:

@@ -15,20 +15,25 @@ from rag.cli.options import index_option, model_option
 from rag.errors import RagError
 from rag.ingest.loaders import SUFFIXES
 from rag.pipeline import default_index_dir
-from rag.text import safe_json, safe_line
+from rag.text import safe_json, safe_line, safe_name, valid_text
+
 
 def _files(paths: tuple[Path, ...]):
-    """Each named file, and every readable file under each named folder (hidden ones skipped)."""
+    """Each named file, and every document under each named folder, found as `rag index`
+    finds a corpus's (rag.ingest.corpus.list_corpus): hidden ones passed over; links out
+    of the folder, links to folders, FIFOs and devices skipped with a warning, never opened."""
     from rag.index.library import Incoming
+    from rag.ingest.corpus import list_corpus
 
     out = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            out += [Incoming(p.name, p) for p in found]
+            found, skipped = list_corpus(path)
+            for s in skipped:
+                click.echo(f"rag: warning: skipped {safe_name(s.path)}: {safe_line(s.reason)}", err=True)
+            out += [Incoming(valid_text(p.name), p) for p in found]
         elif path.is_file():
-            out.append(Incoming(path.name, path))
+            out.append(Incoming(valid_text(path.name), path))
         else:
             raise RagError(f"{path} is not a file or folder; nothing was added")
     if not out:

@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from rag.embed.base import Embedder, TokenEmbedding
+from rag.embed.model_folder import UnsafeWeights
 from rag.embed.pooling import token_embeddings
 from rag.embed.torch_backend import SentenceTransformerEmbedder, cpu_has_bf16
 from rag.errors import ModelError
@@ -84,6 +85,8 @@ class FastEmbedder:
             return None
         try:
             self._onnx.warm()
+        except UnsafeWeights:
+            raise  # torch would refuse the same file: one line, not a note and then an error
         except (ModelError, ImportError) as err:
             _warn(f"onnxruntime unavailable, using sentence-transformers: {err}")
             self._onnx = None

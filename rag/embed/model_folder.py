@@ -3,9 +3,13 @@ without loading the model."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import pickle
+import warnings
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 from rag.errors import ModelError
 
@@ -60,6 +64,42 @@ def supported(model_path: Path) -> str | None:
 
 def weights_file(model_path: Path) -> Path | None:
     return next((model_path / w for w in WEIGHTS if (model_path / w).is_file()), None)
+
+
+class UnsafeWeights(ModelError):
+    """A pickled weights file holding more than tensors: never loaded, by any backend."""
+
+
+def _pickle_refused(err: BaseException | None) -> bool:
+    """Whether torch's weights-only unpickler refused the file (its error names weights_only)."""
+    seen = 0
+    while err is not None and seen < 10:
+        if isinstance(err, pickle.UnpicklingError) or "weights_only" in str(err) or "Weights only" in str(err):
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False
+
+
+@contextlib.contextmanager
+def loading_weights(model_path: Path) -> Iterator[None]:
+    """Around any load of a folder's weights. torch reads a pickled
+    ``pytorch_model.bin`` with its weights-only unpickler, which runs no code
+    but refuses with a page of advice to load it again with
+    ``weights_only=False``, the very thing that would run it; its warnings
+    go to stderr too. Here the warnings are kept quiet and that refusal is
+    rag's own line."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        except UnsafeWeights:
+            raise
+        except Exception as err:
+            if _pickle_refused(err):
+                raise UnsafeWeights(f"{model_path / 'pytorch_model.bin'} holds objects other than tensors (pickled "
+                                    f"code or classes); rag loads no such file: use a model folder with "
+                                    f"model.safetensors") from None
+            raise
 
 
 @lru_cache(maxsize=8)

@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from rag.embed.base import TokenEmbedding
-from rag.embed.model_folder import max_length, supported, takes_token_types, weights_file
+from rag.embed.model_folder import loading_weights, max_length, supported, takes_token_types, weights_file
 from rag.embed.pooling import pooled_pass, pooled_vectors, sentence_pass
 from rag.embed.tokens import pad_id, pad_ids, special_ids, word_piece_ids, wordpiece_tokenizer
 from rag.errors import ModelError
@@ -94,7 +94,8 @@ def export_onnx(model_path: Path, target: Path) -> Path:
 
     # Eager attention: the SDPA path decides on the mask with Python
     # branches that tracing would freeze for the example input.
-    model = AutoModel.from_pretrained(str(model_path), local_files_only=True, attn_implementation="eager").eval()
+    with loading_weights(model_path):
+        model = AutoModel.from_pretrained(str(model_path), local_files_only=True, attn_implementation="eager").eval()
 
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_token_types(model_path) else [])
 

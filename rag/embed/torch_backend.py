@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from rag.embed.base import TokenEmbedding
-from rag.embed.model_folder import max_length, read_dim, supported, takes_token_types
+from rag.embed.model_folder import UnsafeWeights, loading_weights, max_length, read_dim, supported, takes_token_types
 from rag.embed.models import resolve
 from rag.embed.pooling import pooled_pass, sentence_pass, token_embeddings
 from rag.embed.tokens import pad_id, pad_ids, special_ids, word_piece_ids, wordpiece_tokenizer
@@ -27,7 +27,10 @@ def _load_model(path: str):
 
         transformers.logging.disable_progress_bar()
         transformers.logging.set_verbosity_error()
-        return SentenceTransformer(path, device="cpu", local_files_only=True)
+        with loading_weights(Path(path)):
+            return SentenceTransformer(path, device="cpu", local_files_only=True)
+    except UnsafeWeights:
+        raise
     except Exception as err:  # any failure to load is the model folder's fault
         raise ModelError(f"cannot load the embedding model from {path}: {err}") from err
 

@@ -23,13 +23,14 @@ from rag.index.lexical import BM25Index
 from rag.index.load import (
     BM25_DIR, CHUNKS, DOCUMENTS, PASSAGE_VECTORS, SENTENCE_VECTORS, VECTORS, Index, load_index,
 )
-from rag.index.manifest import FORMAT_VERSION, Expected, fingerprint, library_versions, sha256_bytes
+from rag.index.manifest import FORMAT_VERSION, Expected, library_versions, seal_manifest, sha256_bytes
 from rag.index.sentence_layer import (
     SentencesByDoc, chunk_vectors_from_sentences, entries_by_span, plan_sentences, sentence_layer_files,
 )
 from rag.index.vectors import describe as describe_vectors
 from rag.index.vectors import make_vector_index, reconstruct_all, write_vector_index
 from rag.ingest.chunking import ChunkSettings, chunk_documents
+from rag.ingest.corpus import check_storable
 from rag.ingest.names import full_names, in_full
 from rag.types import TITLES, Corpus, Document
 
@@ -203,6 +204,7 @@ def build_index(
     """
     index_dir = Path(index_dir)
     refuse_foreign_target(index_dir)
+    check_storable(corpus)  # before any embedding: a name no encoder writes costs a line, not a build
     with build_lock(index_dir):
         failpoint("index.build.locked")
         clean_stale(index_dir)
@@ -267,7 +269,7 @@ def build_index(
             "counts": {"documents": len(corpus.documents), "chunks": len(chunks)},
             "files": {name: {"bytes": len(data), "sha256": sha256_bytes(data)} for name, data in written.items()},
         }
-        manifest["fingerprint"] = fingerprint(manifest)
+        manifest = seal_manifest(manifest)  # its fingerprint, and its seal under this user's key (rag.index.seal)
         # The manifest goes last: a generation without one is never published.
         write_file(staging / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
         fsync_dir(staging)

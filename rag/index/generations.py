@@ -113,14 +113,22 @@ def publish(staging: Path, index_dir: Path) -> None:
 
 def refuse_foreign_target(index_dir: Path) -> None:
     """Never replace something that is not an index: ``--index ~/Documents``
-    would otherwise be moved aside and deleted by the next build."""
-    if index_dir.is_symlink() or not index_dir.exists():
+    would otherwise be moved aside and deleted by the next build. A link the
+    user made (not one to a generation a build made) is judged by what it
+    points at, like a folder: a build would repoint it."""
+    if index_dir.is_symlink():
+        if _is_ours(index_dir, os.readlink(index_dir)) or not index_dir.exists():
+            return
+        shown = f"{index_dir} (a link to {os.path.realpath(index_dir)})"
+    elif not index_dir.exists():
         return
+    else:
+        shown = str(index_dir)
     if not index_dir.is_dir():
-        raise RagError(f"{index_dir} is a file, not an index folder; nothing was changed (choose another --index)")
+        raise RagError(f"{shown} is a file, not an index folder; nothing was changed (choose another --index)")
     if any(index_dir.iterdir()) and not (index_dir / MANIFEST).is_file():
         raise RagError(
-            f"{index_dir} holds files but is not a rag index (no manifest.json); nothing was changed "
+            f"{shown} holds files but is not a rag index (no manifest.json); nothing was changed "
             f"(choose another --index, or move that folder away)"
         )
 

@@ -22,17 +22,18 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from rag.embed.base import Embedder
-from rag.errors import IndexBusy, IndexMissing, RagError
+from rag.errors import IndexBusy, IndexCorrupt, IndexMissing, RagError
 from rag.index.build import BuildReport, build_index
 from rag.index.generations import MANIFEST, generation
 from rag.index.library_record import read_record
-from rag.index.load import DOCUMENTS, Index, _read_checked, _rows
-from rag.index.manifest import read_manifest
+from rag.index.load import DOCUMENTS, Index, _read_checked, _rows, rebuild_hint
+from rag.index.manifest import check_trusted, read_manifest
 from rag.ingest.chunking import ChunkSettings
 from rag.ingest.corpus import make_document, parse_bytes
 from rag.ingest.layout import paragraph_starts
 from rag.ingest.loaders import SUFFIXES, LoadError, loader_for
 from rag.ingest.loaders.limits import Limits, size_label
+from rag.text import valid_text
 from rag.types import Added, Corpus, Document, Skipped
 
 MAX_ID_CHARS = 80
@@ -105,7 +106,12 @@ def read_library(index_dir: str | Path) -> Library:
     if not (folder / MANIFEST).is_file():
         raise IndexMissing(f"no index at {index_dir}; run `rag index --index {index_dir}` to build it first")
     manifest = read_manifest(folder)
-    rows = _rows(index_dir, DOCUMENTS, _read_checked(index_dir, manifest, DOCUMENTS, folder))
+    try:
+        check_trusted(manifest, str(index_dir), rebuild_hint(index_dir))
+        rows = _rows(index_dir, DOCUMENTS, _read_checked(index_dir, manifest, DOCUMENTS, folder))
+    except (KeyError, TypeError, AttributeError) as err:
+        raise IndexCorrupt(f"{index_dir} has a malformed manifest ({type(err).__name__}: {err}); "
+                           f"{rebuild_hint(index_dir)}") from err
     documents = {
         r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"], tuple(r.get("pages", ())))
         for r in rows
@@ -242,7 +248,7 @@ def add_files(index_dir: str | Path, files: list[Incoming], embedder: Embedder, 
 
 
 def _display_name(name: str) -> str:
-    base = re.split(r"[\\/]", name)[-1]
+    base = re.split(r"[\\/]", valid_text(name))[-1]
     return "".join(c if c.isprintable() else "?" for c in base)[:200] or "document"
 
 

@@ -43,7 +43,7 @@ def _canonical(obj) -> bytes:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-UNSIGNED = ("fingerprint", "built_at")
+UNSIGNED = ("fingerprint", "built_at", "seal")
 REQUIRED = ("format_version", "libraries", "model", "chunking", "documents", "store", "files", "corpus")
 
 
@@ -57,7 +57,35 @@ def fingerprint(manifest: dict) -> str:
     index (adding a document and removing it again restores the fingerprint);
     editing it changes nothing that is read.
     """
-    return sha256_bytes(_canonical({k: v for k, v in manifest.items() if k not in UNSIGNED}))
+    return sha256_bytes(signed_bytes(manifest))
+
+
+def signed_bytes(manifest: dict) -> bytes:
+    """What the fingerprint and the seal (rag.index.seal) cover: the canonical manifest but UNSIGNED."""
+    return _canonical({k: v for k, v in manifest.items() if k not in UNSIGNED})
+
+
+def seal_manifest(manifest: dict) -> dict:
+    """``manifest`` with its fingerprint and its seal, as a build writes it."""
+    from rag.index.seal import SEAL, seal
+
+    return {**manifest, "fingerprint": fingerprint(manifest), SEAL: seal(signed_bytes(manifest))}
+
+
+def check_trusted(manifest: dict, where: str, rebuild_hint: str) -> None:
+    """The manifest is as this machine's rag wrote it: its fingerprint matches,
+    and its seal is this user's key's (rag.index.seal). Checked before any
+    other file of the index, or anything outside it, is read."""
+    from rag.index.seal import SEAL, check_seal
+
+    try:
+        stored_fp = manifest["fingerprint"]
+        actual_fp = fingerprint(manifest)
+    except (TypeError, ValueError) as err:  # keys or values JSON cannot hold canonically
+        raise IndexCorrupt(f"{where}/manifest.json is malformed ({err}); {rebuild_hint}") from err
+    if stored_fp != actual_fp:
+        raise IndexCorrupt(f"{where}/manifest.json was edited (fingerprint does not match); {rebuild_hint}")
+    check_seal(manifest.get(SEAL), signed_bytes(manifest), where, rebuild_hint)
 
 
 @dataclass(frozen=True)
@@ -108,13 +136,7 @@ def check_manifest(manifest: dict, index_dir: Path, expected: Expected, rebuild_
     missing = next((k for k in ("fingerprint", *REQUIRED) if k not in manifest), None)
     if missing is not None:
         raise IndexCorrupt(f"{where}/manifest.json lacks '{missing}'; {rebuild_hint}")
-    try:
-        stored_fp = manifest["fingerprint"]
-        actual_fp = fingerprint(manifest)
-    except (TypeError, ValueError) as err:  # keys or values JSON cannot hold canonically
-        raise IndexCorrupt(f"{where}/manifest.json is malformed ({err}); {rebuild_hint}") from err
-    if stored_fp != actual_fp:
-        raise IndexCorrupt(f"{where}/manifest.json was edited (fingerprint does not match); {rebuild_hint}")
+    check_trusted(manifest, where, rebuild_hint)
     model = manifest["model"]
     if expected.model_name is not None and model.get("name") != expected.model_name:
         raise IndexMismatch(

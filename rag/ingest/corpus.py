@@ -23,8 +23,9 @@ from rag.types import Corpus, Document, Skipped
 
 
 def _fallback_title(path: Path) -> str:
-    words = re.split(r"[-_\s]+", path.stem)
-    return " ".join(w for w in words if w).capitalize() or path.name
+    """A title from the file's name; a name's bytes that are not UTF-8 become U+FFFD."""
+    words = re.split(r"[-_\s]+", valid_text(path.stem))
+    return " ".join(w for w in words if w).capitalize() or valid_text(path.name)
 
 
 def parse_bytes(name: str, data: bytes, limits: Limits) -> Parsed:
@@ -182,6 +183,27 @@ def doc_id_for(folder: Path, path: Path) -> str:
     return valid_text(path.relative_to(folder).with_suffix("").as_posix())
 
 
+def check_storable(corpus: Corpus) -> None:
+    """Every piece of text an index stores is valid text (no lone surrogate, which no
+    encoder writes), or a CorpusError naming it: checked before any embedding, so a
+    bad name costs a line, not a build (the manifest and documents.jsonl are written last)."""
+    def named(doc_id: str, field: str, value: str) -> None:
+        if has_invalid(value):
+            raise CorpusError(f"the {field} of {valid_text(doc_id)} is not valid text ({valid_text(value)[:80]!r}); "
+                              f"rename the file")
+
+    for d in corpus.documents:
+        for field, value in (("id", d.doc_id), ("title", d.title), ("path", d.path), ("text", d.text)):
+            named(d.doc_id, field, value)
+    for a in corpus.added:
+        named(a.doc_id, "file name", a.file)
+    for s in corpus.skipped:
+        named(s.path, "listed name", s.path + s.reason)
+    for field, value in (("folder", corpus.folder), ("name", corpus.name), ("notes", " ".join(corpus.notes)),
+                         ("removed ids", " ".join(corpus.removed))):
+        named("the corpus", field, value)
+
+
 def load_corpus(folder: str | Path) -> Corpus:
     """Every file of a type rag reads under ``folder``; bad files are listed, not fatal."""
     folder = Path(folder)
@@ -205,7 +227,7 @@ def load_corpus(folder: str | Path) -> Corpus:
         if isinstance(result, Skipped):
             skipped.append(Skipped(shown, result.reason))
         else:
-            documents.append(replace(result, path=valid_text(result.path)))
+            documents.append(replace(result, path=valid_text(result.path), title=valid_text(result.title)))
     if not documents:
         detail = "; ".join(f"{s.path}: {s.reason}" for s in skipped)
         raise CorpusError(

@@ -95,7 +95,7 @@ def _index(name: str, corpus: Path, embedder) -> Rag:
 def _example(rag, scorer, terms, form, scores, exclude: set[int], kind: str, base: dict) -> dict:
     gone = frozenset(exclude - set(scorer.header.tolist()))
     cands = _candidates(rag, scores, exclude)
-    return {**base, "kind": kind, "candidates": cands,
+    return {**base, "kind": kind, "candidates": cands, "exclude": sorted(exclude),
             "features": features(form, scores, terms, cands, exclude=gone)}
 
 

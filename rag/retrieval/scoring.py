@@ -72,6 +72,10 @@ class Evidence:
     # ([pieces, sentences]) and its IDF, for how well each term is met.
     term_match: np.ndarray
     term_idf: np.ndarray
+    # The question's word pieces and their unit contextual vectors, for a
+    # reader that reads them against the candidates (rag.answer.reader).
+    question_ids: np.ndarray | None = None
+    question_tokens: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,7 @@ class SentenceScorer:
             "hubness": self.layer.hubness,
         })
         return Evidence(features, q, rare_words(self.embedder.token_strings(q_ids)),
-                        frozenset(question_stems(query)), match, idf)
+                        frozenset(question_stems(query)), match, idf, q_ids, q_tokens)
 
     def combine(self, evidence: Evidence, form: QuestionForm | None = None) -> SentenceScores:
         """The evidence weighted (this model's tuning), then what the question's form adds.

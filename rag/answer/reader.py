@@ -1,0 +1,230 @@
+"""A reader: does one of these sentences answer the question? It reads the
+question and the candidate sentences together, word piece by word piece.
+
+The logistic answerability model (rag.answer.abstain) weighs evidence about
+the candidates as a whole; a near miss on the documents' own topic ("Has
+Turkey offered to host peace negotiations?") meets most of its words
+somewhere among them. The reader asks, for each candidate sentence and its
+neighbours (a window), how well each question term is met there *and how
+much that term matters*, over the contextual word-piece vectors rag already
+computes (the question's at query time, the sentences' in the index's
+sentence layer; no other model runs):
+
+- per question term t and sentence s: its best cosine in s, the second best,
+  whether the very word piece is there, and the element-wise product of the
+  term's vector with its best match, in a fixed 32-dimensional basis (where
+  the two agree and where they differ, not only how much);
+- a small network turns that into how well t is met in s (m_ts); a window
+  takes each term's best over its sentences;
+- each term's importance (u_t) comes from its vector in the same basis and
+  its IDF in the corpus; a window's score weighs the terms' matches by it,
+  both on average and by a soft minimum (one essential term unmet is enough
+  to miss);
+- the question's score is its best window's; its probability, sigmoid of it.
+
+Trained by eval/reader/train.py on question -> answer pairs mined from
+Debian packages' FAQs (eval/reader/data/) and rag's development sets; the
+weights are a safetensors file in rag/tuning/ with its sha256 in the JSON
+beside it (eval/reader/README.md has how it was fitted and what it gains).
+
+The interface is plain arrays, so that any answerability protocol can call it:
+``Reader.probability(question_ids, question_tokens, sentences, windows, keep, idf)``;
+``read_candidates`` does the same from rag's index and scorer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+TUNING = Path(__file__).resolve().parents[1] / "tuning"
+MATCH_FEATURES = 3  # best cosine, second best, same word piece
+TERM_FEATURES = 2  # IDF (scaled to the corpus), a piece of a word split in several
+
+
+def weights_file(model_name: str) -> Path:
+    return TUNING / f"reader-{model_name.split('/')[-1]}.safetensors"
+
+
+@dataclass(frozen=True)
+class ReaderInput:
+    """One question against one set of sentences, as the reader sees them."""
+
+    term: np.ndarray  # [m, TERM_FEATURES]
+    qproj: np.ndarray  # [m, K]: each question term's vector in the reader's basis
+    match: np.ndarray  # [m, S, MATCH_FEATURES]
+    pproj: np.ndarray  # [m, S, K]: each term's best match in each sentence, in the basis
+    windows: np.ndarray  # [W, 3] int: sentences (indices into S) of each window; -1 for none
+
+
+def scaled_idf(df: np.ndarray, n: int) -> np.ndarray:
+    """IDF over a corpus of ``n`` sentences, divided by its largest possible value, so that
+    a term's weight means the same in a small corpus as in a big one."""
+    n = max(n, 2)
+    return np.clip(np.log((n + 1) / (np.asarray(df, np.float64) + 0.5)) / np.log(n + 1), 0.02, 1.5).astype(np.float32)
+
+
+def content_terms(ids: Sequence[int], pieces: Sequence[str], special: frozenset[int]) -> np.ndarray:
+    """The word pieces that are terms: rag.retrieval.scoring's content pieces (no special
+    token, no punctuation, none of the words that say how a question is asked)."""
+    from rag.retrieval.scoring import QUESTION_WORDS
+
+    return np.array([int(i) not in special and re.search(r"\w", p) is not None and p.lower() not in QUESTION_WORDS
+                     for i, p in zip(ids, pieces)], dtype=bool)
+
+
+def split_words(pieces: Sequence[str]) -> np.ndarray:
+    """Whether each word piece belongs to a word the vocabulary splits into several (mostly names)."""
+    out = np.zeros(len(pieces), dtype=bool)
+    for i, p in enumerate(pieces):
+        if p.startswith("##"):
+            out[i] = True
+            if i > 0:
+                out[i - 1] = True
+    return out
+
+
+def prepare(question_ids: np.ndarray, question_tokens: np.ndarray, keep: np.ndarray, idf: np.ndarray,
+            split: np.ndarray, token_ids: np.ndarray, tokens: np.ndarray, projected: np.ndarray,
+            spans: Sequence[tuple[int, int]], windows: np.ndarray, basis: np.ndarray) -> ReaderInput:
+    """``keep``: the question's word pieces that are terms (content_terms); ``idf``,
+    ``split``: per kept term; ``token_ids``, ``tokens`` (float32 unit vectors) and
+    ``projected`` (``tokens @ basis``): every word piece of the corpus, of which
+    sentence j to read holds ``spans[j]``; ``windows``: [W, 3] indices into ``spans``."""
+    q = np.asarray(question_tokens, np.float32)[keep]
+    q_ids = np.asarray(question_ids)[keep]
+    m, k, s_count = len(q), basis.shape[1], len(spans)
+    match = np.zeros((m, s_count, MATCH_FEATURES), np.float32)
+    pproj = np.zeros((m, s_count, k), np.float32)
+    if m and s_count:
+        where = np.concatenate([np.arange(a, b) for a, b in spans])
+        sims = q @ tokens[where].T  # [m, T]
+        ids = token_ids[where]
+        start = 0
+        rows = np.arange(m)
+        for s, (a, b) in enumerate(spans):
+            n = b - a
+            if n == 0:
+                match[:, s, :2] = -1.0
+                continue
+            block = sims[:, start:start + n]
+            best = block.argmax(axis=1)
+            match[:, s, 0] = block[rows, best]
+            match[:, s, 1] = np.partition(block, n - 2, axis=1)[:, n - 2] if n > 1 else match[:, s, 0]
+            match[:, s, 2] = (ids[start:start + n][None, :] == q_ids[:, None]).any(axis=1)
+            pproj[:, s] = projected[where[start + best]]
+            start += n
+    term = np.stack([np.asarray(idf, np.float32), np.asarray(split, np.float32)], axis=1).reshape(m, TERM_FEATURES)
+    return ReaderInput(term, q @ basis, match, pproj, np.asarray(windows, np.int64).reshape(-1, 3))
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
+class Reader:
+    """The fitted reader: ``weights`` as eval/reader/train.py writes them."""
+
+    def __init__(self, weights: dict[str, np.ndarray], meta: dict | None = None):
+        self.w = {k: np.asarray(v, np.float32) for k, v in weights.items()}
+        self.meta = meta or {}
+        self.basis = self.w["basis"]
+        self._layer: tuple = ()  # (layer, its tokens in float32, projected on the basis): once per index
+
+    def layer_arrays(self, layer, tokens: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The layer's token vectors (float32) and their projection on the basis, computed once."""
+        if not self._layer or self._layer[0] is not layer:
+            full = np.asarray(layer.tokens, np.float32) if tokens is None else tokens
+            self._layer = (layer, full, np.ascontiguousarray(full @ self.basis))
+        return self._layer[1], self._layer[2]
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Reader":
+        """Read ``path`` (safetensors) after checking its sha256 against the JSON beside it."""
+        from safetensors.numpy import load_file
+
+        path = Path(path)
+        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != meta["sha256"]:
+            raise ValueError(f"{path.name}: sha256 {digest} is not the recorded {meta['sha256']}")
+        return cls(load_file(str(path)), meta)
+
+    def logit(self, inp: ReaderInput) -> float:
+        """The best window's score (-inf without a window or a term)."""
+        w = self.w
+        m = inp.match.shape[0]
+        if m == 0 or len(inp.windows) == 0 or inp.match.shape[1] == 0:
+            return float("-inf")
+        inter = inp.qproj[:, None, :] * inp.pproj  # [m, S, K]
+        h = np.concatenate([inp.match, inter], axis=2) @ w["match_in"] + w["match_in_bias"]
+        met = np.maximum(h, 0.0) @ w["match_out"] + w["match_out_bias"]  # [m, S]
+        idx = inp.windows
+        padded = np.concatenate([met, np.full((m, 1), -1e4, np.float32)], axis=1)
+        window = padded[:, np.where(idx < 0, met.shape[1], idx)].max(axis=2)  # [m, W]
+        importance = _softplus(np.concatenate([inp.term, inp.qproj], axis=1) @ w["term"] + w["term_bias"])[:, 0]
+        share = importance / importance.sum()
+        mean = share @ window
+        tau = float(_softplus(w["tau"])[0]) + 0.05
+        softmin = -tau * np.log(share @ np.exp(-(window - window.min(axis=0)) / tau)) + window.min(axis=0)
+        score = w["head"][0] + w["head"][1] * mean + w["head"][2] * softmin
+        return float(score.max())
+
+    def probability(self, inp: ReaderInput) -> float:
+        z = self.logit(inp)
+        return 0.0 if z == float("-inf") else float(1.0 / (1.0 + np.exp(-z)))
+
+
+def windows_for(layer, candidates: Sequence[int], exclude: frozenset[int] = frozenset()) -> tuple[list[int], np.ndarray]:
+    """The sentences to read (the candidates and their neighbours in the same
+    document, bar ``exclude``) and each candidate's window over them."""
+    wanted = sorted(set(candidates) - exclude)
+    order: dict[int, int] = {}
+    rows = []
+    for i in wanted:
+        row = []
+        for j in (i - 1, i, i + 1):
+            ok = (0 <= j < layer.n and j not in exclude and layer.sentences[j].doc_id == layer.sentences[i].doc_id)
+            if ok and j not in order:
+                order[j] = len(order)
+            row.append(order[j] if ok else -1)
+        rows.append(row)
+    return list(order), np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def read_candidates(reader: Reader, layer, question_ids: np.ndarray, question_tokens: np.ndarray,
+                    keep: np.ndarray, pieces: Sequence[str], candidates: Sequence[int],
+                    exclude: frozenset[int] = frozenset(), tokens: np.ndarray | None = None) -> float:
+    """The reader's probability that the ``candidates`` (sentence ids of ``layer``, a
+    rag.index.sentence_layer.SentenceLayer) answer the question: its word-piece ids
+    and unit vectors, ``keep`` its terms, ``pieces`` its word-piece strings.
+    ``tokens``: the layer's token vectors in float32, where the caller has them."""
+    sentence_ids, windows = windows_for(layer, candidates, exclude)
+    offsets = layer.token_offsets
+    spans = [(int(offsets[i]), int(offsets[i + 1])) for i in sentence_ids]
+    kept = np.asarray(question_ids)[keep]
+    idf = scaled_idf(np.array([layer.df.get(int(t), 0) for t in kept]), layer.n)
+    split = split_words(list(pieces))[keep]
+    tokens, projected = reader.layer_arrays(layer, tokens)
+    inp = prepare(question_ids, question_tokens, keep, idf, split, layer.token_ids, tokens, projected, spans,
+                  windows, reader.basis)
+    return reader.probability(inp)
+
+
+def read_scores(reader: Reader, scorer, scores, candidates: Sequence[int],
+                exclude: frozenset[int] = frozenset()) -> float:
+    """``read_candidates`` for one question as rag scored it (rag.retrieval.scoring:
+    its SentenceScorer and SentenceScores, whose evidence holds the question's word pieces)."""
+    evidence = scores.evidence
+    ids, tokens = evidence.question_ids, evidence.question_tokens
+    if ids is None or tokens is None:
+        raise ValueError("these scores carry no word pieces of the question")
+    pieces = scorer.embedder.token_strings(ids)
+    keep = content_terms(ids, pieces, scorer.embedder.special_ids)
+    return read_candidates(reader, scorer.layer, ids, tokens, keep, pieces, candidates, exclude, scorer.tokens_t.T)

@@ -228,3 +228,29 @@ def read_scores(reader: Reader, scorer, scores, candidates: Sequence[int],
     pieces = scorer.embedder.token_strings(ids)
     keep = content_terms(ids, pieces, scorer.embedder.special_ids)
     return read_candidates(reader, scorer.layer, ids, tokens, keep, pieces, candidates, exclude, scorer.tokens_t.T)
+
+
+@dataclass(frozen=True)
+class ReaderAnswerability:
+    """The reader as an answerability model, for the answer stage's seam
+    (issue 26: models registered by name in rag/answer/): ``probability``
+    for one question's candidates, compared with ``threshold`` (refuse below)
+    and ``sure`` (a caution below), both from the cross-validation that
+    eval/reader/train.py ran (the JSON beside the weights)."""
+
+    reader: Reader
+    threshold: float
+    sure: float
+    name: str = "reader"
+
+    @classmethod
+    def for_model(cls, model_name: str) -> "ReaderAnswerability | None":
+        """The shipped reader for an embedding model, or None where none was trained."""
+        path = weights_file(model_name)
+        if not path.is_file():
+            return None
+        reader = Reader.load(path)
+        return cls(reader, float(reader.meta["threshold"]), float(reader.meta["sure"]))
+
+    def probability(self, scorer, scores, candidates: Sequence[int], exclude: frozenset[int] = frozenset()) -> float:
+        return read_scores(self.reader, scorer, scores, candidates, exclude)

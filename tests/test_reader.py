@@ -78,7 +78,9 @@ def test_no_term_or_no_sentence_reads_as_no_answer(reader):
     basis = reader.basis
     q_ids = np.array([0, 2], np.int32)  # special pieces only: nothing is kept
     q_tok = np.zeros((2, basis.shape[0]), np.float16)
-    inp = prepare(q_ids, q_tok, np.zeros(2, bool), np.zeros(0), np.zeros(0), [], np.zeros((0, 3)), basis)
+    d, k = basis.shape
+    inp = prepare(q_ids, q_tok, np.zeros(2, bool), np.zeros((0, 3)), np.zeros(0, np.int32), np.zeros((0, d)),
+                  np.zeros((0, k)), [], np.zeros((0, 3)), basis)
     assert reader.probability(inp) == 0.0
 
 

@@ -39,7 +39,7 @@ SOURCES = {
              ["usr/share/doc/libcurl4/FAQ.gz"]),
     "irssi": ("irssi", "GPL-2+ with OpenSSL exception (/usr/share/doc/irssi/copyright, Files: *)",
               ["usr/share/doc/irssi/faq.txt.gz"]),
-    "zsh": ("zsh-doc", "zsh licence (MIT-like; FAQ © Peter Stephenson; /usr/share/doc/zsh-common/copyright)",
+    "zsh": ("zsh-doc", "permission to use, copy, modify and distribute with the notice: This document is copyright (C) P.W. Stephenson, 1995-2020 (the FAQ's own Copyright Information, FAQ06.html)",
             [f"usr/share/doc/zsh-common/html/FAQ0{n}.html" for n in range(1, 7)]),
     "nano": ("nano", "GPL-3+ (/usr/share/doc/nano/copyright, Files: *)", ["usr/share/doc/nano/faq.html"]),
     "ffmpeg": ("ffmpeg-doc", "LGPL-2.1+ (/usr/share/doc/ffmpeg-doc/copyright, Files: *)",

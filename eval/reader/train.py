@@ -2,7 +2,7 @@
 
     .venv/bin/python eval/reader/examples.py     # first: the examples (eval/cache/reader/examples/)
     .venv/bin/python eval/reader/train.py table  # cross-validated comparison -> eval/reader/RESULTS.md
-    .venv/bin/python eval/reader/train.py ship   # fit on all FAQs and development sets -> rag/tuning/
+    (table also fits the reader on all FAQs and development sets -> rag/tuning/reader-all-mpnet-base-v2.*)
 
 Seeded (torch and numpy), one torch thread: the same numbers on any 2-core run.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import sys
 from dataclasses import dataclass
@@ -23,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from rag.answer.abstain import DIRECTION, FEATURES  # noqa: E402
 from rag.answer.reader import (MATCH_FEATURES, TERM_FEATURES, ReaderInput, content_terms, prepare,  # noqa: E402
-                               scaled_idf, split_words, weights_file, windows_for)
-from rag.evaluation.fit import FOLDS, SEED, fit_logistic, kind_weights  # noqa: E402
+                               term_features, weights_file, windows_for)
+from rag.evaluation.fit import FOLDS, MAX_CAUTION, SEED, fit_logistic, kind_weights  # noqa: E402
 
 CACHE = ROOT / "eval" / "cache" / "reader"
 DEV = ("essays_qa", "check_qa", "dev_qa", "dev2_qa")  # rag's development sets, in rag calibrate's order
@@ -36,6 +37,7 @@ BASIS = 32  # dimensions of the interaction basis
 HIDDEN = 16
 EPOCHS = 30
 BATCH = 32
+EVERY_WORD = os.environ.get("READER_EVERY_WORD", "1") == "1"  # read "when", "who", "how" too
 PARTIAL_WEIGHT = 0.5  # the answer passage less its best two sentences: a noisier negative
 
 
@@ -93,15 +95,13 @@ def build_examples(basis: np.ndarray | None = None) -> tuple[list[Example], np.n
         layer = layers[r["index"]]
         ids, toks = tokens[r["key"] + "/ids"], tokens[r["key"] + "/tokens"]
         pieces = embedder.token_strings(ids)
-        keep = content_terms(ids, pieces, special)
-        kept = ids[keep]
-        idf = scaled_idf(np.array([layer.df.get(int(t), 0) for t in kept]), layer.n)
+        keep = content_terms(ids, pieces, special, EVERY_WORD)
+        term = term_features(ids, pieces, keep, layer.df, layer.n)
         sentence_ids, windows = windows_for(layer, r["candidates"], frozenset(r["exclude"]))
         off = layer.token_offsets
         spans = [(int(off[i]), int(off[i + 1])) for i in sentence_ids]
         full, projected = arrays[r["index"]]
-        inp = prepare(ids, toks, keep, idf, split_words(pieces)[keep], layer.token_ids, full, projected, spans,
-                      windows, basis)
+        inp = prepare(ids, toks, keep, term, layer.token_ids, full, projected, spans, windows, basis)
         group = hash_group(r["key"]) if r["set"].startswith("faq") else groups.get((r["set"], r["qid"]), -1)
         out.append(Example(r["set"], r["key"], r["kind"], int(r["kind"] == "answerable"), group, r["features"], inp))
     return out, basis
@@ -376,17 +376,31 @@ def table() -> None:
         idx = np.where(folds == f)[0]
         r1[idx] = score(wf, [dev[i] for i in idx])
         print(f"fold {f} done at {time.time() - t0:.0f} s", flush=True)
+    r2 = np.zeros(len(dev))  # without the FAQs: do they help?
+    for f in range(FOLDS):
+        wf = train([e for e, k in zip(dev, folds) if k != f], basis, seed=f)
+        idx = np.where(folds == f)[0]
+        r2[idx] = score(wf, [dev[i] for i in idx])
     lg = logistic_cv(dev)
     comb = logistic_cv(dev, r0)
     cv_rows = [row("logistic model (today's features)", dev, lg), row("reader, trained on FAQs only", dev, sig(r0)),
                row("reader, FAQs + development folds", dev, sig(r1)),
-               row("logistic + reader logit (FAQ-only reader)", dev, comb)]
+               row("reader, development folds only (no FAQ)", dev, sig(r2)),
+               row("logistic + reader logit (FAQ-only reader)", dev, comb),
+               row("logistic + reader logit (stacked: out-of-fold logits of the FAQs + folds reader)", dev,
+                   logistic_cv(dev, r1))]
+    if os.environ.get("READER_CV_ONLY"):
+        print("\n".join(fmt(cv_rows, "cross-validation only")))
+        return
     lines = ["# Reader against the logistic answerability model", "",
              f"`.venv/bin/python eval/reader/train.py table` (all-mpnet-base-v2; {len(faq)} FAQ examples, "
              f"development sets {counts}).", ""]
     lines += fmt(cv_rows, "Development sets, 5-fold cross-validation by question (rag calibrate's folds)")
     # Held-out sets: models fitted on everything allowed, thresholds from the cross-validation above.
     w_all = train(faq + dev, basis)
+    positives = np.sort(sig(r1)[np.array([e.label for e in dev]) == 1])
+    save(w_all, len(faq) + len(dev), threshold_at(positives, 0.03),
+         max(threshold_at(positives, 0.03), threshold_at(positives, MAX_CAUTION)))
     log_all, comb_all = logistic_fit(dev), logistic_fit(dev, r0)
     for name, ex in held.items():
         rr = [row("logistic model", ex, log_all(ex), (lg, dev)),
@@ -407,21 +421,21 @@ def table() -> None:
     print("\n".join(lines))
 
 
-def ship() -> None:
+def save(weights: dict[str, np.ndarray], examples: int, threshold: float, sure: float) -> None:
+    """The weights (safetensors) and, beside them, how they were made, the thresholds and the sha256."""
     from safetensors.numpy import save_file
 
-    examples, basis = build_examples()
-    dev = [e for e in examples if e.set in DEV and e.group >= 0]
-    faq = [e for e in examples if e.set.startswith("faq")]
-    weights = train(faq + dev, basis)
     path = weights_file("all-mpnet-base-v2")
-    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in weights.items()}, str(path))
-    meta = {"model": "all-mpnet-base-v2", "trained_by": "eval/reader/train.py ship", "examples": len(faq) + len(dev),
-            "epochs": EPOCHS, "basis": BASIS, "hidden": HIDDEN,
+    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in sorted(weights.items())}, str(path))
+    meta = {"model": "all-mpnet-base-v2", "trained_by": "eval/reader/train.py table", "examples": examples,
+            "epochs": EPOCHS, "basis": BASIS, "hidden": HIDDEN, "every_word": EVERY_WORD,
+            "threshold": round(threshold, 6), "sure": round(sure, 6),
+            "thresholds_from": "5-fold cross-validation on the development sets (FAQs + folds reader): "
+                               "at most 3 % false abstentions; sure: 15 % of answerable questions below it",
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes)")
+    print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes)", flush=True)
 
 
 if __name__ == "__main__":
-    {"table": table, "ship": ship}[sys.argv[1]]()
+    {"table": table}[sys.argv[1]]()

@@ -45,7 +45,7 @@ import numpy as np
 
 TUNING = Path(__file__).resolve().parents[1] / "tuning"
 MATCH_FEATURES = 3  # best cosine, second best, same word piece
-TERM_FEATURES = 2  # IDF (scaled to the corpus), a piece of a word split in several
+TERM_FEATURES = 3  # IDF (scaled to the corpus), a piece of a word split in several, a word of how it is asked
 
 
 def weights_file(model_name: str) -> Path:
@@ -70,13 +70,29 @@ def scaled_idf(df: np.ndarray, n: int) -> np.ndarray:
     return np.clip(np.log((n + 1) / (np.asarray(df, np.float64) + 0.5)) / np.log(n + 1), 0.02, 1.5).astype(np.float32)
 
 
-def content_terms(ids: Sequence[int], pieces: Sequence[str], special: frozenset[int]) -> np.ndarray:
-    """The word pieces that are terms: rag.retrieval.scoring's content pieces (no special
-    token, no punctuation, none of the words that say how a question is asked)."""
+def content_terms(ids: Sequence[int], pieces: Sequence[str], special: frozenset[int],
+                  every: bool = False) -> np.ndarray:
+    """The word pieces the reader reads: rag.retrieval.scoring's content pieces (no special
+    token, no punctuation, none of the words that say how a question is asked), or with
+    ``every`` those words too ("when", "who": what kind of answer is wanted)."""
+    return np.array([int(i) not in special and re.search(r"\w", p) is not None and (every or not asking(p))
+                     for i, p in zip(ids, pieces)], dtype=bool)
+
+
+def asking(piece: str) -> bool:
     from rag.retrieval.scoring import QUESTION_WORDS
 
-    return np.array([int(i) not in special and re.search(r"\w", p) is not None and p.lower() not in QUESTION_WORDS
-                     for i, p in zip(ids, pieces)], dtype=bool)
+    return piece.lower() in QUESTION_WORDS
+
+
+def term_features(ids: np.ndarray, pieces: Sequence[str], keep: np.ndarray, df, n: int) -> np.ndarray:
+    """[kept terms, TERM_FEATURES]: scaled IDF (``df``: word-piece id -> sentences holding
+    it, of ``n``), part of a split word, a word of how the question is asked."""
+    kept = np.asarray(ids)[keep]
+    idf = scaled_idf(np.array([df.get(int(t), 0) for t in kept]), n)
+    split = split_words(list(pieces))[keep]
+    ask = np.array([asking(p) for p in pieces], dtype=bool)[keep]
+    return np.stack([idf, split.astype(np.float32), ask.astype(np.float32)], axis=1).reshape(-1, TERM_FEATURES)
 
 
 def split_words(pieces: Sequence[str]) -> np.ndarray:
@@ -90,11 +106,11 @@ def split_words(pieces: Sequence[str]) -> np.ndarray:
     return out
 
 
-def prepare(question_ids: np.ndarray, question_tokens: np.ndarray, keep: np.ndarray, idf: np.ndarray,
-            split: np.ndarray, token_ids: np.ndarray, tokens: np.ndarray, projected: np.ndarray,
+def prepare(question_ids: np.ndarray, question_tokens: np.ndarray, keep: np.ndarray, term: np.ndarray,
+            token_ids: np.ndarray, tokens: np.ndarray, projected: np.ndarray,
             spans: Sequence[tuple[int, int]], windows: np.ndarray, basis: np.ndarray) -> ReaderInput:
-    """``keep``: the question's word pieces that are terms (content_terms); ``idf``,
-    ``split``: per kept term; ``token_ids``, ``tokens`` (float32 unit vectors) and
+    """``keep``: the question's word pieces that are read (content_terms); ``term``: their
+    term_features; ``token_ids``, ``tokens`` (float32 unit vectors) and
     ``projected`` (``tokens @ basis``): every word piece of the corpus, of which
     sentence j to read holds ``spans[j]``; ``windows``: [W, 3] indices into ``spans``."""
     q = np.asarray(question_tokens, np.float32)[keep]
@@ -120,7 +136,7 @@ def prepare(question_ids: np.ndarray, question_tokens: np.ndarray, keep: np.ndar
             match[:, s, 2] = (ids[start:start + n][None, :] == q_ids[:, None]).any(axis=1)
             pproj[:, s] = projected[where[start + best]]
             start += n
-    term = np.stack([np.asarray(idf, np.float32), np.asarray(split, np.float32)], axis=1).reshape(m, TERM_FEATURES)
+    term = np.asarray(term, np.float32).reshape(m, TERM_FEATURES)
     return ReaderInput(term, q @ basis, match, pproj, np.asarray(windows, np.int64).reshape(-1, 3))
 
 
@@ -135,6 +151,7 @@ class Reader:
         self.w = {k: np.asarray(v, np.float32) for k, v in weights.items()}
         self.meta = meta or {}
         self.basis = self.w["basis"]
+        self.every_word = bool(self.meta.get("every_word", False))  # reads the words of how it is asked too
         self._layer: tuple = ()  # (layer, its tokens in float32, projected on the basis): once per index
 
     def layer_arrays(self, layer, tokens: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -208,11 +225,9 @@ def read_candidates(reader: Reader, layer, question_ids: np.ndarray, question_to
     sentence_ids, windows = windows_for(layer, candidates, exclude)
     offsets = layer.token_offsets
     spans = [(int(offsets[i]), int(offsets[i + 1])) for i in sentence_ids]
-    kept = np.asarray(question_ids)[keep]
-    idf = scaled_idf(np.array([layer.df.get(int(t), 0) for t in kept]), layer.n)
-    split = split_words(list(pieces))[keep]
+    term = term_features(question_ids, pieces, keep, layer.df, layer.n)
     tokens, projected = reader.layer_arrays(layer, tokens)
-    inp = prepare(question_ids, question_tokens, keep, idf, split, layer.token_ids, tokens, projected, spans,
+    inp = prepare(question_ids, question_tokens, keep, term, layer.token_ids, tokens, projected, spans,
                   windows, reader.basis)
     return reader.probability(inp)
 
@@ -226,7 +241,7 @@ def read_scores(reader: Reader, scorer, scores, candidates: Sequence[int],
     if ids is None or tokens is None:
         raise ValueError("these scores carry no word pieces of the question")
     pieces = scorer.embedder.token_strings(ids)
-    keep = content_terms(ids, pieces, scorer.embedder.special_ids)
+    keep = content_terms(ids, pieces, scorer.embedder.special_ids, reader.every_word)
     return read_candidates(reader, scorer.layer, ids, tokens, keep, pieces, candidates, exclude, scorer.tokens_t.T)
 
 

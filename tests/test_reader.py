@@ -89,3 +89,12 @@ def test_windows_stay_in_a_document_and_skip_what_was_taken_out(essays_index):
     last_of_first = max(s.sentence_id for s in layer.sentences if s.doc_id == layer.sentences[0].doc_id)
     ids, windows = windows_for(layer, [last_of_first], frozenset({last_of_first - 1}))
     assert [ids[j] for j in windows[0] if j >= 0] == [last_of_first]  # no predecessor (taken out), no successor
+
+
+def test_the_shipped_reader_comes_with_its_cross_validated_thresholds_and_none_for_other_models():
+    from rag.answer.reader import ReaderAnswerability
+
+    model = ReaderAnswerability.for_model("all-mpnet-base-v2")
+    assert model is not None and model.name == "reader"
+    assert 0.0 < model.threshold <= model.sure < 1.0
+    assert ReaderAnswerability.for_model("no-such-model") is None

@@ -157,6 +157,7 @@ class Reader:
     def layer_arrays(self, layer, tokens: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The layer's token vectors (float32) and their projection on the basis, computed once."""
         if not self._layer or self._layer[0] is not layer:
+            # The scorer's float32 copy where given (no second copy of a big index's word pieces).
             full = np.asarray(layer.tokens, np.float32) if tokens is None else tokens
             self._layer = (layer, full, np.ascontiguousarray(full @ self.basis))
         return self._layer[1], self._layer[2]

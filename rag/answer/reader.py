@@ -110,7 +110,7 @@ def prepare(question_ids: np.ndarray, question_tokens: np.ndarray, keep: np.ndar
             token_ids: np.ndarray, tokens: np.ndarray, projected: np.ndarray,
             spans: Sequence[tuple[int, int]], windows: np.ndarray, basis: np.ndarray) -> ReaderInput:
     """``keep``: the question's word pieces that are read (content_terms); ``term``: their
-    term_features; ``token_ids``, ``tokens`` (float32 unit vectors) and
+    term_features; ``token_ids``, ``tokens`` (unit vectors, float16 or float32) and
     ``projected`` (``tokens @ basis``): every word piece of the corpus, of which
     sentence j to read holds ``spans[j]``; ``windows``: [W, 3] indices into ``spans``."""
     q = np.asarray(question_tokens, np.float32)[keep]
@@ -120,7 +120,7 @@ def prepare(question_ids: np.ndarray, question_tokens: np.ndarray, keep: np.ndar
     pproj = np.zeros((m, s_count, k), np.float32)
     if m and s_count:
         where = np.concatenate([np.arange(a, b) for a, b in spans])
-        sims = q @ tokens[where].T  # [m, T]
+        sims = q @ np.asarray(tokens[where], np.float32).T  # [m, T]
         ids = token_ids[where]
         start = 0
         rows = np.arange(m)
@@ -154,12 +154,14 @@ class Reader:
         self.every_word = bool(self.meta.get("every_word", False))  # reads the words of how it is asked too
         self._layer: tuple = ()  # (layer, its tokens in float32, projected on the basis): once per index
 
-    def layer_arrays(self, layer, tokens: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The layer's token vectors (float32) and their projection on the basis, computed once."""
+    def layer_arrays(self, layer) -> tuple[np.ndarray, np.ndarray]:
+        """The layer's token vectors (as stored, float16) and their projection on the basis,
+        computed once per index, in blocks (no float32 copy of a big index's word pieces)."""
         if not self._layer or self._layer[0] is not layer:
-            # The scorer's float32 copy where given (no second copy of a big index's word pieces).
-            full = np.asarray(layer.tokens, np.float32) if tokens is None else tokens
-            self._layer = (layer, full, np.ascontiguousarray(full @ self.basis))
+            tokens = layer.tokens
+            projected = np.concatenate([np.asarray(tokens[i:i + 65536], np.float32) @ self.basis
+                                        for i in range(0, len(tokens), 65536)] or [np.zeros((0, self.basis.shape[1]))])
+            self._layer = (layer, tokens, np.ascontiguousarray(projected, dtype=np.float32))
         return self._layer[1], self._layer[2]
 
     @classmethod
@@ -218,16 +220,15 @@ def windows_for(layer, candidates: Sequence[int], exclude: frozenset[int] = froz
 
 def read_candidates(reader: Reader, layer, question_ids: np.ndarray, question_tokens: np.ndarray,
                     keep: np.ndarray, pieces: Sequence[str], candidates: Sequence[int],
-                    exclude: frozenset[int] = frozenset(), tokens: np.ndarray | None = None) -> float:
+                    exclude: frozenset[int] = frozenset()) -> float:
     """The reader's probability that the ``candidates`` (sentence ids of ``layer``, a
     rag.index.sentence_layer.SentenceLayer) answer the question: its word-piece ids
-    and unit vectors, ``keep`` its terms, ``pieces`` its word-piece strings.
-    ``tokens``: the layer's token vectors in float32, where the caller has them."""
+    and unit vectors, ``keep`` its terms, ``pieces`` its word-piece strings."""
     sentence_ids, windows = windows_for(layer, candidates, exclude)
     offsets = layer.token_offsets
     spans = [(int(offsets[i]), int(offsets[i + 1])) for i in sentence_ids]
     term = term_features(question_ids, pieces, keep, layer.df, layer.n)
-    tokens, projected = reader.layer_arrays(layer, tokens)
+    tokens, projected = reader.layer_arrays(layer)
     inp = prepare(question_ids, question_tokens, keep, term, layer.token_ids, tokens, projected, spans,
                   windows, reader.basis)
     return reader.probability(inp)
@@ -243,7 +244,7 @@ def read_scores(reader: Reader, scorer, scores, candidates: Sequence[int],
         raise ValueError("these scores carry no word pieces of the question")
     pieces = scorer.embedder.token_strings(ids)
     keep = content_terms(ids, pieces, scorer.embedder.special_ids, reader.every_word)
-    return read_candidates(reader, scorer.layer, ids, tokens, keep, pieces, candidates, exclude, scorer.tokens_t.T)
+    return read_candidates(reader, scorer.layer, ids, tokens, keep, pieces, candidates, exclude)
 
 
 @dataclass(frozen=True)

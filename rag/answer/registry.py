@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from rag.answer import abstain  # noqa: F401  (registers the built-in answerability model)
+from rag.answer import abstain, reader  # noqa: F401  (register the built-in answerability models)
 from rag.answer.base import ANSWERABILITY, STEPS, AnswerabilitySpec, StepSpec
 from rag.settings import SettingsError
 

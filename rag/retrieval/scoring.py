@@ -97,6 +97,12 @@ class Evidence:
     chunk_dense: np.ndarray | None = None
     chunk_bm25: np.ndarray | None = None
     candidates: np.ndarray | None = None  # what the question gathered first
+    # The question's word pieces and their unit contextual vectors, for a
+    # reader that reads them against the candidates (rag.answer.reader).
+    question_ids: np.ndarray | None = None
+    question_tokens: np.ndarray | None = None
+    question_pieces: tuple[str, ...] = ()  # the word pieces as text
+    question_special: frozenset[int] = frozenset()  # the model's special ids ([CLS], <s> …)
 
     @property
     def ids(self) -> np.ndarray:
@@ -220,9 +226,12 @@ class SentenceScorer:
         chunk_bm25 = self.index.bm25.scores_for(query)
         features = {name: np.full(n, np.nan, dtype=np.float32) for name in EVIDENCE}
         features["sentence"] = dense.astype(np.float32)
-        evidence = Evidence(features, q, rare_words(self.embedder.token_strings(q_ids)), frozenset(question_stems(query)),
+        pieces = self.embedder.token_strings(q_ids)
+        evidence = Evidence(features, q, rare_words(pieces), frozenset(question_stems(query)),
                             np.full((len(idf), n), np.nan, dtype=np.float32), idf, np.zeros(n, dtype=bool),
-                            q_tokens=q_content, chunk_dense=chunk_dense, chunk_bm25=chunk_bm25)
+                            q_tokens=q_content, chunk_dense=chunk_dense, chunk_bm25=chunk_bm25,
+                            question_ids=q_ids, question_tokens=q_tokens, question_pieces=tuple(pieces),
+                            question_special=frozenset(self.embedder.special_ids))
         evidence.candidates = gather(self.store, Query(query, q, dense, chunk_dense, chunk_bm25), layer)
         self.ensure(evidence, np.concatenate([self.sample, evidence.candidates]))
         for name in EVIDENCE:

@@ -20,16 +20,20 @@ def _index_summary(index_dir: Path) -> dict:
         index = load_index(index_dir)
     except RagError as err:
         return {"folder": str(index_dir), "error": str(err)}
+    from rag.index.stores import spec_of
+
     manifest = index.manifest
     return {"folder": str(index_dir), "model": manifest["model"]["name"], "dim": manifest["model"]["dim"],
             "documents": manifest["counts"]["documents"], "chunks": manifest["counts"]["chunks"],
-            "built_at": manifest.get("built_at", ""), "fingerprint": index.fingerprint}
+            "built_at": manifest.get("built_at", ""), "fingerprint": index.fingerprint,
+            "store": str(spec_of(manifest))}
 
 
 def registered() -> dict:
     from rag.embed.models import MODELS, default_model_key, mpnet_installed
     from rag.ingest.loaders import LOADERS
     from rag.retrieval.base import REGISTERED
+    from rag.retrieval.candidates import STORES
     from rag.retrieval.registry import RETRIEVERS
     from rag.settings import tuning_for
 
@@ -39,14 +43,16 @@ def registered() -> dict:
               for m in MODELS.values()]
     retrievers = [{"name": n, "description": REGISTERED[n].description} for n in RETRIEVERS]
     readers = [{"kind": r.kind, "suffixes": list(r.suffixes)} for r in LOADERS]
-    return {"models": models, "retrievers": retrievers, "readers": readers}
+    stores = [{"name": name, "description": description} for name, (description, _) in STORES.items()]
+    return {"models": models, "retrievers": retrievers, "stores": stores, "readers": readers}
 
 
 @click.command()
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def info(index_dir, as_json) -> None:
-    """Show the embedding models, retrievers and document readers rag has, and the index's model and size.
+    """Show the embedding models, retrievers, candidate stores and document readers rag has, and the index's
+    model, size and store.
 
     Models other than these work too: give --model a local sentence-transformers folder.
     """
@@ -63,6 +69,8 @@ def info(index_dir, as_json) -> None:
         lines.append(f"  {m['key']:<8} {m['description']} [{', '.join(marks)}]")
     lines.append("Retrievers (--retriever):")
     lines += [f"  {r['name']:<8} {r['description']}" for r in data["retrievers"]]
+    lines.append("Candidate stores (rag index --store; env RAG_STORE):")
+    lines += [f"  {s['name']:<8} {s['description']}" for s in data["stores"]]
     lines.append("Document readers (rag index, rag add):")
     lines += [f"  {r['kind']:<8} {' '.join(r['suffixes'])}" for r in data["readers"]]
     index = data["index"]
@@ -71,5 +79,5 @@ def info(index_dir, as_json) -> None:
     else:
         lines.append(f"Index {index['folder']}: {index['documents']} documents, {index['chunks']} chunks, "
                      f"model {index['model']} ({index['dim']} dimensions), built {index['built_at']}, "
-                     f"fingerprint {index['fingerprint'][:16]}")
+                     f"fingerprint {index['fingerprint'][:16]}, candidates from the {index['store']} store")
     click.echo("\n".join(safe_line(line) for line in lines))

@@ -16,6 +16,7 @@ vectors and words, and the index's files stay the source of truth.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -87,3 +88,25 @@ def gather(store: CandidateStore, query: Query, layer, top_sentences: int = TOP_
     found = np.union1d(np.asarray(store.sentences(query, top_sentences), dtype=np.int64),
                        np.asarray(of_chunks, dtype=np.int64))
     return found[(found >= 0) & (found < layer.n)].astype(np.int64)
+
+
+_opened: dict[int, tuple[weakref.ref, CandidateStore]] = {}
+
+
+def open_store(index) -> CandidateStore:
+    """The store an index names (manifest store.candidates), opened and checked
+    once per loaded index (Rag.open opens it, so a store that disagrees with
+    the index is refused before any question; the scorer then reuses it)."""
+    from rag.retrieval.scoring import store_name
+
+    held = _opened.get(id(index))
+    if held is not None and held[0]() is index:
+        return held[1]
+    store = STORES[store_name(index)][1](index)
+    _opened[id(index)] = (weakref.ref(index, lambda _, key=id(index): _opened.pop(key, None)), store)
+    return store
+
+
+# Stores in modules of their own register themselves when imported; each
+# imports its engine's client only when an index names it.
+from rag.retrieval import milvus_store  # noqa: E402,F401

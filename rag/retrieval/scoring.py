@@ -37,7 +37,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from rag.index.load import Index
-from rag.retrieval.candidates import STORES, Query, gather
+from rag.retrieval.candidates import STORES, Query, gather, open_store
 from rag.retrieval.parts import header_of
 from rag.retrieval.question_form import QuestionForm, header_terms
 from rag.settings import Tuning, tuning_for
@@ -153,7 +153,7 @@ class SentenceScorer:
                                                      np.arange(n)))
         self.evidence = lru_cache(maxsize=32)(self._evidence)
         # Where candidates are searched (rag.retrieval.candidates): the index's own store.
-        self.store = STORES[store_name(index)][1](index)
+        self.store = open_store(index)
 
     def forget(self) -> None:
         """Drop what was computed for earlier questions (the embedder changed path)."""

@@ -33,7 +33,7 @@ from rag.ingest.corpus import make_document, parse_bytes
 from rag.ingest.layout import paragraph_starts
 from rag.ingest.loaders import LoadError, loader_for
 from rag.ingest.loaders.limits import Limits, size_label
-from rag.types import Added, Corpus, Document, Skipped
+from rag.types import Added, Block, Corpus, Document, Skipped
 
 MAX_ID_CHARS = 80
 
@@ -106,8 +106,11 @@ def read_library(index_dir: str | Path) -> Library:
         raise IndexMissing(f"no index at {index_dir}; run `rag index --index {index_dir}` to build it first")
     manifest = read_manifest(folder)
     rows = _rows(index_dir, DOCUMENTS, _read_checked(index_dir, manifest, DOCUMENTS, folder))
+    # Blocks and page labels too: a rebuild from this copy must read each
+    # document as the first build did (its units' kinds come from its blocks).
     documents = {
-        r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"], tuple(r.get("pages", ())))
+        r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"], tuple(r.get("pages", ())),
+                              tuple(Block.from_row(b) for b in r.get("blocks", ())), tuple(r.get("labels", ())))
         for r in rows
     }
     added, removed = read_record(manifest)

@@ -337,3 +337,16 @@ def sync_store(index) -> dict[str, dict[str, int]]:
     done = copy.sync(index)
     _checked.add((copy.spec.target, index.fingerprint))
     return done
+
+
+def disconnect(spec: StoreSpec) -> None:
+    """Close this process's client of ``spec`` (and its Milvus Lite engine,
+    which lets another process open the file)."""
+    client = _clients.pop(spec.target, None)
+    if client is not None:
+        client.close()
+    _checked.difference_update({seen for seen in _checked if seen[0] == spec.target})
+    if spec.lite:
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(spec.target)

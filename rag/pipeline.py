@@ -23,8 +23,8 @@ from rag.ingest.corpus import load_corpus
 from rag.retrieval.base import Retriever
 from rag.retrieval.question_form import RULES, QuestionForm, header_terms, read_question
 from rag.retrieval.registry import RETRIEVERS, make_retriever
-from rag.retrieval.candidates import open_store
-from rag.retrieval.scoring import sentences_of, store_name
+from rag.retrieval.candidates import open_store, store_name
+from rag.retrieval.scoring import sentences_of
 from rag.settings import settings as current_settings
 from rag.types import Answer, Corpus, Hit
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.retrieval.candidates import Query, register
+from rag.retrieval.store_registry import Query, register
 
 
 @register("milvus", "Milvus (the milvus extra): Milvus Lite in a .db file, or a server at http://HOST:PORT; "

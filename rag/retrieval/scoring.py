@@ -37,7 +37,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from rag.index.load import Index
-from rag.retrieval.candidates import STORES, Query, gather, open_store
+from rag.retrieval.candidates import Query, gather, open_store, store_name  # noqa: F401 (store_name: its old home)
 from rag.retrieval.parts import header_of
 from rag.retrieval.question_form import QuestionForm, header_terms
 from rag.settings import Tuning, tuning_for
@@ -351,17 +351,6 @@ def concerned_documents(form: QuestionForm, layer, values: np.ndarray) -> list[s
     best = {d: float(np.nan_to_num(values[r.start:r.stop], nan=-np.inf).max()) for d, r in layer.by_doc.items()}
     keep = set(sorted(order, key=lambda d: -best[d])[:most])
     return [d for d in order if d in keep]
-
-
-def store_name(index: Index) -> str:
-    """The candidate store an index was built for (manifest store.candidates), "local" by default."""
-    name = str((index.manifest.get("store") or {}).get("candidates") or "local")
-    if name not in STORES:
-        from rag.errors import IndexMismatch
-
-        raise IndexMismatch(f"{index.path} searches candidates in the {name!r} store, which this rag does not "
-                            f"have (it has {', '.join(STORES)})")
-    return name
 
 
 def _nan_z(x: np.ndarray) -> np.ndarray:

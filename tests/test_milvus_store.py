@@ -220,3 +220,19 @@ def test_index_and_ask_on_milvus_lite_reach_nothing(tmp_path):
     assert any("AF_UNIX" in line for line in lines), "strace recorded no socket at all: it was not watching"
     assert [line for line in lines if reaches_out(line)] == []
     assert hooked == []
+
+
+def test_milvus_is_an_extra_the_tests_install_and_the_product_does_not():
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert any(r.startswith("pymilvus") for r in project["optional-dependencies"]["milvus"])
+    assert not any("milvus" in r for r in project["dependencies"])
+
+    def extras(script: str) -> set[str]:
+        found = re.findall(r"scripts/install\.sh\s+(\S+)", (ROOT / "scripts" / script).read_text())
+        assert len(found) == 1, found
+        return set(found[0].split(","))
+
+    assert "milvus" in extras("test.sh") and "milvus" not in extras("run.sh")

@@ -41,6 +41,7 @@ KINDS = ("sentences", "chunks")
 # PATH_MAX; its key adds a span and a hash.
 KEY_BYTES = 8192
 TERMS_BYTES = 65535  # Milvus's largest VARCHAR; a chunk's stems are cut at a word beyond it
+LITE_STARTS = 3  # tries at starting Milvus Lite's engine
 BATCH = 1000  # rows per upsert: a request stays well under gRPC's 64 MB at 768 dimensions
 # Milvus Lite runs every index as FLAT (exact) whatever is asked; a server
 # gets HNSW, whose recall against exact search the benchmark cannot measure
@@ -72,19 +73,30 @@ def connect(spec: StoreSpec):
     client = _clients.get(spec.target)
     if client is not None:
         return client
-    MilvusClient = _client_class()
+    MilvusClient, client, detail = _client_class(), None, ""
     if spec.lite:
         Path(spec.target).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with warnings.catch_warnings():
-            # milvus-lite 2.5 reads its version with pkg_resources, which warns it is deprecated.
-            warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-            client = MilvusClient(uri=spec.target, timeout=30)
-    except Exception as err:  # pymilvus raises its own kinds, and grpc's
-        detail = _reason(err)
+    for attempt in range(LITE_STARTS if spec.lite else 1):
+        try:
+            with warnings.catch_warnings():
+                # milvus-lite 2.5 reads its version with pkg_resources, which warns it is deprecated.
+                warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+                client = MilvusClient(uri=spec.target, timeout=30)
+            break
+        except Exception as err:  # pymilvus raises its own kinds, and grpc's
+            detail = _reason(err)
+            if not (spec.lite and "Fail connecting to server" in detail and attempt + 1 < LITE_STARTS):
+                break
+            # Milvus Lite's engine was started but did not answer in time (a
+            # busy machine): stop it and start it again.
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(spec.target)
+    if client is None:
         if spec.lite and "Open local milvus failed" in detail:
             raise RagError(f"cannot open the Milvus Lite file {spec.target}: another process has it open (a "
-                           f"`rag serve`, or another rag command); stop it and try again") from None
+                           f"`rag serve`, or another rag command), or its engine did not start; stop that process "
+                           f"and try again") from None
         raise RagError(f"cannot reach the Milvus store {spec.target} ({detail})") from None
     _clients[spec.target] = client
     return client

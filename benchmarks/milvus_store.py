@@ -119,11 +119,15 @@ def child(size: int, model: str, n_queries: int) -> dict:
     out["rows"] = {k: v["upserted"] for k, v in report.synced.items()}
     out["load_s"] = spent[-1]
     out["rows_per_s"] = sum(out["rows"].values()) / out["load_s"]
-    out["store_mb"] = sum(p.stat().st_size for p in Path(store.target).rglob("*") if p.is_file()) / 1e6
+    target = Path(store.target)  # Milvus Lite 2.5 keeps a store in one file
+    out["store_mb"] = (target.stat().st_size if target.is_file() else
+                       sum(p.stat().st_size for p in target.rglob("*") if p.is_file())) / 1e6
 
+    # Opening: loading the index's files, then the store's check (counts, every id) on its own.
+    opened = load_index(index_dir)
     milvus._checked.clear()  # as a new process would
     start = time.perf_counter()
-    Rag.open(index_dir, embedder)
+    milvus.open_checked(opened)
     out["open_check_s"] = time.perf_counter() - start
 
     local_rag, milvus_rag = Rag.open(source, embedder), Rag.open(index_dir, embedder)
@@ -185,16 +189,99 @@ def child(size: int, model: str, n_queries: int) -> dict:
     return out
 
 
+def synthetic(n: int, n_queries: int) -> dict:
+    """Milvus Lite alone at ``n`` rows: the 1,200-abstract index's sentence
+    vectors (MiniLM, 384 dimensions) and chunk stems, copied and moved a
+    little (noise of σ 0.01 per dimension, then unit length) until there are
+    ``n``; queries are SciFact test claims, encoded."""
+    import numpy as np
+
+    from rag.embed.auto import default_embedder
+    from rag.index.load import load_index
+    from rag.index.stores import milvus
+    from rag.index.lexical import question_stems
+    from rag.settings import parse_store
+
+    index = load_index(WORK / "index-1200")
+    base, texts = index.sentences.vectors, [c.text for c in index.chunks]
+    rng = np.random.default_rng(0)
+    folder = WORK / f"synthetic-{n}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    spec = parse_store(f"milvus:{folder / 'store.db'}")
+    rec = {"target": spec.target, "collections": {"chunks": "synthetic_chunks"}, "dim": base.shape[1],
+           "model": "synthetic"}
+    copy = milvus.MilvusCopy(spec, rec, milvus.connect(spec))
+    copy._create("chunks")
+    terms = milvus.terms_texts(texts)
+    start = time.perf_counter()
+    for first in range(0, n, milvus.BATCH):
+        rows = []
+        for i in range(first, min(n, first + milvus.BATCH)):
+            v = base[i % len(base)] + (rng.normal(0, 0.01, base.shape[1]) if i >= len(base) else 0)
+            rows.append({"pk": f"d{i // 10}/{i}-{i + 1}/{i:016x}", "doc_id": f"d{i // 10}",
+                         "vector": (v / np.linalg.norm(v)).astype(np.float32), "terms": terms[i % len(terms)]})
+        copy.client.upsert("synthetic_chunks", rows)
+    copy.client.flush("synthetic_chunks")
+    out = {"rows": n, "load_s": time.perf_counter() - start}
+    out["rows_per_s"] = n / out["load_s"]
+    embedder = default_embedder("minilm")
+    claims = list(scifact_queries("test")[0].values())[:n_queries]
+    vectors = [embedder.embed_query(c) for c in claims]
+    dense, bm25 = [], []
+    for claim, q in zip(claims, vectors):
+        t = time.perf_counter()
+        copy.client.search("synthetic_chunks", data=[q.astype(np.float32)], anns_field="vector", limit=200,
+                           search_params={"metric_type": "IP"}, output_fields=[])
+        dense.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        copy.client.search("synthetic_chunks", data=[" ".join(question_stems(claim))], anns_field="sparse", limit=20,
+                           search_params={"metric_type": "BM25"}, output_fields=[])
+        bm25.append(time.perf_counter() - t)
+    out["dense_top200_ms"] = {"p50": pct([x * 1000 for x in dense], 50), "p95": pct([x * 1000 for x in dense], 95)}
+    out["bm25_top20_ms"] = {"p50": pct([x * 1000 for x in bm25], 50), "p95": pct([x * 1000 for x in bm25], 95)}
+    t = time.perf_counter()
+    assert len(copy.keys("chunks")) == n
+    out["keys_s"] = time.perf_counter() - t
+    out["store_mb"] = Path(spec.target).stat().st_size / 1e6
+    out["engine_peak_mib"] = _engine_peak_mib()
+    milvus.disconnect(spec)
+    shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="benchmarks.milvus_store", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1200,5183", help="abstracts per corpus, comma-separated")
     parser.add_argument("--queries", type=int, default=100, help="SciFact test claims")
     parser.add_argument("--model", default="minilm", help="embedding model of the indexes (both stores)")
+    parser.add_argument("--synthetic", default="", help="rows of Milvus Lite alone (no index), comma-separated; "
+                        "needs the 1,200-abstract index")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--synthetic-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child, args.model, args.queries)))
         return {}
+    if args.synthetic_child:
+        print(json.dumps(synthetic(args.synthetic_child, args.queries)))
+        return {}
+    if args.synthetic:
+        earlier = OUT / "milvus_store.json"
+        result = json.loads(earlier.read_text()) if earlier.exists() else {}
+        result.setdefault("synthetic", {})
+        for n in [int(x) for x in args.synthetic.split(",") if x]:
+            proc = subprocess.run([sys.executable, "-m", "benchmarks.milvus_store", "--synthetic-child", str(n),
+                                   "--queries", str(args.queries)], cwd=ROOT, capture_output=True, text=True,
+                                  env=dict(os.environ, HF_HUB_OFFLINE="1"))
+            if proc.returncode != 0:
+                raise SystemExit(f"synthetic {n} failed: {proc.stderr[-2000:]}")
+            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            row["ran_at"], row["loadavg_at_start"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.getloadavg()
+            result["synthetic"][str(n)] = row
+            write_json("milvus_store", result)
+            print(n, json.dumps(row))
+        return result
     WORK.mkdir(parents=True, exist_ok=True)
     result = {"machine": machine(), "model": args.model, "queries": args.queries, "sizes": {}}
     earlier = OUT / "milvus_store.json"

@@ -236,3 +236,44 @@ def test_milvus_is_an_extra_the_tests_install_and_the_product_does_not():
         return set(found[0].split(","))
 
     assert "milvus" in extras("test.sh") and "milvus" not in extras("run.sh")
+
+
+# ------------------------------------------------------------------ wiring, with the fake embedder
+
+ODD_NAMES = {
+    'notes/say "when".txt': "Garden Notes\n\nTomatoes need full sun and steady water. Basil grows beside them.",
+    "back\\slash é.txt": "Harbour Log\n\nThe ferry leaves at noon every day. Fishing boats return at dusk.",
+    "plain.txt": "Orchard Diary\n\nThe apple trees flower in April. Pears ripen late in September.",
+}
+
+
+@pytest.mark.unit
+def test_documents_with_quotes_and_backslashes_in_their_ids_filter_and_match(tmp_path):
+    """Folder document ids are paths: a subset's filter quotes them for Milvus,
+    and the store's candidates are the local store's."""
+    from rag.index.subset import subset_index
+    from rag.pipeline import Rag
+    from rag.retrieval.candidates import Query, gather
+    from tests.fakes import FakeEmbedder
+
+    fake = FakeEmbedder()
+    corpus = write_corpus(tmp_path / "corpus", {})
+    for name, text in ODD_NAMES.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(text, encoding="utf-8")
+    local, _ = build_index(load_corpus(corpus), tmp_path / "local", fake, ChunkSettings())
+    index, report = build_index(load_corpus(corpus), tmp_path / "index", fake, ChunkSettings(),
+                                store=parse_store(f"milvus:{tmp_path / 'store.db'}"))
+    assert report.synced["chunks"]["upserted"] == len(index.chunks) == 3
+    whole, alone = Rag.open(index.path, fake), Rag.open(local.path, fake)
+    for question in ["When does the ferry leave?", "What needs full sun?"]:
+        ev = alone.scorer().evidence(question)
+        q = Query(question, ev.vector, ev.features["sentence"], ev.chunk_dense, ev.chunk_bm25)
+        assert set(gather(whole.scorer().store, q, whole.index.sentences)) == \
+            set(gather(alone.scorer().store, q, alone.index.sentences))
+    for doc_id in index.documents:
+        part = Rag(subset_index(index, [doc_id]), fake)
+        store = part.scorer().store
+        q = Query("ferry sun apple", fake.embed_query("ferry sun apple"))
+        found = set(store.sentences(q, 50)) | set(store.passages(q, 5))
+        assert found and {part.index.sentences.sentences[i].doc_id for i in store.sentences(q, 50)} == {doc_id}

@@ -172,6 +172,10 @@ def test_a_store_that_disagrees_is_refused_with_one_line_then_mended(tmp_path, e
     with pytest.raises(IndexMismatch, match="its rows' ids are not the index's"):
         Rag.open(index.path, embedder)
 
+    # While this process holds the Milvus Lite file, another is refused in one line.
+    line = one_line_error(run("ask", "Who is Michael Kofman?", "--index", str(index.path)))
+    assert "another process has it open" in line
+
     # The CLI says it in one line too (another process: this one lets the file go first).
     milvus.disconnect(copy.spec)
     line = one_line_error(run("ask", "Who is Michael Kofman?", "--index", str(index.path)))

@@ -25,6 +25,8 @@ fingerprint; opening the index compares the store's with both.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -51,17 +53,24 @@ HNSW_EF = 256
 
 
 def _client_class():
-    import logging
-
     try:
         from pymilvus import MilvusClient
     except ImportError:
         raise RagError("the milvus store needs pymilvus and milvus-lite: install rag with its milvus extra "
                        "(pip install -e '.[milvus]')") from None
     # pymilvus logs a WARNING line for each iterator Milvus Lite gives no
-    # timestamp to; rag's own messages say what went wrong.
+    # timestamp to, and milvus-lite logs its failures on the root logger;
+    # rag's own one-line messages say what went wrong.
     logging.getLogger("pymilvus").setLevel(logging.ERROR)
+    root = logging.getLogger()
+    if not any(isinstance(f, _FromMilvusLite) for f in root.filters):
+        root.addFilter(_FromMilvusLite())
     return MilvusClient
+
+
+class _FromMilvusLite(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return f"{os.sep}milvus_lite{os.sep}" not in record.pathname
 
 
 _clients: dict[str, object] = {}

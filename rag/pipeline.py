@@ -25,12 +25,14 @@ from rag.ingest.corpus import load_corpus
 from rag.retrieval.base import Retriever
 from rag.retrieval.question_form import RULES, LazyMap, QuestionForm, header_terms, name_terms, read_question
 from rag.retrieval.registry import RETRIEVERS, make_retriever
+from rag.retrieval.candidates import open_store, store_name
 from rag.retrieval.registry import spec as retriever_spec
 from rag.retrieval.scoring import SentenceScorer, SentenceScores, sentences_of
 from rag.settings import settings as current_settings
 from rag.types import Answer, Corpus, Hit
 
 if TYPE_CHECKING:
+    from rag.settings import StoreSpec
     from rag.types import Rewrite
 
 DEFAULT_RETRIEVER = "fusion"
@@ -72,11 +74,14 @@ def build(
     progress: bool = False,
     force: bool = False,
     name: str | None = None,
+    store: "StoreSpec | None" = None,
 ) -> tuple[Index, BuildReport, Corpus]:
     """Load the corpus and (re)build its index unless it is up to date.
 
     ``name`` is what answers call the corpus ("the essays"); by default the
-    bundled corpus is "the essays" and any other "the documents"."""
+    bundled corpus is "the essays" and any other "the documents". ``store``:
+    where candidates are searched (rag.settings.StoreSpec; None keeps the
+    index's current store)."""
     from rag.index.library import corpus_for_rebuild
 
     index_dir = index_dir or default_index_dir()
@@ -86,7 +91,7 @@ def build(
     # Documents added with `rag add` live only in the index: carry them over.
     corpus = corpus_for_rebuild(corpus, index_dir)
     index, report = build_index(
-        corpus, index_dir, embedder or default_embedder(), settings, progress, force=force
+        corpus, index_dir, embedder or default_embedder(), settings, progress, force=force, store=store
     )
     return index, report, corpus
 
@@ -163,6 +168,8 @@ class Rag:
             if changes:
                 raise IndexMismatch(f"the corpus changed since {index_dir} was built ({describe(changes)}); "
                                     f"{rebuild_hint(index_dir)}")
+        if index.sentences is not None and store_name(index) != "local":
+            open_store(index)  # a store outside the index is checked against it now, not at the first question
         return cls(index, embedder, **options)
 
     def retriever(self, name: str = DEFAULT_RETRIEVER) -> Retriever:

@@ -65,6 +65,10 @@ class Settings:
                                          "RAG_MAX_FILE_MB).", "twice RAG_MAX_FILES × RAG_MAX_FILE_MB")
     upload_expiry_s: float | None = _env("RAG_UPLOAD_EXPIRY_S", "Seconds an upload the page has not added "
                                          "is kept before it is deleted.", "600")
+    store: "StoreSpec | None" = _env("RAG_STORE", "Where `rag index` puts the candidate search: local (the "
+                                     "index's own files; also `faiss`), milvus:PATH.db (Milvus Lite in a local "
+                                     "file) or milvus:http://HOST:PORT (a Milvus server).",
+                                     "the index's current store, else local")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -126,12 +130,54 @@ class Settings:
             steps=names("RAG_STEPS"),
             upload_total_mb=positive("RAG_UPLOAD_TOTAL_MB"),
             upload_expiry_s=positive("RAG_UPLOAD_EXPIRY_S"),
+            store=parse_store(get("RAG_STORE"), "RAG_STORE") if get("RAG_STORE") else None,
         )
 
     @staticmethod
     def documented() -> list[tuple[str, str, str]]:
         """(variable, default, description) for every setting, for README and --help."""
         return [(f.metadata["env"], f.metadata["default"], f.metadata["help"]) for f in fields(Settings)]
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """Where an index's candidate search runs (rag.retrieval.candidates): ``local``
+    (its own files, searched in this process) or ``milvus`` with a ``target``,
+    the path of a Milvus Lite file or the http(s) address of a Milvus server."""
+
+    name: str
+    target: str = ""
+
+    @property
+    def lite(self) -> bool:
+        return self.name == "milvus" and not re.match(r"https?://", self.target)
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.target}" if self.target else self.name
+
+
+LOCAL = StoreSpec("local")
+
+
+def parse_store(text: str, where: str = "--store") -> StoreSpec:
+    """``local``/``faiss``, ``milvus:PATH.db`` or ``milvus:http://HOST:PORT``; a
+    relative PATH is made absolute here, so the manifest names one file."""
+    shown = f"{where}={text!r}" if where else repr(text)
+    name, _, target = text.strip().partition(":")
+    name = name.lower()
+    if name in ("local", "faiss") and not target:
+        return LOCAL
+    if name == "milvus" and target:
+        if re.match(r"https?://", target):
+            if not re.fullmatch(r"https?://[^\s/:]+(:\d{1,5})?/?", target):
+                raise SettingsError(f"{shown}: a Milvus server is milvus:http://HOST:PORT")
+            return StoreSpec("milvus", target.rstrip("/"))
+        # Milvus Lite takes only a file whose name ends in .db (pymilvus reads any
+        # other address as a server's).
+        if not target.endswith(".db"):
+            raise SettingsError(f"{shown}: a Milvus Lite file must end in .db, e.g. milvus:index/store.db")
+        return StoreSpec("milvus", os.path.abspath(os.path.expanduser(target)))
+    raise SettingsError(f"{shown} is not a store: use local, milvus:PATH.db or milvus:http://HOST:PORT")
 
 
 def settings() -> Settings:

@@ -2,7 +2,7 @@
 # Install everything the tests need (first time only) and run the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install.sh eval,ui,test
+scripts/install.sh eval,ui,test,milvus
 # The browser tests drive Debian's Chromium (Playwright cannot download its
 # own browsers here); the no-outbound tests watch native code with strace.
 # Installed once; needs root, as CI runs.

@@ -122,9 +122,13 @@ def test_info_lists_what_is_registered_and_the_index(essays_index, tmp_path):
     assert [r["name"] for r in data["retrievers"]] == list(RETRIEVERS) != []
     assert {s for r in data["readers"] for s in r["suffixes"]} == {s for loader in LOADERS for s in loader.suffixes}
     assert {m["key"] for m in data["models"]} == {"mpnet", "minilm"}
+    from rag.retrieval.candidates import STORES
+
+    assert [s["name"] for s in data["stores"]] == list(STORES) and {"local", "milvus"} <= set(STORES)
     manifest = json.loads((essays_index.path / "manifest.json").read_text())
     assert data["index"]["model"] == manifest["model"]["name"] and data["index"]["documents"] == 2
+    assert data["index"]["store"] == "local"
     # Without an index it still lists what is registered, and says why there is no index.
     text = run("info", "--index", str(tmp_path / "none"))
-    assert text.returncode == 0 and "fusion" in text.stdout and ".pdf" in text.stdout
+    assert text.returncode == 0 and "fusion" in text.stdout and ".pdf" in text.stdout and "milvus" in text.stdout
     assert "no index at" in text.stdout and "rag index --index" in text.stdout

@@ -21,10 +21,13 @@ def _index_summary(index_dir: Path) -> dict:
         index = load_index(index_dir)
     except RagError as err:
         return {"folder": str(index_dir), "error": str(err)}
+    from rag.index.stores import spec_of
+
     manifest = index.manifest
     return {"folder": str(index_dir), "model": manifest["model"]["name"], "dim": manifest["model"]["dim"],
             "documents": manifest["counts"]["documents"], "chunks": manifest["counts"]["chunks"],
-            "built_at": manifest.get("built_at", ""), "fingerprint": index.fingerprint}
+            "built_at": manifest.get("built_at", ""), "fingerprint": index.fingerprint,
+            "store": str(spec_of(manifest))}
 
 
 def registered() -> dict:
@@ -32,6 +35,7 @@ def registered() -> dict:
     from rag.embed.models import MODELS, default_model_key, mpnet_installed
     from rag.ingest.loaders import LOADERS
     from rag.retrieval.base import REGISTERED
+    from rag.retrieval.candidates import STORES
     from rag.retrieval.registry import RETRIEVERS
     from rag.settings import settings, tuning_for
 
@@ -47,16 +51,17 @@ def registered() -> dict:
                      for a in ANSWERABILITY.values()]
     steps = [{"name": s.name, "description": s.description, "chosen": s.name in (configured.steps or ())}
              for s in STEPS.values()]
+    stores = [{"name": name, "description": description} for name, (description, _) in STORES.items()]
     return {"models": models, "retrievers": retrievers, "answerability": answerability, "steps": steps,
-            "readers": readers}
+            "stores": stores, "readers": readers}
 
 
 @click.command()
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def info(index_dir, as_json) -> None:
-    """Show the embedding models, retrievers, answerability models, post-compose steps and document
-    readers rag has, and the index's model and size.
+    """Show the embedding models, retrievers, answerability models, post-compose steps, candidate stores
+    and document readers rag has, and the index's model, size and store.
 
     Models other than these work too: give --model a local sentence-transformers folder.
     """
@@ -78,6 +83,8 @@ def info(index_dir, as_json) -> None:
     lines.append("Post-compose steps (RAG_STEPS, comma-separated; none by default):")
     lines += [f"  {s['name']:<8} {s['description']}{' [chosen]' if s['chosen'] else ''}" for s in data["steps"]]
     lines += ["  (none registered)"] if not data["steps"] else []
+    lines.append("Candidate stores (rag index --store; env RAG_STORE):")
+    lines += [f"  {s['name']:<8} {s['description']}" for s in data["stores"]]
     lines.append("Document readers (rag index, rag add):")
     lines += [f"  {r['kind']:<8} {' '.join(r['suffixes'])}" for r in data["readers"]]
     index = data["index"]
@@ -86,5 +93,5 @@ def info(index_dir, as_json) -> None:
     else:
         lines.append(f"Index {index['folder']}: {index['documents']} documents, {index['chunks']} chunks, "
                      f"model {index['model']} ({index['dim']} dimensions), built {index['built_at']}, "
-                     f"fingerprint {index['fingerprint'][:16]}")
+                     f"fingerprint {index['fingerprint'][:16]}, candidates from the {index['store']} store")
     click.echo("\n".join(safe_line(line) for line in lines))

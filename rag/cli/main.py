@@ -18,8 +18,8 @@ from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, default_corpus_dir, defau
 from rag.errors import RagError
 from rag.retrieval.registry import RETRIEVERS
 from rag.answer.serialize import answer_to_dict
-from rag.cli.options import (SAFE_PATH, check_host_option, check_report_dir, check_sweep, index_option, model_option,
-                             shorten)
+from rag.cli.options import (SAFE_PATH, check_host_option, check_report_dir, check_store, check_sweep, index_option,
+                             model_option, shorten)
 from rag.text import safe, safe_json, safe_line, safe_name
 
 
@@ -118,9 +118,13 @@ def main() -> None:
 @click.option("--name", default=None, metavar="NAME",
               help='What answers call the corpus, e.g. "the reports". [default: "the essays" for the bundled '
                    'corpus, else "the documents"]')
+@click.option("--store", "store", default=None, metavar="NAME[:TARGET]", callback=check_store,
+              help="Where questions search for candidates: local (the index's own files), milvus:PATH.db "
+                   "(Milvus Lite in a local file) or milvus:http://HOST:PORT (a Milvus server; needs the milvus "
+                   "extra). [default: the index's current store, else local; env RAG_STORE]")
 @click.option("--force", is_flag=True, help="Rebuild and re-embed even if the index is up to date.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, force, quiet) -> None:
+def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, store, force, quiet) -> None:
     """Build (or rebuild) the index of a corpus folder.
 
     Only new or changed documents are embedded again. The new index replaces
@@ -142,9 +146,11 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, fo
         raise RagError(f"no corpus folder at {default_corpus_dir()} (outside a checkout of rag the default is "
                        f"./corpus); pass --corpus FOLDER or set RAG_CORPUS")
     index_dir = index_dir or default_index_dir()
+    from rag.settings import settings as current_settings
+
     _, report, corpus = build(
         corpus_dir, index_dir, settings, default_embedder(model_path), progress=not quiet, force=force,
-        name=" ".join(name.split())[:60] if name else None,
+        name=" ".join(name.split())[:60] if name else None, store=store or current_settings().store,
     )
     for skipped in corpus.skipped:
         click.echo(f"rag: warning: skipped {safe_name(skipped.path)}: {safe_line(skipped.reason)}", err=True)
@@ -159,6 +165,10 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, fo
             f"Indexed {report.documents} documents as {report.chunks} chunks in {index_dir} "
             f"({report.embedded} embedded, {report.reused} reused)"
         )
+    if report.synced:
+        sent = {k: sum(v[k] for v in report.synced.values()) for k in ("upserted", "deleted")}
+        rows = {k: f"{n} row{'s' if n != 1 else ''}" for k, n in sent.items()}
+        click.echo(f"Milvus store: {rows['upserted']} upserted, {rows['deleted']} deleted")
 
 
 @main.command()

@@ -85,6 +85,18 @@ def check_sweep(ctx, param, value: str | None):
     return grid
 
 
+def check_store(ctx, param, value: str | None):
+    """``--store NAME[:TARGET]`` parsed now (rag.settings.parse_store)."""
+    if value is None:
+        return None
+    from rag.settings import SettingsError, parse_store
+
+    try:
+        return parse_store(value, where="")
+    except SettingsError as err:
+        raise click.BadParameter(str(err), ctx, param) from None
+
+
 def check_host_option(ctx, param, value: str) -> str:
     from rag.chat.serve import check_host
 

@@ -27,11 +27,13 @@ from rag.index.manifest import FORMAT_VERSION, Expected, library_versions, seal_
 from rag.index.sentence_layer import (
     SentencesByDoc, chunk_vectors_from_sentences, entries_by_span, plan_sentences, sentence_layer_files,
 )
+from rag.index.stores import NAME_KEY, RECORD_KEY, spec_of
 from rag.index.vectors import describe as describe_vectors
 from rag.index.vectors import make_vector_index, reconstruct_all, write_vector_index
 from rag.ingest.chunking import ChunkSettings, chunk_documents
 from rag.ingest.corpus import check_storable
 from rag.ingest.names import full_names, in_full
+from rag.settings import StoreSpec
 from rag.types import TITLES, Corpus, Document
 
 
@@ -51,6 +53,8 @@ class BuildReport:
     chunks: int
     embedded: int
     reused: int
+    # What the store outside the index was sent, per collection (rag.index.stores.milvus); empty for local.
+    synced: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -195,12 +199,15 @@ def build_index(
     reuse: bool = True,
     force: bool = False,
     sentences: bool = True,
+    store: StoreSpec | None = None,
 ) -> tuple[Index, BuildReport]:
     """Chunk, embed and write ``corpus`` to ``index_dir``, replacing it atomically.
 
     An index that already matches the corpus, model, settings and library
     versions is returned as it is, unless ``force``. ``sentences``: build the
-    sentence layer, which needs a TokenEmbedder; without it a plain Embedder will do.
+    sentence layer, which needs a TokenEmbedder; without it a plain Embedder will do. ``store``: where candidates are searched
+    (rag.index.stores); None keeps the index's current one (local for a new index); an index
+    returned as it is still has its store brought in line with it.
     """
     index_dir = Path(index_dir)
     refuse_foreign_target(index_dir)
@@ -208,11 +215,17 @@ def build_index(
     with build_lock(index_dir):
         failpoint("index.build.locked")
         clean_stale(index_dir)
+        previous = _manifest_or_none(index_dir)
+        spec = store if store is not None else spec_of(previous)
+        if spec.name != "local":
+            from rag.index.stores.milvus import connect
+
+            connect(spec)  # unreachable, or held by another process: say so before any work
         if not force:
             current = _up_to_date(index_dir, corpus, embedder, settings, sentences)
-            if current is not None:
+            if current is not None and spec_of(current.manifest) == spec:
                 n = len(current.chunks)
-                return current, BuildReport(True, len(current.documents), n, 0, n)
+                return current, BuildReport(True, len(current.documents), n, 0, n, _sync(current))
         chunks = chunk_documents(corpus.documents, settings)
         old = _reusable(index_dir, embedder.name, settings.as_dict()) if reuse and not force else _Reusable()
         planned = plan_sentences(corpus.documents, chunks, old.spans, progress) if sentences else None
@@ -257,6 +270,7 @@ def build_index(
                 "sentences": planned is not None,
                 "chunk_vectors": kind,
                 "sentences_requested": sentences,
+                **_store_record(spec, index_dir, corpus, chunks, planned, entries, vectors, embedder, previous),
             },
             "documents": {
                 d.doc_id: {"file": Path(d.path).name, "sha256": d.sha256, "chars": len(d.text),
@@ -275,5 +289,46 @@ def build_index(
         fsync_dir(staging)
         failpoint("index.build.manifest_written")
         publish(staging, index_dir)
-    report = BuildReport(False, len(corpus.documents), len(chunks), embedded, len(chunks) - embedded)
-    return load_index(index_dir), report
+        index = load_index(index_dir)
+        synced = _sync(index)
+    report = BuildReport(False, len(corpus.documents), len(chunks), embedded, len(chunks) - embedded, synced)
+    return index, report
+
+
+def _manifest_or_none(index_dir: Path) -> dict | None:
+    from rag.index.generations import generation
+    from rag.index.manifest import read_manifest
+
+    try:
+        return read_manifest(generation(index_dir))
+    except Exception:  # none yet, or damaged: a build replaces it
+        return None
+
+
+def _store_record(spec: StoreSpec, index_dir: Path, corpus: Corpus, chunks: list, planned: list | None,
+                  entries: list | None, vectors: np.ndarray, embedder: Embedder, previous: dict | None) -> dict:
+    """The manifest's store entries: nothing for the local store (its manifests
+    stay as they were), else the store's name and what it must hold."""
+    if spec.name == "local":
+        return {}
+    from rag.index.stores.milvus import record, unit_keys
+
+    keys = {"chunks": unit_keys([c.doc_id for c in chunks], [c.start for c in chunks], [c.end for c in chunks], vectors),
+            "sentences": []}
+    if planned:
+        # The sentence layer stores float16: the key hashes the vector as the index loads it.
+        loaded = np.stack([e[2] for e in entries]).astype(np.float16).astype(np.float32)
+        keys["sentences"] = unit_keys([s.doc_id for s in planned], [s.start for s in planned],
+                                      [s.end for s in planned], loaded)
+    before = ((previous or {}).get("store") or {}).get(RECORD_KEY)
+    return {NAME_KEY: spec.name,
+            RECORD_KEY: record(spec, index_dir, keys, {"name": embedder.name, "dim": embedder.dim}, before)}
+
+
+def _sync(index: Index) -> dict:
+    """Bring the index's outside store (if any) in line with its files."""
+    if spec_of(index.manifest).name == "local":
+        return {}
+    from rag.index.stores.milvus import sync_store
+
+    return sync_store(index)

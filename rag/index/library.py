@@ -34,7 +34,7 @@ from rag.ingest.layout import paragraph_starts
 from rag.ingest.loaders import SUFFIXES, LoadError, loader_for
 from rag.ingest.loaders.limits import Limits, size_label
 from rag.text import valid_text
-from rag.types import Added, Corpus, Document, Skipped
+from rag.types import Added, Block, Corpus, Document, Skipped
 
 MAX_ID_CHARS = 80
 
@@ -112,8 +112,11 @@ def read_library(index_dir: str | Path) -> Library:
     except (KeyError, TypeError, AttributeError) as err:
         raise IndexCorrupt(f"{index_dir} has a malformed manifest ({type(err).__name__}: {err}); "
                            f"{rebuild_hint(index_dir)}") from err
+    # Blocks and page labels too: a rebuild from this copy must read each
+    # document as the first build did (its units' kinds come from its blocks).
     documents = {
-        r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"], tuple(r.get("pages", ())))
+        r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"], tuple(r.get("pages", ())),
+                              tuple(Block.from_row(b) for b in r.get("blocks", ())), tuple(r.get("labels", ())))
         for r in rows
     }
     added, removed = read_record(manifest)

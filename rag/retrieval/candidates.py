@@ -16,47 +16,14 @@ vectors and words, and the index's files stay the source of truth.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Protocol
+import weakref
 
 import numpy as np
 
+from rag.retrieval.store_registry import STORES, CandidateStore, Query, register
+
 TOP_SENTENCES = 200
 TOP_PASSAGES = 20
-
-
-@dataclass(frozen=True)
-class Query:
-    """What the searches get: the question as typed and as a unit vector, and
-    the local scores scoring computes anyway (None where a store has its own)."""
-
-    text: str
-    vector: np.ndarray
-    dense: np.ndarray | None = None  # cosine of every sentence
-    chunk_dense: np.ndarray | None = None  # cosine of every passage
-    chunk_bm25: np.ndarray | None = None  # BM25 of every passage
-
-
-class CandidateStore(Protocol):
-    name: str
-
-    def sentences(self, query: Query, k: int) -> np.ndarray:
-        """Ids of the ``k`` sentences nearest the question's vector."""
-        ...
-
-    def passages(self, query: Query, k: int) -> np.ndarray:
-        """Ids of the ``k`` passages nearest by meaning and the ``k`` best by BM25 (together)."""
-        ...
-
-
-STORES: dict[str, tuple[str, Callable]] = {}
-
-
-def register(name: str, description: str):
-    def wrap(cls):
-        STORES[name] = (description, cls)
-        return cls
-    return wrap
 
 
 def _top(values: np.ndarray, k: int) -> np.ndarray:
@@ -87,3 +54,34 @@ def gather(store: CandidateStore, query: Query, layer, top_sentences: int = TOP_
     found = np.union1d(np.asarray(store.sentences(query, top_sentences), dtype=np.int64),
                        np.asarray(of_chunks, dtype=np.int64))
     return found[(found >= 0) & (found < layer.n)].astype(np.int64)
+
+
+_opened: dict[int, tuple[weakref.ref, CandidateStore]] = {}
+
+
+def store_name(index) -> str:
+    """The candidate store an index was built for (manifest store.candidates), "local" by default."""
+    name = str((index.manifest.get("store") or {}).get("candidates") or "local")
+    if name not in STORES:
+        from rag.errors import IndexMismatch
+
+        raise IndexMismatch(f"{index.path} searches candidates in the {name!r} store, which this rag does not "
+                            f"have (it has {', '.join(STORES)})")
+    return name
+
+
+def open_store(index) -> CandidateStore:
+    """The store an index names (manifest store.candidates), opened and checked
+    once per loaded index (Rag.open opens it, so a store that disagrees with
+    the index is refused before any question; the scorer then reuses it)."""
+    held = _opened.get(id(index))
+    if held is not None and held[0]() is index:
+        return held[1]
+    store = STORES[store_name(index)][1](index)
+    _opened[id(index)] = (weakref.ref(index, lambda _, key=id(index): _opened.pop(key, None)), store)
+    return store
+
+
+# Stores in modules of their own register themselves when imported; each
+# imports its engine's client only when an index names it.
+from rag.retrieval import milvus_store  # noqa: E402,F401

@@ -39,7 +39,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from rag.index.load import Index
-from rag.retrieval.candidates import STORES, Query, gather
+from rag.retrieval.candidates import Query, gather, open_store, store_name  # noqa: F401 (store_name: its old home)
 from rag.retrieval.parts import header_of
 from rag.retrieval.question_form import QuestionForm
 from rag.settings import Tuning, tuning_for
@@ -168,7 +168,7 @@ class SentenceScorer:
                                                      np.arange(n)))
         self.evidence = lru_cache(maxsize=32)(self._evidence)
         # Where candidates are searched (rag.retrieval.candidates): the index's own store.
-        self.store = STORES[store_name(index)][1](index)
+        self.store = open_store(index)
 
     def forget(self) -> None:
         """Drop what was computed for earlier questions (the embedder changed path)."""
@@ -397,17 +397,6 @@ def concerned_documents(form: QuestionForm, layer, values: np.ndarray) -> list[s
     best = {d: float(np.nan_to_num(values[r.start:r.stop], nan=-np.inf).max()) for d, r in layer.by_doc.items()}
     keep = set(sorted(order, key=lambda d: -best[d])[:most])
     return [d for d in order if d in keep]
-
-
-def store_name(index: Index) -> str:
-    """The candidate store an index was built for (manifest store.candidates), "local" by default."""
-    name = str((index.manifest.get("store") or {}).get("candidates") or "local")
-    if name not in STORES:
-        from rag.errors import IndexMismatch
-
-        raise IndexMismatch(f"{index.path} searches candidates in the {name!r} store, which this rag does not "
-                            f"have (it has {', '.join(STORES)})")
-    return name
 
 
 def _nan_z(x: np.ndarray) -> np.ndarray:

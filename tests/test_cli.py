@@ -45,7 +45,7 @@ def test_ask_json_shape_and_offsets(essays_index):
     assert isinstance(payload["answer"], str) and isinstance(payload["abstained"], bool)
     texts = {p.name.removesuffix(".txt"): p.read_text(encoding="utf-8") for p in CORPUS.glob("*.txt")}
     for c in payload["citations"]:
-        assert set(c) == {"n", "doc_id", "title", "start", "end", "quote", "paragraph", "page"}
+        assert set(c) == {"n", "doc_id", "title", "start", "end", "quote", "paragraph", "page", "page_end", "headings"}
         assert texts[c["doc_id"]][c["start"] : c["end"]] == c["quote"]
         # Where it starts, for people: paragraphs are separated by blank lines; .txt has no pages.
         assert c["paragraph"] == len(re.findall(r"\n[ \t]*\n\s*", texts[c["doc_id"]][: c["start"]])) + 1

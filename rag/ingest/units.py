@@ -89,8 +89,9 @@ def units_of(doc: Document, spans: list[tuple[int, int]]) -> list[Unit]:
 def headings_of(doc: Document, units: list[Unit]) -> list[int]:
     """For each unit, the index of the heading it stands under (-1 for none):
     the nearest heading above it (above a heading, the nearest of a higher
-    level). The document's own title, its first block when that is a
-    heading, heads everything and so tells nothing apart: it is left out."""
+    level). The document's own title (its first block when that is a
+    heading, or any heading that reads as its title) heads everything and so
+    tells nothing apart: it is left out."""
     title = doc.blocks[0].start if doc.blocks and doc.blocks[0].kind in TITLES else None
     out, stack = [], []  # stack: (level, unit index) of the open headings
     for i, unit in enumerate(units):
@@ -98,7 +99,9 @@ def headings_of(doc: Document, units: list[Unit]) -> list[int]:
             level = unit.level or 1
             stack = [(lv, j) for lv, j in stack if lv < level]
             out.append(stack[-1][1] if stack else -1)
-            if unit.start != title:
+            # The title heads everything, wherever it stands (an essay's headline
+            # under a photo credit): it tells no two parts apart.
+            if unit.start != title and doc.text[unit.start:unit.end].strip() != doc.title.strip():
                 stack.append((level, i))
         else:
             out.append(stack[-1][1] if stack else -1)

@@ -50,7 +50,7 @@ class QuestionForm:
 _DOC = (r"(?:essay|essays|article|articles|piece|pieces|commentary|commentaries|op-ed|op-eds|column|columns|paper|"
         r"papers|document|documents|text|texts|study|studies|report|reports|abstract|abstracts|author|authors|writer|"
         r"writers|faq|faqs|licen[cs]e|licen[cs]es|manual|manuals|guide|guides|readme|specification|spec|policy|"
-        r"tutorial|howto|handbook|documentation|docs|contract|lease|agreement|notes|book|pdf|file|files)")
+        r"tutorial|howto|handbook|documentation|contract|lease|pdf)")
 _GENRE_Q = re.compile(rf"\b{_DOC}\b", re.I)
 
 # A summary of a document rather than a fact in it.

@@ -40,6 +40,7 @@ import numpy as np
 
 from rag.index.load import Index
 from rag.retrieval.candidates import Query, gather, open_store, store_name  # noqa: F401 (store_name: its old home)
+from rag.retrieval.concerned import concerned_documents, sentences_of
 from rag.retrieval.parts import header_of
 from rag.retrieval.question_form import QuestionForm
 from rag.settings import Tuning, tuning_for
@@ -378,27 +379,6 @@ class SentenceScorer:
         return (r.start + np.argsort(-prior, kind="stable")[:DOC_UNITS]).tolist()
 
 
-# A summary or comparison quotes at most this many documents, the ones the
-# question matches best; "each document" / "all of them" at most MAX_EACH.
-MAX_DOCUMENTS = 4
-MAX_EACH = 12
-
-
-def concerned_documents(form: QuestionForm, layer, values: np.ndarray) -> list[str]:
-    """The documents a broad or every-document question is about: those it
-    names, else all of them, or, when there are more than it may quote, those
-    whose best sentence by ``values`` is best; in corpus order."""
-    order = list(layer.by_doc)
-    if form.documents:
-        return [d for d in order if d in form.documents]
-    most = MAX_EACH if form.each else MAX_DOCUMENTS
-    if len(order) <= most:
-        return order
-    best = {d: float(np.nan_to_num(values[r.start:r.stop], nan=-np.inf).max()) for d, r in layer.by_doc.items()}
-    keep = set(sorted(order, key=lambda d: -best[d])[:most])
-    return [d for d in order if d in keep]
-
-
 def _nan_z(x: np.ndarray) -> np.ndarray:
     """z units over the computed values (NaN kept)."""
     values = x[~np.isnan(x)]
@@ -407,10 +387,5 @@ def _nan_z(x: np.ndarray) -> np.ndarray:
     return ((x - float(values.mean())) / float(values.std())).astype(np.float32)
 
 
-def sentences_of(layer, chunk_ids: Iterable[int]) -> list[int]:
-    """The sentence ids of the given chunks, in order."""
-    return sorted(i for c in set(chunk_ids) for i in layer.by_chunk.get(c, ()))
-
-
 __all__ = ["EVIDENCE", "QUOTE_EVIDENCE", "DEFAULT_WEIGHTS", "Evidence", "SentenceScores", "SentenceScorer",
-           "rare_words", "sentences_of", "Mapping"]
+           "concerned_documents", "rare_words", "sentences_of", "Mapping"]

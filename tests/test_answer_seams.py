@@ -134,7 +134,7 @@ def test_rag_info_lists_them(toys, index, monkeypatch):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     readers = {a["name"]: a["chosen"] for a in data["answerability"]}
-    assert readers == {"logistic": False, "toy-reader": True}
+    assert readers == {"logistic": False, "reader": False, "toy-reader": True}
     assert {s["name"] for s in data["steps"]} == {"toy-checker", "inventor"}
     text = CliRunner().invoke(info, ["--index", str(index.path)]).output
     assert "Answerability models (RAG_ANSWERABILITY):" in text and "toy-reader" in text and "toy-checker" in text
@@ -158,7 +158,7 @@ def test_a_step_cannot_invent_quotation_text(toys, index):
 
 def test_unknown_names_are_one_line_errors(index, monkeypatch):
     with pytest.raises(SettingsError, match=r"^unknown answerability model 'oracle' \(RAG_ANSWERABILITY\); "
-                                            r"choose one of logistic$"):
+                                            r"choose one of logistic, reader$"):
         Rag(index, FakeEmbedder(), answerability="oracle")
     monkeypatch.setenv("RAG_STEPS", "summarise")
     with pytest.raises(SettingsError, match=r"unknown post-compose step 'summarise' \(RAG_STEPS\)"):

@@ -198,7 +198,7 @@ def test_cli_add_list_remove(index_dir, made, tmp_path):
     asked = rag("ask", "--json", "How can you tell that a pear is ripe enough to pick off the tree?",
                 "--index", str(index_dir))
     cited = json.loads(asked.stdout)["citations"][0]
-    assert (cited["doc_id"], cited["page"], cited["paragraph"]) == ("orchard", 2, 4), asked.stdout
+    assert (cited["doc_id"], cited["page"], cited["paragraph"]) == ("orchard", "2", 4), asked.stdout  # page: the printed label
     assert "(orchard, p. 2, ¶ 4, characters" in rag("ask", "How can you tell that a pear is ripe enough to pick?",
                                                     "--index", str(index_dir)).stdout
     text = rag("list", "--index", str(index_dir)).stdout

@@ -205,7 +205,7 @@ def test_changed_corpus_is_refused(small, embedder):
     Rag.open(index_dir, embedder)  # unchanged: fine
     with open(corpus_dir / "alpha.txt", "a", encoding="utf-8") as f:
         f.write(" One more sentence.")
-    with pytest.raises(IndexMismatch, match="corpus changed.*alpha changed.*rag index"):
+    with pytest.raises(IndexMismatch, match=r"corpus changed.*alpha\.txt changed.*rag index"):
         Rag.open(index_dir, embedder)
     (corpus_dir / "beta.md").unlink()
     with pytest.raises(IndexMismatch, match="beta removed"):

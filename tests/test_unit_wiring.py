@@ -144,7 +144,7 @@ def test_loading_checks_model_corpus_and_files(built, corpus):
     with pytest.raises(IndexMismatch, match="was built with chunk_size=1200, not 800"):
         load_index(path, Expected(chunking={"chunk_size": 800}))
     (corpus / "orchard.md").write_text("# Orchard Diary\n\nNew text.", encoding="utf-8")
-    with pytest.raises(IndexMismatch, match=r"the corpus changed since .* \(orchard changed\); run `rag index"):
+    with pytest.raises(IndexMismatch, match=r"the corpus changed since .* \(orchard\.md changed\); run `rag index"):
         Rag.open(path, fake)
     with pytest.raises(IndexMissing, match="no index at"):
         load_index(path.parent / "elsewhere")

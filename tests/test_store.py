@@ -208,7 +208,7 @@ def test_changed_corpus_is_refused(small, embedder):
     with pytest.raises(IndexMismatch, match=r"corpus changed.*alpha\.txt changed.*rag index"):
         Rag.open(index_dir, embedder)
     (corpus_dir / "beta.md").unlink()
-    with pytest.raises(IndexMismatch, match="beta removed"):
+    with pytest.raises(IndexMismatch, match=r"beta\.md removed"):
         Rag.open(index_dir, embedder)
 
 

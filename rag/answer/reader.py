@@ -89,9 +89,11 @@ def asking(piece: str) -> bool:
 
 def term_features(ids: np.ndarray, pieces: Sequence[str], keep: np.ndarray, df, n: int) -> np.ndarray:
     """[kept terms, TERM_FEATURES]: scaled IDF (``df``: word-piece id -> sentences holding
-    it, of ``n``), part of a split word, a word of how the question is asked."""
+    it, of ``n``: an index's array of counts, or a mapping), part of a split word, a word
+    of how the question is asked."""
     kept = np.asarray(ids)[keep]
-    idf = scaled_idf(np.array([df.get(int(t), 0) for t in kept]), n)
+    count = (lambda t: int(df[t]) if 0 <= t < len(df) else 0) if isinstance(df, np.ndarray) else (lambda t: df.get(t, 0))
+    idf = scaled_idf(np.array([count(int(t)) for t in kept]), n)
     split = split_words(list(pieces))[keep]
     ask = np.array([asking(p) for p in pieces], dtype=bool)[keep]
     return np.stack([idf, split.astype(np.float32), ask.astype(np.float32)], axis=1).reshape(-1, TERM_FEATURES)

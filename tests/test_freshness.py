@@ -68,3 +68,37 @@ def test_a_touched_file_is_rebuilt_without_embedding_again(built, embedder):
     _, report = build_index(load_corpus(corpus), index_dir, embedder)
     assert not report.up_to_date and report.embedded == 0
     Rag.open(index_dir, embedder)
+
+
+def test_a_manifest_pointed_at_another_folder_is_refused_before_that_folder_is_read(built, embedder, monkeypatch):
+    """Issue 24.9: an index whose manifest names /etc as its corpus, fingerprint
+    recomputed but not re-sealed (that needs the user's key), is refused before
+    any file or folder outside the index is looked at."""
+    import json
+
+    from rag.index.generations import generation
+    from rag.index.manifest import fingerprint
+
+    corpus, index_dir = built
+    folder = generation(index_dir)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["corpus"]["folder"] = "/etc"
+    manifest["fingerprint"] = fingerprint(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    looked = []
+    real_scandir, real_stat = os.scandir, os.stat
+
+    def scandir(path=".", *a, **k):
+        looked.append(str(path))
+        return real_scandir(path, *a, **k)
+
+    def stat(path, *a, **k):
+        looked.append(str(path))
+        return real_stat(path, *a, **k)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "stat", stat)
+    with pytest.raises(Exception, match="seal|sealed|key"):
+        Rag.open(index_dir, embedder)
+    monkeypatch.undo()
+    assert not [p for p in looked if p.startswith("/etc")], looked

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Mapping
 from rag.answer.base import CAUTION, AnswerabilityModel, Composed, PostComposeStep
 from rag.answer.compose import MAX_QUOTES, answer_from_passages, compose, verify_quote
 from rag.answer.policy import choose
-from rag.answer.select import concerned
 from rag.answer.question import clean_question
 from rag.answer.registry import DEFAULT_ANSWERABILITY, answerability_spec, step_specs
+from rag.answer.select import concerned
 from rag.embed.auto import default_embedder
 from rag.embed.base import TokenEmbedder
 from rag.errors import IndexMismatch, QuestionError

@@ -151,7 +151,8 @@ def test_a_second_build_while_one_holds_the_lock_is_refused_with_its_pid(copied)
         first.reached("index.build.locked")
         second = _build(corpus, index_dir)
         assert second.returncode == 1
-        assert second.stderr == f"rag: error: {index_dir} is being built by pid {first.proc.pid}; wait for it to finish\n"
+        pid = first.proc.pid
+        assert second.stderr == f"rag: error: {index_dir} is being built by pid {pid}; wait for it to finish\n"
         assert load_index(index_dir).fingerprint == before
         first.release()
         code, out = first.finish()

@@ -23,8 +23,16 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from rag.answer.abstain import DIRECTION, FEATURES  # noqa: E402
-from rag.answer.reader import (MATCH_FEATURES, TERM_FEATURES, ReaderInput, content_terms, prepare,  # noqa: E402
-                               term_features, weights_file, windows_for)
+from rag.answer.reader import (  # noqa: E402
+    MATCH_FEATURES,
+    TERM_FEATURES,
+    ReaderInput,
+    content_terms,
+    prepare,
+    term_features,
+    weights_file,
+    windows_for,
+)
 from rag.evaluation.fit import FOLDS, MAX_CAUTION, SEED, fit_logistic, kind_weights  # noqa: E402
 
 CACHE = ROOT / "eval" / "cache" / "reader"
@@ -91,7 +99,7 @@ def build_examples(basis: np.ndarray | None = None) -> tuple[list[Example], np.n
             tokens.update({k.replace("|", "/"): z[k] for k in z.files})
     groups = dev_groups()
     out = []
-    for k, r in enumerate(rows):
+    for _k, r in enumerate(rows):
         layer = layers[r["index"]]
         ids, toks = tokens[r["key"] + "/ids"], tokens[r["key"] + "/tokens"]
         pieces = embedder.token_strings(ids)
@@ -141,7 +149,7 @@ def torch_model(k: int):
             inter = b["qproj"][:, :, None, :] * b["pproj"]
             h = torch.relu(self.match_in(torch.cat([b["match"], inter], dim=3)))
             met = self.match_out(h)[..., 0]  # [B, m, S]
-            bsz, m, s = met.shape
+            bsz, m, _s = met.shape
             met = torch.cat([met, torch.full((bsz, m, 1), -1e4)], dim=2)
             w = b["windows"].shape[1]
             idx = b["windows"].reshape(bsz, 1, w * 3).expand(bsz, m, w * 3)
@@ -229,7 +237,8 @@ def train(examples: list[Example], basis: np.ndarray, seed: int = 0, epochs: int
         for j in rng.permutation(len(batches)):
             b = batches[j]
             logit = model(cached[j])
-            loss = (torch.nn.functional.binary_cross_entropy_with_logits(logit, torch.from_numpy(y[b]), reduction="none")
+            loss = (torch.nn.functional.binary_cross_entropy_with_logits(logit, torch.from_numpy(y[b]),
+                                                                         reduction="none")
                     * torch.from_numpy(sw[b].astype(np.float32))).mean()
             opt.zero_grad()
             loss.backward()
@@ -348,7 +357,7 @@ def fmt(rows: list[dict], title: str) -> list[str]:
            "| model | AUC vs out of scope | AUC vs removed | false abst. ≤3 % | OOS refused | removed refused "
            "| false abst. ≤5 % | OOS refused | removed refused |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        def f(k):
+        def f(k, r=r):
             v = r.get(k, float("nan"))
             return "—" if v != v else f"{v:.3f}"
         out.append(f"| {r['model']} | {f('auc out of scope')} | {f('auc removed')} | {f('false abstain @0.03')} "

@@ -23,10 +23,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Mapping
 
-from rag.chat.headers import (  # noqa: F401 (CONTENT_SECURITY_POLICY re-exported)
-    CONTENT_SECURITY_POLICY, MAX_HTML_HELD, SECURITY_HEADERS, csp_for, is_html, with_headers,
-)
 from rag.chat.calls import MAX_JSON_BODY, MAX_JSON_DEPTH, Refusal, check_body, check_call  # noqa: F401 (re-exported)
+from rag.chat.headers import (  # noqa: F401 (CONTENT_SECURITY_POLICY re-exported)
+    CONTENT_SECURITY_POLICY,
+    MAX_HTML_HELD,
+    SECURITY_HEADERS,
+    csp_for,
+    is_html,
+    with_headers,
+)
 from rag.chat.upload_store import UploadRefused, UploadStore, new_token, paths_json, set_cookie, token_from
 
 log = logging.getLogger("rag.chat.guard")
@@ -313,7 +318,8 @@ class Guard:
         body = message if isinstance(message, bytes) else json.dumps({"detail": message}).encode()
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                *self.policy.extra_headers, *(((b"set-cookie", set_cookie(cookie)),) if cookie else ())]})
+                                *self.policy.extra_headers,
+                                *(((b"set-cookie", set_cookie(cookie)),) if cookie else ())]})
         await send({"type": "http.response.body", "body": body})
 
 

@@ -223,7 +223,8 @@ def inspector_html(rankings: Mapping[str, Sequence[Hit]], answer: Answer | None,
             )
         rows.append(f"<tr><th>{i + 1}</th>{''.join(cells)}</tr>")
     return (
-        f'<div class="rag-inspector"><div class="rag-note">Searched for: <q>{escape(answer.query or answer.question)}</q>'
+        f'<div class="rag-inspector"><div class="rag-note">Searched for: '
+        f'<q>{escape(answer.query or answer.question)}</q>'
         f'</div><div class="rag-table-wrap"><table><colgroup><col class="rag-rank-col">'
         f'{"<col>" * len(names)}</colgroup><thead><tr><th>rank</th>{head}</tr></thead>'
         f'<tbody>{"".join(rows)}</tbody></table></div></div>'

@@ -67,7 +67,8 @@ def copy_text(answer: Answer, documents: Mapping[str, Document]) -> str:
     """The answer for the clipboard: each quotation exactly as in its document,
     then a line with the document's title and where the quotation is."""
     return "\n\n".join(
-        f"{q.text}\n— {q.title}, {place(documents.get(q.doc_id), q.start, q.end)}" for q in ordered_quotes(answer, documents)
+        f"{q.text}\n— {q.title}, {place(documents.get(q.doc_id), q.start, q.end)}"
+        for q in ordered_quotes(answer, documents)
     )
 
 

@@ -263,7 +263,8 @@ class _Upload:
         folder = self.store.root / secrets.token_hex(8)
         folder.mkdir(mode=0o700)
         path = folder / self._name
-        self._handle = open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        self._handle = open(fd, "wb")  # noqa: SIM115 (open across parser callbacks; closed in _close or on cleanup)
         self.paths.append((str(path), 0))
         self._size = 0
 

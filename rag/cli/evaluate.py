@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from rag.pipeline import DEFAULT_RETRIEVER, Rag, default_index_dir, project_root
-from rag.ingest.chunking import ChunkSettings
-from rag.ingest.corpus import load_corpus
 from rag.embed.base import Embedder
 from rag.errors import CorpusError
 from rag.evaluation.qa import load_qa
 from rag.evaluation.report import comparison_text, load_baseline, metrics_table, table, write_report
 from rag.evaluation.runner import evaluate, qa_label
+from rag.ingest.chunking import ChunkSettings
+from rag.ingest.corpus import load_corpus
+from rag.pipeline import DEFAULT_RETRIEVER, Rag, default_index_dir, project_root
 from rag.retrieval.registry import RETRIEVERS
 from rag.text import safe, safe_json, safe_name
 
@@ -90,7 +90,9 @@ def run_beir(folder, split, retrievers, embedder: Embedder, chunk_size, chunk_ov
     if as_json:
         click.echo(safe_json(results[0] if len(results) == 1 else {"runs": results}, indent=1))
         return
-    click.echo(safe_name(f"{data.name} ({split}): {results[0]['n_queries']} queries, {results[0]['n_documents']} documents") + "\n")
+    first = results[0]
+    heading = f"{data.name} ({split}): {first['n_queries']} queries, {first['n_documents']} documents"
+    click.echo(safe_name(heading) + "\n")
     click.echo(table([{"retriever": r["retriever"], **{m: f"{v:.3f}" for m, v in r["metrics"].items()}}
                       for r in results], ["retriever", "ndcg@10", "recall@100", "mrr@10"]))
 

@@ -16,7 +16,6 @@ from rag.embed.torch_backend import SentenceTransformerEmbedder, cpu_has_bf16
 from rag.errors import ModelError
 from rag.settings import settings
 
-
 QUERY_CACHE = 256  # query vectors kept per embedder (1.5 KiB each)
 
 # Below this much text a build stays on onnxruntime: loading torch for the

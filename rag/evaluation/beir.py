@@ -16,13 +16,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.pipeline import Rag
-from rag.ingest.chunking import ChunkSettings
 from rag.embed.base import Embedder
 from rag.errors import EvalDataError
 from rag.evaluation.metrics import BEIR_METRICS, ir_evaluate
-from rag.index.manifest import FORMAT_VERSION, fingerprint, library_versions
 from rag.index.build import build_index
+from rag.index.manifest import FORMAT_VERSION, fingerprint, library_versions
+from rag.ingest.chunking import ChunkSettings
+from rag.pipeline import Rag
 from rag.types import Corpus, Document
 
 DOC_DEPTH = 100

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.pipeline import Rag
 from rag.evaluation.metrics import (
     DEPTH,
     RETRIEVAL_METRICS,
@@ -20,6 +19,7 @@ from rag.evaluation.metrics import (
     span_run,
 )
 from rag.evaluation.qa import QAItem, Span
+from rag.pipeline import Rag
 
 ANSWER_METRICS = ("quote_hit", "abstain_rate", "false_abstain_rate", "confident_oos_rate", "caution_rate",
                   "verbatim_rate")
@@ -165,7 +165,8 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
         metrics.update(each_doc_hit=_share(r.each_doc_hit for r in answerable))
     kinds = sorted({r.kind for r in results if r.kind})
     by_kind = {kind: {"n": sum(r.kind == kind for r in results),
-                      **{m: round(v, 4) for m, v in per_question_metrics([r for r in results if r.kind == kind]).items()}}
+                      **{m: round(v, 4)
+                         for m, v in per_question_metrics([r for r in results if r.kind == kind]).items()}}
                for kind in kinds}
     return EvalResult(
         qa=qa_name,
@@ -220,7 +221,8 @@ def bootstrap_ci(results: list[QuestionResult], draws: int = BOOTSTRAP, seed: in
     out = {}
     for metric, values in samples.items():
         values.sort()
-        out[metric] = [round(values[int(0.025 * (len(values) - 1))], 4), round(values[int(0.975 * (len(values) - 1))], 4)]
+        out[metric] = [round(values[int(0.025 * (len(values) - 1))], 4),
+                       round(values[int(0.975 * (len(values) - 1))], 4)]
     return out
 
 

@@ -13,19 +13,37 @@ import numpy as np
 
 from rag.embed.base import Embedder, TokenEmbedder
 from rag.failpoints import failpoint
-from rag.index.generations import (
-    MANIFEST, build_lock, clean_stale, fsync_dir, jsonl, publish, refuse_foreign_target, write_file,
-)
 from rag.index.freshness import source_stats
+from rag.index.generations import (
+    MANIFEST,
+    build_lock,
+    clean_stale,
+    fsync_dir,
+    jsonl,
+    publish,
+    refuse_foreign_target,
+    write_file,
+)
 from rag.index.lexical import SETTINGS as BM25_SETTINGS
-from rag.index.library_record import library_record
 from rag.index.lexical import BM25Index
+from rag.index.library_record import library_record
 from rag.index.load import (
-    BM25_DIR, CHUNKS, DOCUMENTS, PASSAGE_VECTORS, SENTENCE_VECTORS, VECTORS, Index, load_index,
+    BM25_DIR,
+    CHUNKS,
+    DOCUMENTS,
+    PASSAGE_VECTORS,
+    SENTENCE_VECTORS,
+    VECTORS,
+    Index,
+    load_index,
 )
 from rag.index.manifest import FORMAT_VERSION, Expected, library_versions, seal_manifest, sha256_bytes
 from rag.index.sentence_layer import (
-    SentencesByDoc, chunk_vectors_from_sentences, entries_by_span, plan_sentences, sentence_layer_files,
+    SentencesByDoc,
+    chunk_vectors_from_sentences,
+    entries_by_span,
+    plan_sentences,
+    sentence_layer_files,
 )
 from rag.index.vectors import describe as describe_vectors
 from rag.index.vectors import make_vector_index, reconstruct_all, write_vector_index
@@ -229,7 +247,8 @@ def build_index(
         files = {
             DOCUMENTS: jsonl([document_row(d) for d in corpus.documents]),
             CHUNKS: jsonl(
-                [{"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text} for c in chunks]
+                [{"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end,
+                  "text": c.text} for c in chunks]
             ),
             VECTORS: write_vector_index(vector_index),
         }

@@ -192,7 +192,8 @@ def _changing(index_dir: Path) -> Iterator[None]:
         yield
 
 
-def _rebuild(index_dir: Path, library: Library, corpus: Corpus, embedder: Embedder, progress: bool) -> tuple[Index, BuildReport]:
+def _rebuild(index_dir: Path, library: Library, corpus: Corpus, embedder: Embedder,
+             progress: bool) -> tuple[Index, BuildReport]:
     chunking = library.manifest.get("chunking") or {}
     defaults = ChunkSettings()
     settings = ChunkSettings(chunking.get("chunk_size", defaults.chunk_size),
@@ -243,7 +244,8 @@ def add_files(index_dir: str | Path, files: list[Incoming], embedder: Embedder, 
         if not new and not updated:
             return ChangeReport(unchanged=tuple(unchanged), refused=tuple(refused),
                                 fingerprint=library.manifest.get("fingerprint", ""))
-        index, report = _rebuild(index_dir, library, library.corpus(documents, added, library.removed), embedder, progress)
+        index, report = _rebuild(index_dir, library, library.corpus(documents, added, library.removed), embedder,
+                                 progress)
         return ChangeReport(tuple(new), tuple(updated), tuple(unchanged), (), tuple(refused), report, index.fingerprint)
 
 

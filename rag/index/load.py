@@ -153,7 +153,8 @@ def _load_generation(index_dir: Path, folder: Path, expected: Expected, any_stor
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as err:
         # A manifest or record of the right format version but the wrong
         # shape: a damaged index, not a bug to show as a traceback.
-        raise IndexCorrupt(f"{index_dir} has a malformed manifest or record ({type(err).__name__}: {err}); {hint}") from err
+        raise IndexCorrupt(f"{index_dir} has a malformed manifest or record "
+                           f"({type(err).__name__}: {err}); {hint}") from err
 
 
 def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expected, any_store: bool,
@@ -199,7 +200,8 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
             f"{index_dir} holds {vectors.ntotal} vectors for {len(chunks)} chunks; {hint}"
         )
     if vectors.d != manifest["model"]["dim"]:
-        raise IndexMismatch(f"{index_dir} vectors have {vectors.d} dimensions, manifest says {manifest['model']['dim']}; {hint}")
+        raise IndexMismatch(f"{index_dir} vectors have {vectors.d} dimensions, manifest says "
+                            f"{manifest['model']['dim']}; {hint}")
     check_unit_rows(_stored_rows(vectors), vectors.d, f"{index_dir}/{VECTORS}", hint)
     try:
         bm25 = BM25Index.load(folder / BM25_DIR)

@@ -130,7 +130,8 @@ def _chunk_of(start: int, end: int, doc_chunks: list[Chunk], starts: list[int] |
 
 
 def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
-                   known: dict[str, list[tuple[int, int]]] | None = None, progress: bool = False) -> list[Sentence] | None:
+                   known: dict[str, list[tuple[int, int]]] | None = None,
+                   progress: bool = False) -> list[Sentence] | None:
     """Every unit of the corpus (rag.ingest.units) with its kind, heading and
     chunk, or None when there are more than SENTENCE_LIMIT (then no sentence
     layer). ``known`` holds the sentence spans of documents split before, by sha256."""
@@ -213,7 +214,8 @@ def _npy(array: np.ndarray) -> bytes:
 
 
 def sentence_layer_files(sentences: list[Sentence], entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                         dim: int, documents: dict[str, Document], codebook: Codebook | None = None) -> dict[str, bytes]:
+                         dim: int, documents: dict[str, Document],
+                         codebook: Codebook | None = None) -> dict[str, bytes]:
     """The layer's files; ``entries[i]`` is sentence i's (word-piece ids, word-piece
     vectors (float) or codes of ``codebook``, vector)."""
     from rag.index.lexical import content_stems

@@ -220,7 +220,7 @@ def without_name(text: str, doc_id: str, names: Mapping[str, frozenset[str]]) ->
     return stripped if len(content) >= 2 else None
 
 
-def read_question(text: str, documents: Mapping[str, Document] = {},  # noqa: B006 (read only)
+def read_question(text: str, documents: Mapping[str, Document] = {},
                   headers: Mapping[str, frozenset[str]] | None = None,
                   rules: frozenset[str] = RULES, names: Mapping[str, frozenset[str]] | None = None) -> QuestionForm:
     """The form of ``text`` (an already cleaned question) under ``rules``."""

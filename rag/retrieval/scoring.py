@@ -167,6 +167,10 @@ class SentenceScorer:
         self.context = (self.layer.prev_id, np.where(self.layer.heading_of >= 0, self.layer.heading_of,
                                                      np.arange(n)))
         self.evidence = lru_cache(maxsize=32)(self._evidence)
+        # Cached per scorer: lru_cache on the methods would be one cache for the class,
+        # holding every scorer (and its index) it ever saw alive.
+        self._header = lru_cache(maxsize=4096)(self._header_of)
+        self.thesis_of = lru_cache(maxsize=4096)(self._thesis_of)
         # Where candidates are searched (rag.retrieval.candidates): the index's own store.
         self.store = STORES[store_name(index)][1](index)
 
@@ -184,8 +188,7 @@ class SentenceScorer:
     def sentence_doc(self) -> np.ndarray:
         return np.array([s.doc_id for s in self.layer.sentences], dtype=object)
 
-    @lru_cache(maxsize=4096)
-    def _header(self, doc_id: str) -> tuple[int, ...]:
+    def _header_of(self, doc_id: str) -> tuple[int, ...]:
         return tuple(header_of(self.layer, self.index.documents[doc_id]))
 
     def header_ids(self, doc_ids: Iterable[str]) -> np.ndarray:
@@ -198,8 +201,7 @@ class SentenceScorer:
         """Every document's header lines (fitting reads them all; a question reads its documents')."""
         return self.header_ids(self.index.documents)
 
-    @lru_cache(maxsize=4096)
-    def thesis_of(self, doc_id: str) -> dict[str, np.ndarray]:
+    def _thesis_of(self, doc_id: str) -> dict[str, np.ndarray]:
         from rag.retrieval.thesis import thesis_evidence
 
         return thesis_evidence(self.layer, self.index.documents, doc_id, set(self._header(doc_id)))

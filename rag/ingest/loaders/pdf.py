@@ -39,7 +39,8 @@ def read_lines(data: bytes) -> tuple[list[PageLines], dict]:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as err:
-        reason = "it is encrypted (needs a password)" if "password" in str(err).lower() else "it is damaged or not a PDF"
+        encrypted = "password" in str(err).lower()
+        reason = "it is encrypted (needs a password)" if encrypted else "it is damaged or not a PDF"
         raise LoadError(f"cannot be read as PDF: {reason}") from None
     try:
         if len(pdf) > MAX_PAGES:

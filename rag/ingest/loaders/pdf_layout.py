@@ -23,9 +23,9 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from rag.ingest.loaders.base import LoadError, Parsed
 from rag.ingest.loaders.blocks import Piece, assemble_pages, is_contents_line
 from rag.ingest.loaders.reflow import Words, clean_inline, join_lines
-from rag.ingest.loaders.base import LoadError, Parsed
 from rag.types import CODE, HEADING, PARAGRAPH
 
 # Furniture is looked for among this many lines at the top and the bottom of

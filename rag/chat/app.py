@@ -13,6 +13,7 @@ of each answer, and has no place for an answer's sources.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 # Before gradio is imported: it reads these at import time.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -210,7 +211,7 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
             record = gr.JSON(value=start.record, label="Answer as JSON (character offsets)", elem_id="rag-record")
 
         outputs = [question, conversation, viewer, inspector, record, turns, saved, asking, ask, stop, status]
-        private = {"api_visibility": "private", "show_progress": "hidden"}
+        private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
         # Nothing is cancelled: Stop and Clear end answers through rag.chat.flight, so that
         # no output of a stopped answer can land after theirs.
         gr.on(

@@ -148,7 +148,8 @@ def check_origin(scope, headers: dict[str, str]) -> None:
         m = re.fullmatch(r"(https?|wss?)://([^/]+)/?", origin.strip(), re.IGNORECASE)
         ours = split_host(headers.get("host", ""))
         theirs = split_host(m.group(2)) if m else None
-        if ours is None or theirs is None or _site(m.group(1), theirs) != _site(scope.get("scheme", "http"), ours):
+        if ours is None or theirs is None or m is None \
+                or _site(m.group(1), theirs) != _site(scope.get("scheme", "http"), ours):
             raise Refusal(403, "cross-origin request refused")
     site = headers.get("sec-fetch-site", "").lower()
     if site in ("cross-site", "same-site") and headers.get("sec-fetch-mode", "").lower() != "navigate":
@@ -240,6 +241,9 @@ class Guard:
 
     async def _upload(self, scope, receive: Receive, send: Send, headers: dict[str, str], token: str) -> None:
         """The upload route, answered here (rag.chat.upload_store): Gradio never stores an upload."""
+        store = self.policy.uploads
+        if store is None:  # only called with a store
+            raise Refusal(413, "this server accepts no uploads")
         if scope.get("method") != "POST":
             raise Refusal(405, "uploads are POSTed")
         declared = headers.get("content-length", "")
@@ -262,7 +266,7 @@ class Guard:
             return chunk
 
         try:
-            paths = await self.policy.uploads.receive(token, headers.get("content-type", ""), chunks)
+            paths = await store.receive(token, headers.get("content-type", ""), chunks)
         except UploadRefused as refused:
             raise Refusal(refused.status, refused.message) from None
         await self._respond(send, 200, paths_json(paths), cookie=token)

@@ -37,7 +37,7 @@ def escape(text: object) -> str:
     return html.escape(without_bidi_controls(str(text)), quote=True).replace("\r", "&#13;")
 
 
-def cite_key(turn_id: int, kind: str, n: int | str) -> str:
+def cite_key(turn_id: int, kind: str, n: int | str | None) -> str:
     """A citation's address on the page: turn, "q" (quotation), "p" (passage) or "c" (card), number."""
     return f"{turn_id}-{kind}-{n}"
 

@@ -65,8 +65,8 @@ class EvalResult:
     metrics: dict[str, float]
     hit_at: tuple[float, ...]  # hit@1 .. hit@DEPTH
     questions: tuple[QuestionResult, ...]
-    by_kind: dict = None  # kind -> {"n": ..., metric: value}; {} when the set has no kinds
-    ci: dict = None  # metric -> [low, high], a 95 % bootstrap interval over questions
+    by_kind: dict | None = None  # kind -> {"n": ..., metric: value}; {} when the set has no kinds
+    ci: dict | None = None  # metric -> [low, high], a 95 % bootstrap interval over questions
 
     def to_json(self) -> dict:
         """The stable `rag eval --json` shape."""
@@ -110,7 +110,8 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
     for item in tqdm(items, desc=f"eval {retriever}", disable=not progress, unit="q"):
         hits = rag.search(item.question, k=max(k, DEPTH), retriever=retriever)
         passages = [_span(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in hits[:DEPTH]]
-        item_labels = label_ranking(passages, item.gold) if item.answerable else [None] * len(passages)
+        item_labels: list[int | None] = (label_ranking(passages, item.gold) if item.answerable
+                                         else [None] * len(passages))
         if item.answerable:
             labels[item.qid] = item_labels
         answer = rag.ask(item.question, k=k, retriever=retriever)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.embed.base import Embedder
+from rag.embed.base import TokenEmbedder
 from rag.evaluation.qa import QAItem
 from rag.evaluation.runner import evaluate
 from rag.index.build import build_index
@@ -28,7 +28,7 @@ def parse_grid(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(pairs)
 
 
-def sweep(corpus: Corpus, items: list[QAItem], qa_name: str, embedder: Embedder, retrievers: tuple[str, ...],
+def sweep(corpus: Corpus, items: list[QAItem], qa_name: str, embedder: TokenEmbedder, retrievers: tuple[str, ...],
           k: int, grid=DEFAULT_GRID, progress: bool = True) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="rag-sweep-") as tmp:

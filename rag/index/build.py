@@ -45,6 +45,7 @@ from rag.index.sentence_layer import (
     plan_sentences,
     sentence_layer_files,
 )
+from rag.index.token_store import Codebook
 from rag.index.vectors import describe as describe_vectors
 from rag.index.vectors import make_vector_index, reconstruct_all, write_vector_index
 from rag.ingest.chunking import ChunkSettings, chunk_documents
@@ -79,7 +80,7 @@ class _Reusable:
     sentences: dict = field(default_factory=dict)  # (ids, token vectors, vector) by (sha256, start, end)
     spans: dict = field(default_factory=dict)  # sentence spans by sha256
     chunk_vectors: str = PASSAGE_VECTORS  # how the old chunk vectors were made
-    codebook: object = None  # the old word-piece codebook (rag.index.token_store), kept by a rebuild
+    codebook: Codebook | None = None  # the old word-piece codebook (rag.index.token_store), kept by a rebuild
 
 
 def _reusable(index_dir: Path, model: str, chunking: dict) -> _Reusable:
@@ -92,7 +93,9 @@ def _reusable(index_dir: Path, model: str, chunking: dict) -> _Reusable:
     sha = {doc_id: d.sha256 for doc_id, d in old.documents.items()}
     vectors = reconstruct_all(old.vectors)
     known = {(sha[c.doc_id], c.start, c.end): vectors[i] for i, c in enumerate(old.chunks)}
-    sentences, spans, codebook = {}, {}, None
+    sentences: dict = {}
+    spans: dict[str, list[tuple[int, int]]] = {}
+    codebook = None
     if old.sentences is not None:
         sentences = entries_by_span(old.sentences, sha)
         codebook = old.sentences.tokens.codebook
@@ -118,9 +121,9 @@ def _embed(corpus: Corpus, chunks: list, embedder: TokenEmbedder, old: _Reusable
         if key in old.vectors:
             vectors[i] = old.vectors[key]
     if not derive:
-        fresh = embedder.embed_documents([chunks[i].text for i in todo], progress=progress)
+        embedded = embedder.embed_documents([chunks[i].text for i in todo], progress=progress)
         for row, i in enumerate(todo):
-            vectors[i] = fresh[row]
+            vectors[i] = embedded[row]
     if planned is None:
         return vectors, len(todo), None
     skey = [(docs[s.doc_id].sha256, s.start, s.end) for s in planned]
@@ -252,7 +255,7 @@ def build_index(
             ),
             VECTORS: write_vector_index(vector_index),
         }
-        if planned is not None:
+        if planned is not None and entries is not None:  # entries are None exactly when planned is
             files.update(sentence_layer_files(planned, entries, embedder.dim, corpus.by_id(), old.codebook))
         for name, data in files.items():
             write_file(staging / name, data)

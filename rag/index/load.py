@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class Index:
     manifest: dict
     documents: dict[str, Document]
     chunks: list[Chunk]
-    vectors: object  # faiss.Index
+    vectors: Any  # a faiss index (faiss's own stubs do not describe its Python API)
     bm25: BM25Index
     sentences: SentenceLayer | None = None
 
@@ -59,6 +60,14 @@ class Index:
 
     def title(self, doc_id: str) -> str:
         return self.documents[doc_id].title
+
+    @property
+    def layer(self) -> SentenceLayer:
+        """The sentence layer, for the stages that score and quote sentences
+        (they run only on an index that has one)."""
+        if self.sentences is None:
+            raise ValueError(f"{self.path} has no sentence layer")
+        return self.sentences
 
     @cached_property
     def vocabulary(self) -> frozenset[str]:
@@ -191,8 +200,8 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
         for r in _rows(index_dir, CHUNKS, _read_checked(index_dir, manifest, CHUNKS, folder))
     ]
     for i, chunk in enumerate(chunks):
-        doc = documents.get(chunk.doc_id)
-        if chunk.chunk_id != i or doc is None or doc.text[chunk.start : chunk.end] != chunk.text:
+        owner = documents.get(chunk.doc_id)
+        if chunk.chunk_id != i or owner is None or owner.text[chunk.start : chunk.end] != chunk.text:
             raise IndexCorrupt(f"{index_dir}/{CHUNKS} record {i} does not match its document; {hint}")
     vectors = read_vector_index(_read_checked(index_dir, manifest, VECTORS, folder), index_dir, hint)
     if vectors.ntotal != len(chunks):

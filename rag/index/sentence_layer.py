@@ -19,6 +19,7 @@ import bisect
 import io
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -143,11 +144,12 @@ def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
     # Lazily, in document order: a corpus over the limit stops being split there.
     split = split_many([d.text for d in documents if d.sha256 not in known])
     sentences: list[Sentence] = []
+    walk: Any = documents
     if progress:
         from tqdm import tqdm
 
-        documents = tqdm(documents, desc="Splitting sentences", unit="doc")
-    for doc in documents:
+        walk = tqdm(documents, desc="Splitting sentences", unit="doc")
+    for doc in walk:
         units = units_of(doc, known[doc.sha256] if doc.sha256 in known else next(split))
         base = len(sentences)
         for unit, heading in zip(units, headings_of(doc, units)):
@@ -156,7 +158,7 @@ def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
                                       base + heading if heading >= 0 else -1))
         if len(sentences) > SENTENCE_LIMIT:
             if progress:
-                documents.close()
+                walk.close()
             return None
     return sentences
 

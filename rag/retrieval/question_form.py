@@ -135,7 +135,8 @@ class LazyMap(Mapping):
     """``make(value)`` for each key of ``source``, computed once, when first read."""
 
     def __init__(self, source: Mapping, make):
-        self.source, self.make, self.done = source, make, {}
+        self.source, self.make = source, make
+        self.done: dict = {}
 
     def __getitem__(self, key):
         if key not in self.done:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, cast
 
 import numpy as np
 
@@ -278,8 +278,8 @@ class SentenceScorer:
         f["with_prev"][ids] = layer.neighbour_vectors(ids, "prev") @ q
         f["with_next"][ids] = layer.neighbour_vectors(ids, "next") @ q
         chunks = self.sentence_chunk[ids]
-        f["chunk_dense"][ids] = evidence.chunk_dense[chunks]
-        f["chunk_bm25"][ids] = evidence.chunk_bm25[chunks]
+        f["chunk_dense"][ids] = cast(np.ndarray, evidence.chunk_dense)[chunks]  # both set by _evidence
+        f["chunk_bm25"][ids] = cast(np.ndarray, evidence.chunk_bm25)[chunks]
         f["hubness"][ids] = layer.hubness[ids]
         idf = evidence.term_idf
         if idf.size:
@@ -314,8 +314,8 @@ class SentenceScorer:
         predecessor answers."""
         w, wq = self.weights, self.quote_weights
         z = {name: evidence.z(name) for name in EVIDENCE}
-        score = sum(w[name] * z[name] for name in EVIDENCE)
-        quote = sum(wq[name] * z[name] for name in QUOTE_EVIDENCE)
+        score = cast(np.ndarray, sum(w[name] * z[name] for name in EVIDENCE))
+        quote = cast(np.ndarray, sum(wq[name] * z[name] for name in QUOTE_EVIDENCE))
         score, quote = self._with_form(score, evidence, form), self._with_form(quote, evidence, form)
         score = np.where(np.isnan(score), -np.inf, score).astype(np.float32)
         quote = np.where(np.isnan(quote), -np.inf, quote).astype(np.float32)

@@ -112,7 +112,8 @@ def assemble_pages(pages: list[list[Piece]], join=None) -> tuple[str, tuple[Bloc
     starts at that piece's first character after the join; a page with no
     text starts where the next text does."""
     flat = mark_sections([piece for page in pages for piece in page])
-    builder, starts, at = Builder(), [], 0
+    builder, at = Builder(), 0
+    starts: list[int | None] = []
     for page in pages:
         pieces, at = flat[at:at + len(page)], at + len(page)
         before = builder.length

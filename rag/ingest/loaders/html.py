@@ -164,7 +164,7 @@ def _article_header(tree, first_prose: str) -> list[str]:
                           or a.get("role") in ("main", "article")), None)
         if container is None:
             return []
-        header = []
+        header: list[str] = []
         for text, only_links in _dom_blocks(container):
             if text == first_prose:
                 return header

@@ -1,4 +1,4 @@
-"""Which library reads HTML and PDF best for rag? The measurement behind README's choice.
+"""Which library reads HTML and PDF best for rag? The measurement behind docs/documents.md's choice.
 
     .venv/bin/python -m benchmarks.extraction [--aeb DIR] [--pdfs DIR]
 

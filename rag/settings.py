@@ -2,7 +2,7 @@
 checked, and the numbers fitted for each embedding model.
 
 ``settings()`` is the process's configuration; code reads it instead of the
-environment (README lists every variable). ``tuning_for(model_name)`` gives the weights and thresholds
+environment (docs/operating.md lists every variable). ``tuning_for(model_name)`` gives the weights and thresholds
 fitted for that model (rag/tuning/*.json, written by `rag calibrate --ship`:
 rag.evaluation.fit), or None for a model nobody fitted them for.
 """
@@ -134,7 +134,7 @@ class Settings:
 
     @staticmethod
     def documented() -> list[tuple[str, str, str]]:
-        """(variable, default, description) for every setting, for README and --help."""
+        """(variable, default, description) for every setting, for docs/operating.md and --help."""
         return [(f.metadata["env"], f.metadata["default"], f.metadata["help"]) for f in fields(Settings)]
 
 

@@ -123,7 +123,7 @@ def test_a_build_stopped_at_each_moment_leaves_a_whole_index(copied, point):
 
 
 def test_kill_9_while_the_new_generation_is_written(copied):
-    """One real signal: `kill -9` (what the README promises survives) while the
+    """One real signal: `kill -9` (what docs/operating.md promises survives) while the
     build is paused with its files half-published, lock held."""
     corpus, index_dir = copied
     before = load_index(index_dir).fingerprint

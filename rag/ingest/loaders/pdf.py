@@ -7,7 +7,7 @@ short line that ends a sentence. Lines repeated at the same height at the top
 or bottom of most pages (running headers, footers) and page numbers are not
 reading text. A paragraph split by a page break is joined again, and the page
 offsets (``Parsed.pages``) point into it. Why PDFium and not pypdf or
-pdfplumber: README, "Choice of libraries".
+pdfplumber: docs/documents.md, "Choice of libraries".
 """
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ def build(corpus: Path, index_dir: Path) -> dict:
 def peer(corpus: Path, store: Path, queries: list[str], question: str) -> dict:
     """The LangChain pipeline, in a child process of its own for build and warm queries."""
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    wall, peak, code, out = run_child(["-m", "benchmarks.corpus_scale", "--peer-child", str(corpus), str(store),
+    _wall, peak, code, out = run_child(["-m", "benchmarks.corpus_scale", "--peer-child", str(corpus), str(store),
                                        json.dumps(queries)], env=env)
     if code != 0:
         raise SystemExit(f"peer failed: {out[-600:]}")
@@ -105,7 +105,7 @@ def peer(corpus: Path, store: Path, queries: list[str], question: str) -> dict:
 
     colds = []
     for _ in range(3):
-        w, p, c, o = run_child([str(ROOT / "benchmarks" / "peer_cold.py"), str(store), str(bundled_model_path()),
+        w, _p, c, o = run_child([str(ROOT / "benchmarks" / "peer_cold.py"), str(store), str(bundled_model_path()),
                                 question], env=env)
         if c != 0:
             raise SystemExit(f"peer cold failed: {o[-400:]}")
@@ -144,7 +144,7 @@ def warm_child(index_dir: str, queries: list[str]) -> None:
 
 def warm(index_dir: Path, queries: list[str]) -> dict:
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    wall, peak, code, out = run_child(["-m", "benchmarks.corpus_scale", "--warm-child", str(index_dir),
+    _wall, peak, code, out = run_child(["-m", "benchmarks.corpus_scale", "--warm-child", str(index_dir),
                                        json.dumps(queries)], env=env)
     if code != 0:
         raise SystemExit(f"warm run failed: {out[-600:]}")
@@ -158,7 +158,7 @@ def ndcg(index_dir: Path) -> dict:
     the corpus built above, each abstract ranked by its best passage, as
     rag.evaluation.beir ranks them (the standard measures of ir-measures)."""
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    wall, peak, code, out = run_child(["-m", "benchmarks.corpus_scale", "--ndcg-child", str(index_dir)], env=env)
+    _wall, _peak, code, out = run_child(["-m", "benchmarks.corpus_scale", "--ndcg-child", str(index_dir)], env=env)
     if code != 0:
         raise SystemExit(f"nDCG run failed: {out[-600:]}")
     return json.loads(out.strip().splitlines()[-1])
@@ -200,10 +200,12 @@ def main(argv=None) -> dict:
     WORK.mkdir(parents=True, exist_ok=True)
     essays_index = WORK / "essays-index"
     essays = build(ROOT / "corpus", essays_index)
-    essays.update(text_mb=folder_mb(ROOT / "corpus"), warm=warm(essays_index, queries), cold=cold(essays_index, essays_q))
+    essays.update(text_mb=folder_mb(ROOT / "corpus"), warm=warm(essays_index, queries),
+                  cold=cold(essays_index, essays_q))
     result["essays"] = essays
     rows = [["essays", f"{essays['text_mb']:.3f}", essays["seconds"], essays["mb"] / essays["text_mb"],
-             essays["warm"]["p50_ms"], essays["warm"]["p95_ms"], essays["cold"]["median_s"], essays["peak_mib"], "", ""]]
+             essays["warm"]["p50_ms"], essays["warm"]["p95_ms"], essays["cold"]["median_s"], essays["peak_mib"], "",
+             ""]]
     peer_sizes = {int(s) for s in args.peer.split(",") if s}
     for size in [int(s) for s in args.sizes.split(",") if s]:
         corpus, index_dir = WORK / f"corpus-{size}", WORK / f"index-{size}"

@@ -1,4 +1,4 @@
-"""Which library reads HTML and PDF best for rag? The measurement behind README's choice.
+"""Which library reads HTML and PDF best for rag? The measurement behind docs/documents.md's choice.
 
     .venv/bin/python -m benchmarks.extraction [--aeb DIR] [--pdfs DIR]
 
@@ -39,7 +39,6 @@ sys.path.insert(0, str(ROOT))
 from rag.ingest.loaders.pdf import Line, PageLines, from_lines  # noqa: E402
 from rag.ingest.loaders.reflow import paragraphs_text  # noqa: E402
 from tests.documents import PAGE_HEADER, essay_pdf  # noqa: E402
-
 
 # ------------------------------------------------------------------ HTML
 
@@ -107,9 +106,9 @@ def _pdfplumber_lines(data: bytes):
     pages = []
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         for page in pdf.pages:
-            lines = [Line(l["text"], l["x0"], l["top"], l["x1"], l["bottom"],
-                          round(statistics.median(c["size"] for c in l["chars"]), 1))
-                     for l in page.extract_text_lines(return_chars=True) if l["text"].strip()]
+            lines = [Line(ln["text"], ln["x0"], ln["top"], ln["x1"], ln["bottom"],
+                          round(statistics.median(c["size"] for c in ln["chars"]), 1))
+                     for ln in page.extract_text_lines(return_chars=True) if ln["text"].strip()]
             pages.append(PageLines(tuple(lines), float(page.height)))
         title = (pdf.metadata or {}).get("Title", "")
     return from_lines(pages, title)
@@ -126,13 +125,13 @@ def _pypdf_text(data: bytes):
     from rag.ingest.loaders.reflow import Words, join_lines
 
     pages = [p.extract_text().splitlines() for p in pypdf.PdfReader(io.BytesIO(data)).pages]
-    edges = Counter(k for lines in pages for k in {re.sub(r"\d+", "#", l.strip()) for l in lines[:3] + lines[-3:]})
+    edges = Counter(k for lines in pages for k in {re.sub(r"\d+", "#", ln.strip()) for ln in lines[:3] + lines[-3:]})
     repeated = {k for k, n in edges.items() if n >= max(2, 0.4 * len(pages))}
-    kept = [[l for l in lines if re.sub(r"\d+", "#", l.strip()) not in repeated] for lines in pages]
-    words = Words.of([l for lines in kept for l in lines])
+    kept = [[ln for ln in lines if re.sub(r"\d+", "#", ln.strip()) not in repeated] for lines in pages]
+    words = Words.of([ln for lines in kept for ln in lines])
     paragraphs, current = [], []
     for lines in kept:
-        width = max((len(l) for l in lines), default=0)
+        width = max((len(ln) for ln in lines), default=0)
         for line in lines:
             current.append(line)
             if re.search(r"[.!?:][\"”’)]*$", line.strip()) and len(line) < 0.85 * width:

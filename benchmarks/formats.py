@@ -27,7 +27,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.documents import (  # noqa: E402  (the same file makers the tests use)
-    COOKIE, FOOTER, NAV, PAGE_HEADER, SIDEBAR, SIDEBAR_CREDIT, SITE, essay_html, essay_pdf,
+    COOKIE,
+    FOOTER,
+    NAV,
+    PAGE_HEADER,
+    SIDEBAR,
+    SIDEBAR_CREDIT,
+    SITE,
+    essay_html,
+    essay_pdf,
 )
 
 FURNITURE = [*NAV, SIDEBAR, SIDEBAR_CREDIT, COOKIE, FOOTER, SITE, PAGE_HEADER, "Page 1 of", "Most read", "newsletter"]
@@ -68,7 +76,8 @@ def score(folders: dict[str, Path], out: Path, embedder) -> dict[str, dict]:
         rag = Rag.open(index_dir, embedder)
         items = load_qa(QA, rag.index.documents)  # every gold answer must be verbatim in the reading text
         result = evaluate(rag, items, qa_label(QA), DEFAULT_RETRIEVER, DEFAULT_K)
-        rows[kind] = {**{m: round(v, 3) for m, v in result.metrics.items()}, "furniture_in_quotes": furniture_in(result),
+        rows[kind] = {**{m: round(v, 3) for m, v in result.metrics.items()},
+                      "furniture_in_quotes": furniture_in(result),
                       "chars": sum(len(d.text) for d in rag.index.documents.values())}
     return rows
 
@@ -101,7 +110,8 @@ def long_pdf(out: Path, pages: int, embedder) -> dict:
     after = load_index(index_dir)
     return {
         "pdf_pages": len(doc.pages), "pdf_bytes": path.stat().st_size, "chars": len(doc.text),
-        "add_seconds": round(added_s, 1), "embedded_chunks": report.build.embedded, "reused_chunks": report.build.reused,
+        "add_seconds": round(added_s, 1), "embedded_chunks": report.build.embedded,
+        "reused_chunks": report.build.reused,
         "progress_steps": steps, "citations_in_the_pdf": cited,
         "fingerprint_before": before[:16], "fingerprint_after_remove": after.fingerprint[:16],
         "same_fingerprint": after.fingerprint == before,
@@ -123,7 +133,8 @@ def main(argv: list[str]) -> None:
     print("corpus  hit@1  mrr@10  quote_hit  abstain_rate  verbatim_rate  furniture in quotes")
     for kind, row in rows.items():
         print(f"{kind:6}  {row['hit@1']:.3f}  {row['mrr@10']:.3f}   {row['quote_hit']:.3f}      "
-              f"{row['abstain_rate']:.3f}         {row['verbatim_rate']:.3f}          {len(row['furniture_in_quotes'])}")
+              f"{row['abstain_rate']:.3f}         {row['verbatim_rate']:.3f}          "
+              f"{len(row['furniture_in_quotes'])}")
     for kind in ("html", "pdf"):
         gap = rows["txt"]["hit@1"] - rows[kind]["hit@1"]
         print(f"{kind}: hit@1 {gap:+.3f} below .txt ({'within' if gap <= 0.03 else 'NOT within'} 0.03)")

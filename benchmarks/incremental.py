@@ -19,10 +19,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--docs", type=int, default=300)
     args = parser.parse_args(argv)
 
-    from rag.ingest.chunking import ChunkSettings
-    from rag.ingest.corpus import load_corpus
     from rag.embed.auto import default_embedder
     from rag.index.build import build_index
+    from rag.ingest.chunking import ChunkSettings
+    from rag.ingest.corpus import load_corpus
 
     work = OUT / "incremental"
     corpus_dir, index_dir = work / "corpus", work / "index"

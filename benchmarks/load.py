@@ -67,7 +67,7 @@ class Summary:
 
 
 def percentile(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def eval_questions() -> list[str]:
@@ -137,7 +137,7 @@ async def ask_once(client, base: str, fn_index: int, trigger: int, session_hash:
                 if msg.get("msg") == "close_stream":
                     break
         return Outcome("failed", elapsed(), "stream ended without a result")
-    except Exception as err:  # noqa: BLE001 - every other failure is counted, not raised
+    except Exception as err:
         return Outcome("failed", elapsed(), f"{type(err).__name__}: {err}")
 
 
@@ -252,8 +252,8 @@ def main() -> None:
                                           "threads=2,concurrency=1,queue=16")
     args = parser.parse_args()
 
-    from rag.pipeline import default_index_dir
     from rag.index.load import load_index
+    from rag.pipeline import default_index_dir
 
     documents = load_index(default_index_dir()).documents
     proc = None
@@ -292,7 +292,8 @@ def main() -> None:
                       "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
             if proc:
                 used = cpu_s(proc.pid) - cpu_before
-                result.update(server_rss_before_mib=round(rss_before, 1), server_rss_after_mib=round(rss_mib(proc.pid), 1),
+                result.update(server_rss_before_mib=round(rss_before, 1),
+                              server_rss_after_mib=round(rss_mib(proc.pid), 1),
                               server_cpu_s=round(used, 1),
                               server_cpu_ms_per_answer=round(1000 * used / max(1, summary.as_dict()["ok"]), 1))
     finally:

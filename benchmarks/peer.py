@@ -14,8 +14,18 @@ import os
 import shutil
 
 from benchmarks.common import (
-    OUT, busy_core, machine, median, peak_rss_mib, run_child, scifact_corpus, scifact_queries, summary_ms,
-    table, timed, write_json,
+    OUT,
+    busy_core,
+    machine,
+    median,
+    peak_rss_mib,
+    run_child,
+    scifact_corpus,
+    scifact_queries,
+    summary_ms,
+    table,
+    timed,
+    write_json,
 )
 
 
@@ -63,12 +73,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--cold-runs", type=int, default=5)
     args = parser.parse_args(argv)
 
-    from rag.pipeline import Rag
-    from rag.ingest.chunking import ChunkSettings, chunk_documents
-    from rag.ingest.corpus import load_corpus
     from rag.embed.auto import FastEmbedder
     from rag.embed.model_folder import bundled_model_path
     from rag.index.build import build_index
+    from rag.ingest.chunking import ChunkSettings, chunk_documents
+    from rag.ingest.corpus import load_corpus
+    from rag.pipeline import Rag
 
     work = OUT / "peer"
     corpus_dir, index_dir, peer_dir = work / "corpus", work / "index", work / "peer_faiss"
@@ -173,7 +183,8 @@ def main(argv=None) -> dict:
         / warm["one more core busy"]["peer similarity_search"]["p50_ms"],
         "warm dense p50 / peer pinned to 1 torch thread": warm["peer torch 1 thread"]["ours dense"]["p50_ms"]
         / warm["peer torch 1 thread"]["peer similarity_search"]["p50_ms"],
-        "ask end-to-end p50 / peer search p50 (as found)": warm["as found"]["ours ask (default retriever + answer)"]["p50_ms"] / peer_warm,
+        "ask end-to-end p50 / peer search p50 (as found)":
+            warm["as found"]["ours ask (default retriever + answer)"]["p50_ms"] / peer_warm,
         "build throughput ours / peer": median(build["ours"]) / median(build["peer"]),
         "cold rag ask (default) / peer": cold_summary["rag ask (default retriever, fusion)"]["median_wall_s"]
         / cold_summary["peer script"]["median_wall_s"],
@@ -198,8 +209,10 @@ def main(argv=None) -> dict:
     data = {
         "machine": machine(), "documents": len(corpus.documents), "chunks": len(chunks),
         "embedder": {"backend": ours.backend, "bf16_builds": ours.bf16,
-                     "bulk_runtime": getattr(ours._bulk, "runtime", "torch") if ours.bf16 else "onnxruntime", "onnx_threads": getattr(ours._onnx, "threads", None)},
-        "warm_query": warm, "load_avg_at_phase": loads, "cache_hit": cached, "build_chunks_per_s": build, "cold": cold_summary,
+                     "bulk_runtime": getattr(ours._bulk, "runtime", "torch") if ours.bf16 else "onnxruntime",
+                     "onnx_threads": getattr(ours._onnx, "threads", None)},
+        "warm_query": warm, "load_avg_at_phase": loads, "cache_hit": cached, "build_chunks_per_s": build,
+        "cold": cold_summary,
         "bench_process_peak_rss_mib": peak_rss_mib(), "ratios": ratios,
         "targets": {"warm dense p50 / peer (as found)": 0.5, "build throughput ours / peer": 2.0,
                     "cold rag ask (default) / peer": 0.6},

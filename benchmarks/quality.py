@@ -20,7 +20,7 @@ from benchmarks.common import OUT, machine, scifact_queries, scifact_texts, tabl
 
 def ndcg_at_10(doc_ids, doc_vecs, qids, query_vecs, qrels) -> dict:
     import ir_measures
-    from ir_measures import nDCG, RR
+    from ir_measures import RR, nDCG
 
     scores = query_vecs @ doc_vecs.T
     top = np.argsort(-scores, axis=1)[:, :100]
@@ -86,7 +86,8 @@ def main(argv=None) -> dict:
 
     docs, qv, speed = {}, {}, {}
     if only:
-        docs[reference], qv[reference] = np.load(OUT / "scifact_doc_vectors.npy"), np.load(OUT / "scifact_query_vectors.npy")
+        docs[reference] = np.load(OUT / "scifact_doc_vectors.npy")
+        qv[reference] = np.load(OUT / "scifact_query_vectors.npy")
     for name, embed in backends.items():
         if only and name not in only:
             continue
@@ -101,7 +102,7 @@ def main(argv=None) -> dict:
     onnx_q = np.stack([fast.embed_query(q) for q in qtexts])
     for name in docs:
         qv.setdefault(name, onnx_q)
-    backends = {name: None for name in docs}
+    backends = dict.fromkeys(docs)
     results = {}
     for name in backends:
         results[name] = {

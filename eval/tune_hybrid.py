@@ -19,11 +19,11 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.pipeline import project_root  # noqa: E402
-from rag.ingest.chunking import ChunkSettings  # noqa: E402
 from rag.embed.auto import default_embedder
-from rag.evaluation.beir import load_beir, open_beir  # noqa: E402
-from rag.evaluation.metrics import BEIR_METRICS, ir_evaluate  # noqa: E402
+from rag.evaluation.beir import load_beir, open_beir
+from rag.evaluation.metrics import BEIR_METRICS, ir_evaluate
+from rag.ingest.chunking import ChunkSettings
+from rag.pipeline import project_root
 
 DEPTH = 300
 

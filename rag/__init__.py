@@ -17,7 +17,7 @@ _EXPORTS = {
     "Answer": "rag.types", "Chunk": "rag.types", "Corpus": "rag.types", "Document": "rag.types", "Hit": "rag.types",
     "Quote": "rag.types",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605 (one list of the lazy names; a literal copy could drift)
 
 
 def __getattr__(name: str):

@@ -40,14 +40,18 @@ POINTS: dict[str, str] = {
         "rag.index.build: the build holds the index's lock; nothing is written yet",
     "index.build.files_written":
         "rag.index.build: the new generation's data files are written; no manifest yet",
-    "index.build.manifest_written":
-        "rag.index.build: the manifest is written and synced too; the generation is not published",
-    "index.publish.before_swap":
-        "rag.index.generations.publish: a link to the new generation sits beside the index, not yet renamed over it",
-    "index.publish.after_swap":
-        "rag.index.generations.publish: the index points at the new generation; the old one is not yet removed",
-    "chat.answer.pending":
-        "rag.chat.session.respond: the page has the question and its placeholder; the answer is not computed yet",
+    "index.build.manifest_written": (
+        "rag.index.build: the manifest is written and synced too; the generation is not published"
+    ),
+    "index.publish.before_swap": (
+        "rag.index.generations.publish: a link to the new generation sits beside the index, not yet renamed over it"
+    ),
+    "index.publish.after_swap": (
+        "rag.index.generations.publish: the index points at the new generation; the old one is not yet removed"
+    ),
+    "chat.answer.pending": (
+        "rag.chat.session.respond: the page has the question and its placeholder; the answer is not computed yet"
+    ),
     "chat.answer.computed":
         "rag.chat.session.respond: the answer is computed; the page has not been handed it",
 }
@@ -68,7 +72,8 @@ def parse(spec: str) -> dict[str, tuple[int, str]]:
         if name not in POINTS or action not in ("exit", "pause") or (nth and not nth.isdigit() and not every) \
                 or nth == "0":
             raise ValueError(
-                f"{ENV}={spec!r}: {entry!r} is not NAME[@N][=pause] or NAME@*=pause with NAME one of {', '.join(POINTS)}"
+                f"{ENV}={spec!r}: {entry!r} is not NAME[@N][=pause] or NAME@*=pause with NAME one of "
+                f"{', '.join(POINTS)}"
             )
         out[name] = (0 if every else int(nth or 1), action)
     return out

@@ -6,14 +6,14 @@ import dataclasses
 import operator
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from rag.answer.base import CAUTION, AnswerabilityModel, Composed, PostComposeStep
 from rag.answer.compose import MAX_QUOTES, answer_from_passages, compose, verify_quote
 from rag.answer.policy import choose
-from rag.answer.select import concerned
 from rag.answer.question import clean_question
 from rag.answer.registry import DEFAULT_ANSWERABILITY, answerability_spec, step_specs
+from rag.answer.select import concerned
 from rag.embed.auto import default_embedder
 from rag.embed.base import TokenEmbedder
 from rag.errors import IndexMismatch, QuestionError
@@ -246,7 +246,7 @@ class Rag:
         ``scoped``: the reader asked about these documents in particular (a
         follow-up on "the other essay"), which presumes they treat the topic."""
         form = form or self.form(query)
-        extra = {"query": query, "retriever": retriever, "notes": notes}
+        extra: dict[str, Any] = {"query": query, "retriever": retriever, "notes": notes}
         scorer = self.scorer()
         if scorer is None or not hits:
             return self._after_compose(answer_from_passages(self.index, question, hits, max_quotes, **extra), form)
@@ -269,8 +269,10 @@ class Rag:
         or every-document question concerns."""
         docs = {h.chunk.doc_id for h in hits}
         if form.broad or form.each:
-            docs.update(concerned(form, scores, self.index.sentences))
-        return set(self.scorer().header_ids(docs).tolist())
+            docs.update(concerned(form, scores, self.index.layer))
+        scorer = self.scorer()
+        assert scorer is not None  # answers are chosen only where there is a scorer
+        return set(scorer.header_ids(docs).tolist())
 
     def _after_compose(self, answer: Answer, form: QuestionForm | None = None,
                        scores: SentenceScores | None = None) -> Answer:
@@ -320,14 +322,16 @@ class Rag:
 
         query, notes = clean_question(rewrite.query)
         hits = self.search_rewrite(rewrite, k, retriever)
-        extra = {"query": query, "retriever": retriever, "notes": notes}
+        extra: dict[str, Any] = {"query": query, "retriever": retriever, "notes": notes}
         if rewrite.unmentioned:
             line = continuation.not_mentioned([self.index.title(d) for d in rewrite.doc_ids], rewrite.unmentioned)
             return self._after_compose(Answer(rewrite.question, line, True, (), tuple(hits), **extra))
-        doc = self.index.documents.get(rewrite.after.doc_id)
+        after = rewrite.after
+        assert after is not None  # this is called for a rewrite that is unmentioned (above) or reads on
+        doc = self.index.documents.get(after.doc_id)
         if doc is None:  # the document left the index since that turn
             return self._answer_from_hits(rewrite.question, query, hits, retriever, notes)
-        spans = continuation.read_on(doc, self._sentences(doc), rewrite.after.offset, rewrite.speaker, rewrite.skip)
+        spans = continuation.read_on(doc, self._sentences(doc), after.offset, rewrite.speaker, rewrite.skip)
         if not spans:
             line = continuation.nothing_more(doc.title, rewrite.speaker)
             return self._after_compose(Answer(rewrite.question, line, True, (), tuple(hits), **extra))

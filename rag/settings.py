@@ -2,7 +2,7 @@
 checked, and the numbers fitted for each embedding model.
 
 ``settings()`` is the process's configuration; code reads it instead of the
-environment (README lists every variable). ``tuning_for(model_name)`` gives the weights and thresholds
+environment (docs/operating.md lists every variable). ``tuning_for(model_name)`` gives the weights and thresholds
 fitted for that model (rag/tuning/*.json, written by `rag calibrate --ship`:
 rag.evaluation.fit), or None for a model nobody fitted them for.
 """
@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from rag.errors import RagError
 
@@ -24,7 +24,7 @@ class SettingsError(RagError):
     """An environment variable holds a value rag cannot use."""
 
 
-def _env(name: str, help: str, default: str = "") -> object:
+def _env(name: str, help: str, default: str = "") -> Any:  # a dataclass field, typed as its attribute
     return field(default=None, metadata={"env": name, "help": help, "default": default})
 
 
@@ -76,6 +76,10 @@ class Settings:
             value = environ.get(name)
             return value if value not in (None, "") else None
 
+        def path(name: str) -> Path | None:
+            value = get(name)
+            return Path(value) if value else None
+
         def whole(name: str, low: int, high: int) -> int | None:
             value = get(name)
             if value is None:
@@ -110,15 +114,15 @@ class Settings:
         if len(answerability) > 1:
             raise SettingsError(f"RAG_ANSWERABILITY={get('RAG_ANSWERABILITY')!r} must name one model")
         return cls(
-            corpus=Path(get("RAG_CORPUS")) if get("RAG_CORPUS") else None,
-            index=Path(get("RAG_INDEX")) if get("RAG_INDEX") else None,
+            corpus=path("RAG_CORPUS"),
+            index=path("RAG_INDEX"),
             model=get("RAG_MODEL"),
             backend=backend,
             threads=whole("RAG_THREADS", 1, 256),
             torch_threads=whole("RAG_TORCH_THREADS", 1, 256),
             bf16=(get("RAG_BF16") or "1") != "0",
-            cache=Path(get("RAG_CACHE")) if get("RAG_CACHE") else None,
-            key_file=Path(get("RAG_KEY_FILE")) if get("RAG_KEY_FILE") else None,
+            cache=path("RAG_CACHE"),
+            key_file=path("RAG_KEY_FILE"),
             host=get("RAG_HOST"),
             port=whole("RAG_PORT", 0, 65535),
             debug=bool(get("RAG_DEBUG")),
@@ -135,7 +139,7 @@ class Settings:
 
     @staticmethod
     def documented() -> list[tuple[str, str, str]]:
-        """(variable, default, description) for every setting, for README and --help."""
+        """(variable, default, description) for every setting, for docs/operating.md and --help."""
         return [(f.metadata["env"], f.metadata["default"], f.metadata["help"]) for f in fields(Settings)]
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 # What a block of a document is (rag.ingest.loaders read them from each
 # format's own structure). Headings and FAQ questions are evidence for the
 # text under them, never an answer; prose is quoted sentence by sentence; a
@@ -81,7 +80,9 @@ class Location:
     def pages(self) -> str:
         if self.page is None:
             return ""
-        return f"pp. {self.page}–{self.last_page}" if self.last_page and self.last_page != self.page else f"p. {self.page}"
+        if self.last_page and self.last_page != self.page:
+            return f"pp. {self.page}–{self.last_page}"
+        return f"p. {self.page}"
 
     def label(self) -> str:
         where = self.pages()

@@ -47,8 +47,8 @@ def shoot(browser, url: str, viewport: dict, out: Path, open_citation: bool) -> 
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    from rag.pipeline import Rag
     from rag.chat.serve import start
+    from rag.pipeline import Rag
 
     demo, url = start(Rag.open(), "127.0.0.1", None, block=False, quiet=True)
     try:

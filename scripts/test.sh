@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Install everything the tests need (first time only) and run the whole suite.
+# Install everything the tests need (first time only), run the lint, format and
+# type checks (scripts/check.sh), then the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh eval,ui,test,milvus
+scripts/check.sh
 # The browser tests drive Debian's Chromium (Playwright cannot download its
 # own browsers here); the no-outbound tests watch native code with strace.
 # Installed once; needs root, as CI runs.

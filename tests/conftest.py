@@ -55,9 +55,9 @@ def embedder():
 @pytest.fixture(scope="session")
 def essays_index(tmp_path_factory, embedder):
     """The two bundled essays, built once into a session folder."""
+    from rag.index.build import build_index
     from rag.ingest.chunking import ChunkSettings
     from rag.ingest.corpus import load_corpus
-    from rag.index.build import build_index
 
     base = tmp_path_factory.mktemp("essays")
     corpus = base / "corpus"

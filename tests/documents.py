@@ -106,9 +106,9 @@ def essay_pdf(text: str, path: Path, title: str | None = None, pages_at_least: i
     ``pages_at_least`` repeats the body (numbered parts) until the PDF has
     that many pages, for the long-document measurement.
     """
+    from reportlab.lib.enums import TA_JUSTIFY
     from reportlab.lib.pagesizes import letter
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.enums import TA_JUSTIFY
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
     parts = essay_parts(text)

@@ -328,7 +328,7 @@ def test_a_two_sentence_note_is_judged_on_what_can_be_measured_there(tmp_path, e
     assert rag.ask("What is the capital of Australia?").abstained
     assert rag.ask("How many soldiers has Russia lost?").abstained
     model = rag.scorer().tuning.answerability
-    values = {f: 9.0 for f in model.features}
+    values = dict.fromkeys(model.features, 9.0)
     small, large = _measurable(values, 2, model), _measurable(values, 500, model)
     assert large == values
     assert all(small[f] != 9.0 for f in RELATIVE) and all(small[f] == 9.0 for f in model.features if f not in RELATIVE)

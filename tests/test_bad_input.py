@@ -9,10 +9,10 @@ import shutil
 
 import pytest
 
-from rag.errors import CorpusError, EvalDataError, IndexCorrupt, IndexMismatch, IndexMissing, QuestionError
-from rag.index.manifest import FORMAT_VERSION, seal_manifest, sha256_bytes
 from rag.answer.question import MAX_QUESTION_CHARS
+from rag.errors import CorpusError, EvalDataError, IndexCorrupt, IndexMismatch, IndexMissing, QuestionError
 from rag.index.load import load_index
+from rag.index.manifest import FORMAT_VERSION, seal_manifest, sha256_bytes
 from tests.conftest import CORPUS, write_corpus
 from tests.test_cli import one_line_error, run
 
@@ -136,7 +136,8 @@ def _replace_file(index_dir, name, data: bytes):
 @pytest.mark.unit
 def test_missing_index(tmp_path):
     line = one_line_error(run("ask", "Who?", "--index", str(tmp_path / "none")))
-    assert line == f"rag: error: no index at {tmp_path / 'none'}; run `rag index --index {tmp_path / 'none'}` to build it"
+    none = tmp_path / "none"
+    assert line == f"rag: error: no index at {none}; run `rag index --index {none}` to build it"
     with pytest.raises(IndexMissing):
         load_index(tmp_path / "none")
 
@@ -209,7 +210,8 @@ GOOD = json.dumps({"id": "ok", "question": "Who is Kofman?", "answers": ["Putin 
     ('{"id": "x", "question": "q", "answers": [3]}', "line 3: answers must be a list of non-empty strings"),
     ('{"id": "ok", "question": "q", "answers": []}', "line 3: duplicate id 'ok'"),
     ('{"id": "x", "question": "q", "answers": ["Putin Needs a Golden Bridge"]}',
-     "line 3 (x): answer 'Putin Needs a Golden Bridge' is not found in the documents (not even with spacing, quote marks and markup set aside)"),
+     "line 3 (x): answer 'Putin Needs a Golden Bridge' is not found in the documents "
+     "(not even with spacing, quote marks and markup set aside)"),
 ])
 def test_malformed_eval_line_names_its_line(tmp_path, essays_index, bad, expected):
     qa = _qa_file(tmp_path, [GOOD, "", bad])

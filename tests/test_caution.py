@@ -109,7 +109,7 @@ def test_the_page_shows_the_caution_before_the_quotations_and_keeps_it_on_restor
     assert caution.text() == CAUTION
     html = views[-1].conversation
     assert html.index("rag-caution") < html.index("rag-quote")
-    answer = views[-1].turns[-1].answer
+    assert views[-1].turns[-1].answer.caution == CAUTION
     key = new_key()
     back, problem = restore(essays_rag, json.loads(json.dumps(saved_state(views[-1].turns, key))), key)
     assert problem == "" and back[-1].answer.caution == CAUTION
@@ -118,7 +118,7 @@ def test_the_page_shows_the_caution_before_the_quotations_and_keeps_it_on_restor
 
 
 def _result(answerable: bool, abstained: bool, cautioned: bool) -> QuestionResult:
-    return QuestionResult("q", "q", answerable, 1 if answerable else None, answerable and not abstained or None,
+    return QuestionResult("q", "q", answerable, 1 if answerable else None, (answerable and not abstained) or None,
                           abstained, (), (), cautioned=cautioned)
 
 

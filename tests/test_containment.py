@@ -22,7 +22,7 @@ import pytest
 import rag.ingest.corpus as corpus_module
 from rag.errors import CorpusError, IndexCorrupt, IndexMissing, RagError
 from rag.index.load import check_unit_rows, load_index
-from rag.index.manifest import fingerprint, seal_manifest, sha256_bytes
+from rag.index.manifest import seal_manifest, sha256_bytes
 from rag.ingest.corpus import load_corpus
 from tests.conftest import ROOT, write_corpus
 

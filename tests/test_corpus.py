@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.ingest.layout import find_title
-from rag.ingest.corpus import load_corpus
 from rag.errors import CorpusError
+from rag.ingest.corpus import load_corpus
+from rag.ingest.layout import find_title
 from tests.conftest import CORPUS, write_corpus
 
 pytestmark = pytest.mark.unit  # no model, no browser (pyproject.toml's markers)

@@ -123,7 +123,7 @@ def test_a_build_stopped_at_each_moment_leaves_a_whole_index(copied, point):
 
 
 def test_kill_9_while_the_new_generation_is_written(copied):
-    """One real signal: `kill -9` (what the README promises survives) while the
+    """One real signal: `kill -9` (what docs/operating.md promises survives) while the
     build is paused with its files half-published, lock held."""
     corpus, index_dir = copied
     before = load_index(index_dir).fingerprint
@@ -151,7 +151,8 @@ def test_a_second_build_while_one_holds_the_lock_is_refused_with_its_pid(copied)
         first.reached("index.build.locked")
         second = _build(corpus, index_dir)
         assert second.returncode == 1
-        assert second.stderr == f"rag: error: {index_dir} is being built by pid {first.proc.pid}; wait for it to finish\n"
+        pid = first.proc.pid
+        assert second.stderr == f"rag: error: {index_dir} is being built by pid {pid}; wait for it to finish\n"
         assert load_index(index_dir).fingerprint == before
         first.release()
         code, out = first.finish()

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 
 BASE = {
     "kettle.txt": "Kettle Care\n\nDescale the kettle once a month with white vinegar, then rinse it twice.\n",
-    "lease.txt": "Residential Lease\n\nRent is due on the first day of each month; a late fee applies after five days.\n",
+    "lease.txt": "Residential Lease\n\nRent is due on the first day of each month; a late fee applies after five "
+                 "days.\n",
 }
 PEARS = "How can you tell that a pear is ripe enough to pick off the tree?"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -84,7 +85,7 @@ def status_text(page, contains: str, timeout: int = 120_000) -> str:
 
 
 def test_upload_ask_click_the_citation_see_the_span_on_its_page(browser, served):
-    url, index_dir, tmp_path = served
+    url, _index_dir, tmp_path = served
     pdf = paged_pdf(tmp_path / "orchard notes.pdf", [PAGE_ONE, PAGE_TWO])
     context, page = open_page(browser, url)
     upload(page, pdf)
@@ -115,7 +116,8 @@ def test_fifty_page_pdf_shows_progress_cites_pages_and_remove_restores(browser, 
     context, page = open_page(browser, url)
     # Records every progress text Gradio shows while the file is read and embedded.
     page.evaluate("""() => { window.__ragProgress = [];
-      new MutationObserver(() => document.querySelectorAll('.progress-text, .progress-level-inner, .meta-text, .eta-bar')
+      new MutationObserver(() => document
+        .querySelectorAll('.progress-text, .progress-level-inner, .meta-text, .eta-bar')
         .forEach(e => { const t = e.innerText || e.className; if (t) window.__ragProgress.push(t); }))
         .observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
     upload(page, pdf)
@@ -173,7 +175,7 @@ def test_the_browser_refuses_empty_oversized_and_foreign_files_with_their_reason
 def test_an_empty_file_sent_anyway_is_called_empty_not_damaged(served):
     from gradio_client import Client, handle_file
 
-    url, index_dir, tmp_path = served
+    url, _index_dir, tmp_path = served
     empty = tmp_path / "empty.pdf"
     empty.write_bytes(b"")
     try:
@@ -195,7 +197,7 @@ def test_refused_uploads_change_nothing_and_say_why(served):
     sneaky = tmp_path / "..%2F..%2Fetc%2Fpasswd.pdf"
     sneaky.write_bytes(b"%PDF-1.4\nnot really a pdf")
     client = Client(url, verbose=False)
-    table, scope, status, _, _ = client.predict([handle_file(str(bad)), handle_file(str(sneaky))], [],
+    _table, _scope, status, _, _ = client.predict([handle_file(str(bad)), handle_file(str(sneaky))], [],
                                                  api_name="/add_documents")
     assert "Not added: broken.pdf cannot be read as PDF: it is damaged or not a PDF." in status
     assert status.count("Not added:") == 2 and "Added" not in status
@@ -220,7 +222,7 @@ def test_refused_uploads_change_nothing_and_say_why(served):
 def test_search_in_a_chosen_subset(served, tmp_path):
     from gradio_client import Client, handle_file
 
-    url, index_dir, _ = served
+    url, _index_dir, _ = served
     pdf = paged_pdf(tmp_path / "orchard.pdf", [PAGE_ONE, PAGE_TWO])
     client = Client(url, verbose=False)
     client.predict([handle_file(str(pdf))], [], api_name="/add_documents")
@@ -269,15 +271,15 @@ def test_one_document_list_for_the_whole_server(browser, served, tmp_path):
     (a new visitor's and a reload), and another session searches in it and removes it."""
     from gradio_client import Client, handle_file
 
-    url, index_dir, _ = served
+    url, _index_dir, _ = served
     context, before = open_page(browser, url)  # opened before the document is added
     pdf = paged_pdf(tmp_path / "orchard.pdf", [PAGE_ONE, PAGE_TWO])
     _, _, status, _, _ = Client(url, verbose=False).predict([handle_file(str(pdf))], [], api_name="/add_documents")
     assert "Added orchard." in status
 
     def listed(page) -> bool:
-        page.wait_for_function("() => (document.querySelector('#rag-doclist')?.innerText || '').includes('3 documents')",
-                               timeout=30_000)
+        page.wait_for_function(
+            "() => (document.querySelector('#rag-doclist')?.innerText || '').includes('3 documents')", timeout=30_000)
         return "Field Notes" in page.locator("#rag-doclist").inner_text() and \
             "Field Notes" in page.locator("#rag-scope").inner_text()
 

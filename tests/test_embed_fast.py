@@ -16,8 +16,8 @@ import pytest
 
 from rag.embed import onnx_backend as onnx_embed
 from rag.embed.auto import FastEmbedder, default_embedder
-from rag.embed.torch_backend import SentenceTransformerEmbedder
 from rag.embed.model_folder import bundled_model_path
+from rag.embed.torch_backend import SentenceTransformerEmbedder
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.model  # loads, exports or checks the embedding models
@@ -160,12 +160,13 @@ def test_export_keeps_weights_beside_the_graph_and_replaces_older_versions(fast,
 
 
 def test_index_built_fast_serves_torch_and_back(tmp_path, fast, reference):
-    from rag.pipeline import Rag
-    from rag.ingest.corpus import load_corpus
     from rag.index.build import build_index
+    from rag.ingest.corpus import load_corpus
+    from rag.pipeline import Rag
     from tests.conftest import write_corpus
 
-    corpus = write_corpus(tmp_path / "c", {"a.txt": "Title A\n\nCats sit on warm mats.", "b.txt": "Title B\n\nFAISS stores vectors."})
+    corpus = write_corpus(tmp_path / "c",
+                          {"a.txt": "Title A\n\nCats sit on warm mats.", "b.txt": "Title B\n\nFAISS stores vectors."})
     index, _ = build_index(load_corpus(corpus), tmp_path / "i", fast)
     hits_fast = Rag.open(tmp_path / "i", fast).search("where do cats sit", retriever="dense")
     hits_torch = Rag.open(tmp_path / "i", reference).search("where do cats sit", retriever="dense")
@@ -254,7 +255,8 @@ def test_default_build_path_of_bf16_machines(tmp_path, reference, monkeypatch, o
     assert model.bf16 and model._use_bf16(["any text"])
     calls = []
     real = model._torch.embed_sentences
-    monkeypatch.setattr(model._torch, "embed_sentences", lambda t, progress=False: calls.append(len(t)) or real(t, progress))
+    monkeypatch.setattr(model._torch, "embed_sentences",
+                        lambda t, progress=False: calls.append(len(t)) or real(t, progress))
     corpus = write_corpus(tmp_path / "c", {
         "a.txt": "Cats and Mats\n\nCats sit on warm mats in the sun. They sleep most of the afternoon.",
         "b.txt": "Vector Stores\n\nFAISS stores vectors for search. It finds the nearest ones quickly.",

@@ -63,7 +63,7 @@ def test_ir_metrics_match_hand_computation():
     assert per_query["q1"]["ndcg@10"] == pytest.approx(1 / math.log2(3))
     assert per_query["q2"]["ndcg@10"] == pytest.approx(1 / (1 + 1 / math.log2(3)))
     assert per_query["q2"]["recall@5"] == pytest.approx(0.5)
-    assert per_query["q3"] == {name: 0.0 for name in RETRIEVAL_METRICS}
+    assert per_query["q3"] == dict.fromkeys(RETRIEVAL_METRICS, 0.0)
     assert aggregate["hit@1"] == pytest.approx(1 / 3)
     assert aggregate["mrr@10"] == pytest.approx((0.5 + 1 + 0) / 3)
     assert aggregate["recall@5"] == pytest.approx((1 + 0.5 + 0) / 3)
@@ -115,7 +115,8 @@ def test_load_qa_locates_answers(tmp_path):
         ('{"id": "x", "question": "", "answers": []}', "line 2: question must be"),
         ('{"id": "x", "question": "q", "answers": "Alpha one."}', "line 2: answers must be a list"),
         ('{"id": "ok", "question": "q", "answers": []}', "line 2: duplicate id"),
-        ('{"id": "y", "question": "q", "answers": ["Gamma <b>never</b> said"]}', "line 2 \\(y\\): answer .* is not found in the documents"),
+        ('{"id": "y", "question": "q", "answers": ["Gamma <b>never</b> said"]}',
+         "line 2 \\(y\\): answer .* is not found in the documents"),
     ],
 )
 @pytest.mark.unit
@@ -175,8 +176,8 @@ def test_beir_missing_files(tmp_path):
 
 
 def test_beir_end_to_end_and_cache(tmp_path, embedder):
-    from rag.ingest.chunking import ChunkSettings
     from rag.evaluation.beir import evaluate_beir, open_beir
+    from rag.ingest.chunking import ChunkSettings
 
     data = load_beir(make_beir(tmp_path / "tiny"), "test")
     rag = open_beir(data, tmp_path / "cache", embedder, ChunkSettings(200, 0), progress=False)

@@ -15,7 +15,6 @@ from rag.ingest.corpus import load_corpus
 from rag.pipeline import Rag
 from tests.conftest import write_corpus
 
-
 ALPHA = "Alpha Report\n\nThe alpha plant opened in 1998 and makes glass bottles for three dairies in the valley.\n"
 BETA = "Beta Notes\n\nThe beta line closed last spring, after its kiln cracked twice in one winter.\n"
 

@@ -13,13 +13,13 @@ import pytest
 
 # Starlette comes with the ui extra (gradio): without it these tests are skipped, not broken.
 pytest.importorskip("starlette", reason="the ui extra is not installed")
-from starlette.applications import Starlette  # noqa: E402
-from starlette.middleware import Middleware  # noqa: E402
-from starlette.responses import PlainTextResponse  # noqa: E402
-from starlette.routing import Route  # noqa: E402
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
-from rag.chat.guard import CONTENT_SECURITY_POLICY, MAX_JSON_BODY, Guard, Policy, split_host  # noqa: E402
+from rag.chat.guard import CONTENT_SECURITY_POLICY, MAX_JSON_BODY, Guard, Policy, split_host
 
 pytestmark = pytest.mark.unit  # no model, no browser (pyproject.toml's markers)
 
@@ -147,7 +147,8 @@ def test_uploads_can_be_switched_on_with_a_bound(tmp_path):
     ("/gradio_api/run/predict", {"fn_index": 7, "data": []}, 422, "unknown fn_index"),
     ("/gradio_api/call/nosuch", {"data": []}, 404, "no such endpoint"),
     ("/gradio_api/call/v2/chat", {"data": []}, 404, "not found"),
-    ("/gradio_api/queue/join", {"fn_index": 0, "data": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+    ("/gradio_api/queue/join",
+     {"fn_index": 0, "data": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
                                 "session_hash": "s"}, 422, "nests more than"),
 ])
 def test_malformed_calls_get_4xx_before_the_app(path, body, status, detail):

@@ -502,7 +502,8 @@ def upload(size: int, adding: bool = False):
 def framing_headers(ctx: Ctx) -> tuple[int, str]:
     status, _, headers = ctx.server.request("/")
     return status, " | ".join(f"{k}: {headers.get(k)}" for k in
-                              ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy"))
+                              ("content-security-policy", "x-frame-options", "x-content-type-options",
+                               "referrer-policy"))
 
 
 def rebinding(ctx: Ctx) -> tuple[int, str]:
@@ -530,7 +531,8 @@ class Visitor:
                                                                      "Cookie": self.cookie, **(headers or {})})
         return status, text
 
-    def upload(self, *files: tuple[str, bytes], disposition: str = 'name="files"; filename="{name}"') -> tuple[int, str]:
+    def upload(self, *files: tuple[str, bytes],
+               disposition: str = 'name="files"; filename="{name}"') -> tuple[int, str]:
         parts = b"".join(f"--b\r\nContent-Disposition: form-data; {disposition.format(name=name)}\r\n\r\n".encode()
                          + data + b"\r\n" for name, data in files)
         status, text, _ = self.server.request("/gradio_api/upload", "POST", parts + b"--b--\r\n", {
@@ -614,7 +616,8 @@ def name_not_utf8_fallback_title(ctx: Ctx) -> tuple[int, str]:
     extra = Path(os.fsdecode(bytes(ctx.tmp) + b"/r\xe9sum\xe9.txt"))
     extra.write_text("plain words about a kettle.\n")
     added = cli("add", extra, "--index", ctx.tmp / "index" / "default", "-q")
-    files = [d["file"] for d in json.loads(cli("list", "--json", "--index", ctx.tmp / "index" / "default")[1])["documents"]]
+    files = [d["file"] for d in json.loads(cli("list", "--json", "--index",
+                                               ctx.tmp / "index" / "default")[1])["documents"]]
     return max(code, added[0]), f"{out} titles={titles} generations={len(left)} files={files}"
 
 
@@ -687,7 +690,8 @@ def preflight(ctx: Ctx) -> tuple[int, str]:
 
 
 def json_question(ctx: Ctx) -> tuple[int, str]:
-    question = "\x1b]0;owned\x07Who is \x1b[31mMichael Kofman? " + "Kofman " * 15_000  # one argument holds at most 128 KiB
+    # One argument holds at most 128 KiB.
+    question = "\x1b]0;owned\x07Who is \x1b[31mMichael Kofman? " + "Kofman " * 15_000
     code, out = cli("ask", "--json", question, "--index", ctx.index)
     asked = json.loads(out[out.index("{"):])["question"]
     escapes = "\x1b" in asked or "\x07" in asked
@@ -782,7 +786,8 @@ CASES = {
     "4-nan-vectors": Case("4", "NaN vectors, files and fingerprint made to match", 1, "not finite",
                           lambda ctx: ask_index(_vectors(ctx, lambda v: np.full_like(v, np.nan)))),
     "4-random-index": Case("4", "random vectors, files and fingerprint made to match", 1, "not unit length",
-                           lambda ctx: ask_index(_vectors(ctx, lambda v: np.random.default_rng(0).normal(size=v.shape)))),
+                           lambda ctx: ask_index(_vectors(ctx,
+                                                          lambda v: np.random.default_rng(0).normal(size=v.shape)))),
     "4-traversal-name": Case("4", "files names bm25/../../../../etc/passwd", 1, "leaves the index folder",
                              listed_name("bm25/../../../../../../../etc/passwd")),
     "4-dev-zero-name": Case("4", "files names bm25/../../../../dev/zero", 1, "leaves the index folder",
@@ -842,7 +847,8 @@ CASES = {
                           lambda ctx: one_line(*cli("eval", "--qa", "/dev/zero", "--index", ctx.index))),
     "8-host-ipv6": Case("8", "--host :: (in a loopback-only namespace)", 200, "Serving the chat page on http://[::]:7883",
                         host_ipv6_wildcard),
-    "8-taken-port": Case("8", "--port already taken", 1, "is already in use; stop what uses it, or choose another --port",
+    "8-taken-port": Case("8", "--port already taken", 1,
+                         "is already in use; stop what uses it, or choose another --port",
                          taken_port),
     # 9. cosmetic
     "9-empty-host": Case("9", "--host ''", 2, "'--host': is empty", lambda ctx: one_line(*cli("serve", "--host", ""))),
@@ -869,7 +875,8 @@ CASES = {
                                   "empty.txt is empty (0 bytes)", upload_to([("empty.txt", b"")])),
     "24.4-over-count": Case("24.4", "two files in one upload where RAG_MAX_FILES is 1", 413,
                             "more than 1 files in one upload", upload_to([("a.txt", b"a"), ("b.txt", b"b")])),
-    "24.4-served-back": Case("24.4", "GET /gradio_api/file=<a file just uploaded>", 403, "uploaded files are not served",
+    "24.4-served-back": Case("24.4", "GET /gradio_api/file=<a file just uploaded>", 403,
+                             "uploaded files are not served",
                              upload_served_back),
     "24.5-another-session": Case("24.5", "a document added in one session; another lists it, searches in it, "
                                  "removes it", 200, "listed: True; ", another_session_searches_and_removes),
@@ -894,7 +901,8 @@ CASES = {
     "24.13-bidi": Case("24.13", "a document with U+202E, quoted on the page", 200,
                        "U+202E on the page: False; shown as U+FFFD: True", bidi_on_the_page),
     "24.14-utf16": Case("24.14", "UTF-16 with a byte-order mark, and UTF-16LE without", 0,
-                        "skipped wide.txt: binary file (contains NUL bytes); it looks like UTF-16LE text", utf16_corpus),
+                        "skipped wide.txt: binary file (contains NUL bytes); it looks like UTF-16LE text",
+                        utf16_corpus),
 }
 
 

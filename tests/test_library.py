@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 
 BASE = {
     "kettle.txt": "Kettle Care\n\nDescale the kettle once a month with white vinegar, then rinse it twice.\n",
-    "lease.txt": "Residential Lease\n\nRent is due on the first day of each month; a late fee applies after five days.\n",
+    "lease.txt": "Residential Lease\n\nRent is due on the first day of each month; a late fee applies after five "
+                 "days.\n",
 }
 
 
@@ -142,7 +143,7 @@ def test_rag_index_and_opening_keep_added_documents(index_dir, embedder, made, t
     # A folder document removed stays out, and the index still opens against the folder.
     remove_documents(index_dir, ["lease"], embedder)
     Rag.open(index_dir, embedder)
-    _, report, corpus = build(tmp_path / "corpus", index_dir, embedder=embedder)
+    _, report, _corpus = build(tmp_path / "corpus", index_dir, embedder=embedder)
     assert report.up_to_date and "lease" not in load_index(index_dir).documents
 
 

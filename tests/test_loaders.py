@@ -13,7 +13,15 @@ from rag.ingest.loaders import LoadError, loader_for
 from rag.ingest.loaders.limits import Limits
 from rag.ingest.loaders.reflow import Words, join_lines
 from tests.documents import (
-    COOKIE, FOOTER, NAV, SIDEBAR, SIDEBAR_CREDIT, SITE, docx_file, essay_html, paged_pdf,
+    COOKIE,
+    FOOTER,
+    NAV,
+    SIDEBAR,
+    SIDEBAR_CREDIT,
+    SITE,
+    docx_file,
+    essay_html,
+    paged_pdf,
 )
 
 LIMITS = Limits()
@@ -304,7 +312,8 @@ def test_folder_of_mixed_types_loads_each_with_its_loader(tmp_path, two_pages):
     assert sorted(docs) == ["article", "garden", "notes", "orchard"]
     assert docs["notes"].text == "Plain Notes Here\r\n\r\nKept “exactly”.\r\n"  # plain text untouched
     assert docs["orchard"].pages and docs["article"].pages == ()
-    assert [(s.path, s.reason) for s in corpus.skipped] == [("broken.pdf", "cannot be read as PDF: it is damaged or not a PDF")]
+    assert [(s.path, s.reason) for s in corpus.skipped] == [("broken.pdf",
+                                                             "cannot be read as PDF: it is damaged or not a PDF")]
     for doc in docs.values():
         assert paragraph_starts(doc.text)[0] == 0
 

@@ -52,7 +52,8 @@ def test_shipped_tuning_names_its_model_and_a_foreign_file_is_ignored(tmp_path, 
     for name in (models.MPNET_NAME, models.MINILM_NAME):
         tuning = tuning_for(name)
         assert tuning is not None and tuning.model == name and tuning.answerability is not None
-    shipped = json.loads(open(tuning_for(models.MPNET_NAME).source, encoding="utf-8").read())
+    with open(tuning_for(models.MPNET_NAME).source, encoding="utf-8") as f:
+        shipped = json.load(f)
     monkeypatch.setenv("RAG_CACHE", str(tmp_path))
     tuning_for.cache_clear()
     other = "/models/my-own-model"
@@ -81,7 +82,8 @@ def test_a_model_without_tuning_answers_with_a_clear_note(tmp_path, monkeypatch)
     tuning_for.cache_clear()
     embedder = SentenceTransformerEmbedder(folder)
     assert embedder.name == str(folder.resolve())  # not the shipped model's name
-    corpus = write_corpus(tmp_path / "c", {"a.txt": "Rent is due on the first day of each month.\n\nPets need consent."})
+    corpus = write_corpus(tmp_path / "c",
+                          {"a.txt": "Rent is due on the first day of each month.\n\nPets need consent."})
     index, _ = build_index(load_corpus(corpus), tmp_path / "i", embedder)
     answer = Rag(index, embedder).ask("When is rent due?")
     assert any("no answerability calibration" in note and "rag calibrate" in note for note in answer.notes)
@@ -101,7 +103,8 @@ def test_index_and_ask_with_the_mpnet_folder_on_each_backend(tmp_path, backend):
     folder = str(models.mpnet_path())
     corpus = write_corpus(tmp_path / "corpus", {
         "kettle.txt": "Kettle Care\n\nDescale the kettle once a month with white vinegar, then rinse it twice.\n",
-        "lease.txt": "Residential Lease\n\nRent is due on the first day of each month; a late fee applies after five days.\n",
+        "lease.txt": "Residential Lease\n\nRent is due on the first day of each month; "
+                     "a late fee applies after five days.\n",
     })
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAG_BACKEND": backend}
     rag = [sys.executable, "-m", "rag.cli"]

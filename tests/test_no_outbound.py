@@ -55,7 +55,7 @@ def reaches_out(line: str) -> bool:
         return True
     for v4, v6 in _ADDRESS.findall(line):
         address = v4 or v6
-        if not (address.startswith("127.") or address in ("::1", "0.0.0.0", "::") or address.startswith("::ffff:127.")):
+        if not (address.startswith(("127.", "::ffff:127.")) or address in ("::1", "0.0.0.0", "::")):
             return True
     return False
 
@@ -92,7 +92,8 @@ def _loopback_seen(lines: list[str]) -> bool:
 def test_the_watch_catches_a_native_lookup(tmp_path):
     """Control: a lookup made by C code (getaddrinfo in glibc, as onnxruntime's
     was) shows in the strace log, so the tests below can fail."""
-    code = "import ctypes, socket; socket.socket().close(); print(ctypes.CDLL(None).gethostbyname(b'mobile.events.data.microsoft.com'))"
+    code = ("import ctypes, socket; socket.socket().close(); "
+            "print(ctypes.CDLL(None).gethostbyname(b'mobile.events.data.microsoft.com'))")
     result, lines, _ = watched(["-c", code], tmp_path, 120)
     assert result.returncode == 0, result.stderr
     assert [line for line in lines if reaches_out(line)], lines

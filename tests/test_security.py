@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from rag.errors import IndexCorrupt, RagError
-from rag.index.manifest import seal_manifest, sha256_bytes
 from rag.index.load import load_index
+from rag.index.manifest import seal_manifest, sha256_bytes
 from tests.conftest import CORPUS, ROOT, write_corpus
 from tests.test_cli import one_line_error, run
 
@@ -178,8 +178,8 @@ def _assert_no_escapes(text: str, where: str) -> None:
 def test_cli_output_carries_no_terminal_escape(tmp_path):
     evil_name = "\x1b]0;owned\x07evil\x1b[2J"
     corpus = write_corpus(tmp_path / "c", {
-        f"{evil_name}.txt": "Tomato Growing \x1b[31mGuide\x1b[0m\n\nTomatoes need \x1b]52;c;cm0gLXJmIH4=\x07full sun"
-                            " \x9b2J and steady \u202eretaw\u202c water every day.",
+        f"{evil_name}.txt": "Tomato Growing \x1b[31mGuide\x1b[0m\n\nTomatoes need "
+                            "\x1b]52;c;cm0gLXJmIH4=\x07full sun \x9b2J and steady \u202eretaw\u202c water every day.",
         "\x1b[5mbad.txt": "Caf\xe9".encode("latin-1"),
     })
     index_dir = tmp_path / "index"
@@ -216,9 +216,9 @@ MARKUP = ("The tag <script>alert(1)</script> sits beside ![pixel](http://evil.ex
 def test_eval_report_renders_corpus_and_eval_markup_inert(tmp_path, embedder):
     from markdown_it import MarkdownIt
 
+    from rag.index.build import build_index
     from rag.ingest.chunking import ChunkSettings
     from rag.ingest.corpus import load_corpus
-    from rag.index.build import build_index
 
     corpus = write_corpus(tmp_path / "c", {"markup.txt": f"Markup Essay Title\n\n{MARKUP}\n\nTomatoes need sun."})
     index_dir = tmp_path / "index"

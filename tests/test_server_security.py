@@ -4,9 +4,9 @@ subprocess on 127.0.0.1, under the network guard, asked over HTTP."""
 from __future__ import annotations
 
 import asyncio
-import json
 import http.client
 import importlib.util
+import json
 import subprocess
 import sys
 import time
@@ -123,7 +123,7 @@ def test_no_request_skips_the_queue(server, path):
 def test_monitoring_is_off(server):
     _, _, port, _, _ = server
     status, data = get(port, "/monitoring")
-    assert status in (403, 404) and b"Monitoring is not enabled" in data or status == 404
+    assert (status in (403, 404) and b"Monitoring is not enabled" in data) or status == 404
 
 
 def test_no_outbound_connection_while_serving(server, essays_index):

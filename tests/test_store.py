@@ -9,14 +9,14 @@ import faiss
 import numpy as np
 import pytest
 
-from rag.pipeline import Rag
-from rag.ingest.chunking import ChunkSettings
-from rag.ingest.corpus import load_corpus
 from rag.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing
-from rag.index.manifest import FORMAT_VERSION, Expected, fingerprint, seal_manifest, sha256_bytes
 from rag.index.build import build_index
 from rag.index.generations import build_lock
 from rag.index.load import load_index
+from rag.index.manifest import FORMAT_VERSION, Expected, fingerprint, seal_manifest, sha256_bytes
+from rag.ingest.chunking import ChunkSettings
+from rag.ingest.corpus import load_corpus
+from rag.pipeline import Rag
 from tests.conftest import CORPUS, write_corpus
 
 SMALL = ChunkSettings(300, 50)
@@ -53,7 +53,7 @@ def test_manifest_records_what_shapes_the_index(essays_index, embedder):
     assert m["model"] == {"name": embedder.name, "dim": embedder.dim, "normalized": True}
     assert m["chunking"]["chunk_size"] == ChunkSettings().chunk_size
     assert {"faiss-cpu", "sentence-transformers", "langchain-text-splitters", "bm25s"} <= set(m["libraries"])
-    for doc_id, info in m["documents"].items():
+    for _doc_id, info in m["documents"].items():
         assert info["sha256"] == sha256_bytes((CORPUS / info["file"]).read_bytes())
     assert m["fingerprint"] == fingerprint(m)
     assert all(len(f["sha256"]) == 64 for f in m["files"].values())
@@ -82,7 +82,8 @@ def test_rebuild_is_a_no_op_then_embeds_only_changes(small, embedder):
         [(s.doc_id, s.start, s.end) for s in scratch.sentences.sentences]
     assert np.allclose(bigger.sentences.vectors, scratch.sentences.vectors, atol=1e-5)
     assert np.array_equal(bigger.sentences.token_ids, scratch.sentences.token_ids)
-    assert np.allclose(bigger.sentences.tokens.data.astype(np.float32), scratch.sentences.tokens.data.astype(np.float32),
+    assert np.allclose(bigger.sentences.tokens.data.astype(np.float32),
+                       scratch.sentences.tokens.data.astype(np.float32),
                        atol=2e-3)
 
 
@@ -109,7 +110,8 @@ def test_one_pass_over_sentences_and_only_new_ones_on_rebuild(small, embedder):
     summed from them), and a rebuild only over the new document's sentences."""
     corpus_dir, index_dir, index, _ = small
     assert index.manifest["store"]["chunk_vectors"] == "sentence_sum"
-    (corpus_dir / "gamma.txt").write_text("Gamma Title Here\n\nA third essay about birds. Birds sing.", encoding="utf-8")
+    (corpus_dir / "gamma.txt").write_text("Gamma Title Here\n\nA third essay about birds. Birds sing.",
+                                          encoding="utf-8")
     counting = CountingEmbedder(embedder)
     bigger, report = build_index(load_corpus(corpus_dir), index_dir, counting, SMALL)
     gamma = bigger.documents["gamma"].text
@@ -133,7 +135,7 @@ def test_chunk_vector_from_sentences_is_the_models_vector_for_one_sentence(tmp_p
 
 def test_passage_vectors_are_not_reused_for_sentence_sums(small, embedder):
     """Vectors made one way are never mixed into an index made the other way."""
-    corpus_dir, index_dir, index, _ = small
+    corpus_dir, index_dir, _index, _ = small
     passages, _ = build_index(load_corpus(corpus_dir), index_dir, embedder, SMALL, sentences=False)
     assert passages.manifest["store"]["chunk_vectors"] == "passage"
     expected = embedder.embed_documents([c.text for c in passages.chunks])

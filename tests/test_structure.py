@@ -7,8 +7,8 @@ import pytest
 from rag.ingest.corpus import make_document, parse_bytes
 from rag.ingest.layout import describe, location
 from rag.ingest.loaders.limits import Limits
-from rag.ingest.units import headings_of, units_of
 from rag.ingest.sentences import split_sentences
+from rag.ingest.units import headings_of, units_of
 
 pytestmark = pytest.mark.unit
 
@@ -86,7 +86,8 @@ def test_hard_wrapped_text_is_joined_into_paragraphs_with_its_structure():
     assert of_kind(parsed, "code") == ["widget --install --prefix=/usr/local ~/.widgetrc"]
     assert of_kind(parsed, "question") == ["Q: Can I sell copies of the Widget?"]
     answer = [t for t in of_kind(parsed, "paragraph") if t.startswith("Yes.")]
-    assert answer == ["Yes. You may charge any price for each copy that you convey, and you may offer support for a fee."]
+    assert answer == ["Yes. You may charge any price for each copy that you convey, and you may offer support for a "
+                      "fee."]
     assert of_kind(parsed, "reference") == ["Smith, J. (2001). Widgets and their licences. Journal of Widgets, 4, 1-9."]
     # Paragraph numbers count blocks; a file that opens with blank lines is not one lower.
     doc = make_document(parsed, "widget", "widget.txt", "Widget")
@@ -151,7 +152,7 @@ widget --status
 <h2>Licence<a class="headerlink" href="#licence">¶</a></h2>
 <p>Widget is free software released under the terms of the licence that comes with every copy of it.</p>
 <ul><li>You may copy it.</li><li>You may change it.</li></ul>
-</main><footer>© Widget makers. All rights reserved.</footer></body></html>"""
+</main><footer>© Widget makers. All rights reserved.</footer></body></html>"""  # noqa: E501 (a page as served: one line per element)
 
 
 def test_html_typed_blocks_from_the_main_content():
@@ -191,7 +192,7 @@ def _pdf(path):
     from reportlab.pdfgen import canvas
 
     c = canvas.Canvas(str(path), pagesize=A4)
-    width, height = A4
+    _width, height = A4
     c.addPageLabel(0, style="ROMAN_LOWER", start=1)
     c.addPageLabel(1, style="ARABIC", start=1)
 
@@ -203,7 +204,8 @@ def _pdf(path):
     c.setFont("Helvetica-Bold", 18)
     c.drawString(72, height - 100, "Contents")
     c.setFont("Helvetica", 11)
-    for k, line in enumerate(["1 Installing . . . . . . . . . . . . . . 1", "2 Using . . . . . . . . . . . . . . . . 2"]):
+    for k, line in enumerate(["1 Installing . . . . . . . . . . . . . . 1",
+                              "2 Using . . . . . . . . . . . . . . . . 2"]):
         c.drawString(72, height - 140 - 16 * k, line)
     c.showPage()
     header("Chapter 1: Installing 1")

@@ -43,7 +43,7 @@ def last_answer(conversation: str):
 
 
 def test_answer_quotes_are_verbatim_and_citations_resolve(page_url, essays_rag):
-    conversation, panel, inspector, record, _ = ask(new_client(page_url), "Who is Michael Kofman?")
+    conversation, panel, _inspector, record, _ = ask(new_client(page_url), "Who is Michael Kofman?")
     docs = essays_rag.index.documents
     assert record["abstained"] is False and record["citations"]
     turn = last_answer(conversation)

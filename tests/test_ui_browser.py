@@ -88,7 +88,8 @@ def in_viewport(page, selector: str) -> bool:
     return page.evaluate(
         """(s) => { const el = document.querySelector(s); if (!el) return false;
                     const r = el.getBoundingClientRect();
-                    return r.top >= 0 && r.bottom <= window.innerHeight && r.left >= 0 && r.right <= window.innerWidth; }""",
+                    return r.top >= 0 && r.bottom <= window.innerHeight
+                           && r.left >= 0 && r.right <= window.innerWidth; }""",
         selector)
 
 
@@ -111,7 +112,8 @@ def test_the_first_screen_names_the_documents_and_asks_from_examples(page, essay
     labels = examples.all_inner_texts()
     assert labels and not {"What did he say next?", "And the other essay?"} & set(labels)
     for i in range(examples.count()):  # no label cut off
-        assert examples.nth(i).evaluate("b => b.scrollWidth <= b.clientWidth + 1 && b.scrollHeight <= b.clientHeight + 1")
+        assert examples.nth(i).evaluate(
+            "b => b.scrollWidth <= b.clientWidth + 1 && b.scrollHeight <= b.clientHeight + 1")
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
     # Plain words for the settings, and not a second "Settings".
     page.get_by_text("Search options").click()
@@ -204,7 +206,8 @@ def test_ask_is_disabled_on_an_empty_box_and_enter_there_adds_nothing(page):
     page.wait_for_timeout(300)
     assert page.locator("#rag-ask").is_disabled()
     page.press("#rag-question textarea", "Enter")
-    page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('the question is empty')", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('the question is empty')",
+                           timeout=10_000)
     assert page.locator("#rag-chat .rag-turn").count() == 0
     page.fill("#rag-question textarea", KOFMAN)
     page.wait_for_function("() => !document.querySelector('#rag-ask').disabled", timeout=10_000)
@@ -272,7 +275,8 @@ def test_one_card_per_passage_beside_the_answer(desktop, essays_rag):
     windows = source_windows(answer, essays_rag.index.documents)
     cards = desktop.locator("#rag-viewer .rag-card")
     assert cards.count() == len(windows) < len(answer.quotes)  # the issue's three copies of one passage
-    assert sorted(desktop.locator("#rag-viewer mark.rag-m").all_text_contents()) == sorted(q.text for q in answer.quotes)
+    marked = desktop.locator("#rag-viewer mark.rag-m").all_text_contents()
+    assert sorted(marked) == sorted(q.text for q in answer.quotes)
     assert rect(desktop, "#rag-viewer")["left"] >= rect(desktop, "#rag-chat")["right"]
 
 

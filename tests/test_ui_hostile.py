@@ -40,10 +40,10 @@ def squash(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def hostile_rag(tmp_path_factory, embedder):
-    from rag.pipeline import Rag
+    from rag.index.build import build_index
     from rag.ingest.chunking import ChunkSettings
     from rag.ingest.corpus import load_corpus
-    from rag.index.build import build_index
+    from rag.pipeline import Rag
 
     base = tmp_path_factory.mktemp("hostile")
     corpus = write_corpus(base / "corpus", {

@@ -46,7 +46,8 @@ STATE = """() => {
     ask: document.querySelector('#rag-ask').disabled,
     box: box ? box.value : null,
     status: document.querySelector('#rag-status').innerText.trim(),
-    error: /\\bError\\b/.test(document.querySelector('#rag-chat').innerText + document.querySelector('#rag-status').innerText),
+    error: /\\bError\\b/.test(document.querySelector('#rag-chat').innerText
+                            + document.querySelector('#rag-status').innerText),
   };
 }"""
 # Every state the page passes through from now on, until a marker: a stopped
@@ -166,7 +167,8 @@ def finish(page, server, turns: int) -> None:
     """Let the answer paused at pending through, and wait for it whole."""
     server.release()
     through(page, server, COMPUTED)
-    page.wait_for_function(f"() => document.querySelectorAll('#rag-chat .rag-turn:not(.rag-pending)').length === {turns}"
+    page.wait_for_function(f"() => document.querySelectorAll('#rag-chat .rag-turn:not(.rag-pending)').length === "
+                           f"{turns}"
                            f" && {CLEAN[6:]}", timeout=30_000)
 
 

@@ -137,7 +137,8 @@ def test_a_rebuild_of_the_same_corpus_is_a_no_op_and_a_change_embeds_only_it(bui
 def test_loading_checks_model_corpus_and_files(built, corpus):
     index, _, fake = built
     path = index.path
-    with pytest.raises(IndexMismatch, match="was built with model fake/hashed-bag-of-words, but the configured model is other"):
+    with pytest.raises(IndexMismatch,
+                       match="was built with model fake/hashed-bag-of-words, but the configured model is other"):
         load_index(path, Expected(model_name="other"))
     with pytest.raises(IndexMismatch, match="holds 64-dimensional vectors, the model gives 384"):
         load_index(path, Expected(model_dim=384))

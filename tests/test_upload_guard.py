@@ -39,7 +39,7 @@ class Clock:
 def store_in(tmp_path: Path, clock=None, **quota) -> UploadStore:
     root = tmp_path / "gradio" / "rag-uploads-test"
     root.mkdir(parents=True, mode=0o700)
-    bounds = dict(files=3, file_bytes=1000, session_bytes=1500, server_bytes=2500, expiry_s=60) | quota
+    bounds = {"files": 3, "file_bytes": 1000, "session_bytes": 1500, "server_bytes": 2500, "expiry_s": 60} | quota
     return UploadStore(root, Quota(**bounds), clock or Clock())
 
 
@@ -246,8 +246,10 @@ def test_multipart_anywhere_but_the_upload_route_is_refused(tmp_path):
     ("/gradio_api/run/predict", {"fn_index": 0, "data": [], "session_hash": "s"}, "must hold 3 values"),
     ("/gradio_api/run/predict", {"fn_index": 0, "data": ["q", 3], "session_hash": "s"}, "must hold 3 values"),
     ("/gradio_api/run/predict", {"fn_index": 0, "data": [5, 3, None], "session_hash": "s"}, "value 1 must be text"),
-    ("/gradio_api/run/predict", {"fn_index": 0, "data": ["q", "3", None], "session_hash": "s"}, "value 2 must be a number"),
-    ("/gradio_api/run/predict", {"fn_index": 0, "data": ["q", True, None], "session_hash": "s"}, "value 2 must be a number"),
+    ("/gradio_api/run/predict", {"fn_index": 0, "data": ["q", "3", None], "session_hash": "s"},
+     "value 2 must be a number"),
+    ("/gradio_api/run/predict", {"fn_index": 0, "data": ["q", True, None], "session_hash": "s"},
+     "value 2 must be a number"),
     ("/gradio_api/run/predict", {"data": ["q", 3, None], "session_hash": "s"}, "fn_index is required"),
     (QUEUE, {"fn_index": 1, "data": [None, "kettle"], "session_hash": "s"}, "value 2 must be a list of text"),
     (QUEUE, {"fn_index": 1, "data": [None, [1, 2]], "session_hash": "s"}, "value 2 must be a list of text"),

@@ -51,7 +51,8 @@ class Visitor:
 
     def request(self, method: str, path: str, body: bytes | None = None, headers=None) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        conn.request(method, path, body=body, headers={**(headers or {}), **({"Cookie": self.cookie} if self.cookie else {})})
+        conn.request(method, path, body=body,
+                     headers={**(headers or {}), **({"Cookie": self.cookie} if self.cookie else {})})
         resp = conn.getresponse()
         data = resp.read()
         conn.close()

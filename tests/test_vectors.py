@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from rag.index import vectors
-from rag.ingest.chunking import ChunkSettings
-from rag.ingest.corpus import load_corpus
 from rag.index.build import build_index
 from rag.index.load import load_index
+from rag.ingest.chunking import ChunkSettings
+from rag.ingest.corpus import load_corpus
 from tests.conftest import write_corpus
 
 
@@ -85,7 +85,7 @@ def test_remove_and_change_embed_only_what_changed(tmp_path, embedder):
     settings = ChunkSettings(60, 10)
     corpus = write_corpus(tmp_path / "corpus", ESSAYS)
     model = CountingEmbedder(embedder)
-    first, _ = build_index(load_corpus(corpus), tmp_path / "ix", model, settings, sentences=False)
+    _first, _ = build_index(load_corpus(corpus), tmp_path / "ix", model, settings, sentences=False)
     (corpus / "b.txt").unlink()
     removed, report = build_index(load_corpus(corpus), tmp_path / "ix", model, settings, sentences=False)
     assert report.embedded == 0 and model.calls[-1] == 0

@@ -92,7 +92,8 @@ def test_the_installed_package_is_the_wheel_not_the_checkout(installed):
     where = _run([bin_dir / "python", "-c", "import rag.chat.app, rag.pipeline; print(rag.chat.app.__file__)"],
                  work, env)
     assert where.returncode == 0, where.stderr
-    assert Path(where.stdout.strip()).is_relative_to(bin_dir.parent) and not Path(where.stdout.strip()).is_relative_to(ROOT)
+    found = Path(where.stdout.strip())
+    assert found.is_relative_to(bin_dir.parent) and not found.is_relative_to(ROOT)
 
 
 def test_index_without_a_corpus_says_what_to_pass(installed):

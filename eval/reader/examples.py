@@ -154,7 +154,7 @@ def main() -> None:
         rows, tokens = examples_for(f"faq-{source}", rag, questions, embedder)
         _save(out, f"faq-{source}", rows, tokens)
     by_corpus: dict[str, list[str]] = {}
-    for name, (path, corpus) in RAG_SETS.items():
+    for name, (_path, corpus) in RAG_SETS.items():
         by_corpus.setdefault(corpus, []).append(name)
     for corpus, names in by_corpus.items():
         rag = _index(_slug(corpus), ROOT / corpus, embedder)

@@ -29,7 +29,8 @@ OUT = ROOT / "eval" / "reader" / "data" / "faq_pairs.jsonl"
 
 # source -> (package, licence as the package's copyright file states it, files under the unpacked package)
 SOURCES = {
-    "python": ("python3.11-doc", "PSF-2.0 (Python Software Foundation License; /usr/share/doc/python3.11-doc/copyright)",
+    "python": ("python3.11-doc",
+               "PSF-2.0 (Python Software Foundation License; /usr/share/doc/python3.11-doc/copyright)",
                [f"usr/share/doc/python3.11/html/_sources/faq/{n}.rst.txt"
                 for n in ("general", "programming", "design", "library", "extending", "windows", "gui", "installed")]),
     "debian": ("debian-faq", "verbatim-copying permission notice, © 1996-2003 Software in the Public Interest "
@@ -39,7 +40,9 @@ SOURCES = {
              ["usr/share/doc/libcurl4/FAQ.gz"]),
     "irssi": ("irssi", "GPL-2+ with OpenSSL exception (/usr/share/doc/irssi/copyright, Files: *)",
               ["usr/share/doc/irssi/faq.txt.gz"]),
-    "zsh": ("zsh-doc", "permission to use, copy, modify and distribute with the notice: This document is copyright (C) P.W. Stephenson, 1995-2020 (the FAQ's own Copyright Information, FAQ06.html)",
+    "zsh": ("zsh-doc",
+            "permission to use, copy, modify and distribute with the notice: This document is copyright (C) "
+            "P.W. Stephenson, 1995-2020 (the FAQ's own Copyright Information, FAQ06.html)",
             [f"usr/share/doc/zsh-common/html/FAQ0{n}.html" for n in range(1, 7)]),
     "nano": ("nano", "GPL-3+ (/usr/share/doc/nano/copyright, Files: *)", ["usr/share/doc/nano/faq.html"]),
     "ffmpeg": ("ffmpeg-doc", "LGPL-2.1+ (/usr/share/doc/ffmpeg-doc/copyright, Files: *)",
@@ -121,7 +124,7 @@ def parse_rst(text: str, section: str) -> list[tuple[str, str, str]]:
                 indented = first[:1].isspace()
                 if literal and indented:
                     pass  # a code block after "::"
-                elif first.lstrip().startswith((".. ", ">>>", "+--", "===")) or indented and literal:
+                elif first.lstrip().startswith((".. ", ">>>", "+--", "===")) or (indented and literal):
                     pass
                 elif not indented or first.lstrip().startswith(("* ", "- ", "#. ")) or re.match(r"\s+\w", first):
                     if not (indented and literal):

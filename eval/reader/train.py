@@ -92,7 +92,7 @@ def build_examples(basis: np.ndarray | None = None) -> tuple[list[Example], np.n
             tokens.update({k.replace("|", "/"): z[k] for k in z.files})
     groups = dev_groups()
     out = []
-    for k, r in enumerate(rows):
+    for _k, r in enumerate(rows):
         layer = layers[r["index"]]
         ids, toks = tokens[r["key"] + "/ids"], tokens[r["key"] + "/tokens"]
         pieces = embedder.token_strings(ids)
@@ -142,7 +142,7 @@ def torch_model(k: int):
             inter = b["qproj"][:, :, None, :] * b["pproj"]
             h = torch.relu(self.match_in(torch.cat([b["match"], inter], dim=3)))
             met = self.match_out(h)[..., 0]  # [B, m, S]
-            bsz, m, s = met.shape
+            bsz, m, _s = met.shape
             met = torch.cat([met, torch.full((bsz, m, 1), -1e4)], dim=2)
             w = b["windows"].shape[1]
             idx = b["windows"].reshape(bsz, 1, w * 3).expand(bsz, m, w * 3)
@@ -230,7 +230,8 @@ def train(examples: list[Example], basis: np.ndarray, seed: int = 0, epochs: int
         for j in rng.permutation(len(batches)):
             b = batches[j]
             logit = model(cached[j])
-            loss = (torch.nn.functional.binary_cross_entropy_with_logits(logit, torch.from_numpy(y[b]), reduction="none")
+            loss = (torch.nn.functional.binary_cross_entropy_with_logits(logit, torch.from_numpy(y[b]),
+                                                                         reduction="none")
                     * torch.from_numpy(sw[b].astype(np.float32))).mean()
             opt.zero_grad()
             loss.backward()

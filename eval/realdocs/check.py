@@ -27,8 +27,8 @@ import os
 import re
 import subprocess
 import sys
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
@@ -159,9 +159,11 @@ def main():
             ids[qid] += 1
             kinds[kind] += 1
             if set(q) != {"id", "kind", "question", "answers"}:
-                print(f"ERROR {qid}: unexpected keys {sorted(q)}"); errors += 1
+                print(f"ERROR {qid}: unexpected keys {sorted(q)}")
+                errors += 1
             if kind not in KINDS:
-                print(f"ERROR {qid}: unknown kind {kind}"); errors += 1
+                print(f"ERROR {qid}: unknown kind {kind}")
+                errors += 1
             if (kind == "out-of-scope") != (answers == []):
                 print(f"ERROR {qid}: kind {kind} but {len(answers)} answers")
                 errors += 1
@@ -172,7 +174,8 @@ def main():
                 docs = [PREFIX[pre]]
                 per_doc[PREFIX[pre]] += 1
             else:
-                print(f"ERROR {qid}: unknown id prefix"); errors += 1
+                print(f"ERROR {qid}: unknown id prefix")
+                errors += 1
                 continue
             for a in answers:
                 na = norm(a)
@@ -191,7 +194,8 @@ def main():
                     print(f"NOTE {qid}: not in python-docx Paragraph.text view (hyperlink text?): {a[:70]!r}")
     for qid, c in ids.items():
         if c > 1:
-            print(f"ERROR duplicate id {qid} x{c}"); errors += 1
+            print(f"ERROR duplicate id {qid} x{c}")
+            errors += 1
     oos = kinds["out-of-scope"]
     print(f"\n{n} questions, {errors} errors, {warnings} warnings; "
           f"out-of-scope {oos} ({100.0 * oos / max(n, 1):.1f}%)")

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from typing import ClassVar
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
@@ -23,7 +24,7 @@ KINDS = {"detail", "number-date", "definition", "how-to", "why-how",
 
 
 class _Visible(html.parser.HTMLParser):
-    SKIP = {"script", "style", "head", "title"}
+    SKIP: ClassVar[set[str]] = {"script", "style", "head", "title"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -52,7 +53,8 @@ def extract(path):
                               capture_output=True, text=True).stdout
     if ext in ("html", "htm"):
         p = _Visible()
-        p.feed(open(path, encoding="utf-8", errors="replace").read())
+        with open(path, encoding="utf-8", errors="replace") as f:
+            p.feed(f.read())
         return "".join(p.parts)
     if ext == "docx":
         return subprocess.run(["pandoc", "-f", "docx", "-t", "plain",
@@ -98,7 +100,9 @@ def main():
     dehyph = 0
     prefix = collections.Counter()
     prefix_kind = collections.defaultdict(collections.Counter)
-    for lineno, line in enumerate(open(QA, encoding="utf-8"), 1):
+    with open(QA, encoding="utf-8") as f:
+        qa_lines = f.readlines()
+    for lineno, line in enumerate(qa_lines, 1):
         if not line.strip():
             continue
         n += 1

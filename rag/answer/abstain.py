@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence, cast
 
 import numpy as np
 
@@ -295,7 +295,8 @@ class LogisticAnswerability:
 
     def __init__(self, index: Index, tuning: Tuning | None):
         self.model = tuning.answerability if tuning is not None else None
-        self.terms = CorpusTerms(index.sentences, index.documents)
+        # Made only for an index with a sentence layer (Rag.answerability, after its scorer).
+        self.terms = CorpusTerms(cast("SentenceLayer", index.sentences), index.documents)
 
     @property
     def calibrated(self) -> bool:

@@ -5,7 +5,8 @@ to the question, so these answers are the sentences that follow a reading
 position, in document order. With a speaker ("he" = Michael Kofman), only
 the sentences attributed to that person count: those that name them with a
 verb of saying or as the subject, and, right after one of those in the
-same paragraph, a "he said"/"she said" or a quotation that carries on. Sentences the previous answer already showed are passed over.
+same paragraph, a "he said"/"she said" or a quotation that carries on.
+Sentences the previous answer already showed are passed over.
 """
 
 from __future__ import annotations

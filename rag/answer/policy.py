@@ -59,7 +59,7 @@ def every_document(index: Index, form: QuestionForm, scores: SentenceScores, hit
     quotations, plus the best sentence of each other document concerned
     whose own evidence reaches EVERY_DOCUMENT_SHARE of the threshold (the
     reader asked about it too); grouped by document."""
-    layer = index.sentences
+    layer = index.layer
     spans = list(lookup(form, scores, layer, index.documents, hits, max_quotes).spans)
     for doc_id in concerned(form, scores, layer):
         if any(span[0] == doc_id for span in spans):
@@ -79,7 +79,7 @@ def choose(index: Index, form: QuestionForm, scores: SentenceScores, hits: Seque
     header lines' sentence ids, never quoted unless asked for; ``scoped``: the
     reader asked about these documents in particular (a follow-up on "the
     other essay"), which presumes they treat the topic."""
-    layer, documents = index.sentences, index.documents
+    layer, documents = index.layer, index.documents
     if form.part:
         return Choice(tuple(part_spans(form, scores, layer, documents)[:max(max_quotes, 1)]))
     if form.broad:

@@ -164,7 +164,8 @@ class Reader:
         if not self._layer or self._layer[0] is not layer:
             store, total = layer.tokens, len(layer.tokens)  # rag.index.token_store: float16 rows or codes
             blocks = [store.rows(np.arange(i, min(i + 65536, total))) for i in range(0, total, 65536)]
-            tokens = np.concatenate(blocks).astype(np.float16) if blocks else np.zeros((0, self.basis.shape[0]), np.float16)
+            tokens = (np.concatenate(blocks).astype(np.float16) if blocks
+                      else np.zeros((0, self.basis.shape[0]), np.float16))
             projected = np.concatenate([b @ self.basis for b in blocks] or [np.zeros((0, self.basis.shape[1]))])
             self._layer = (layer, tokens, np.ascontiguousarray(projected, dtype=np.float32))
         return self._layer[1], self._layer[2]
@@ -206,7 +207,8 @@ class Reader:
         return 0.0 if z == float("-inf") else float(1.0 / (1.0 + np.exp(-z)))
 
 
-def windows_for(layer, candidates: Sequence[int], exclude: frozenset[int] = frozenset()) -> tuple[list[int], np.ndarray]:
+def windows_for(layer, candidates: Sequence[int],
+                exclude: frozenset[int] = frozenset()) -> tuple[list[int], np.ndarray]:
     """The sentences to read (the candidates and their neighbours in the same
     document, bar ``exclude``) and each candidate's window over them."""
     wanted = sorted(set(candidates) - exclude)

@@ -17,7 +17,7 @@ that best answer the question, in the form it asks for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -77,6 +77,8 @@ def _span(layer: SentenceLayer, lo: int, hi: int) -> tuple[str, int, int]:
 def part_spans(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer,
                documents: Mapping[str, Document]) -> list[tuple[str, int, int]]:
     """The header part asked for, one span per document concerned."""
+    if not form.part:
+        return []
     ranked = ranked_parts(form.part, layer, documents, scores.score, every=form.each, within=form.documents)
     if form.part in ("credit", "dateline"):  # one line each: several in one document are not one quotation
         return [_span(layer, i, i) for ids in ranked for i in sorted(ids, key=lambda i: -float(scores.score[i]))[:1]]
@@ -101,19 +103,19 @@ def quotable(layer: SentenceLayer, documents: Mapping[str, Document], ids) -> li
 
 
 def best_in_document(doc_id: str, scores: SentenceScores, layer: SentenceLayer, count: int,
-                     exclude: Sequence[int] = (), documents: Mapping[str, Document] | None = None) -> list[int]:
+                     exclude: Collection[int] = (), documents: Mapping[str, Document] | None = None) -> list[int]:
     r = layer.by_doc.get(doc_id, range(0))
     ids = [i for i in r if i not in exclude and np.isfinite(scores.quote[i])]
     if documents is not None:
         ids = quotable(layer, documents, ids)
-    ids = np.array(ids, dtype=np.int64)
-    if ids.size == 0:
+    picked = np.array(ids, dtype=np.int64)
+    if picked.size == 0:
         return []
-    return [int(i) for i in ids[np.argsort(-scores.quote[ids], kind="stable")][:count]]
+    return [int(i) for i in picked[np.argsort(-scores.quote[picked], kind="stable")][:count]]
 
 
 def per_document(docs: Sequence[str], scores: SentenceScores, layer: SentenceLayer, count: int,
-                 header: Sequence[int], documents: Mapping[str, Document] | None = None) -> Selection:
+                 header: Collection[int], documents: Mapping[str, Document] | None = None) -> Selection:
     """The best ``count`` sentences of each document, each document's in reading order."""
     spans = []
     for doc_id in docs:

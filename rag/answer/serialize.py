@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 from rag.answer.question import clean_question
 from rag.errors import QuestionError
@@ -25,7 +25,7 @@ def answer_to_dict(answer: Answer, documents: Mapping[str, Document] | None = No
     ``paragraph`` (from 1), ``page`` (the printed page label where it starts;
     PDF only, else None), ``page_end`` (where it ends, when on another page,
     else None) and ``headings`` (the headings above it, outermost first)."""
-    data = {
+    data: dict[str, Any] = {
         "question": _asked(answer.question),
         "answer": answer.text,
         "abstained": answer.abstained,

@@ -13,25 +13,29 @@ of each answer, and has no place for an answer's sources.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 # Before gradio is imported: it reads these at import time.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-import gradio as gr  # noqa: E402
+import gradio as gr
 
-from rag.answer.question import MAX_QUESTION_CHARS  # noqa: E402
-from rag.chat.assets import CSS, NARROW_PX, theme  # noqa: E402, F401  (CSS, theme: rag.chat.serve passes them to launch)
-from rag.chat.documents_panel import Holder, build_documents_panel  # noqa: E402
-from rag.chat.flight import DELIVERED, STOPPED, Flights  # noqa: E402
-from rag.chat.panels import documents_html  # noqa: E402
-from rag.chat.restore import new_key, restore, saved_state  # noqa: E402
-from rag.chat.scripts import CHAT_JS, QUESTION_JS, VIEWER_JS  # noqa: E402
-from rag.chat.session import ChatView, finished_view, open_citation, reask, respond  # noqa: E402
-from rag.chat.examples import example_questions  # noqa: E402
-from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag  # noqa: E402
-
+from rag.answer.question import MAX_QUESTION_CHARS
+from rag.chat.assets import (  # noqa: F401  (CSS, theme: rag.chat.serve passes them to launch)
+    CSS,
+    NARROW_PX,
+    theme,
+)
+from rag.chat.documents_panel import Holder, build_documents_panel
+from rag.chat.examples import example_questions
+from rag.chat.flight import DELIVERED, STOPPED, Flights
+from rag.chat.panels import documents_html
+from rag.chat.restore import new_key, restore, saved_state
+from rag.chat.scripts import CHAT_JS, QUESTION_JS, VIEWER_JS
+from rag.chat.session import ChatView, finished_view, open_citation, reask, respond
+from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, Rag
 
 # Plain words for the registered retrievers (rag.retrieval.registry).
 SEARCH_BY = [("meaning", "dense"), ("exact words", "bm25"), ("both", DEFAULT_RETRIEVER)]
@@ -181,7 +185,8 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
                 gr.HTML("", elem_id="rag-count", js_on_load=QUESTION_JS, container=False,
                         html_template=f'<p class="rag-count" aria-live="polite" data-max="{MAX_QUESTION_CHARS}" '
                                       f'data-narrow="{NARROW_PX}"></p>')
-                status = gr.HTML("", elem_id="rag-status", html_template='<p class="rag-status" role="status">${value}</p>')
+                status = gr.HTML("", elem_id="rag-status",
+                                 html_template='<p class="rag-status" role="status">${value}</p>')
                 example_buttons = []
                 shown = examples_for(rag)
                 if shown:
@@ -206,7 +211,7 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
             record = gr.JSON(value=start.record, label="Answer as JSON (character offsets)", elem_id="rag-record")
 
         outputs = [question, conversation, viewer, inspector, record, turns, saved, asking, ask, stop, status]
-        private = {"api_visibility": "private", "show_progress": "hidden"}
+        private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
         # Nothing is cancelled: Stop and Clear end answers through rag.chat.flight, so that
         # no output of a stopped answer can land after theirs.
         gr.on(

@@ -243,7 +243,7 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
             panel.remove = gr.Button("Remove", elem_id="rag-remove", scale=1, min_width=80)
         panel.refreshes.append(panel.remove_pick)
 
-    def add(files, scope_now, progress=gr.Progress()):
+    def add(files, scope_now, progress=gr.Progress()):  # noqa: B008 (Gradio finds its tracker by this default)
         # Unprocessed: FileData dicts whose paths the guard has checked are this visitor's uploads.
         sent = [f["path"] for f in (files or []) if isinstance(f, dict) and isinstance(f.get("path"), str)]
         paths, said = empty_files(sent)
@@ -267,7 +267,7 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
         return (shown(outcome.rag, ticks), gr.CheckboxGroup(choices=choices(rows_now), value=ticks),
                 _status(message, outcome.ok and not said), gr.Dropdown(choices=choices(rows_now), value=[]), None)
 
-    def remove(doc_ids, scope_now, progress=gr.Progress()):
+    def remove(doc_ids, scope_now, progress=gr.Progress()):  # noqa: B008 (as in add)
         scope_now = _ids(scope_now)
         with Estimate(progress):
             outcome = library.remove(holder.rag, _ids(doc_ids))

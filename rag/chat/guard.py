@@ -23,10 +23,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Mapping
 
-from rag.chat.headers import (  # noqa: F401 (CONTENT_SECURITY_POLICY re-exported)
-    CONTENT_SECURITY_POLICY, MAX_HTML_HELD, SECURITY_HEADERS, csp_for, is_html, with_headers,
-)
 from rag.chat.calls import MAX_JSON_BODY, MAX_JSON_DEPTH, Refusal, check_body, check_call  # noqa: F401 (re-exported)
+from rag.chat.headers import (  # noqa: F401 (CONTENT_SECURITY_POLICY re-exported)
+    CONTENT_SECURITY_POLICY,
+    MAX_HTML_HELD,
+    SECURITY_HEADERS,
+    csp_for,
+    is_html,
+    with_headers,
+)
 from rag.chat.upload_store import UploadRefused, UploadStore, new_token, paths_json, set_cookie, token_from
 
 log = logging.getLogger("rag.chat.guard")
@@ -143,7 +148,8 @@ def check_origin(scope, headers: dict[str, str]) -> None:
         m = re.fullmatch(r"(https?|wss?)://([^/]+)/?", origin.strip(), re.IGNORECASE)
         ours = split_host(headers.get("host", ""))
         theirs = split_host(m.group(2)) if m else None
-        if ours is None or theirs is None or _site(m.group(1), theirs) != _site(scope.get("scheme", "http"), ours):
+        if ours is None or theirs is None or m is None \
+                or _site(m.group(1), theirs) != _site(scope.get("scheme", "http"), ours):
             raise Refusal(403, "cross-origin request refused")
     site = headers.get("sec-fetch-site", "").lower()
     if site in ("cross-site", "same-site") and headers.get("sec-fetch-mode", "").lower() != "navigate":
@@ -235,6 +241,9 @@ class Guard:
 
     async def _upload(self, scope, receive: Receive, send: Send, headers: dict[str, str], token: str) -> None:
         """The upload route, answered here (rag.chat.upload_store): Gradio never stores an upload."""
+        store = self.policy.uploads
+        if store is None:  # only called with a store
+            raise Refusal(413, "this server accepts no uploads")
         if scope.get("method") != "POST":
             raise Refusal(405, "uploads are POSTed")
         declared = headers.get("content-length", "")
@@ -257,7 +266,7 @@ class Guard:
             return chunk
 
         try:
-            paths = await self.policy.uploads.receive(token, headers.get("content-type", ""), chunks)
+            paths = await store.receive(token, headers.get("content-type", ""), chunks)
         except UploadRefused as refused:
             raise Refusal(refused.status, refused.message) from None
         await self._respond(send, 200, paths_json(paths), cookie=token)
@@ -313,7 +322,8 @@ class Guard:
         body = message if isinstance(message, bytes) else json.dumps({"detail": message}).encode()
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                *self.policy.extra_headers, *(((b"set-cookie", set_cookie(cookie)),) if cookie else ())]})
+                                *self.policy.extra_headers,
+                                *(((b"set-cookie", set_cookie(cookie)),) if cookie else ())]})
         await send({"type": "http.response.body", "body": body})
 
 

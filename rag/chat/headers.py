@@ -34,7 +34,8 @@ _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>"
 
 
 def is_html(message: dict) -> bool:
-    return any(k.lower() == b"content-type" and v.lower().startswith(b"text/html") for k, v in message.get("headers", ()))
+    return any(k.lower() == b"content-type" and v.lower().startswith(b"text/html")
+               for k, v in message.get("headers", ()))
 
 
 def with_headers(message: dict, extra) -> dict:

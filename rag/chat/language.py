@@ -56,7 +56,7 @@ def hits(text: str) -> dict[str, int]:
 def language_of(texts: Iterable[str]) -> str | None:
     """The language most of ``texts``' small words belong to (None when none are found)."""
     counts = hits(" ".join(t[:SAMPLE_CHARS] for t in texts))
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] else None
 
 
@@ -75,7 +75,7 @@ def language_note(question: str, documents: str | None) -> str:
     if not documents:
         return ""
     counts = hits(question)
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     if best == documents or counts[best] < MIN_HITS or counts[best] <= counts.get(documents, 0):
         return ""
     return (f"your question looks {best}, and the documents are in {documents}: their words may not match. "

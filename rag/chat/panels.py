@@ -80,7 +80,7 @@ def marked(doc: Document, lo: int, hi: int, quotes: Sequence[Quote], turn_id: in
     at = lo
     inside = sorted((q for q in quotes if q.doc_id == doc.doc_id and lo <= q.start and q.end <= hi),
                     key=lambda q: q.start)
-    marks = [(q.start, q.end, q) for q in inside]
+    marks: list[tuple[int, int, Quote | None]] = [(q.start, q.end, q) for q in inside]
     if span is not None and not marks:
         marks = [(span[0], span[1], None)]
     for start, end, q in marks:
@@ -107,13 +107,13 @@ def sources_panel(answer: Answer | None, turn_id: int, question: str, documents:
             f'<span class="rag-asked">“{escape(snippet(question, 90))}”</span></div>')
     key = cite_key(turn_id, "s", 0)
     if answer.abstained or not answer.quotes:
-        cards = "".join(
+        related = "".join(
             _card(cite_key(turn_id, "p", h.rank), "", h.title, place(documents.get(h.chunk.doc_id), h.chunk.start,
                   h.chunk.end), escape(h.chunk.text))
             for h in answer.passages if documents.get(h.chunk.doc_id) is not None
         )
         note = '<div class="rag-note">No answer; the passages that came closest, for a look yourself:</div>'
-        return _panel(key, turn_id, "sources", head, note + cards)
+        return _panel(key, turn_id, "sources", head, note + related)
     cards = []
     for doc_id, lo, hi, quotes in source_windows(answer, documents):
         doc = documents[doc_id]
@@ -223,7 +223,8 @@ def inspector_html(rankings: Mapping[str, Sequence[Hit]], answer: Answer | None,
             )
         rows.append(f"<tr><th>{i + 1}</th>{''.join(cells)}</tr>")
     return (
-        f'<div class="rag-inspector"><div class="rag-note">Searched for: <q>{escape(answer.query or answer.question)}</q>'
+        f'<div class="rag-inspector"><div class="rag-note">Searched for: '
+        f'<q>{escape(answer.query or answer.question)}</q>'
         f'</div><div class="rag-table-wrap"><table><colgroup><col class="rag-rank-col">'
         f'{"<col>" * len(names)}</colgroup><thead><tr><th>rank</th>{head}</tr></thead>'
         f'<tbody>{"".join(rows)}</tbody></table></div></div>'

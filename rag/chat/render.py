@@ -37,7 +37,7 @@ def escape(text: object) -> str:
     return html.escape(without_bidi_controls(str(text)), quote=True).replace("\r", "&#13;")
 
 
-def cite_key(turn_id: int, kind: str, n: int | str) -> str:
+def cite_key(turn_id: int, kind: str, n: int | str | None) -> str:
     """A citation's address on the page: turn, "q" (quotation), "p" (passage) or "c" (card), number."""
     return f"{turn_id}-{kind}-{n}"
 
@@ -67,7 +67,8 @@ def copy_text(answer: Answer, documents: Mapping[str, Document]) -> str:
     """The answer for the clipboard: each quotation exactly as in its document,
     then a line with the document's title and where the quotation is."""
     return "\n\n".join(
-        f"{q.text}\n— {q.title}, {place(documents.get(q.doc_id), q.start, q.end)}" for q in ordered_quotes(answer, documents)
+        f"{q.text}\n— {q.title}, {place(documents.get(q.doc_id), q.start, q.end)}"
+        for q in ordered_quotes(answer, documents)
     )
 
 

@@ -107,7 +107,7 @@ def _answer(rag: Rag, item: dict, question: str, query: str, retriever: str) -> 
             raise _Bad(row)
         passages.append(Hit(chunk, float(score), rank, name, index.title(chunk.doc_id)))
     abstained = item.get("abstained") is True or not quotes
-    form = item.get("form") if item.get("form") in FORMS else "lookup"
+    form = str(item.get("form")) if item.get("form") in FORMS else "lookup"
     text = _str(item.get("text", ""), MAX_TEXT) if abstained else render_answer_text(tuple(quotes), form == "broad")
     notes = tuple(_str(n, MAX_TEXT) for n in _list(item.get("notes", []), 5))
     # Only the flag is stored: the caution's words are ours, not the browser's.
@@ -137,7 +137,7 @@ def restore(rag: Rag, saved, key: bytes) -> tuple[tuple, str]:
                     or not hmac.compare_digest(item["sig"], signature(item, key)):
                 return tuple(turns), UNSIGNED
             question = _str(item.get("q"), 4 * MAX_QUESTION_CHARS)
-            retriever = item.get("r") if item.get("r") in RETRIEVERS else DEFAULT_RETRIEVER
+            retriever = str(item.get("r")) if item.get("r") in RETRIEVERS else DEFAULT_RETRIEVER
             k = _int(item.get("k", DEFAULT_K), 1, 100)
             turn_id = _int(item.get("id"), (turns[-1].id + 1) if turns else 1, 10**9)
             rw = rewrite(question, [turn_from_answer(t.answer) for t in turns], rag.index.documents)

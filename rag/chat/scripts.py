@@ -144,7 +144,8 @@ const close = (fromHistory) => {
   if (!fromHistory && history.state && history.state.ragOverlay) history.back();
   // Focus goes back where the overlay was opened from (a citation, a title), else to the question box.
   const again = (opener && document.querySelector('#rag-chat [data-cite="' + CSS.escape(opener) + '"]'))
-    || (window.__ragOpener && window.__ragOpener.isConnected && !side.contains(window.__ragOpener) && window.__ragOpener)
+    || (window.__ragOpener && window.__ragOpener.isConnected && !side.contains(window.__ragOpener)
+        && window.__ragOpener)
     || document.querySelector('#rag-question textarea');
   if (again) again.focus({preventScroll: true});
 };
@@ -235,7 +236,9 @@ const said = element.querySelector('.rag-refused-here');
 const mb = (n) => (n / 1048576).toFixed(1) + ' MB';
 const why = (file) => {
   const name = file.name.toLowerCase();
-  if (accept.length && !accept.some((s) => name.endsWith(s))) return file.name + ': not a type rag reads (' + accept.join(', ') + ')';
+  if (accept.length && !accept.some((s) => name.endsWith(s))) {
+    return file.name + ': not a type rag reads (' + accept.join(', ') + ')';
+  }
   if (file.size === 0) return file.name + ' is empty (0 bytes)';
   if (file.size > maxBytes) return file.name + ' is ' + mb(file.size) + '; the limit is ' + mb(maxBytes) + ' a file';
   return '';

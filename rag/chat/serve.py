@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from rag.pipeline import Rag
 from rag.errors import RagError
+from rag.pipeline import Rag
 from rag.settings import settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -178,26 +178,26 @@ def guard_policy(demo, host: str, allowed_hosts=(), max_upload: int = MAX_UPLOAD
 
 def launch_settings(host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, max_file_size=MAX_UPLOAD) -> dict:
     """``launch()`` arguments: local only, no share link, no monitoring, no extra files."""
-    return dict(
-        server_name=url_host(host),
-        server_port=port,
-        share=False,
-        enable_monitoring=False,
-        ssr_mode=False,
-        strict_cors=True,
-        max_file_size=max_file_size,
-        state_session_capacity=SESSIONS_KEPT,
-        allowed_paths=[],
-        mcp_server=False,
-        pwa=False,
+    return {
+        "server_name": url_host(host),
+        "server_port": port,
+        "share": False,
+        "enable_monitoring": False,
+        "ssr_mode": False,
+        "strict_cors": True,
+        "max_file_size": max_file_size,
+        "state_session_capacity": SESSIONS_KEPT,
+        "allowed_paths": [],
+        "mcp_server": False,
+        "pwa": False,
         # Exception text is for the log, not for visitors: the page shows
         # rag's own messages (RagError) itself, everything else as "Error".
-        show_error=False,
+        "show_error": False,
         # Gradio 6 records runs for a /runs page and offers to upload them to a
         # Hugging Face bucket, with a locally saved token if there is one.
-        run_history=False,
-        inbrowser=False,
-    )
+        "run_history": False,
+        "inbrowser": False,
+    }
 
 
 def prepare(rag: Rag) -> None:
@@ -245,12 +245,14 @@ def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, b
     try:
         # A fresh app_kwargs each launch: Gradio adds to the dict it is given.
         _, url, _ = demo.launch(**launch_settings(host, port, max_file_size), prevent_thread_lock=True, quiet=True,
-                                css=app.CSS, theme=app.theme(), app_kwargs={"middleware": [Middleware(Guard, policy=policy)],
+                                css=app.CSS, theme=app.theme(),
+                                app_kwargs={"middleware": [Middleware(Guard, policy=policy)],
                                                          "lifespan": preflight_gate(policy)})
     except OSError as err:  # lost a race for the port since the check, or no free port in Gradio's range
         if uploads is not None:
             uploads.close()
-        raise RagError(f"cannot listen on {url_host(host)}:{port or 'any port'} ({err}); choose another --port") from None
+        where = f"{url_host(host)}:{port or 'any port'}"
+        raise RagError(f"cannot listen on {where} ({err}); choose another --port") from None
     if uploads is not None:
         atexit.register(uploads.close)
     if not quiet:

@@ -121,7 +121,7 @@ def respond(
     rag: Rag,
     question: str,
     turns: Sequence[ChatTurn] = (),
-    k: int = DEFAULT_K,
+    k: float = DEFAULT_K,  # the page's slider: a number, made a whole one in range (_settings)
     retriever: str = DEFAULT_RETRIEVER,
     turn_id: int | None = None,
 ) -> Iterator[ChatView]:
@@ -161,7 +161,7 @@ def respond(
     yield final
 
 
-def reask(rag: Rag, turns: Sequence[ChatTurn], k: int = DEFAULT_K,
+def reask(rag: Rag, turns: Sequence[ChatTurn], k: float = DEFAULT_K,
           retriever: str = DEFAULT_RETRIEVER) -> Iterator[ChatView]:
     """The last question again with new settings; its new answer replaces the old one."""
     turns = tuple(t for t in (turns or ()) if isinstance(t, ChatTurn))

@@ -34,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, BinaryIO, Callable
 
 from rag.ingest.loaders.limits import Limits, size_label
 
@@ -218,13 +218,14 @@ class _Upload:
     def __init__(self, store: UploadStore, token: str):
         self.store, self.token = store, token
         self.paths: list[tuple[str, int]] = []
-        self._field, self._value, self._headers = b"", b"", {}
-        self._handle = None
+        self._field, self._value = b"", b""
+        self._headers: dict[bytes, bytes] = {}
+        self._handle: BinaryIO | None = None
         self._size = 0
         self._name = ""
         self.complete = False
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> Any:  # python_multipart's MultipartCallbacks
         return {
             "on_part_begin": self._begin, "on_header_field": self._field_data,
             "on_header_value": self._value_data, "on_header_end": self._header_end,
@@ -263,7 +264,8 @@ class _Upload:
         folder = self.store.root / secrets.token_hex(8)
         folder.mkdir(mode=0o700)
         path = folder / self._name
-        self._handle = open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        self._handle = open(fd, "wb")  # noqa: SIM115 (open across parser callbacks; closed in _close or on cleanup)
         self.paths.append((str(path), 0))
         self._size = 0
 
@@ -273,10 +275,14 @@ class _Upload:
             raise UploadRefused(413, f"{self._name} is over {size_label(self.store.quota.file_bytes)}; "
                                      f"the limit is {size_label(self.store.quota.file_bytes)} a file")
         self.store._reserve(self, n)
+        if self._handle is None:
+            raise UploadRefused(400, "malformed multipart body (data outside a file part)")
         self._handle.write(data[start:end])
         self._size += n
 
     def _close(self) -> None:
+        if self._handle is None:
+            raise UploadRefused(400, "malformed multipart body (a part ends that never began)")
         self._handle.close()
         self._handle = None
         self.paths[-1] = (self.paths[-1][0], self._size)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from rag.pipeline import DEFAULT_RETRIEVER, Rag, default_index_dir, project_root
-from rag.ingest.chunking import ChunkSettings
-from rag.ingest.corpus import load_corpus
-from rag.embed.base import Embedder
+from rag.embed.base import TokenEmbedder
 from rag.errors import CorpusError
 from rag.evaluation.qa import load_qa
 from rag.evaluation.report import comparison_text, load_baseline, metrics_table, table, write_report
 from rag.evaluation.runner import evaluate, qa_label
+from rag.ingest.chunking import ChunkSettings
+from rag.ingest.corpus import load_corpus
+from rag.pipeline import DEFAULT_RETRIEVER, Rag, default_index_dir, project_root
 from rag.retrieval.registry import RETRIEVERS
 from rag.text import safe, safe_json, safe_name
 
@@ -29,7 +29,7 @@ def _progress() -> bool:
     return sys.stderr.isatty()
 
 
-def run_qa(qa_path, index_dir, embedder: Embedder, retrievers, k, as_json, report_dir, baseline_path, sweep_grid):
+def run_qa(qa_path, index_dir, embedder: TokenEmbedder, retrievers, k, as_json, report_dir, baseline_path, sweep_grid):
     """``sweep_grid``: (size, overlap) pairs, already checked (rag.cli.options.check_sweep)."""
     from rag.evaluation.sweep import sweep
 
@@ -61,7 +61,7 @@ def run_qa(qa_path, index_dir, embedder: Embedder, retrievers, k, as_json, repor
         }
         path = write_report(report_dir, results, retrievers[0] if len(retrievers) == 1 else DEFAULT_RETRIEVER,
                             settings, sweep_rows, baseline)
-        click.echo(f"Wrote {safe_name(path)}", err=True)
+        click.echo(f"Wrote {safe_name(str(path))}", err=True)
     if as_json:
         payload = chosen[0].to_json() if len(chosen) == 1 else {"runs": [r.to_json() for r in chosen]}
         click.echo(safe_json(payload, indent=1))
@@ -76,7 +76,7 @@ def run_qa(qa_path, index_dir, embedder: Embedder, retrievers, k, as_json, repor
             click.echo(safe(f"\nAgainst the baseline ({r.retriever}):\n" + comparison_text(r, baseline)))
 
 
-def run_beir(folder, split, retrievers, embedder: Embedder, chunk_size, chunk_overlap, as_json):
+def run_beir(folder, split, retrievers, embedder: TokenEmbedder, chunk_size, chunk_overlap, as_json):
     from rag.evaluation.beir import evaluate_beir, load_beir, open_beir
 
     defaults = BEIR_CHUNKS
@@ -90,7 +90,9 @@ def run_beir(folder, split, retrievers, embedder: Embedder, chunk_size, chunk_ov
     if as_json:
         click.echo(safe_json(results[0] if len(results) == 1 else {"runs": results}, indent=1))
         return
-    click.echo(safe_name(f"{data.name} ({split}): {results[0]['n_queries']} queries, {results[0]['n_documents']} documents") + "\n")
+    first = results[0]
+    heading = f"{data.name} ({split}): {first['n_queries']} queries, {first['n_documents']} documents"
+    click.echo(safe_name(heading) + "\n")
     click.echo(table([{"retriever": r["retriever"], **{m: f"{v:.3f}" for m, v in r["metrics"].items()}}
                       for r in results], ["retriever", "ndcg@10", "recall@100", "mrr@10"]))
 

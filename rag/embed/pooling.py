@@ -3,7 +3,7 @@ padded batch's hidden states in, unit vectors and token vectors out."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, cast
 
 import numpy as np
 
@@ -97,5 +97,5 @@ def sentence_pass(forward, items: list, batch_size: int, progress: bool, streams
     for rows, embedded in _run_batches(work, batches, streams, progress, "Embedding sentences"):
         for row, item in zip(rows, embedded):
             result[row] = item
-    return result
+    return cast("list[TokenEmbedding]", result)  # every row is filled
 

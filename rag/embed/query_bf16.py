@@ -121,7 +121,8 @@ class QueryEncoder:
                 q, k, v, o, norm = a.q, a.k, a.v, a.o, layer.attention.LayerNorm
             else:
                 s = layer.attention.self
-                q, k, v, o, norm = s.query, s.key, s.value, layer.attention.output.dense, layer.attention.output.LayerNorm
+                out = layer.attention.output
+                q, k, v, o, norm = s.query, s.key, s.value, out.dense, out.LayerNorm
             # Query, key and value in one product: one pass over the input, one call.
             linears = (_Linear((q, k, v), packed), *(_Linear((m,), packed) for m in (o, layer.intermediate.dense,
                                                                                      layer.output.dense)))

@@ -42,7 +42,8 @@ def word_piece_ids(tokenizer, texts: Sequence[str], slice_size: int = 1024) -> l
     true length. Slices bound the tokenizer's per-text objects; the ids stay small."""
     ids: list[np.ndarray] = []
     for start in range(0, len(texts), slice_size):
-        ids.extend(np.array(e.ids, dtype=np.int32) for e in tokenizer.encode_batch(list(texts[start : start + slice_size])))
+        encoded = tokenizer.encode_batch(list(texts[start : start + slice_size]))
+        ids.extend(np.array(e.ids, dtype=np.int32) for e in encoded)
     return ids
 
 

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.pipeline import Rag
-from rag.ingest.chunking import ChunkSettings
-from rag.embed.base import Embedder
+from rag.embed.base import Embedder, TokenEmbedder
 from rag.errors import EvalDataError
 from rag.evaluation.metrics import BEIR_METRICS, ir_evaluate
-from rag.index.manifest import FORMAT_VERSION, fingerprint, library_versions
 from rag.index.build import build_index
+from rag.index.manifest import FORMAT_VERSION, fingerprint, library_versions
+from rag.ingest.chunking import ChunkSettings
+from rag.pipeline import Rag
 from rag.types import Corpus, Document
 
 DOC_DEPTH = 100
@@ -114,7 +114,7 @@ def cache_key(corpus: Corpus, embedder: Embedder, settings: ChunkSettings) -> st
     return fingerprint(identity)[:16]
 
 
-def open_beir(data: BeirSet, cache_root: Path, embedder: Embedder, settings: ChunkSettings,
+def open_beir(data: BeirSet, cache_root: Path, embedder: TokenEmbedder, settings: ChunkSettings,
               progress: bool = True) -> Rag:
     index_dir = Path(cache_root) / f"{data.name}-{cache_key(data.corpus, embedder, settings)}"
     index, _ = build_index(data.corpus, index_dir, embedder, settings, progress=progress)

@@ -78,7 +78,7 @@ def _kinds(path: Path) -> dict[str, str]:
 def _gold_sentences(rag: Rag, item) -> set[int]:
     """Sentences that overlap half of a gold span or are half covered by one."""
     found = set()
-    layer = rag.index.sentences
+    layer = rag.index.layer
     for places in item.gold:
         for g in places:
             for i in layer.by_doc.get(g.doc_id, ()):
@@ -94,7 +94,7 @@ def _questions(rag: Rag, scorer: SentenceScorer, root: Path, sets: tuple[str, ..
     scores when asked (its candidates, the sentences of its top passages),
     plus its gold sentences, so fitting sees what answering sees."""
     rows = []
-    layer = rag.index.sentences
+    layer = rag.index.layer
     for name in sets:
         path = root / name
         kinds = _kinds(path)
@@ -212,7 +212,7 @@ def choose_quote_weights(rows: list[dict], report: list[str]) -> dict:
 
 def _candidates(rag: Rag, scores, exclude: set[int]) -> list[int]:
     """The sentences of the top passages, as `rag ask` sees them, with ``exclude`` gone from the corpus."""
-    layer = rag.index.sentences
+    layer = rag.index.layer
     ids = scores.evidence.ids
     keep = ids[~np.isin(ids, list(exclude))] if exclude else ids
     chunk = np.full(len(rag.index.chunks), -np.inf)
@@ -240,8 +240,8 @@ def answerability_examples(rows: list[dict], weights: dict) -> list[tuple]:
             if not r["gold"]:
                 continue
             examples.append((features(form, scores, terms, _candidates(rag, scores, base)), 1, g, "answerable"))
-            layer = rag.index.sentences
-            removed = set()
+            layer = rag.index.layer
+            removed: set[int] = set()
             for i in r["gold"]:
                 removed.update(j for j in (i - 1, i, i + 1)
                                if 0 <= j < layer.n and layer.sentences[j].doc_id == layer.sentences[i].doc_id)
@@ -380,9 +380,9 @@ def calibrate(embedder: TokenEmbedder, ship: bool = False, max_false_abstain: fl
     from rag.settings import Tuning
 
     Tuning.from_json(data)  # the file must read back
-    folder = TUNING_DIR if ship else cache_root() / "tuning"
-    folder.mkdir(parents=True, exist_ok=True)
-    out = folder / tuning_file_name(embedder.name)
+    target = TUNING_DIR if ship else cache_root() / "tuning"
+    target.mkdir(parents=True, exist_ok=True)
+    out = target / tuning_file_name(embedder.name)
     tmp_file = out.with_suffix(".tmp")
     tmp_file.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     tmp_file.replace(out)

@@ -86,7 +86,7 @@ def _fuzzy(answer: str, text: str, words: list[tuple[str, int, int]], vocabulary
                     end = step
                     at = step + 1
                     break
-        if start is not None and matched >= need:
+        if start is not None and end is not None and matched >= need:
             key = (matched, -(end - start), -start)
             if best is None or key > best:
                 best = key

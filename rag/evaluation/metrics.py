@@ -78,7 +78,7 @@ def ir_evaluate(
         # trec_eval orders by score, breaking ties by id: strictly falling
         # scores keep our ranking as it is.
         run_rows.extend(ScoredDoc(q, d, float(len(ranked) - i)) for i, d in enumerate(ranked))
-    per_query: dict[str, dict[str, float]] = {q: {name: 0.0 for name in measures} for q in qrels}
+    per_query: dict[str, dict[str, float]] = {q: dict.fromkeys(measures, 0.0) for q in qrels}
     for metric in ir_measures.iter_calc(list(parsed.values()), qrel_rows, run_rows):
         per_query[metric.query_id][back[str(metric.measure)]] = float(metric.value)
     n = len(qrels) or 1

@@ -138,7 +138,8 @@ def load_qa(path: str | Path, documents: dict[str, Document]) -> list[QAItem]:
             if not spans:
                 shown = answer if len(answer) <= 60 else answer[:57] + "..."
                 raise EvalDataError(
-                    f"{path}, line {number} ({qid}): answer {shown!r} is not found in the documents (not even with spacing, quote marks and markup set aside)"
+                    f"{path}, line {number} ({qid}): answer {shown!r} is not found in the documents (not even with "
+                    f"spacing, quote marks and markup set aside)"
                 )
             gold.append(spans)
         items.append(QAItem(qid, question, tuple(answers), tuple(gold), kind))

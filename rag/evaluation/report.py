@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 from rag.errors import EvalDataError
+from rag.evaluation.metrics import RETRIEVAL_METRICS
 from rag.evaluation.qa import MAX_EVAL_BYTES, read_bounded, read_json_line
 from rag.evaluation.runner import ANSWER_METRICS, EvalResult
-from rag.evaluation.metrics import RETRIEVAL_METRICS
 from rag.text import safe, safe_json
 
 METRIC_ORDER = (*RETRIEVAL_METRICS, *ANSWER_METRICS)
@@ -23,7 +23,10 @@ def table(rows: list[dict], columns: list[str]) -> str:
     """A Markdown table, which also reads well in a terminal."""
     cells = [[str(r.get(c, "")) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    line = lambda values: "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"
+
+    def line(values: list[str]) -> str:
+        return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"
+
     return "\n".join([line(columns), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells)])
 
 
@@ -83,7 +86,8 @@ def _question_lines(result: EvalResult) -> list[str]:
             detail += ", abstained"
         lines.append(f"- **{status}** {_code(q.qid)}: {_md(q.question)} ({detail})")
         for quote in q.quotes:
-            lines.append(f"  - [{quote['n']}] {_code(quote['doc_id'])} {quote['start']}–{quote['end']}: “{_md(quote['text'])}”")
+            lines.append(f"  - [{quote['n']}] {_code(quote['doc_id'])} {quote['start']}–{quote['end']}: "
+                         f"“{_md(quote['text'])}”")
     return lines
 
 

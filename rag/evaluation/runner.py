@@ -7,7 +7,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.pipeline import Rag
 from rag.evaluation.metrics import (
     DEPTH,
     RETRIEVAL_METRICS,
@@ -20,6 +19,7 @@ from rag.evaluation.metrics import (
     span_run,
 )
 from rag.evaluation.qa import QAItem, Span
+from rag.pipeline import Rag
 
 ANSWER_METRICS = ("quote_hit", "abstain_rate", "false_abstain_rate", "confident_oos_rate", "caution_rate",
                   "verbatim_rate")
@@ -65,8 +65,8 @@ class EvalResult:
     metrics: dict[str, float]
     hit_at: tuple[float, ...]  # hit@1 .. hit@DEPTH
     questions: tuple[QuestionResult, ...]
-    by_kind: dict = None  # kind -> {"n": ..., metric: value}; {} when the set has no kinds
-    ci: dict = None  # metric -> [low, high], a 95 % bootstrap interval over questions
+    by_kind: dict | None = None  # kind -> {"n": ..., metric: value}; {} when the set has no kinds
+    ci: dict | None = None  # metric -> [low, high], a 95 % bootstrap interval over questions
 
     def to_json(self) -> dict:
         """The stable `rag eval --json` shape."""
@@ -110,7 +110,8 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
     for item in tqdm(items, desc=f"eval {retriever}", disable=not progress, unit="q"):
         hits = rag.search(item.question, k=max(k, DEPTH), retriever=retriever)
         passages = [_span(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in hits[:DEPTH]]
-        item_labels = label_ranking(passages, item.gold) if item.answerable else [None] * len(passages)
+        item_labels: list[int | None] = (label_ranking(passages, item.gold) if item.answerable
+                                         else [None] * len(passages))
         if item.answerable:
             labels[item.qid] = item_labels
         answer = rag.ask(item.question, k=k, retriever=retriever)
@@ -165,7 +166,8 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
         metrics.update(each_doc_hit=_share(r.each_doc_hit for r in answerable))
     kinds = sorted({r.kind for r in results if r.kind})
     by_kind = {kind: {"n": sum(r.kind == kind for r in results),
-                      **{m: round(v, 4) for m, v in per_question_metrics([r for r in results if r.kind == kind]).items()}}
+                      **{m: round(v, 4)
+                         for m, v in per_question_metrics([r for r in results if r.kind == kind]).items()}}
                for kind in kinds}
     return EvalResult(
         qa=qa_name,
@@ -220,7 +222,8 @@ def bootstrap_ci(results: list[QuestionResult], draws: int = BOOTSTRAP, seed: in
     out = {}
     for metric, values in samples.items():
         values.sort()
-        out[metric] = [round(values[int(0.025 * (len(values) - 1))], 4), round(values[int(0.975 * (len(values) - 1))], 4)]
+        out[metric] = [round(values[int(0.025 * (len(values) - 1))], 4),
+                       round(values[int(0.975 * (len(values) - 1))], 4)]
     return out
 
 

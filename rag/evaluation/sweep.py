@@ -7,12 +7,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.pipeline import Rag
-from rag.ingest.chunking import ChunkSettings
-from rag.embed.base import Embedder
+from rag.embed.base import TokenEmbedder
 from rag.evaluation.qa import QAItem
 from rag.evaluation.runner import evaluate
 from rag.index.build import build_index
+from rag.ingest.chunking import ChunkSettings
+from rag.pipeline import Rag
 from rag.types import Corpus
 
 DEFAULT_GRID = ((300, 0), (300, 50), (500, 0), (500, 100), (800, 0), (800, 100), (800, 200), (1200, 100), (1200, 300))
@@ -28,7 +28,7 @@ def parse_grid(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(pairs)
 
 
-def sweep(corpus: Corpus, items: list[QAItem], qa_name: str, embedder: Embedder, retrievers: tuple[str, ...],
+def sweep(corpus: Corpus, items: list[QAItem], qa_name: str, embedder: TokenEmbedder, retrievers: tuple[str, ...],
           k: int, grid=DEFAULT_GRID, progress: bool = True) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="rag-sweep-") as tmp:

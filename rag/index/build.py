@@ -13,21 +13,40 @@ import numpy as np
 
 from rag.embed.base import Embedder, TokenEmbedder
 from rag.failpoints import failpoint
-from rag.index.generations import (
-    MANIFEST, build_lock, clean_stale, fsync_dir, jsonl, publish, refuse_foreign_target, write_file,
-)
 from rag.index.freshness import source_stats
+from rag.index.generations import (
+    MANIFEST,
+    build_lock,
+    clean_stale,
+    fsync_dir,
+    jsonl,
+    publish,
+    refuse_foreign_target,
+    write_file,
+)
 from rag.index.lexical import SETTINGS as BM25_SETTINGS
-from rag.index.library_record import library_record
 from rag.index.lexical import BM25Index
+from rag.index.library_record import library_record
 from rag.index.load import (
-    BM25_DIR, CHUNKS, DOCUMENTS, PASSAGE_VECTORS, SENTENCE_VECTORS, VECTORS, Index, load_index,
+    BM25_DIR,
+    CHUNKS,
+    DOCUMENTS,
+    PASSAGE_VECTORS,
+    SENTENCE_VECTORS,
+    VECTORS,
+    Index,
+    load_index,
 )
 from rag.index.manifest import FORMAT_VERSION, Expected, library_versions, seal_manifest, sha256_bytes
 from rag.index.sentence_layer import (
-    SentencesByDoc, chunk_vectors_from_sentences, entries_by_span, plan_sentences, sentence_layer_files,
+    SentencesByDoc,
+    chunk_vectors_from_sentences,
+    entries_by_span,
+    plan_sentences,
+    sentence_layer_files,
 )
 from rag.index.stores import NAME_KEY, RECORD_KEY, spec_of
+from rag.index.token_store import Codebook
 from rag.index.vectors import describe as describe_vectors
 from rag.index.vectors import make_vector_index, reconstruct_all, write_vector_index
 from rag.ingest.chunking import ChunkSettings, chunk_documents
@@ -65,7 +84,7 @@ class _Reusable:
     sentences: dict = field(default_factory=dict)  # (ids, token vectors, vector) by (sha256, start, end)
     spans: dict = field(default_factory=dict)  # sentence spans by sha256
     chunk_vectors: str = PASSAGE_VECTORS  # how the old chunk vectors were made
-    codebook: object = None  # the old word-piece codebook (rag.index.token_store), kept by a rebuild
+    codebook: Codebook | None = None  # the old word-piece codebook (rag.index.token_store), kept by a rebuild
 
 
 def _reusable(index_dir: Path, model: str, chunking: dict) -> _Reusable:
@@ -78,7 +97,9 @@ def _reusable(index_dir: Path, model: str, chunking: dict) -> _Reusable:
     sha = {doc_id: d.sha256 for doc_id, d in old.documents.items()}
     vectors = reconstruct_all(old.vectors)
     known = {(sha[c.doc_id], c.start, c.end): vectors[i] for i, c in enumerate(old.chunks)}
-    sentences, spans, codebook = {}, {}, None
+    sentences: dict = {}
+    spans: dict[str, list[tuple[int, int]]] = {}
+    codebook = None
     if old.sentences is not None:
         sentences = entries_by_span(old.sentences, sha)
         codebook = old.sentences.tokens.codebook
@@ -104,9 +125,9 @@ def _embed(corpus: Corpus, chunks: list, embedder: TokenEmbedder, old: _Reusable
         if key in old.vectors:
             vectors[i] = old.vectors[key]
     if not derive:
-        fresh = embedder.embed_documents([chunks[i].text for i in todo], progress=progress)
+        embedded = embedder.embed_documents([chunks[i].text for i in todo], progress=progress)
         for row, i in enumerate(todo):
-            vectors[i] = fresh[row]
+            vectors[i] = embedded[row]
     if planned is None:
         return vectors, len(todo), None
     skey = [(docs[s.doc_id].sha256, s.start, s.end) for s in planned]
@@ -242,11 +263,12 @@ def build_index(
         files = {
             DOCUMENTS: jsonl([document_row(d) for d in corpus.documents]),
             CHUNKS: jsonl(
-                [{"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text} for c in chunks]
+                [{"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end,
+                  "text": c.text} for c in chunks]
             ),
             VECTORS: write_vector_index(vector_index),
         }
-        if planned is not None:
+        if planned is not None and entries is not None:  # entries are None exactly when planned is
             files.update(sentence_layer_files(planned, entries, embedder.dim, corpus.by_id(), old.codebook))
         for name, data in files.items():
             write_file(staging / name, data)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from rag.embed.base import Embedder
+from rag.embed.base import TokenEmbedder
 from rag.errors import IndexBusy, IndexCorrupt, IndexMissing, RagError
 from rag.index.build import BuildReport, build_index
 from rag.index.generations import MANIFEST, generation
@@ -195,7 +195,8 @@ def _changing(index_dir: Path) -> Iterator[None]:
         yield
 
 
-def _rebuild(index_dir: Path, library: Library, corpus: Corpus, embedder: Embedder, progress: bool) -> tuple[Index, BuildReport]:
+def _rebuild(index_dir: Path, library: Library, corpus: Corpus, embedder: TokenEmbedder,
+             progress: bool) -> tuple[Index, BuildReport]:
     chunking = library.manifest.get("chunking") or {}
     defaults = ChunkSettings()
     settings = ChunkSettings(chunking.get("chunk_size", defaults.chunk_size),
@@ -208,7 +209,7 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def add_files(index_dir: str | Path, files: list[Incoming], embedder: Embedder, limits: Limits | None = None,
+def add_files(index_dir: str | Path, files: list[Incoming], embedder: TokenEmbedder, limits: Limits | None = None,
               progress: bool = False, on_file: Callable[[int, int, str], None] | None = None) -> ChangeReport:
     """Add (or update) ``files`` in the index; unchanged files are not read again.
 
@@ -223,7 +224,10 @@ def add_files(index_dir: str | Path, files: list[Incoming], embedder: Embedder, 
         documents, added = dict(library.documents), dict(library.added)
         folder_ids = set(documents) - set(added)
         taken = set(folder_ids)
-        new, updated, unchanged, refused = [], [], [], []
+        new: list[str] = []
+        updated: list[str] = []
+        unchanged: list[str] = []
+        refused: list[Skipped] = []
         for n, item in enumerate(files, start=1):
             if on_file:
                 on_file(n, len(files), item.name)
@@ -246,7 +250,8 @@ def add_files(index_dir: str | Path, files: list[Incoming], embedder: Embedder, 
         if not new and not updated:
             return ChangeReport(unchanged=tuple(unchanged), refused=tuple(refused),
                                 fingerprint=library.manifest.get("fingerprint", ""))
-        index, report = _rebuild(index_dir, library, library.corpus(documents, added, library.removed), embedder, progress)
+        index, report = _rebuild(index_dir, library, library.corpus(documents, added, library.removed), embedder,
+                                 progress)
         return ChangeReport(tuple(new), tuple(updated), tuple(unchanged), (), tuple(refused), report, index.fingerprint)
 
 
@@ -281,7 +286,7 @@ def _read_one(item: Incoming, limits: Limits, taken: set[str], added: dict[str, 
     return doc_id, source_sha, parsed, loader.kind
 
 
-def remove_documents(index_dir: str | Path, doc_ids: list[str], embedder: Embedder,
+def remove_documents(index_dir: str | Path, doc_ids: list[str], embedder: TokenEmbedder,
                      progress: bool = False) -> ChangeReport:
     """Take documents out of the index; removing what was added restores the index
     it was added to (same fingerprint). Unknown ids change nothing."""

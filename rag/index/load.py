@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class Index:
     manifest: dict
     documents: dict[str, Document]
     chunks: list[Chunk]
-    vectors: object  # faiss.Index
+    vectors: Any  # a faiss index (faiss's own stubs do not describe its Python API)
     bm25: BM25Index
     sentences: SentenceLayer | None = None
 
@@ -59,6 +60,14 @@ class Index:
 
     def title(self, doc_id: str) -> str:
         return self.documents[doc_id].title
+
+    @property
+    def layer(self) -> SentenceLayer:
+        """The sentence layer, for the stages that score and quote sentences
+        (they run only on an index that has one)."""
+        if self.sentences is None:
+            raise ValueError(f"{self.path} has no sentence layer")
+        return self.sentences
 
     @cached_property
     def vocabulary(self) -> frozenset[str]:
@@ -153,7 +162,8 @@ def _load_generation(index_dir: Path, folder: Path, expected: Expected, any_stor
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as err:
         # A manifest or record of the right format version but the wrong
         # shape: a damaged index, not a bug to show as a traceback.
-        raise IndexCorrupt(f"{index_dir} has a malformed manifest or record ({type(err).__name__}: {err}); {hint}") from err
+        raise IndexCorrupt(f"{index_dir} has a malformed manifest or record "
+                           f"({type(err).__name__}: {err}); {hint}") from err
 
 
 def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expected, any_store: bool,
@@ -190,8 +200,8 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
         for r in _rows(index_dir, CHUNKS, _read_checked(index_dir, manifest, CHUNKS, folder))
     ]
     for i, chunk in enumerate(chunks):
-        doc = documents.get(chunk.doc_id)
-        if chunk.chunk_id != i or doc is None or doc.text[chunk.start : chunk.end] != chunk.text:
+        owner = documents.get(chunk.doc_id)
+        if chunk.chunk_id != i or owner is None or owner.text[chunk.start : chunk.end] != chunk.text:
             raise IndexCorrupt(f"{index_dir}/{CHUNKS} record {i} does not match its document; {hint}")
     vectors = read_vector_index(_read_checked(index_dir, manifest, VECTORS, folder), index_dir, hint)
     if vectors.ntotal != len(chunks):
@@ -199,7 +209,8 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
             f"{index_dir} holds {vectors.ntotal} vectors for {len(chunks)} chunks; {hint}"
         )
     if vectors.d != manifest["model"]["dim"]:
-        raise IndexMismatch(f"{index_dir} vectors have {vectors.d} dimensions, manifest says {manifest['model']['dim']}; {hint}")
+        raise IndexMismatch(f"{index_dir} vectors have {vectors.d} dimensions, manifest says "
+                            f"{manifest['model']['dim']}; {hint}")
     check_unit_rows(_stored_rows(vectors), vectors.d, f"{index_dir}/{VECTORS}", hint)
     try:
         bm25 = BM25Index.load(folder / BM25_DIR)

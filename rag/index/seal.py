@@ -47,7 +47,8 @@ def _read_key(path: Path) -> bytes | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as err:
-        raise IndexCorrupt(f"cannot read the index key {path} ({err}); remove it and rebuild with `rag index`") from None
+        raise IndexCorrupt(f"cannot read the index key {path} ({err}); "
+                           "remove it and rebuild with `rag index`") from None
     try:
         key = bytes.fromhex(text)
     except ValueError:
@@ -81,7 +82,10 @@ def _mac(key: bytes, canonical: bytes) -> str:
 
 def seal(canonical: bytes) -> str:
     """The seal of a manifest given as its canonical bytes (rag.index.manifest); makes the key if need be."""
-    return _mac(_key(create=True), canonical)
+    key = _key(create=True)
+    if key is None:  # removed between being written and read back
+        raise IndexCorrupt(f"the index key {key_path()} was removed while it was made; build again")
+    return _mac(key, canonical)
 
 
 def check_seal(stored, canonical: bytes, where: str, hint: str) -> None:

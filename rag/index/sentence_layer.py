@@ -19,6 +19,7 @@ import bisect
 import io
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -130,7 +131,8 @@ def _chunk_of(start: int, end: int, doc_chunks: list[Chunk], starts: list[int] |
 
 
 def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
-                   known: dict[str, list[tuple[int, int]]] | None = None, progress: bool = False) -> list[Sentence] | None:
+                   known: dict[str, list[tuple[int, int]]] | None = None,
+                   progress: bool = False) -> list[Sentence] | None:
     """Every unit of the corpus (rag.ingest.units) with its kind, heading and
     chunk, or None when there are more than SENTENCE_LIMIT (then no sentence
     layer). ``known`` holds the sentence spans of documents split before, by sha256."""
@@ -142,11 +144,12 @@ def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
     # Lazily, in document order: a corpus over the limit stops being split there.
     split = split_many([d.text for d in documents if d.sha256 not in known])
     sentences: list[Sentence] = []
+    walk: Any = documents
     if progress:
         from tqdm import tqdm
 
-        documents = tqdm(documents, desc="Splitting sentences", unit="doc")
-    for doc in documents:
+        walk = tqdm(documents, desc="Splitting sentences", unit="doc")
+    for doc in walk:
         units = units_of(doc, known[doc.sha256] if doc.sha256 in known else next(split))
         base = len(sentences)
         for unit, heading in zip(units, headings_of(doc, units)):
@@ -155,7 +158,7 @@ def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
                                       base + heading if heading >= 0 else -1))
         if len(sentences) > SENTENCE_LIMIT:
             if progress:
-                documents.close()
+                walk.close()
             return None
     return sentences
 
@@ -213,7 +216,8 @@ def _npy(array: np.ndarray) -> bytes:
 
 
 def sentence_layer_files(sentences: list[Sentence], entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                         dim: int, documents: dict[str, Document], codebook: Codebook | None = None) -> dict[str, bytes]:
+                         dim: int, documents: dict[str, Document],
+                         codebook: Codebook | None = None) -> dict[str, bytes]:
     """The layer's files; ``entries[i]`` is sentence i's (word-piece ids, word-piece
     vectors (float) or codes of ``codebook``, vector)."""
     from rag.index.lexical import content_stems

@@ -49,14 +49,14 @@ def _subset_layer(layer: SentenceLayer, keep: set[str], chunk_id: dict[int, int]
     new_id = {old: new for new, old in enumerate(rows)}
     sentences = [Sentence(new, s.doc_id, s.start, s.end, chunk_id[s.chunk_id], s.kind, new_id.get(s.heading, -1))
                  for new, s in enumerate(layer.sentences[i] for i in rows)]
-    offsets, spans = [0], []
+    counts, spans = [0], []
     for i in rows:
         a, b = int(layer.token_offsets[i]), int(layer.token_offsets[i + 1])
         spans.append(slice(a, b))
-        offsets.append(offsets[-1] + b - a)
+        counts.append(counts[-1] + b - a)
     pick = np.concatenate([np.arange(s.start, s.stop) for s in spans]) if spans else np.zeros(0, dtype=np.int64)
     token_ids = layer.token_ids[pick]
-    offsets = np.asarray(offsets, dtype=layer.token_offsets.dtype)
+    offsets = np.asarray(counts, dtype=layer.token_offsets.dtype)
     df = np.zeros_like(layer.df)
     for a, b in zip(offsets[:-1], offsets[1:]):
         df[np.unique(token_ids[a:b])] += 1

@@ -20,6 +20,7 @@ benchmarks/corpus_scale.py measures the size, time and answers of both.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class Codebook:
         if k != 1 << PQ_BITS or not np.isfinite(centroids).all():
             raise ValueError("the word-piece codebook is malformed")
         self.centroids = np.ascontiguousarray(centroids, dtype=np.float32)
-        self.pq = faiss.ProductQuantizer(m * dsub, m, PQ_BITS)
+        self.pq: Any = faiss.ProductQuantizer(m * dsub, m, PQ_BITS)  # faiss's stubs miss decode's return
         faiss.copy_array_to_vector(self.centroids.ravel(), self.pq.centroids)
         self.dim = m * dsub
 
@@ -58,7 +59,8 @@ class Codebook:
 
         dim = vectors.shape[1]
         rng = np.random.default_rng(PQ_SEED)
-        sample = vectors if len(vectors) <= PQ_TRAIN else vectors[np.sort(rng.choice(len(vectors), PQ_TRAIN, replace=False))]
+        sample = (vectors if len(vectors) <= PQ_TRAIN
+                  else vectors[np.sort(rng.choice(len(vectors), PQ_TRAIN, replace=False))])
         pq = faiss.ProductQuantizer(dim, PQ_M, PQ_BITS)
         pq.cp.seed = PQ_SEED  # the same corpus gives the same codebook
         pq.cp.niter = PQ_ITERATIONS
@@ -91,13 +93,13 @@ class TokenStore:
     def rows(self, index: np.ndarray) -> np.ndarray:
         """float32 vectors of the word pieces at ``index``."""
         picked = self.data[index]
-        return picked.astype(np.float32) if self.codec == F16 else self.codebook.decode(picked)
+        return picked.astype(np.float32) if self.codebook is None else self.codebook.decode(picked)  # None: F16
 
     def take(self, index: np.ndarray) -> "TokenStore":
         return TokenStore(self.codec, self.data[index], self.codebook)
 
     def files(self) -> dict[str, bytes]:
-        if self.codec == F16:
+        if self.codebook is None:  # F16 (__init__ holds the two together)
             return {"token_vectors.npy": _npy(self.data)}
         return {"token_codes.npy": _npy(self.data), "token_codebook.npy": _npy(self.codebook.centroids)}
 

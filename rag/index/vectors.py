@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,21 +61,21 @@ def make_vector_index(vectors: np.ndarray):
             index.add(vectors)
         return index
     nlist = ivf_lists(n)
-    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf: Any = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
     sample = min(n, nlist * TRAIN_POINTS_PER_LIST)
     rows = np.sort(np.random.default_rng(SEED).choice(n, sample, replace=False))
-    index.cp.seed = SEED
-    index.train(vectors[rows])
-    index.nprobe = ivf_nprobe(index.nlist, n)
-    index.add(vectors)
+    ivf.cp.seed = SEED
+    ivf.train(vectors[rows])
+    ivf.nprobe = ivf_nprobe(ivf.nlist, n)
+    ivf.add(vectors)
     # Lets reconstruct_all() return row i, which rebuilds use to reuse vectors.
-    index.make_direct_map()
-    return index
+    ivf.make_direct_map()
+    return ivf
 
 
 def describe(index) -> dict:
     """Parameters that shape search results, for the manifest."""
-    params = {"type": type(index).__name__}
+    params: dict[str, Any] = {"type": type(index).__name__}
     if hasattr(index, "nlist"):
         params.update(nlist=int(index.nlist), nprobe=int(index.nprobe))
     return params

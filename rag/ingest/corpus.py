@@ -154,13 +154,15 @@ def list_corpus(folder: Path) -> tuple[list[Path], list[Skipped]]:
             with os.scandir(current) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as err:
-            skipped.append(Skipped(valid_text(current.relative_to(folder).as_posix()), f"unreadable folder ({err.strerror})"))
+            skipped.append(Skipped(valid_text(current.relative_to(folder).as_posix()),
+                                   f"unreadable folder ({err.strerror})"))
             continue
         for entry in entries:
             seen += 1
             if seen > MAX_WALK_ENTRIES:
                 raise CorpusError(f"corpus folder {folder} holds more than {MAX_WALK_ENTRIES:,} files and folders; "
-                                  f"a corpus is a folder of documents (build from that folder: rag index --corpus FOLDER)")
+                                  "a corpus is a folder of documents "
+                                  "(build from that folder: rag index --corpus FOLDER)")
             if entry.name.startswith("."):
                 continue
             try:
@@ -218,7 +220,8 @@ def load_corpus(folder: str | Path) -> Corpus:
         inside = path.relative_to(folder).as_posix()
         shown = valid_text(inside)
         if doc_id in seen:  # two names that differ only in bytes that are not UTF-8
-            skipped.append(Skipped(shown, "same name as another file once bytes that are not UTF-8 are replaced; rename it"))
+            skipped.append(Skipped(shown,
+                                   "same name as another file once bytes that are not UTF-8 are replaced; rename it"))
             continue
         seen.add(doc_id)
         if has_invalid(inside):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import bisect
 import re
 
-
 from rag.types import TITLES, Document, Location
 
 # Lines that precede a headline in scraped essays: photo credits, rubrics,

@@ -177,6 +177,7 @@ class _Helper:
 
     def __init__(self):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self.proc: subprocess.Popen[bytes] | None
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", f"import rag.ingest.sentences as s; s._serve({os.getpid()})"],
@@ -186,7 +187,7 @@ class _Helper:
             self.proc = None
 
     def send(self, texts: Sequence[str]) -> bool:
-        if self.proc is None:
+        if self.proc is None or self.proc.stdin is None:
             return False
         try:
             self.proc.stdin.write(json.dumps(list(texts)).encode("utf-8") + b"\n")
@@ -198,6 +199,8 @@ class _Helper:
 
     def receive(self, texts: Sequence[str]) -> list[list[tuple[int, int]]] | None:
         """The helper's spans for ``texts``, or None (and the helper closed) if they are not sound."""
+        if self.proc is None or self.proc.stdout is None:
+            return None
         try:
             answer = json.loads(self.proc.stdout.readline())
             spans = [[(int(a), int(b)) for a, b in doc] for doc in answer]
@@ -214,7 +217,8 @@ class _Helper:
             try:
                 if kill:
                     raise OSError("not waited for")
-                proc.stdin.close()
+                if proc.stdin is not None:
+                    proc.stdin.close()
                 proc.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired):
                 proc.kill()
@@ -239,7 +243,7 @@ def _serve(parent: int | None = None) -> None:
     # 512-pattern cache holds; a larger cache saves recompiling them (~20 %).
     # Only here, in rag's own helper process, never in a caller's.
     if isinstance(getattr(re, "_MAXCACHE", None), int):
-        re._MAXCACHE = max(re._MAXCACHE, 8192)
+        re._MAXCACHE = max(re._MAXCACHE, 8192)  # type: ignore[attr-defined]  # private, checked above
     for line in sys.stdin.buffer:
         texts = json.loads(line)
         sys.stdout.write(json.dumps([split_sentences(t) for t in texts]) + "\n")

@@ -93,7 +93,8 @@ def headings_of(doc: Document, units: list[Unit]) -> list[int]:
     heading, or any heading that reads as its title) heads everything and so
     tells nothing apart: it is left out."""
     title = doc.blocks[0].start if doc.blocks and doc.blocks[0].kind in TITLES else None
-    out, stack = [], []  # stack: (level, unit index) of the open headings
+    out: list[int] = []
+    stack: list[tuple[int, int]] = []  # (level, unit index) of the open headings
     for i, unit in enumerate(units):
         if unit.kind in TITLES:
             level = unit.level or 1

@@ -40,10 +40,16 @@ class LocalStore:
         self.index = index
 
     def sentences(self, query: Query, k: int) -> np.ndarray:
-        return _top(query.dense, k)
+        return _top(_local(query.dense), k)
 
     def passages(self, query: Query, k: int) -> np.ndarray:
-        return np.union1d(_top(query.chunk_dense, k), _top(query.chunk_bm25, k))
+        return np.union1d(_top(_local(query.chunk_dense), k), _top(_local(query.chunk_bm25), k))
+
+
+def _local(scores: np.ndarray | None) -> np.ndarray:
+    if scores is None:
+        raise ValueError("the local store searches the scores the scorer computed; this query has none")
+    return scores
 
 
 def gather(store: CandidateStore, query: Query, layer, top_sentences: int = TOP_SENTENCES,

@@ -46,7 +46,7 @@ class FusionRetriever:
         chunk_scores = scores.chunk
         order = [int(i) for i in np.argsort(-chunk_scores, kind="stable") if np.isfinite(chunk_scores[i])]
         if form is not None and form.part:
-            layer = self.index.sentences
+            layer = self.index.layer
             first: list[int] = []
             for ids in ranked_parts(form.part, layer, self.index.documents, scores.score, form.each, form.documents):
                 first.extend(c for c in dict.fromkeys(layer.sentences[i].chunk_id for i in ids) if c not in first)

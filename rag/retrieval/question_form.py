@@ -135,7 +135,8 @@ class LazyMap(Mapping):
     """``make(value)`` for each key of ``source``, computed once, when first read."""
 
     def __init__(self, source: Mapping, make):
-        self.source, self.make, self.done = source, make, {}
+        self.source, self.make = source, make
+        self.done: dict = {}
 
     def __getitem__(self, key):
         if key not in self.done:
@@ -220,7 +221,7 @@ def without_name(text: str, doc_id: str, names: Mapping[str, frozenset[str]]) ->
     return stripped if len(content) >= 2 else None
 
 
-def read_question(text: str, documents: Mapping[str, Document] = {},  # noqa: B006 (read only)
+def read_question(text: str, documents: Mapping[str, Document] = {},
                   headers: Mapping[str, frozenset[str]] | None = None,
                   rules: frozenset[str] = RULES, names: Mapping[str, frozenset[str]] | None = None) -> QuestionForm:
     """The form of ``text`` (an already cleaned question) under ``rules``."""

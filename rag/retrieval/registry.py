@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 
 from rag.embed.base import Embedder
 from rag.index.load import Index
-from rag.retrieval import dense, bm25, hybrid, fusion  # noqa: F401, I001  (registration, in display order)
+
+# Imported for their registration, in the order `rag info` and the page list them.
+from rag.retrieval import dense, bm25, hybrid, fusion  # noqa: F401  # isort: skip
 from rag.retrieval.base import REGISTERED, Retriever, RetrieverSpec
 
 if TYPE_CHECKING:

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Sequence
 
-from rag.types import Position
-from rag.retrieval.base import Retriever
 from rag.index.load import Index
-from rag.types import Hit
+from rag.retrieval.base import Retriever
+from rag.types import Hit, Position
 
 
 def _renumber(hits: list[Hit]) -> list[Hit]:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, cast
 
 import numpy as np
 
@@ -168,6 +168,10 @@ class SentenceScorer:
         self.context = (self.layer.prev_id, np.where(self.layer.heading_of >= 0, self.layer.heading_of,
                                                      np.arange(n)))
         self.evidence = lru_cache(maxsize=32)(self._evidence)
+        # Cached per scorer: lru_cache on the methods would be one cache for the class,
+        # holding every scorer (and its index) it ever saw alive.
+        self._header = lru_cache(maxsize=4096)(self._header_of)
+        self.thesis_of = lru_cache(maxsize=4096)(self._thesis_of)
         # Where candidates are searched (rag.retrieval.candidates): the index's own store.
         self.store = open_store(index)
 
@@ -185,8 +189,7 @@ class SentenceScorer:
     def sentence_doc(self) -> np.ndarray:
         return np.array([s.doc_id for s in self.layer.sentences], dtype=object)
 
-    @lru_cache(maxsize=4096)
-    def _header(self, doc_id: str) -> tuple[int, ...]:
+    def _header_of(self, doc_id: str) -> tuple[int, ...]:
         return tuple(header_of(self.layer, self.index.documents[doc_id]))
 
     def header_ids(self, doc_ids: Iterable[str]) -> np.ndarray:
@@ -199,8 +202,7 @@ class SentenceScorer:
         """Every document's header lines (fitting reads them all; a question reads its documents')."""
         return self.header_ids(self.index.documents)
 
-    @lru_cache(maxsize=4096)
-    def thesis_of(self, doc_id: str) -> dict[str, np.ndarray]:
+    def _thesis_of(self, doc_id: str) -> dict[str, np.ndarray]:
         from rag.retrieval.thesis import thesis_evidence
 
         return thesis_evidence(self.layer, self.index.documents, doc_id, set(self._header(doc_id)))
@@ -277,8 +279,8 @@ class SentenceScorer:
         f["with_prev"][ids] = layer.neighbour_vectors(ids, "prev") @ q
         f["with_next"][ids] = layer.neighbour_vectors(ids, "next") @ q
         chunks = self.sentence_chunk[ids]
-        f["chunk_dense"][ids] = evidence.chunk_dense[chunks]
-        f["chunk_bm25"][ids] = evidence.chunk_bm25[chunks]
+        f["chunk_dense"][ids] = cast(np.ndarray, evidence.chunk_dense)[chunks]  # both set by _evidence
+        f["chunk_bm25"][ids] = cast(np.ndarray, evidence.chunk_bm25)[chunks]
         f["hubness"][ids] = layer.hubness[ids]
         idf = evidence.term_idf
         if idf.size:
@@ -313,8 +315,8 @@ class SentenceScorer:
         predecessor answers."""
         w, wq = self.weights, self.quote_weights
         z = {name: evidence.z(name) for name in EVIDENCE}
-        score = sum(w[name] * z[name] for name in EVIDENCE)
-        quote = sum(wq[name] * z[name] for name in QUOTE_EVIDENCE)
+        score = cast(np.ndarray, sum(w[name] * z[name] for name in EVIDENCE))
+        quote = cast(np.ndarray, sum(wq[name] * z[name] for name in QUOTE_EVIDENCE))
         score, quote = self._with_form(score, evidence, form), self._with_form(quote, evidence, form)
         score = np.where(np.isnan(score), -np.inf, score).astype(np.float32)
         quote = np.where(np.isnan(quote), -np.inf, quote).astype(np.float32)

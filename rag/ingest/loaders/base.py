@@ -38,8 +38,16 @@ class Parsed:
 
 
 class Loader(Protocol):
-    kind: str  # what people call the type: "PDF", "HTML", ...
-    suffixes: tuple[str, ...]  # lower case, with the dot
+    # Read-only (a class attribute satisfies them): ``suffixes = (".pdf",)`` is a tuple[str, ...].
+    @property
+    def kind(self) -> str:
+        """What people call the type: "PDF", "HTML", ..."""
+        ...
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """Lower case, with the dot."""
+        ...
 
     def load(self, data: bytes) -> Parsed:
         """Reading text of ``data``; raises LoadError when it is not a readable file of this kind."""

@@ -29,8 +29,8 @@ from rag.types import CODE, CONTENTS, HEADING, QUESTION, REFERENCE, TITLES, Bloc
 _LEADER = re.compile(r"(?:\.\s?){4,}\s*[\divxlcdm]{1,6}\s*$|\u2026\s*\d{1,4}\s*$", re.I)
 _CONTENTS_TITLE = re.compile(r"^\s*(table of contents|contents|inhalt|sommaire|(.*\s)?index)\s*$", re.I)
 _REFERENCES_TITLE = re.compile(
-    r"^\s*([\dIVX]+\.?\s+|appendix\s+\w+\.?\s+)?(references|bibliography|works cited|literature cited|literature|citations|"
-    r"further reading)\s*$", re.I)
+    r"^\s*([\dIVX]+\.?\s+|appendix\s+\w+\.?\s+)?"
+    r"(references|bibliography|works cited|literature cited|literature|citations|further reading)\s*$", re.I)
 # A numbered section title as contents lists them: "5.6 Why do I get …  18".
 _NUMBERED_ENTRY = re.compile(r"^\s*([A-Z]|\d+)(\.\d+)*\.?\s+\S.*\s(\d{1,4}|[ivxlcdm]{1,6})\s*$")
 # Permalink glyphs documentation generators put after headings (Sphinx's ¶, #, §).
@@ -112,12 +112,13 @@ def assemble_pages(pages: list[list[Piece]], join=None) -> tuple[str, tuple[Bloc
     starts at that piece's first character after the join; a page with no
     text starts where the next text does."""
     flat = mark_sections([piece for page in pages for piece in page])
-    builder, starts, at = Builder(), [], 0
+    builder, at = Builder(), 0
+    starts: list[int | None] = []
     for page in pages:
         pieces, at = flat[at:at + len(page)], at + len(page)
         before = builder.length
         starts.append(None)
-        for k, piece in enumerate(pieces):
+        for _k, piece in enumerate(pieces):
             count = len(builder.blocks)
             builder.add(piece, join)
             if starts[-1] is None and builder.length != before:
@@ -134,7 +135,7 @@ def assemble_pages(pages: list[list[Piece]], join=None) -> tuple[str, tuple[Bloc
 
 
 def is_contents_line(text: str) -> bool:
-    return bool(_LEADER.search(text)) or "\t" in text.strip() and bool(re.search(r"\t\s*\d{1,4}\s*$", text))
+    return bool(_LEADER.search(text)) or ("\t" in text.strip() and bool(re.search(r"\t\s*\d{1,4}\s*$", text)))
 
 
 def mark_sections(pieces: list[Piece]) -> list[Piece]:

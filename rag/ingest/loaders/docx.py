@@ -17,7 +17,6 @@ from rag.ingest.loaders.blocks import Piece, build, question_kind
 from rag.ingest.loaders.reflow import clean_inline
 from rag.types import CAPTION, CODE, HEADING, ITEM, PARAGRAPH, TABLE
 
-
 _HEADING = re.compile(r"^heading\s*([1-9])$", re.I)
 _CODE_STYLES = ("source code", "code", "html preformatted", "plain text", "macro text")
 

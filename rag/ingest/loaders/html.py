@@ -10,7 +10,7 @@ the article's own photo caption, credit and dateline, which readers ask
 about ("Who took the photo?", "When was it published?"), so those are read
 back from the article element itself: the lines between its start and its
 first paragraph of prose. Nothing outside that element is ever read. Why
-trafilatura and not selectolax: README, "Choice of libraries".
+trafilatura and not selectolax: docs/documents.md, "Choice of libraries".
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def _article_header(tree, first_prose: str) -> list[str]:
                           or a.get("role") in ("main", "article")), None)
         if container is None:
             return []
-        header = []
+        header: list[str] = []
         for text, only_links in _dom_blocks(container):
             if text == first_prose:
                 return header

@@ -7,7 +7,7 @@ short line that ends a sentence. Lines repeated at the same height at the top
 or bottom of most pages (running headers, footers) and page numbers are not
 reading text. A paragraph split by a page break is joined again, and the page
 offsets (``Parsed.pages``) point into it. Why PDFium and not pypdf or
-pdfplumber: README, "Choice of libraries".
+pdfplumber: docs/documents.md, "Choice of libraries".
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def read_lines(data: bytes) -> tuple[list[PageLines], dict]:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as err:
-        reason = "it is encrypted (needs a password)" if "password" in str(err).lower() else "it is damaged or not a PDF"
+        encrypted = "password" in str(err).lower()
+        reason = "it is encrypted (needs a password)" if encrypted else "it is damaged or not a PDF"
         raise LoadError(f"cannot be read as PDF: {reason}") from None
     try:
         if len(pdf) > MAX_PAGES:

@@ -23,9 +23,9 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from rag.ingest.loaders.base import LoadError, Parsed
 from rag.ingest.loaders.blocks import Piece, assemble_pages, is_contents_line
 from rag.ingest.loaders.reflow import Words, clean_inline, join_lines
-from rag.ingest.loaders.base import LoadError, Parsed
 from rag.types import CODE, HEADING, PARAGRAPH
 
 # Furniture is looked for among this many lines at the top and the bottom of
@@ -81,7 +81,7 @@ def _furniture_key(line: Line) -> str:
 def _number_offset(pages: list[PageLines]) -> int | None:
     """How printed page numbers relate to positions (printed = index + offset),
     when edge lines on enough pages agree; None when they do not."""
-    offsets = Counter()
+    offsets: Counter[int] = Counter()
     for p, page in enumerate(pages):
         seen = set()
         for i in _edge_lines(page):
@@ -198,7 +198,7 @@ def _continues(previous: list[Line] | None, first: Line) -> bool:
 
 
 def _body_size(pages: list[list[Line]]) -> float:
-    sizes = Counter()
+    sizes: Counter[float] = Counter()
     for lines in pages:
         for line in lines:
             sizes[line.size] += len(line.text)
@@ -271,9 +271,11 @@ def from_lines(pages: list[PageLines], title: str = "") -> Parsed:
     typed = [_merge_headings([(_kind(g, body), g) for g in _paragraphs(lines, leading)]) for lines in kept]
     notes = [_paragraphs(foot, leading) for _, foot in split]
     levels = _levels([item for page in typed for item in page], body)
-    out, previous, pending = [], None, []
+    out: list[list[Piece]] = []
+    pending: list[Piece] = []
+    previous = None
     for groups, page_notes in zip(typed, notes):
-        page_pieces = []
+        page_pieces: list[Piece] = []
         if pending and not (groups and groups[0][0] == PARAGRAPH and _continues(previous, groups[0][1][0])):
             out[-1].extend(pending)  # nothing carries on: the notes end their own page
             pending = []

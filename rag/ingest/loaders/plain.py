@@ -116,7 +116,7 @@ def _is_heading_line(line: Line, width: int, alone: bool = True) -> bool:
     body = line.body
     if not alone or len(body) > HEADING_MAX or _STOP.search(body) or not re.search(r"[^\W\d_]", body):
         return False
-    if _CODE_CHARS.search(body) or _MARKER.match(body) and not _NUMBERED.match(body):
+    if _CODE_CHARS.search(body) or (_MARKER.match(body) and not _NUMBERED.match(body)):
         return False
     letters = [c for c in body if c.isalpha()]
     capitals = bool(letters) and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
@@ -173,7 +173,8 @@ def wrapped_pieces(groups: list[list[Line]], width: int) -> list[Piece]:
         if all(ln.indent >= 8 and _is_heading_line(ln, width) for ln in group):
             pieces.append(Piece(HEADING, _joined(group), 1))  # a centred title over several lines
             continue
-        if rest and rest[0].indent > first.indent and first.indent <= prose_indent + 2 and len(first.body) <= min(HEADING_MAX, 0.7 * width) \
+        if rest and rest[0].indent > first.indent and first.indent <= prose_indent + 2 \
+                and len(first.body) <= min(HEADING_MAX, 0.7 * width) \
                 and not _MARKER.match(first.text) and not _ANSWER.match(first.text) \
                 and not _STOP.search(first.body.rstrip('"”')):
             # A term on its own line, its definition indented under it.

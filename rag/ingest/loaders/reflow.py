@@ -42,7 +42,8 @@ class Words:
 
     @classmethod
     def of(cls, lines: list[str]) -> "Words":
-        plain, hyphenated = set(), set()
+        plain: set[str] = set()
+        hyphenated: set[str] = set()
         for line in lines:
             for word in _WORD.findall(line):
                 (hyphenated if "-" in word or "‐" in word else plain).add(word.lower())

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from rag.ingest.loaders.base import LoadError, Parsed
-from rag.types import Block
 from rag.ingest.loaders.limits import Limits
+from rag.types import Block
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 CHILD_MODULE = "rag.ingest.loaders.sandbox"  # a test points this at a child that hangs

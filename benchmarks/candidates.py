@@ -63,11 +63,26 @@ def main(argv=None) -> dict:
             quote = np.where(rag.index.sentences.quotable, scores.quote, -np.inf)
             same_quote += int(np.argmax(quote)) == best
         n = len(claims)
-        result[f"{top_s}/{top_p}"] = {"top1": same1 / n, "top5": same5 / n, "quote": same_quote / n,
-                                      "scored_median": float(np.median(sizes))}
+        result[f"{top_s}/{top_p}"] = {
+            "top1": same1 / n,
+            "top5": same5 / n,
+            "quote": same_quote / n,
+            "scored_median": float(np.median(sizes)),
+        }
         rows.append([top_s, top_p, same1 / n, same5 / n, same_quote / n, float(np.median(sizes))])
-    print(table(rows, ["sentences", "passages", "top passage same", "top 5 shared", "first quotation same",
-                       "sentences scored (median)"]))
+    print(
+        table(
+            rows,
+            [
+                "sentences",
+                "passages",
+                "top passage same",
+                "top 5 shared",
+                "first quotation same",
+                "sentences scored (median)",
+            ],
+        )
+    )
     write_json("candidates", {"docs": args.docs, "claims": len(claims), "grid": result})
     return result
 

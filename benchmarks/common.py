@@ -36,15 +36,28 @@ def machine() -> dict:
     with contextlib.suppress(OSError, ValueError):
         mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
     versions = {}
-    for name in ("torch", "sentence-transformers", "onnxruntime", "faiss-cpu", "bm25s", "langchain-community",
-                 "langchain-huggingface", "numpy"):
+    for name in (
+        "torch",
+        "sentence-transformers",
+        "onnxruntime",
+        "faiss-cpu",
+        "bm25s",
+        "langchain-community",
+        "langchain-huggingface",
+        "numpy",
+    ):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "memory_mib": mem, "python": platform.python_version(),
-        "platform": platform.platform(), "loadavg_at_start": os.getloadavg(), "versions": versions,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_mib": mem,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_at_start": os.getloadavg(),
+        "versions": versions,
         "command": " ".join([Path(sys.executable).name, "-m", "benchmarks", *sys.argv[1:]]),
     }
 

@@ -63,8 +63,7 @@ def measure_warm(index_dir: str, queries: list[str]) -> dict:
         start = time.perf_counter()
         rag.ask(q)
         times.append(time.perf_counter() - start)
-    return {"p50_ms": pct([t * 1000 for t in times], 50), "p95_ms": pct([t * 1000 for t in times], 95),
-            "n": len(times)}
+    return {"p50_ms": pct([t * 1000 for t in times], 50), "p95_ms": pct([t * 1000 for t in times], 95), "n": len(times)}
 
 
 def cold(index_dir: Path, question: str, runs: int = 3) -> dict:
@@ -83,21 +82,27 @@ def build(corpus: Path, index_dir: Path) -> dict:
     if index_dir.exists():
         shutil.rmtree(index_dir)
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    wall, peak, code, out = run_child(["-m", "rag.cli", "index", "--quiet", "--corpus", str(corpus),
-                                       "--index", str(index_dir)], env=env)
+    wall, peak, code, out = run_child(
+        ["-m", "rag.cli", "index", "--quiet", "--corpus", str(corpus), "--index", str(index_dir)], env=env
+    )
     if code != 0:
         raise SystemExit(f"rag index failed: {out[-600:]}")
     manifest = json.loads((_generation(index_dir) / "manifest.json").read_text())
-    return {"seconds": wall, "peak_mib": peak, "chunks": manifest["counts"]["chunks"],
-            "mb": folder_mb(_generation(index_dir)),
-            "files_mb": {k: v["bytes"] / 1e6 for k, v in manifest["files"].items()}}
+    return {
+        "seconds": wall,
+        "peak_mib": peak,
+        "chunks": manifest["counts"]["chunks"],
+        "mb": folder_mb(_generation(index_dir)),
+        "files_mb": {k: v["bytes"] / 1e6 for k, v in manifest["files"].items()},
+    }
 
 
 def peer(corpus: Path, store: Path, queries: list[str], question: str) -> dict:
     """The LangChain pipeline, in a child process of its own for build and warm queries."""
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    _wall, peak, code, out = run_child(["-m", "benchmarks.corpus_scale", "--peer-child", str(corpus), str(store),
-                                       json.dumps(queries)], env=env)
+    _wall, peak, code, out = run_child(
+        ["-m", "benchmarks.corpus_scale", "--peer-child", str(corpus), str(store), json.dumps(queries)], env=env
+    )
     if code != 0:
         raise SystemExit(f"peer failed: {out[-600:]}")
     result = json.loads(out.strip().splitlines()[-1])
@@ -105,8 +110,9 @@ def peer(corpus: Path, store: Path, queries: list[str], question: str) -> dict:
 
     colds = []
     for _ in range(3):
-        w, _p, c, o = run_child([str(ROOT / "benchmarks" / "peer_cold.py"), str(store), str(bundled_model_path()),
-                                question], env=env)
+        w, _p, c, o = run_child(
+            [str(ROOT / "benchmarks" / "peer_cold.py"), str(store), str(bundled_model_path()), question], env=env
+        )
         if c != 0:
             raise SystemExit(f"peer cold failed: {o[-400:]}")
         colds.append(w)
@@ -124,8 +130,11 @@ def peer_child(corpus: str, store: str, queries: list[str]) -> None:
     start = time.perf_counter()
     splitter = RecursiveCharacterTextSplitter(chunk_size=1200, chunk_overlap=200)
     texts = [t for p in sorted(Path(corpus).glob("*.txt")) for t in splitter.split_text(p.read_text())]
-    embeddings = HuggingFaceEmbeddings(model_name=str(bundled_model_path()), model_kwargs={"device": "cpu"},
-                                       encode_kwargs={"normalize_embeddings": True})
+    embeddings = HuggingFaceEmbeddings(
+        model_name=str(bundled_model_path()),
+        model_kwargs={"device": "cpu"},
+        encode_kwargs={"normalize_embeddings": True},
+    )
     db = FAISS.from_texts(texts, embeddings)
     db.save_local(store)
     built = time.perf_counter() - start
@@ -144,8 +153,9 @@ def warm_child(index_dir: str, queries: list[str]) -> None:
 
 def warm(index_dir: Path, queries: list[str]) -> dict:
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    _wall, peak, code, out = run_child(["-m", "benchmarks.corpus_scale", "--warm-child", str(index_dir),
-                                       json.dumps(queries)], env=env)
+    _wall, peak, code, out = run_child(
+        ["-m", "benchmarks.corpus_scale", "--warm-child", str(index_dir), json.dumps(queries)], env=env
+    )
     if code != 0:
         raise SystemExit(f"warm run failed: {out[-600:]}")
     result = json.loads(out.strip().splitlines()[-1])
@@ -200,12 +210,24 @@ def main(argv=None) -> dict:
     WORK.mkdir(parents=True, exist_ok=True)
     essays_index = WORK / "essays-index"
     essays = build(ROOT / "corpus", essays_index)
-    essays.update(text_mb=folder_mb(ROOT / "corpus"), warm=warm(essays_index, queries),
-                  cold=cold(essays_index, essays_q))
+    essays.update(
+        text_mb=folder_mb(ROOT / "corpus"), warm=warm(essays_index, queries), cold=cold(essays_index, essays_q)
+    )
     result["essays"] = essays
-    rows = [["essays", f"{essays['text_mb']:.3f}", essays["seconds"], essays["mb"] / essays["text_mb"],
-             essays["warm"]["p50_ms"], essays["warm"]["p95_ms"], essays["cold"]["median_s"], essays["peak_mib"], "",
-             ""]]
+    rows = [
+        [
+            "essays",
+            f"{essays['text_mb']:.3f}",
+            essays["seconds"],
+            essays["mb"] / essays["text_mb"],
+            essays["warm"]["p50_ms"],
+            essays["warm"]["p95_ms"],
+            essays["cold"]["median_s"],
+            essays["peak_mib"],
+            "",
+            "",
+        ]
+    ]
     peer_sizes = {int(s) for s in args.peer.split(",") if s}
     for size in [int(s) for s in args.sizes.split(",") if s]:
         corpus, index_dir = WORK / f"corpus-{size}", WORK / f"index-{size}"
@@ -218,25 +240,54 @@ def main(argv=None) -> dict:
         if size in peer_sizes:
             row["peer"] = peer(corpus, WORK / f"peer-{size}", queries, question)
         result["sizes"][size] = row
-        rows.append([size, f"{mb:.2f}", row["seconds"], row["mb"] / mb, row["warm"]["p50_ms"], row["warm"]["p95_ms"],
-                     row["cold"]["median_s"], row["peak_mib"],
-                     f"{row['warm']['p50_ms'] / row['essays_warm']['p50_ms']:.2f}",
-                     f"{row['cold']['median_s'] / row['essays_cold']['median_s']:.2f}"])
+        rows.append(
+            [
+                size,
+                f"{mb:.2f}",
+                row["seconds"],
+                row["mb"] / mb,
+                row["warm"]["p50_ms"],
+                row["warm"]["p95_ms"],
+                row["cold"]["median_s"],
+                row["peak_mib"],
+                f"{row['warm']['p50_ms'] / row['essays_warm']['p50_ms']:.2f}",
+                f"{row['cold']['median_s'] / row['essays_cold']['median_s']:.2f}",
+            ]
+        )
         write_json("corpus_scale", result)
-    print(table(rows, ["corpus", "text MB", "build s", "index MB/MB", "warm p50 ms", "warm p95 ms", "cold s",
-                       "build peak MiB", "warm / essays", "cold / essays"]))
+    print(
+        table(
+            rows,
+            [
+                "corpus",
+                "text MB",
+                "build s",
+                "index MB/MB",
+                "warm p50 ms",
+                "warm p95 ms",
+                "cold s",
+                "build peak MiB",
+                "warm / essays",
+                "cold / essays",
+            ],
+        )
+    )
     for size, row in result["sizes"].items():
         if "peer" in row:
             p = row["peer"]
-            print(f"\npeer at {size}: build {p['build_s']:.1f} s ({p['chunks']} chunks; rag {row['seconds']:.1f} s, "
-                  f"{row['seconds'] / p['build_s']:.2f}x), warm p50 {p['warm_p50_ms']:.1f} ms "
-                  f"(rag ask {row['warm']['p50_ms'] / p['warm_p50_ms']:.2f}x), cold {p['cold_s']:.2f} s "
-                  f"(rag {row['cold']['median_s'] / p['cold_s']:.2f}x)")
+            print(
+                f"\npeer at {size}: build {p['build_s']:.1f} s ({p['chunks']} chunks; rag {row['seconds']:.1f} s, "
+                f"{row['seconds'] / p['build_s']:.2f}x), warm p50 {p['warm_p50_ms']:.1f} ms "
+                f"(rag ask {row['warm']['p50_ms'] / p['warm_p50_ms']:.2f}x), cold {p['cold_s']:.2f} s "
+                f"(rag {row['cold']['median_s'] / p['cold_s']:.2f}x)"
+            )
     if args.ndcg:
         biggest = max(int(s) for s in args.sizes.split(",") if s)
         result["scifact"] = ndcg(WORK / f"index-{biggest}")
-        print(f"\nSciFact test over {biggest:,} abstracts, the default pipeline (all-mpnet-base-v2, fusion): "
-              f"{json.dumps(result['scifact']['metrics'])}")
+        print(
+            f"\nSciFact test over {biggest:,} abstracts, the default pipeline (all-mpnet-base-v2, fusion): "
+            f"{json.dumps(result['scifact']['metrics'])}"
+        )
     write_json("corpus_scale", result)
     return result
 

@@ -108,8 +108,10 @@ def main(argv: list[str] | None = None) -> None:
         "encoder_ms": {k: (None if v is None else round(v, 2)) for k, v in encoders.items()},
     }
     print(f"streaming bf16: {result['stream_gb_s']['1']} GB/s on 1 thread, {result['stream_gb_s']['2']} GB/s on 2")
-    print(f"mpnet's 48 products, {ROWS} rows, {result['weight_mb']} MB of weights: {products:.2f} ms "
-          f"= {result['mpnet_products_gb_s']} GB/s, {result['mpnet_products_gflops']} GFLOP/s")
+    print(
+        f"mpnet's 48 products, {ROWS} rows, {result['weight_mb']} MB of weights: {products:.2f} ms "
+        f"= {result['mpnet_products_gb_s']} GB/s, {result['mpnet_products_gflops']} GFLOP/s"
+    )
     print(f"the same kernel at 1,024 rows (compute-bound): {result['peak_gflops_1024_rows']} GFLOP/s")
     for key, ms in result["encoder_ms"].items():
         print(f"{key} whole encoder ({ROWS} word pieces): " + ("no bf16 path here" if ms is None else f"{ms} ms"))

@@ -42,9 +42,10 @@ from tests.documents import PAGE_HEADER, essay_pdf  # noqa: E402
 
 # ------------------------------------------------------------------ HTML
 
+
 def _shingles(text: str, n: int = 4) -> Counter:
     words = re.findall(r"\w+", text.lower())
-    return Counter(tuple(words[i:i + n]) for i in range(max(1, len(words) - n + 1)))
+    return Counter(tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1)))
 
 
 def _prf(true: str, pred: str) -> tuple[float, float, float]:
@@ -75,8 +76,8 @@ def html_figures(aeb: Path) -> None:
     truth = json.loads((aeb / "ground-truth.json").read_text())
     readers = {
         "trafilatura (defaults)": lambda h: trafilatura.extract(h, include_comments=False) or "",
-        "trafilatura (favor_precision)": lambda h: trafilatura.extract(h, include_comments=False,
-                                                                       favor_precision=True) or "",
+        "trafilatura (favor_precision)": lambda h: trafilatura.extract(h, include_comments=False, favor_precision=True)
+        or "",
         "selectolax <article>/<main>": _selectolax,
         "rag (trafilatura + article header)": lambda h: parse_html(h).text,
     }
@@ -98,6 +99,7 @@ def html_figures(aeb: Path) -> None:
 
 # ------------------------------------------------------------------ PDF
 
+
 def _pdfplumber_lines(data: bytes):
     import io
 
@@ -106,9 +108,18 @@ def _pdfplumber_lines(data: bytes):
     pages = []
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         for page in pdf.pages:
-            lines = [Line(ln["text"], ln["x0"], ln["top"], ln["x1"], ln["bottom"],
-                          round(statistics.median(c["size"] for c in ln["chars"]), 1))
-                     for ln in page.extract_text_lines(return_chars=True) if ln["text"].strip()]
+            lines = [
+                Line(
+                    ln["text"],
+                    ln["x0"],
+                    ln["top"],
+                    ln["x1"],
+                    ln["bottom"],
+                    round(statistics.median(c["size"] for c in ln["chars"]), 1),
+                )
+                for ln in page.extract_text_lines(return_chars=True)
+                if ln["text"].strip()
+            ]
             pages.append(PageLines(tuple(lines), float(page.height)))
         title = (pdf.metadata or {}).get("Title", "")
     return from_lines(pages, title)
@@ -142,7 +153,7 @@ def _pypdf_text(data: bytes):
 
 
 def _outcome(read, path: Path) -> str:
-    """"text", "none" (no text layer, or a password needed: nothing to read), or "error"."""
+    """ "text", "none" (no text layer, or a password needed: nothing to read), or "error"."""
     try:
         return "text" if read(path.read_bytes()).strip() else "none"
     except Exception as err:
@@ -152,15 +163,27 @@ def _outcome(read, path: Path) -> str:
 def pdf_figures(pdfs: Path | None) -> None:
     from rag.ingest.loaders.pdf import parse_pdf
 
-    readers = {"PDFium (pypdfium2)": lambda d: parse_pdf(d).text, "pdfplumber": lambda d: _pdfplumber_lines(d).text,
-               "pypdf (text only)": _pypdf_text}
-    gold = [a for line in (ROOT / "eval" / "essays_qa.jsonl").read_text().splitlines() if line.strip()
-            for a in json.loads(line)["answers"]]
+    readers = {
+        "PDFium (pypdfium2)": lambda d: parse_pdf(d).text,
+        "pdfplumber": lambda d: _pdfplumber_lines(d).text,
+        "pypdf (text only)": _pypdf_text,
+    }
+    gold = [
+        a
+        for line in (ROOT / "eval" / "essays_qa.jsonl").read_text().splitlines()
+        if line.strip()
+        for a in json.loads(line)["answers"]
+    ]
     with tempfile.TemporaryDirectory() as tmp:
-        made = [essay_pdf(p.read_text(encoding="utf-8"), Path(tmp) / f"{p.stem}.pdf")
-                for p in sorted((ROOT / "corpus").glob("*.txt"))]
-        long = essay_pdf((ROOT / "corpus" / "putin-needs-an-off-ramp.txt").read_text(encoding="utf-8"),
-                         Path(tmp) / "long.pdf", pages_at_least=50)
+        made = [
+            essay_pdf(p.read_text(encoding="utf-8"), Path(tmp) / f"{p.stem}.pdf")
+            for p in sorted((ROOT / "corpus").glob("*.txt"))
+        ]
+        long = essay_pdf(
+            (ROOT / "corpus" / "putin-needs-an-off-ramp.txt").read_text(encoding="utf-8"),
+            Path(tmp) / "long.pdf",
+            pages_at_least=50,
+        )
         print(f"PDF: the essays typeset with running headers and page footers; {len(gold)} gold answers")
         for name, read in readers.items():
             text = "\n".join(read(p.read_bytes()) for p in made)
@@ -169,12 +192,16 @@ def pdf_figures(pdfs: Path | None) -> None:
             start = time.perf_counter()
             read(long.read_bytes())
             seconds = time.perf_counter() - start
-            line = f"  {name:20} gold answers verbatim {found}/{len(gold)}  header/footer lines leaked {leaked}  " \
-                   f"50 pages {seconds:.2f} s"
+            line = (
+                f"  {name:20} gold answers verbatim {found}/{len(gold)}  header/footer lines leaked {leaked}  "
+                f"50 pages {seconds:.2f} s"
+            )
             if pdfs:
                 outcomes = Counter(_outcome(read, f) for f in sorted(pdfs.rglob("*.pdf")))
-                line += f"  {pdfs.name}: text from {outcomes['text']}, none or locked {outcomes['none']}, " \
-                        f"error {outcomes['error']}"
+                line += (
+                    f"  {pdfs.name}: text from {outcomes['text']}, none or locked {outcomes['none']}, "
+                    f"error {outcomes['error']}"
+                )
             print(line)
 
 

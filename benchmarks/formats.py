@@ -60,8 +60,13 @@ def make_corpora(out: Path) -> dict[str, Path]:
 
 
 def furniture_in(result) -> list[str]:
-    return [f"{q.qid}: {junk!r}" for q in result.questions for quote in q.quotes for junk in FURNITURE
-            if junk in quote["text"]]
+    return [
+        f"{q.qid}: {junk!r}"
+        for q in result.questions
+        for quote in q.quotes
+        for junk in FURNITURE
+        if junk in quote["text"]
+    ]
 
 
 def score(folders: dict[str, Path], out: Path, embedder) -> dict[str, dict]:
@@ -76,9 +81,11 @@ def score(folders: dict[str, Path], out: Path, embedder) -> dict[str, dict]:
         rag = Rag.open(index_dir, embedder)
         items = load_qa(QA, rag.index.documents)  # every gold answer must be verbatim in the reading text
         result = evaluate(rag, items, qa_label(QA), DEFAULT_RETRIEVER, DEFAULT_K)
-        rows[kind] = {**{m: round(v, 3) for m, v in result.metrics.items()},
-                      "furniture_in_quotes": furniture_in(result),
-                      "chars": sum(len(d.text) for d in rag.index.documents.values())}
+        rows[kind] = {
+            **{m: round(v, 3) for m, v in result.metrics.items()},
+            "furniture_in_quotes": furniture_in(result),
+            "chars": sum(len(d.text) for d in rag.index.documents.values()),
+        }
     return rows
 
 
@@ -95,8 +102,13 @@ def long_pdf(out: Path, pages: int, embedder) -> dict:
     files_before = json.loads((index_dir / "manifest.json").read_text())["files"]
     steps: list[str] = []
     start = time.perf_counter()
-    report = add_files(index_dir, [Incoming(path.name, path)], embedder, progress=True,
-                       on_file=lambda n, total, name: steps.append(f"reading {name} ({n}/{total})"))
+    report = add_files(
+        index_dir,
+        [Incoming(path.name, path)],
+        embedder,
+        progress=True,
+        on_file=lambda n, total, name: steps.append(f"reading {name} ({n}/{total})"),
+    )
     added_s = time.perf_counter() - start
     rag = Rag.open(index_dir, embedder)
     doc_id = report.added[0]
@@ -104,16 +116,24 @@ def long_pdf(out: Path, pages: int, embedder) -> dict:
     cited = []
     for question in DEEP_QUESTIONS:
         answer = rag.ask(question)
-        cited += [f"{question} → [{q.n}] {q.doc_id} {location(rag.index.documents[q.doc_id], q.start).label()}"
-                  for q in answer.quotes if q.doc_id == doc_id]
+        cited += [
+            f"{question} → [{q.n}] {q.doc_id} {location(rag.index.documents[q.doc_id], q.start).label()}"
+            for q in answer.quotes
+            if q.doc_id == doc_id
+        ]
     remove_documents(index_dir, [doc_id], embedder)
     after = load_index(index_dir)
     return {
-        "pdf_pages": len(doc.pages), "pdf_bytes": path.stat().st_size, "chars": len(doc.text),
-        "add_seconds": round(added_s, 1), "embedded_chunks": report.build.embedded,
+        "pdf_pages": len(doc.pages),
+        "pdf_bytes": path.stat().st_size,
+        "chars": len(doc.text),
+        "add_seconds": round(added_s, 1),
+        "embedded_chunks": report.build.embedded,
         "reused_chunks": report.build.reused,
-        "progress_steps": steps, "citations_in_the_pdf": cited,
-        "fingerprint_before": before[:16], "fingerprint_after_remove": after.fingerprint[:16],
+        "progress_steps": steps,
+        "citations_in_the_pdf": cited,
+        "fingerprint_before": before[:16],
+        "fingerprint_after_remove": after.fingerprint[:16],
         "same_fingerprint": after.fingerprint == before,
         "same_files": json.loads((index_dir / "manifest.json").read_text())["files"] == files_before,
     }
@@ -132,9 +152,11 @@ def main(argv: list[str]) -> None:
     rows = score(folders, out, embedder)
     print("corpus  hit@1  mrr@10  quote_hit  abstain_rate  verbatim_rate  furniture in quotes")
     for kind, row in rows.items():
-        print(f"{kind:6}  {row['hit@1']:.3f}  {row['mrr@10']:.3f}   {row['quote_hit']:.3f}      "
-              f"{row['abstain_rate']:.3f}         {row['verbatim_rate']:.3f}          "
-              f"{len(row['furniture_in_quotes'])}")
+        print(
+            f"{kind:6}  {row['hit@1']:.3f}  {row['mrr@10']:.3f}   {row['quote_hit']:.3f}      "
+            f"{row['abstain_rate']:.3f}         {row['verbatim_rate']:.3f}          "
+            f"{len(row['furniture_in_quotes'])}"
+        )
     for kind in ("html", "pdf"):
         gap = rows["txt"]["hit@1"] - rows[kind]["hit@1"]
         print(f"{kind}: hit@1 {gap:+.3f} below .txt ({'within' if gap <= 0.03 else 'NOT within'} 0.03)")

@@ -36,10 +36,17 @@ def main(argv=None) -> dict:
     model.embed_query("warm up")
 
     def build(force=False):
-        seconds, (index, report) = timed(build_index, load_corpus(corpus_dir), index_dir, model, ChunkSettings(),
-                                         force=force)
-        return {"seconds": seconds, "chunks": report.chunks, "embedded": report.embedded, "reused": report.reused,
-                "vectors": index.manifest["store"]["vectors"], "manifest_documents": len(index.manifest["documents"])}
+        seconds, (index, report) = timed(
+            build_index, load_corpus(corpus_dir), index_dir, model, ChunkSettings(), force=force
+        )
+        return {
+            "seconds": seconds,
+            "chunks": report.chunks,
+            "embedded": report.embedded,
+            "reused": report.reused,
+            "vectors": index.manifest["store"]["vectors"],
+            "manifest_documents": len(index.manifest["documents"]),
+        }
 
     steps = {"first build": build()}
     steps["no change"] = build()
@@ -51,8 +58,15 @@ def main(argv=None) -> dict:
     sorted(corpus_dir.iterdir())[1].unlink()
     steps["remove 1 document"] = build()
     steps["full rebuild (forced)"] = build(force=True)
-    print(table([[k, v["seconds"], v["chunks"], v["embedded"], v["reused"], v["manifest_documents"]]
-                 for k, v in steps.items()], ["step", "seconds", "chunks", "embedded", "reused", "manifest docs"]))
+    print(
+        table(
+            [
+                [k, v["seconds"], v["chunks"], v["embedded"], v["reused"], v["manifest_documents"]]
+                for k, v in steps.items()
+            ],
+            ["step", "seconds", "chunks", "embedded", "reused", "manifest docs"],
+        )
+    )
     data = {"machine": machine(), "documents": args.docs, "steps": steps}
     print("wrote", write_json("incremental", data))
     return data

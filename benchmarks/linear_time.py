@@ -119,9 +119,11 @@ def main(argv=None) -> dict:
     helper = helper_pays(int((0.2 if args.quick else args.helper_mb) * MB))
     data["helper"] = helper
     helper_mb = 0.2 if args.quick else args.helper_mb
-    print(f"\nsplit_many over {helper['documents']} essay-sized documents ({helper_mb} MB, "
-          f"{helper['cores']} cores): {helper['with_helper_s']:.1f} s with the helper process, "
-          f"{helper['one_process_s']:.1f} s in one process")
+    print(
+        f"\nsplit_many over {helper['documents']} essay-sized documents ({helper_mb} MB, "
+        f"{helper['cores']} cores): {helper['with_helper_s']:.1f} s with the helper process, "
+        f"{helper['one_process_s']:.1f} s in one process"
+    )
     print("wrote", write_json("linear_time", data))
     return data
 

@@ -56,8 +56,11 @@ class Summary:
     def as_dict(self) -> dict:
         ok = sorted(o.latency_ms for o in self.of("ok"))
         return {
-            "requests": len(self.outcomes), "ok": len(ok), "queue_full": len(self.of("queue_full")),
-            "failed": len(self.of("failed")), "failures": [o.detail for o in self.of("failed")][:5],
+            "requests": len(self.outcomes),
+            "ok": len(ok),
+            "queue_full": len(self.of("queue_full")),
+            "failed": len(self.of("failed")),
+            "failures": [o.detail for o in self.of("failed")][:5],
             "p50_ms": round(percentile(ok, 0.50), 1) if ok else None,
             "p95_ms": round(percentile(ok, 0.95), 1) if ok else None,
             "max_ms": round(ok[-1], 1) if ok else None,
@@ -100,17 +103,23 @@ def check_record(data: list, documents: dict) -> str | None:
         return "no answer record in the output"
     for c in record["citations"]:
         doc = documents.get(c["doc_id"])
-        if doc is None or doc.text[c["start"]:c["end"]] != c["quote"]:
+        if doc is None or doc.text[c["start"] : c["end"]] != c["quote"]:
             return f"citation [{c['n']}] is not verbatim"
     return None
 
 
-async def ask_once(client, base: str, fn_index: int, trigger: int, session_hash: str, question: str,
-                   documents: dict) -> Outcome:
+async def ask_once(
+    client, base: str, fn_index: int, trigger: int, session_hash: str, question: str, documents: dict
+) -> Outcome:
     start = time.perf_counter()
     elapsed = lambda: (time.perf_counter() - start) * 1000  # noqa: E731
-    body = {"data": [question, "hybrid", 5, None], "event_data": None, "fn_index": fn_index,
-            "trigger_id": trigger, "session_hash": session_hash}
+    body = {
+        "data": [question, "hybrid", 5, None],
+        "event_data": None,
+        "fn_index": fn_index,
+        "trigger_id": trigger,
+        "session_hash": session_hash,
+    }
     try:
         joined = await client.post(f"{base}/gradio_api/queue/join", json=body)
         if joined.status_code == 503 and "Queue is full" in joined.text:
@@ -118,8 +127,9 @@ async def ask_once(client, base: str, fn_index: int, trigger: int, session_hash:
         if joined.status_code != 200:
             return Outcome("failed", elapsed(), f"join: HTTP {joined.status_code} {joined.text[:120]}")
         event_id = joined.json()["event_id"]
-        async with client.stream("GET", f"{base}/gradio_api/queue/data",
-                                 params={"session_hash": session_hash}) as stream:
+        async with client.stream(
+            "GET", f"{base}/gradio_api/queue/data", params={"session_hash": session_hash}
+        ) as stream:
             if stream.status_code != 200:
                 return Outcome("failed", elapsed(), f"stream: HTTP {stream.status_code}")
             async for line in stream.aiter_lines():
@@ -141,9 +151,16 @@ async def ask_once(client, base: str, fn_index: int, trigger: int, session_hash:
         return Outcome("failed", elapsed(), f"{type(err).__name__}: {err}")
 
 
-async def run_load(base: str, sessions: int, per_session: int, documents: dict,
-                   questions: list[str] | None = None, concurrency: int | None = None,
-                   on_answer=None, keep_data: bool = False) -> Summary:
+async def run_load(
+    base: str,
+    sessions: int,
+    per_session: int,
+    documents: dict,
+    questions: list[str] | None = None,
+    concurrency: int | None = None,
+    on_answer=None,
+    keep_data: bool = False,
+) -> Summary:
     """``sessions`` sessions of ``per_session`` questions each; at most ``concurrency`` sessions at once."""
     import httpx
 
@@ -152,8 +169,9 @@ async def run_load(base: str, sessions: int, per_session: int, documents: dict,
     limits = httpx.Limits(max_connections=2 * sessions + 10, max_keepalive_connections=2 * sessions + 10)
     summary = Summary()
     gate = asyncio.Semaphore(concurrency or sessions)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(REQUEST_LIMIT_S, connect=10), limits=limits,
-                                 trust_env=False) as client:
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(REQUEST_LIMIT_S, connect=10), limits=limits, trust_env=False
+    ) as client:
         config = (await client.get(f"{base}/config")).json()
         fn_index, trigger = chat_event(config)
 
@@ -163,7 +181,8 @@ async def run_load(base: str, sessions: int, per_session: int, documents: dict,
                 for i in range(per_session):
                     q = questions[(n * per_session + i) % len(questions)]
                     outcome = await asyncio.wait_for(
-                        ask_once(client, base, fn_index, trigger, session_hash, q, documents), REQUEST_LIMIT_S + 30)
+                        ask_once(client, base, fn_index, trigger, session_hash, q, documents), REQUEST_LIMIT_S + 30
+                    )
                     if not keep_data:
                         outcome.data = None  # 1,000 answers' HTML would inflate the client, not the server
                     summary.outcomes.append(outcome)
@@ -206,8 +225,13 @@ def start_server(port: int, variant: str | None = None, index_dir: str | Path | 
 
     if variant:
         knobs = [f"--{part.strip()}".replace("=", " ").split() for part in variant.split(",")]
-        cmd = [sys.executable, str(ROOT / "benchmarks" / "serve_variant.py"), "--port", str(port),
-               *[word for knob in knobs for word in knob]]
+        cmd = [
+            sys.executable,
+            str(ROOT / "benchmarks" / "serve_variant.py"),
+            "--port",
+            str(port),
+            *[word for knob in knobs for word in knob],
+        ]
     else:
         cmd = [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     if index_dir:
@@ -242,14 +266,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--questions", type=int, default=4, help="questions per session, asked one after another")
-    parser.add_argument("--memory", type=int, default=0, metavar="N",
-                        help="instead: N questions (sessions of --questions each, --concurrency at once), "
-                             "sampling the server's RSS")
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: N questions (sessions of --questions each, --concurrency at once), sampling the server's RSS",
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="sessions at once in --memory mode")
     parser.add_argument("--warmup", type=int, default=100, help="questions before the first RSS sample (--memory)")
     parser.add_argument("--url", help="an already running page on a loopback address (default: start rag serve)")
-    parser.add_argument("--variant", help="start serve_variant.py with these settings instead, e.g. "
-                                          "threads=2,concurrency=1,queue=16")
+    parser.add_argument(
+        "--variant", help="start serve_variant.py with these settings instead, e.g. threads=2,concurrency=1,queue=16"
+    )
     args = parser.parse_args()
 
     from rag.index.load import load_index
@@ -273,29 +302,39 @@ def main() -> None:
                     samples.append((done, rss_mib(proc.pid)))
 
             sessions = -(-args.memory // args.questions)
-            summary = asyncio.run(run_load(base, sessions, args.questions, documents,
-                                           concurrency=args.concurrency, on_answer=sample))
-            result = {"mode": "memory", **summary.as_dict(), "sessions": sessions,
-                      "concurrency": args.concurrency}
+            summary = asyncio.run(
+                run_load(base, sessions, args.questions, documents, concurrency=args.concurrency, on_answer=sample)
+            )
+            result = {"mode": "memory", **summary.as_dict(), "sessions": sessions, "concurrency": args.concurrency}
             if samples:
                 warm = next(r for n, r in samples if n >= args.warmup)
-                result.update(rss_after_warmup_mib=round(warm, 1), rss_end_mib=round(samples[-1][1], 1),
-                              growth_pct=round(100 * (samples[-1][1] - warm) / warm, 2),
-                              samples=[(n, round(r, 1)) for n, r in samples])
+                result.update(
+                    rss_after_warmup_mib=round(warm, 1),
+                    rss_end_mib=round(samples[-1][1], 1),
+                    growth_pct=round(100 * (samples[-1][1] - warm) / warm, 2),
+                    samples=[(n, round(r, 1)) for n, r in samples],
+                )
         else:
             rss_before = rss_mib(proc.pid) if proc else None
             cpu_before = cpu_s(proc.pid) if proc else None
             load_before = os.getloadavg()[0]
             summary = asyncio.run(run_load(base, args.sessions, args.questions, documents))
-            result = {"mode": "load", "variant": args.variant or "rag serve", "sessions": args.sessions,
-                      "per_session": args.questions, **summary.as_dict(),
-                      "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
+            result = {
+                "mode": "load",
+                "variant": args.variant or "rag serve",
+                "sessions": args.sessions,
+                "per_session": args.questions,
+                **summary.as_dict(),
+                "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+            }
             if proc:
                 used = cpu_s(proc.pid) - cpu_before
-                result.update(server_rss_before_mib=round(rss_before, 1),
-                              server_rss_after_mib=round(rss_mib(proc.pid), 1),
-                              server_cpu_s=round(used, 1),
-                              server_cpu_ms_per_answer=round(1000 * used / max(1, summary.as_dict()["ok"]), 1))
+                result.update(
+                    server_rss_before_mib=round(rss_before, 1),
+                    server_rss_after_mib=round(rss_mib(proc.pid), 1),
+                    server_cpu_s=round(used, 1),
+                    server_cpu_ms_per_answer=round(1000 * used / max(1, summary.as_dict()["ok"]), 1),
+                )
     finally:
         if proc:
             stop_server(proc)

@@ -55,10 +55,20 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     warm = next(r for i, r in samples if i >= args.warmup)
     final = samples[-1][1]
-    print(json.dumps({"path": "python-api", "questions": args.questions, "warmup": args.warmup,
-                      "rss_after_warmup_mib": round(warm, 1), "rss_end_mib": round(final, 1),
-                      "growth_pct": round(100 * (final - warm) / warm, 2), "seconds": round(elapsed, 1),
-                      "samples": [(i, round(r, 1)) for i, r in samples]}))
+    print(
+        json.dumps(
+            {
+                "path": "python-api",
+                "questions": args.questions,
+                "warmup": args.warmup,
+                "rss_after_warmup_mib": round(warm, 1),
+                "rss_end_mib": round(final, 1),
+                "growth_pct": round(100 * (final - warm) / warm, 2),
+                "seconds": round(elapsed, 1),
+                "samples": [(i, round(r, 1)) for i, r in samples],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

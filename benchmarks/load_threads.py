@@ -62,15 +62,23 @@ def main() -> None:
             for threads in (1, 2):
                 torch.set_num_threads(threads)
                 times = run(rag, asked)
-                rows.append({"torch threads": threads, "other core": "busy" if busy else "idle",
-                             "p50 ms": f"{statistics.median(times):.1f}", "p95 ms": f"{pct(times, 0.95):.1f}",
-                             "mean ms": f"{statistics.fmean(times):.1f}"})
+                rows.append(
+                    {
+                        "torch threads": threads,
+                        "other core": "busy" if busy else "idle",
+                        "p50 ms": f"{statistics.median(times):.1f}",
+                        "p95 ms": f"{pct(times, 0.95):.1f}",
+                        "mean ms": f"{statistics.fmean(times):.1f}",
+                    }
+                )
         finally:
             if burner:
                 burner.kill()
                 burner.wait()
-    print(f"{len(asked)} questions per row, hybrid retriever, k=5; cpus={os.cpu_count()}, "
-          f"load average at end {os.getloadavg()[0]:.2f}\n")
+    print(
+        f"{len(asked)} questions per row, hybrid retriever, k=5; cpus={os.cpu_count()}, "
+        f"load average at end {os.getloadavg()[0]:.2f}\n"
+    )
     cols = list(rows[0])
     print("| " + " | ".join(cols) + " |\n|" + "|".join("---" for _ in cols) + "|")
     for r in rows:

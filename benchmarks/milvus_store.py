@@ -51,14 +51,19 @@ def local_index(size: int, model: str) -> dict:
     if not (index_dir / "manifest.json").exists():
         mb = make_corpus(corpus, size)
         env = dict(os.environ, HF_HUB_OFFLINE="1")
-        wall, peak, code, out = run_child(["-m", "rag.cli", "index", "--quiet", "--model", model, "--corpus",
-                                           str(corpus), "--index", str(index_dir)], env=env)
+        wall, peak, code, out = run_child(
+            ["-m", "rag.cli", "index", "--quiet", "--model", model, "--corpus", str(corpus), "--index", str(index_dir)],
+            env=env,
+        )
         if code != 0:
             raise SystemExit(f"rag index failed: {out[-600:]}")
         built = {"seconds": wall, "peak_mib": peak, "text_mb": mb}
     else:  # built by hand before this script kept times
-        built = {"seconds": None, "peak_mib": None,
-                 "text_mb": sum(p.stat().st_size for p in corpus.glob("*.txt")) / 1e6}
+        built = {
+            "seconds": None,
+            "peak_mib": None,
+            "text_mb": sum(p.stat().st_size for p in corpus.glob("*.txt")) / 1e6,
+        }
     timing.write_text(json.dumps(built))
     return built
 
@@ -120,8 +125,9 @@ def child(size: int, model: str, n_queries: int) -> dict:
     out["load_s"] = spent[-1]
     out["rows_per_s"] = sum(out["rows"].values()) / out["load_s"]
     target = Path(store.target)  # Milvus Lite 2.5 keeps a store in one file
-    out["store_mb"] = (target.stat().st_size if target.is_file() else
-                       sum(p.stat().st_size for p in target.rglob("*") if p.is_file())) / 1e6
+    out["store_mb"] = (
+        target.stat().st_size if target.is_file() else sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+    ) / 1e6
 
     # Opening: loading the index's files, then the store's check (counts, every id) on its own.
     opened = load_index(index_dir)
@@ -149,13 +155,20 @@ def child(size: int, model: str, n_queries: int) -> dict:
         search_s.append(time.perf_counter() - t)
         gathered_local = set(gather(local_scorer.store, q, layer).tolist())
         gathered_milvus = set(gather(milvus_scorer.store, q, layer).tolist())
-        for name, want, got in (("sentences", want_s, got_s), ("passages_dense", want_d, got_p),
-                                ("passages_bm25", want_b, got_p), ("gathered", gathered_local, gathered_milvus)):
+        for name, want, got in (
+            ("sentences", want_s, got_s),
+            ("passages_dense", want_d, got_p),
+            ("passages_bm25", want_b, got_p),
+            ("gathered", gathered_local, gathered_milvus),
+        ):
             if want:
                 recall[name].append(len(want & got) / len(want))
     out["recall"] = {name: float(np.mean(v)) for name, v in recall.items()}
     out["recall_min"] = {name: float(np.min(v)) for name, v in recall.items()}
-    out["milvus_search_ms"] = {"p50": pct([s * 1000 for s in search_s], 50), "p95": pct([s * 1000 for s in search_s], 95)}
+    out["milvus_search_ms"] = {
+        "p50": pct([s * 1000 for s in search_s], 50),
+        "p95": pct([s * 1000 for s in search_s], 95),
+    }
 
     # Alternating, question by question: on a shared machine the load moves within a run.
     asks = {"local": [], "milvus": []}
@@ -180,8 +193,10 @@ def child(size: int, model: str, n_queries: int) -> dict:
     out["add_s"], out["add_milvus_s"] = time.perf_counter() - start, spent[-1]
     milvus.MilvusCopy.sync = real_sync
     out["remove_rows"], out["add_rows"] = removed.build.synced, added.build.synced
-    assert load_index(index_dir).manifest["store"]["candidates_store"]["counts"] == \
-        index.manifest["store"]["candidates_store"]["counts"]
+    assert (
+        load_index(index_dir).manifest["store"]["candidates_store"]["counts"]
+        == index.manifest["store"]["candidates_store"]["counts"]
+    )
 
     out["peak_mib"] = peak_rss_mib()
     out["engine_peak_mib"] = _engine_peak_mib()
@@ -197,9 +212,9 @@ def synthetic(n: int, n_queries: int) -> dict:
     import numpy as np
 
     from rag.embed.auto import default_embedder
+    from rag.index.lexical import question_stems
     from rag.index.load import load_index
     from rag.index.stores import milvus
-    from rag.index.lexical import question_stems
     from rag.settings import parse_store
 
     index = load_index(WORK / "index-1200")
@@ -209,8 +224,12 @@ def synthetic(n: int, n_queries: int) -> dict:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     spec = parse_store(f"milvus:{folder / 'store.db'}")
-    rec = {"target": spec.target, "collections": {"chunks": "synthetic_chunks"}, "dim": base.shape[1],
-           "model": "synthetic"}
+    rec = {
+        "target": spec.target,
+        "collections": {"chunks": "synthetic_chunks"},
+        "dim": base.shape[1],
+        "model": "synthetic",
+    }
     copy = milvus.MilvusCopy(spec, rec, milvus.connect(spec))
     copy._create("chunks")
     terms = milvus.terms_texts(texts)
@@ -219,8 +238,14 @@ def synthetic(n: int, n_queries: int) -> dict:
         rows = []
         for i in range(first, min(n, first + milvus.BATCH)):
             v = base[i % len(base)] + (rng.normal(0, 0.01, base.shape[1]) if i >= len(base) else 0)
-            rows.append({"pk": f"d{i // 10}/{i}-{i + 1}/{i:016x}", "doc_id": f"d{i // 10}",
-                         "vector": (v / np.linalg.norm(v)).astype(np.float32), "terms": terms[i % len(terms)]})
+            rows.append(
+                {
+                    "pk": f"d{i // 10}/{i}-{i + 1}/{i:016x}",
+                    "doc_id": f"d{i // 10}",
+                    "vector": (v / np.linalg.norm(v)).astype(np.float32),
+                    "terms": terms[i % len(terms)],
+                }
+            )
         copy.client.upsert("synthetic_chunks", rows)
     copy.client.flush("synthetic_chunks")
     out = {"rows": n, "load_s": time.perf_counter() - start}
@@ -231,12 +256,24 @@ def synthetic(n: int, n_queries: int) -> dict:
     dense, bm25 = [], []
     for claim, q in zip(claims, vectors):
         t = time.perf_counter()
-        copy.client.search("synthetic_chunks", data=[q.astype(np.float32)], anns_field="vector", limit=200,
-                           search_params={"metric_type": "IP"}, output_fields=[])
+        copy.client.search(
+            "synthetic_chunks",
+            data=[q.astype(np.float32)],
+            anns_field="vector",
+            limit=200,
+            search_params={"metric_type": "IP"},
+            output_fields=[],
+        )
         dense.append(time.perf_counter() - t)
         t = time.perf_counter()
-        copy.client.search("synthetic_chunks", data=[" ".join(question_stems(claim))], anns_field="sparse", limit=20,
-                           search_params={"metric_type": "BM25"}, output_fields=[])
+        copy.client.search(
+            "synthetic_chunks",
+            data=[" ".join(question_stems(claim))],
+            anns_field="sparse",
+            limit=20,
+            search_params={"metric_type": "BM25"},
+            output_fields=[],
+        )
         bm25.append(time.perf_counter() - t)
     out["dense_top200_ms"] = {"p50": pct([x * 1000 for x in dense], 50), "p95": pct([x * 1000 for x in dense], 95)}
     out["bm25_top20_ms"] = {"p50": pct([x * 1000 for x in bm25], 50), "p95": pct([x * 1000 for x in bm25], 95)}
@@ -255,8 +292,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--sizes", default="1200,5183", help="abstracts per corpus, comma-separated")
     parser.add_argument("--queries", type=int, default=100, help="SciFact test claims")
     parser.add_argument("--model", default="minilm", help="embedding model of the indexes (both stores)")
-    parser.add_argument("--synthetic", default="", help="rows of Milvus Lite alone (no index), comma-separated; "
-                        "needs the 1,200-abstract index")
+    parser.add_argument(
+        "--synthetic",
+        default="",
+        help="rows of Milvus Lite alone (no index), comma-separated; needs the 1,200-abstract index",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--synthetic-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -271,9 +311,21 @@ def main(argv=None) -> dict:
         result = json.loads(earlier.read_text()) if earlier.exists() else {}
         result.setdefault("synthetic", {})
         for n in [int(x) for x in args.synthetic.split(",") if x]:
-            proc = subprocess.run([sys.executable, "-m", "benchmarks.milvus_store", "--synthetic-child", str(n),
-                                   "--queries", str(args.queries)], cwd=ROOT, capture_output=True, text=True,
-                                  env=dict(os.environ, HF_HUB_OFFLINE="1"))
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.milvus_store",
+                    "--synthetic-child",
+                    str(n),
+                    "--queries",
+                    str(args.queries),
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                env=dict(os.environ, HF_HUB_OFFLINE="1"),
+            )
             if proc.returncode != 0:
                 raise SystemExit(f"synthetic {n} failed: {proc.stderr[-2000:]}")
             row = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -290,9 +342,23 @@ def main(argv=None) -> dict:
     rows = []
     for size in [int(s) for s in args.sizes.split(",") if s]:
         built = local_index(size, args.model)
-        proc = subprocess.run([sys.executable, "-m", "benchmarks.milvus_store", "--child", str(size), "--model",
-                               args.model, "--queries", str(args.queries)], cwd=ROOT, capture_output=True, text=True,
-                              env=dict(os.environ, HF_HUB_OFFLINE="1"))
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.milvus_store",
+                "--child",
+                str(size),
+                "--model",
+                args.model,
+                "--queries",
+                str(args.queries),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, HF_HUB_OFFLINE="1"),
+        )
         if proc.returncode != 0:
             raise SystemExit(f"size {size} failed: {proc.stderr[-2000:]}")
         row = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -301,14 +367,51 @@ def main(argv=None) -> dict:
         result["sizes"][str(size)] = row
         write_json("milvus_store", result)
         r = row["recall"]
-        rows.append([size, row["sentences"], row["chunks"], f"{r['sentences']:.4f}", f"{r['passages_dense']:.4f}",
-                     f"{r['passages_bm25']:.4f}", f"{r['gathered']:.4f}", row["milvus_search_ms"]["p50"],
-                     row["ask_local_ms"]["p50"], row["ask_milvus_ms"]["p50"], row["load_s"], row["rows_per_s"],
-                     row["open_check_s"], row["remove_milvus_s"], row["add_milvus_s"], row["peak_mib"],
-                     row["engine_peak_mib"]])
-    print(table(rows, ["abstracts", "sentences", "chunks", "recall sent", "recall dense", "recall bm25",
-                       "recall gathered", "milvus search ms", "ask local ms", "ask milvus ms", "load s", "rows/s",
-                       "open check s", "remove: milvus s", "add: milvus s", "rag MiB", "engine MiB"]))
+        rows.append(
+            [
+                size,
+                row["sentences"],
+                row["chunks"],
+                f"{r['sentences']:.4f}",
+                f"{r['passages_dense']:.4f}",
+                f"{r['passages_bm25']:.4f}",
+                f"{r['gathered']:.4f}",
+                row["milvus_search_ms"]["p50"],
+                row["ask_local_ms"]["p50"],
+                row["ask_milvus_ms"]["p50"],
+                row["load_s"],
+                row["rows_per_s"],
+                row["open_check_s"],
+                row["remove_milvus_s"],
+                row["add_milvus_s"],
+                row["peak_mib"],
+                row["engine_peak_mib"],
+            ]
+        )
+    print(
+        table(
+            rows,
+            [
+                "abstracts",
+                "sentences",
+                "chunks",
+                "recall sent",
+                "recall dense",
+                "recall bm25",
+                "recall gathered",
+                "milvus search ms",
+                "ask local ms",
+                "ask milvus ms",
+                "load s",
+                "rows/s",
+                "open check s",
+                "remove: milvus s",
+                "add: milvus s",
+                "rag MiB",
+                "engine MiB",
+            ],
+        )
+    )
     return result
 
 

@@ -69,9 +69,22 @@ def _build(checkout: Path, index: Path, model: str | None) -> None:
 
 
 def _warm(checkout: Path, index: Path, model: str | None, questions: list[str], keep_warm: bool) -> list[float]:
-    out = subprocess.run([sys.executable, "-c", WARM, str(index), model or "", json.dumps(questions),
-                          "keep_warm" if keep_warm else "plain"],
-                         cwd=tempfile.gettempdir(), env=_env(checkout), capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            WARM,
+            str(index),
+            model or "",
+            json.dumps(questions),
+            "keep_warm" if keep_warm else "plain",
+        ],
+        cwd=tempfile.gettempdir(),
+        env=_env(checkout),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -80,8 +93,13 @@ def _cold(checkout: Path, index: Path, model: str | None) -> float:
     if model:
         env["RAG_MODEL"] = model
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "rag.cli", "ask", "Who is Michael Kofman?", "--index", str(index)],
-                   cwd=tempfile.gettempdir(), env=env, capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ask", "Who is Michael Kofman?", "--index", str(index)],
+        cwd=tempfile.gettempdir(),
+        env=env,
+        capture_output=True,
+        check=True,
+    )
     return time.perf_counter() - start
 
 
@@ -98,12 +116,19 @@ def main(argv: list[str]) -> None:
         tmp = Path(tmp)
         # name: checkout, index, model, and whether the process calls Rag.keep_warm
         # (as `rag serve` does) before its questions; a cold run is the same either way.
-        sides = {"mpnet": (ROOT, tmp / "mpnet", "mpnet", True), "minilm": (ROOT, tmp / "minilm", "minilm", True),
-                 "mpnet, no keep_warm": (ROOT, tmp / "mpnet", "mpnet", False)}
+        sides = {
+            "mpnet": (ROOT, tmp / "mpnet", "mpnet", True),
+            "minilm": (ROOT, tmp / "minilm", "minilm", True),
+            "mpnet, no keep_warm": (ROOT, tmp / "mpnet", "mpnet", False),
+        }
         if args.baseline_commit:
             tree = tmp / "baseline"
-            subprocess.run(["git", "worktree", "add", "--detach", str(tree), args.baseline_commit], cwd=ROOT,
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(tree), args.baseline_commit],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
             sides["minilm@" + args.baseline_commit] = (tree, tmp / "baseline-index", None, False)
         coldsides = [name for name in sides if sides[name][3] or name.startswith("minilm@")]
         try:
@@ -124,21 +149,36 @@ def main(argv: list[str]) -> None:
                     cold[name].append(_cold(*sides[name][:3]))
         finally:
             if args.baseline_commit:
-                subprocess.run(["git", "worktree", "remove", "--force", str(tmp / "baseline")], cwd=ROOT,
-                               capture_output=True)
-    rows = {name: {"warm_ask_p50_ms": round(1000 * statistics.median(warm[name]), 1),
-                   "warm_ask_p95_ms": round(1000 * sorted(warm[name])[int(0.95 * (len(warm[name]) - 1))], 1),
-                   "cold_ask_p50_s": round(statistics.median(cold.get(name) or cold["mpnet"]), 2)}
-            for name in sides}
+                subprocess.run(
+                    ["git", "worktree", "remove", "--force", str(tmp / "baseline")], cwd=ROOT, capture_output=True
+                )
+    rows = {
+        name: {
+            "warm_ask_p50_ms": round(1000 * statistics.median(warm[name]), 1),
+            "warm_ask_p95_ms": round(1000 * sorted(warm[name])[int(0.95 * (len(warm[name]) - 1))], 1),
+            "cold_ask_p50_s": round(statistics.median(cold.get(name) or cold["mpnet"]), 2),
+        }
+        for name in sides
+    }
     print("| pipeline | warm Rag.ask p50 (ms) | p95 (ms) | cold rag ask p50 (s) |\n|---|---|---|---|")
     for name, row in rows.items():
         print(f"| {name} | {row['warm_ask_p50_ms']} | {row['warm_ask_p95_ms']} | {row['cold_ask_p50_s']} |")
     for name in sides:
         if name != "mpnet":
-            print(f"mpnet / {name}: warm {rows['mpnet']['warm_ask_p50_ms'] / rows[name]['warm_ask_p50_ms']:.2f}x, "
-                  f"cold {rows['mpnet']['cold_ask_p50_s'] / rows[name]['cold_ask_p50_s']:.2f}x")
-    write_json("models", {"rows": rows, "questions": len(questions), "rounds": args.rounds,
-                            "cold_runs": args.cold_runs, "baseline_commit": args.baseline_commit})
+            print(
+                f"mpnet / {name}: warm {rows['mpnet']['warm_ask_p50_ms'] / rows[name]['warm_ask_p50_ms']:.2f}x, "
+                f"cold {rows['mpnet']['cold_ask_p50_s'] / rows[name]['cold_ask_p50_s']:.2f}x"
+            )
+    write_json(
+        "models",
+        {
+            "rows": rows,
+            "questions": len(questions),
+            "rounds": args.rounds,
+            "cold_runs": args.cold_runs,
+            "baseline_commit": args.baseline_commit,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -158,8 +158,16 @@ def main(argv=None) -> dict:
     # `rag ask` is the console script, i.e. rag.cli.main's main.
     commands = {
         "rag ask (default retriever, fusion)": ["-m", "rag.cli", "ask", "--index", str(index_dir), question],
-        "rag ask --retriever dense": ["-m", "rag.cli", "ask", "--index", str(index_dir), "--retriever", "dense",
-                                      question],
+        "rag ask --retriever dense": [
+            "-m",
+            "rag.cli",
+            "ask",
+            "--index",
+            str(index_dir),
+            "--retriever",
+            "dense",
+            question,
+        ],
         "peer script": [str(OUT.parent / "peer_cold.py"), str(peer_dir), model_dir, question],
     }
     cold = {name: {"wall_s": [], "peak_rss_mib": []} for name in commands}
@@ -171,8 +179,10 @@ def main(argv=None) -> dict:
                 raise SystemExit(f"{name} failed ({code}):\n{out}")
             cold[name]["wall_s"].append(wall)
             cold[name]["peak_rss_mib"].append(rss)
-    cold_summary = {n: {"median_wall_s": median(v["wall_s"]), "median_peak_rss_mib": median(v["peak_rss_mib"]),
-                        "runs": v["wall_s"]} for n, v in cold.items()}
+    cold_summary = {
+        n: {"median_wall_s": median(v["wall_s"]), "median_peak_rss_mib": median(v["peak_rss_mib"]), "runs": v["wall_s"]}
+        for n, v in cold.items()
+    }
 
     peer_warm = warm["as found"]["peer similarity_search"]["p50_ms"]
     ratios = {
@@ -183,8 +193,10 @@ def main(argv=None) -> dict:
         / warm["one more core busy"]["peer similarity_search"]["p50_ms"],
         "warm dense p50 / peer pinned to 1 torch thread": warm["peer torch 1 thread"]["ours dense"]["p50_ms"]
         / warm["peer torch 1 thread"]["peer similarity_search"]["p50_ms"],
-        "ask end-to-end p50 / peer search p50 (as found)":
-            warm["as found"]["ours ask (default retriever + answer)"]["p50_ms"] / peer_warm,
+        "ask end-to-end p50 / peer search p50 (as found)": warm["as found"]["ours ask (default retriever + answer)"][
+            "p50_ms"
+        ]
+        / peer_warm,
         "build throughput ours / peer": median(build["ours"]) / median(build["peer"]),
         "cold rag ask (default) / peer": cold_summary["rag ask (default retriever, fusion)"]["median_wall_s"]
         / cold_summary["peer script"]["median_wall_s"],
@@ -201,21 +213,37 @@ def main(argv=None) -> dict:
     print("\nbuild throughput (chunks/s, median of rounds)")
     print(table([[s, median(v), v] for s, v in build.items()], ["side", "median", "rounds"]))
     print("\ncold whole process (median of alternating runs)")
-    print(table([[n, v["median_wall_s"], v["median_peak_rss_mib"]] for n, v in cold_summary.items()],
-                ["command", "wall s", "peak RSS MiB"]))
+    print(
+        table(
+            [[n, v["median_wall_s"], v["median_peak_rss_mib"]] for n, v in cold_summary.items()],
+            ["command", "wall s", "peak RSS MiB"],
+        )
+    )
     print("\nratios (ours / peer)")
     print(table([[k, v] for k, v in ratios.items()], ["ratio", "value"]))
 
     data = {
-        "machine": machine(), "documents": len(corpus.documents), "chunks": len(chunks),
-        "embedder": {"backend": ours.backend, "bf16_builds": ours.bf16,
-                     "bulk_runtime": getattr(ours._bulk, "runtime", "torch") if ours.bf16 else "onnxruntime",
-                     "onnx_threads": getattr(ours._onnx, "threads", None)},
-        "warm_query": warm, "load_avg_at_phase": loads, "cache_hit": cached, "build_chunks_per_s": build,
+        "machine": machine(),
+        "documents": len(corpus.documents),
+        "chunks": len(chunks),
+        "embedder": {
+            "backend": ours.backend,
+            "bf16_builds": ours.bf16,
+            "bulk_runtime": getattr(ours._bulk, "runtime", "torch") if ours.bf16 else "onnxruntime",
+            "onnx_threads": getattr(ours._onnx, "threads", None),
+        },
+        "warm_query": warm,
+        "load_avg_at_phase": loads,
+        "cache_hit": cached,
+        "build_chunks_per_s": build,
         "cold": cold_summary,
-        "bench_process_peak_rss_mib": peak_rss_mib(), "ratios": ratios,
-        "targets": {"warm dense p50 / peer (as found)": 0.5, "build throughput ours / peer": 2.0,
-                    "cold rag ask (default) / peer": 0.6},
+        "bench_process_peak_rss_mib": peak_rss_mib(),
+        "ratios": ratios,
+        "targets": {
+            "warm dense p50 / peer (as found)": 0.5,
+            "build throughput ours / peer": 2.0,
+            "cold rag ask (default) / peer": 0.6,
+        },
     }
     print("wrote", write_json("peer", data))
     return data

@@ -52,9 +52,12 @@ def cosine_stats(a: np.ndarray, b: np.ndarray) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="benchmarks.quality")
     parser.add_argument("--limit", type=int, default=None, help="only the first N SciFact documents")
-    parser.add_argument("--only", default=None,
-                        help="comma-separated backends to (re)run against the saved reference vectors; "
-                             "results are merged into out/quality.json")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated backends to (re)run against the saved reference vectors; "
+        "results are merged into out/quality.json",
+    )
     args = parser.parse_args(argv)
 
     from rag.embed.auto import FastEmbedder
@@ -115,15 +118,29 @@ def main(argv=None) -> dict:
         previous = json.loads((OUT / "quality.json").read_text())["results"]
         results = {**previous, **{k: v for k, v in results.items() if k != reference}}
     base = results[reference]["ndcg@10"]
-    rows = [[n, r["ndcg@10"], r["ndcg@10"] - base, r["mrr@10"], r["doc_cosine_vs_reference"]["min"],
-             r["query_cosine_vs_reference"]["min"]] for n, r in results.items()]
+    rows = [
+        [
+            n,
+            r["ndcg@10"],
+            r["ndcg@10"] - base,
+            r["mrr@10"],
+            r["doc_cosine_vs_reference"]["min"],
+            r["query_cosine_vs_reference"]["min"],
+        ]
+        for n, r in results.items()
+    ]
     print(table(rows, ["backend", "nDCG@10", "Δ vs ref", "MRR@10", "min doc cos", "min query cos"]))
     OUT.mkdir(parents=True, exist_ok=True)
     if args.limit is None and not only:
         np.save(OUT / "scifact_doc_vectors.npy", docs[reference])
         np.save(OUT / "scifact_query_vectors.npy", qv[reference])
-    data = {"machine": machine(), "documents": len(texts), "queries": len(qids), "results": results,
-            "targets": {"ndcg_within": 0.01, "cosine_at_least": 0.999}}
+    data = {
+        "machine": machine(),
+        "documents": len(texts),
+        "queries": len(qids),
+        "results": results,
+        "targets": {"ndcg_within": 0.01, "cosine_at_least": 0.999},
+    }
     print("wrote", write_json("quality", data))
     return data
 

@@ -98,9 +98,14 @@ def one_vectors(n: int) -> dict:
     faiss.omp_set_num_threads(1)
     times, got = timed_searches(index, queries)
     result = {
-        "n": n, "index": vectors.describe(index), "build_s": build_s, "vectors_per_s": n / build_s,
-        "index_rss_mib": rss_index, "bytes_per_vector": rss_index * 2**20 / n,
-        "search_p50_ms": pct(times, 50) * 1000, "search_p95_ms": pct(times, 95) * 1000,
+        "n": n,
+        "index": vectors.describe(index),
+        "build_s": build_s,
+        "vectors_per_s": n / build_s,
+        "index_rss_mib": rss_index,
+        "bytes_per_vector": rss_index * 2**20 / n,
+        "search_p50_ms": pct(times, 50) * 1000,
+        "search_p95_ms": pct(times, 95) * 1000,
         "recall@10_vs_exact": recall(truth, got),
     }
     exact_times, _ = timed_searches(exact, queries[:50])
@@ -156,16 +161,25 @@ def one_bm25(n: int) -> dict:
         start = time.perf_counter()
         index.search(q, 10)
         times.append(time.perf_counter() - start)
-    return {"n": n, "build_s": build_s, "docs_per_s": n / build_s, "index_rss_mib": rss_index,
-            "search_p50_ms": pct(times, 50) * 1000, "search_p95_ms": pct(times, 95) * 1000,
-            "peak_rss_mib": vm_kib("VmHWM") / 1024}
+    return {
+        "n": n,
+        "build_s": build_s,
+        "docs_per_s": n / build_s,
+        "index_rss_mib": rss_index,
+        "search_p50_ms": pct(times, 50) * 1000,
+        "search_p95_ms": pct(times, 95) * 1000,
+        "peak_rss_mib": vm_kib("VmHWM") / 1024,
+    }
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="benchmarks.scale")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    parser.add_argument("--kinds", default="vectors,bm25", help="vectors, bm25 or both; results are merged "
-                        "into out/scale.json when only one is run")
+    parser.add_argument(
+        "--kinds",
+        default="vectors,bm25",
+        help="vectors, bm25 or both; results are merged into out/scale.json when only one is run",
+    )
     parser.add_argument("--child", choices=["vectors", "bm25"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -181,29 +195,65 @@ def main(argv=None) -> dict:
     for kind in kinds:
         for n in sizes:
             start = time.time()
-            out = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--child", kind, "--sizes", str(n)],
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, "-m", "benchmarks.scale", "--child", kind, "--sizes", str(n)],
+                capture_output=True,
+                text=True,
+            )
             if out.returncode != 0:
                 raise SystemExit(f"scale {kind} {n} failed:\n{out.stderr[-3000:]}")
             results[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
             results[kind].sort(key=lambda r: r["n"])
             print(f"{kind} {n}: done in {time.time() - start:.0f} s", flush=True)
     v = results["vectors"]
-    print(table([[r["n"], r["index"]["type"], r["build_s"], r["search_p50_ms"], r["search_p95_ms"],
-                  r["recall@10_vs_exact"], r["exact_flat_p50_ms"], r["index_rss_mib"], r["peak_rss_mib"]] for r in v],
-                ["n", "index", "build s", "p50 ms", "p95 ms", "recall@10", "flat p50 ms", "index MiB", "peak MiB"]))
+    print(
+        table(
+            [
+                [
+                    r["n"],
+                    r["index"]["type"],
+                    r["build_s"],
+                    r["search_p50_ms"],
+                    r["search_p95_ms"],
+                    r["recall@10_vs_exact"],
+                    r["exact_flat_p50_ms"],
+                    r["index_rss_mib"],
+                    r["peak_rss_mib"],
+                ]
+                for r in v
+            ],
+            ["n", "index", "build s", "p50 ms", "p95 ms", "recall@10", "flat p50 ms", "index MiB", "peak MiB"],
+        )
+    )
     for r in v:
         if "nprobe_sweep" in r:
             print(f"\nnprobe sweep at {r['n']} (nlist {r['index']['nlist']}, default nprobe {r['index']['nprobe']})")
-            print(table([[p, s["p50_ms"], s["p95_ms"], s["recall@10"]] for p, s in r["nprobe_sweep"].items()],
-                        ["nprobe", "p50 ms", "p95 ms", "recall@10"]))
+            print(
+                table(
+                    [[p, s["p50_ms"], s["p95_ms"], s["recall@10"]] for p, s in r["nprobe_sweep"].items()],
+                    ["nprobe", "p50 ms", "p95 ms", "recall@10"],
+                )
+            )
             print(f"full build {r['build_s']:.2f} s; in-place update of 1% {r['in_place_update_1pct_s']:.2f} s")
     print("\nBM25 (bm25s, SciFact sentences)")
-    print(table([[r["n"], r["build_s"], r["docs_per_s"], r["search_p50_ms"], r["search_p95_ms"], r["index_rss_mib"],
-                  r["peak_rss_mib"]] for r in results["bm25"]],
-                ["n", "build s", "docs/s", "p50 ms", "p95 ms", "index MiB", "peak MiB"]))
-    data = {"machine": machine(), **results,
-            "targets": {"recall@10_vs_exact": 0.95, "search_p50_ms_at_1M": 2.0}}
+    print(
+        table(
+            [
+                [
+                    r["n"],
+                    r["build_s"],
+                    r["docs_per_s"],
+                    r["search_p50_ms"],
+                    r["search_p95_ms"],
+                    r["index_rss_mib"],
+                    r["peak_rss_mib"],
+                ]
+                for r in results["bm25"]
+            ],
+            ["n", "build s", "docs/s", "p50 ms", "p95 ms", "index MiB", "peak MiB"],
+        )
+    )
+    data = {"machine": machine(), **results, "targets": {"recall@10_vs_exact": 0.95, "search_p50_ms_at_1M": 2.0}}
     print("wrote", write_json("scale", data))
     return data
 

@@ -53,8 +53,9 @@ def main() -> None:
     parser.add_argument("--chunk-overlap", type=int, default=100)
     args = parser.parse_args()
     data = load_beir(args.folder, args.split)
-    rag = open_beir(data, project_root() / "index" / "beir", default_embedder(),
-                    ChunkSettings(args.chunk_size, args.chunk_overlap))
+    rag = open_beir(
+        data, project_root() / "index" / "beir", default_embedder(), ChunkSettings(args.chunk_size, args.chunk_overlap)
+    )
     dense, bm25 = rag.retriever("dense"), rag.retriever("bm25")
     runs = {}
     for qid in tqdm(sorted(data.qrels), desc="rank"):

@@ -11,10 +11,19 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "Rag": "rag.pipeline", "build": "rag.pipeline", "DEFAULT_K": "rag.pipeline", "DEFAULT_RETRIEVER": "rag.pipeline",
-    "default_corpus_dir": "rag.pipeline", "default_index_dir": "rag.pipeline",
-    "ChunkSettings": "rag.ingest.chunking", "RagError": "rag.errors",
-    "Answer": "rag.types", "Chunk": "rag.types", "Corpus": "rag.types", "Document": "rag.types", "Hit": "rag.types",
+    "Rag": "rag.pipeline",
+    "build": "rag.pipeline",
+    "DEFAULT_K": "rag.pipeline",
+    "DEFAULT_RETRIEVER": "rag.pipeline",
+    "default_corpus_dir": "rag.pipeline",
+    "default_index_dir": "rag.pipeline",
+    "ChunkSettings": "rag.ingest.chunking",
+    "RagError": "rag.errors",
+    "Answer": "rag.types",
+    "Chunk": "rag.types",
+    "Corpus": "rag.types",
+    "Document": "rag.types",
+    "Hit": "rag.types",
     "Quote": "rag.types",
 }
 __all__ = sorted(_EXPORTS)  # noqa: PLE0605 (one list of the lazy names; a literal copy could drift)

@@ -36,10 +36,8 @@ ENV = "RAG_FAILPOINT"
 EXIT_CODE = 86
 
 POINTS: dict[str, str] = {
-    "index.build.locked":
-        "rag.index.build: the build holds the index's lock; nothing is written yet",
-    "index.build.files_written":
-        "rag.index.build: the new generation's data files are written; no manifest yet",
+    "index.build.locked": "rag.index.build: the build holds the index's lock; nothing is written yet",
+    "index.build.files_written": "rag.index.build: the new generation's data files are written; no manifest yet",
     "index.build.manifest_written": (
         "rag.index.build: the manifest is written and synced too; the generation is not published"
     ),
@@ -52,8 +50,7 @@ POINTS: dict[str, str] = {
     "chat.answer.pending": (
         "rag.chat.session.respond: the page has the question and its placeholder; the answer is not computed yet"
     ),
-    "chat.answer.computed":
-        "rag.chat.session.respond: the answer is computed; the page has not been handed it",
+    "chat.answer.computed": "rag.chat.session.respond: the answer is computed; the page has not been handed it",
 }
 
 _hits: dict[str, int] = {}
@@ -69,8 +66,12 @@ def parse(spec: str) -> dict[str, tuple[int, str]]:
         name, _, nth = target.partition("@")
         action = action or "exit"
         every = nth == "*" and action == "pause"
-        if name not in POINTS or action not in ("exit", "pause") or (nth and not nth.isdigit() and not every) \
-                or nth == "0":
+        if (
+            name not in POINTS
+            or action not in ("exit", "pause")
+            or (nth and not nth.isdigit() and not every)
+            or nth == "0"
+        ):
             raise ValueError(
                 f"{ENV}={spec!r}: {entry!r} is not NAME[@N][=pause] or NAME@*=pause with NAME one of "
                 f"{', '.join(POINTS)}"

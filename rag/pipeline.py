@@ -23,9 +23,9 @@ from rag.index.manifest import Expected
 from rag.ingest.chunking import ChunkSettings
 from rag.ingest.corpus import load_corpus
 from rag.retrieval.base import Retriever
+from rag.retrieval.candidates import open_store, store_name
 from rag.retrieval.question_form import RULES, LazyMap, QuestionForm, header_terms, name_terms, read_question
 from rag.retrieval.registry import RETRIEVERS, make_retriever
-from rag.retrieval.candidates import open_store, store_name
 from rag.retrieval.registry import spec as retriever_spec
 from rag.retrieval.scoring import SentenceScorer, SentenceScores, sentences_of
 from rag.settings import settings as current_settings
@@ -102,14 +102,31 @@ def _with_quoted(index: Index, hits: list[Hit], spans, scores) -> list[Hit]:
     have = {h.chunk.chunk_id for h in hits}
     layer = index.sentences
     for doc_id, start, end in spans:
-        near = [layer.sentences[i].chunk_id for i in layer.by_doc.get(doc_id, ())
-                if layer.sentences[i].start <= start < layer.sentences[i].end] if layer is not None else []
-        around = range(max(0, min(near, default=0) - 2), min(len(index.chunks), max(near, default=-1) + 3)) \
-            if near else range(len(index.chunks))
+        near = (
+            [
+                layer.sentences[i].chunk_id
+                for i in layer.by_doc.get(doc_id, ())
+                if layer.sentences[i].start <= start < layer.sentences[i].end
+            ]
+            if layer is not None
+            else []
+        )
+        around = (
+            range(max(0, min(near, default=0) - 2), min(len(index.chunks), max(near, default=-1) + 3))
+            if near
+            else range(len(index.chunks))
+        )
         for chunk in (index.chunks[c] for c in around):
             if chunk.doc_id == doc_id and chunk.start <= start and end <= chunk.end and chunk.chunk_id not in have:
-                hits.append(Hit(chunk, float(scores.chunk[chunk.chunk_id]), len(hits) + 1,
-                                hits[0].retriever if hits else "fusion", index.title(doc_id)))
+                hits.append(
+                    Hit(
+                        chunk,
+                        float(scores.chunk[chunk.chunk_id]),
+                        len(hits) + 1,
+                        hits[0].retriever if hits else "fusion",
+                        index.title(doc_id),
+                    )
+                )
                 have.add(chunk.chunk_id)
                 break
     return hits
@@ -127,9 +144,15 @@ class Rag:
     (rag.retrieval.scoring), which the fusion retriever shares.
     """
 
-    def __init__(self, index: Index, embedder: TokenEmbedder, rules: frozenset[str] = RULES,
-                 scorer: SentenceScorer | None = None, answerability: str | None = None,
-                 steps: tuple[str, ...] | None = None):
+    def __init__(
+        self,
+        index: Index,
+        embedder: TokenEmbedder,
+        rules: frozenset[str] = RULES,
+        scorer: SentenceScorer | None = None,
+        answerability: str | None = None,
+        steps: tuple[str, ...] | None = None,
+    ):
         """``answerability`` and ``steps`` name registered ones (rag.answer.registry);
         by default those of the settings (RAG_ANSWERABILITY, RAG_STEPS)."""
         self.index = index
@@ -166,8 +189,9 @@ class Rag:
 
             changes = corpus_changes(index.manifest, folder)
             if changes:
-                raise IndexMismatch(f"the corpus changed since {index_dir} was built ({describe(changes)}); "
-                                    f"{rebuild_hint(index_dir)}")
+                raise IndexMismatch(
+                    f"the corpus changed since {index_dir} was built ({describe(changes)}); {rebuild_hint(index_dir)}"
+                )
         if index.sentences is not None and store_name(index) != "local":
             open_store(index)  # a store outside the index is checked against it now, not at the first question
         return cls(index, embedder, **options)
@@ -230,8 +254,9 @@ class Rag:
                 scorer.forget()
         self.ask("warm up")
 
-    def ask(self, question: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER,
-            max_quotes: int = MAX_QUOTES) -> Answer:
+    def ask(
+        self, question: str, k: int = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER, max_quotes: int = MAX_QUOTES
+    ) -> Answer:
         """Quotations that answer ``question`` from the top ``k`` passages, or an abstention."""
         query, notes = clean_question(question)
         form = self.form(query)
@@ -239,9 +264,17 @@ class Rag:
         hits = self.retriever(retriever).search(searched, _check_k(k, MAX_K), form=form)
         return self._answer_from_hits(question, searched, hits, retriever, notes, max_quotes, form)
 
-    def _answer_from_hits(self, question: str, query: str, hits: list[Hit], retriever: str,
-                          notes: tuple[str, ...] = (), max_quotes: int = MAX_QUOTES,
-                          form: QuestionForm | None = None, scoped: bool = False) -> Answer:
+    def _answer_from_hits(
+        self,
+        question: str,
+        query: str,
+        hits: list[Hit],
+        retriever: str,
+        notes: tuple[str, ...] = (),
+        max_quotes: int = MAX_QUOTES,
+        form: QuestionForm | None = None,
+        scoped: bool = False,
+    ) -> Answer:
         """Quote from ``hits`` (already searched for ``query``), or abstain.
         ``scoped``: the reader asked about these documents in particular (a
         follow-up on "the other essay"), which presumes they treat the topic."""
@@ -257,10 +290,20 @@ class Rag:
         if choice.unsure:
             extra["caution"] = CAUTION
         if not model.calibrated:
-            extra["notes"] = (*notes, f"no answerability calibration for {self.embedder.name}: questions the "
-                              f"documents do not answer may still get quotations (run `rag calibrate`)")
-        answer = compose(self.index, question, choice.spans, _with_quoted(self.index, hits, choice.spans, scores),
-                         choice.reason, grouped=choice.grouped, **extra)
+            extra["notes"] = (
+                *notes,
+                f"no answerability calibration for {self.embedder.name}: questions the "
+                f"documents do not answer may still get quotations (run `rag calibrate`)",
+            )
+        answer = compose(
+            self.index,
+            question,
+            choice.spans,
+            _with_quoted(self.index, hits, choice.spans, scores),
+            choice.reason,
+            grouped=choice.grouped,
+            **extra,
+        )
         return self._after_compose(answer, form, scores)
 
     def _header(self, form: QuestionForm, scores: SentenceScores, hits: list[Hit]) -> set[int]:
@@ -274,8 +317,9 @@ class Rag:
         assert scorer is not None  # answers are chosen only where there is a scorer
         return set(scorer.header_ids(docs).tolist())
 
-    def _after_compose(self, answer: Answer, form: QuestionForm | None = None,
-                       scores: SentenceScores | None = None) -> Answer:
+    def _after_compose(
+        self, answer: Answer, form: QuestionForm | None = None, scores: SentenceScores | None = None
+    ) -> Answer:
         """The answer through each post-compose step, its quotations checked
         against their documents after each: a step may drop or flag, never invent."""
         if not self.steps:
@@ -316,7 +360,7 @@ class Rag:
         return dataclasses.replace(answer, question=rewrite.question)
 
     def _answer_in_place(self, rewrite: "Rewrite", k: int, retriever: str) -> Answer:
-        """"The other essay" that never mentions the topic, and "what next": answered
+        """ "The other essay" that never mentions the topic, and "what next": answered
         by position, not by selection (rag.answer.continuation)."""
         from rag.answer import continuation
 

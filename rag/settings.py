@@ -32,43 +32,74 @@ def _env(name: str, help: str, default: str = "") -> Any:  # a dataclass field, 
 class Settings:
     corpus: Path | None = _env("RAG_CORPUS", "Folder of documents to index.", "corpus/ in the project")
     index: Path | None = _env("RAG_INDEX", "Index folder.", "index/default in the project")
-    model: str | None = _env("RAG_MODEL", "Embedding model: mpnet, minilm, or a sentence-transformers folder.",
-                             "mpnet when installed, else minilm")
-    backend: str = _env("RAG_BACKEND", "How the model runs: auto (onnxruntime for queries, torch in bfloat16 "
-                        "for big builds and for the chat page's questions where the CPU has it), onnx, "
-                        "or torch.", "auto")
+    model: str | None = _env(
+        "RAG_MODEL",
+        "Embedding model: mpnet, minilm, or a sentence-transformers folder.",
+        "mpnet when installed, else minilm",
+    )
+    backend: str = _env(
+        "RAG_BACKEND",
+        "How the model runs: auto (onnxruntime for queries, torch in bfloat16 "
+        "for big builds and for the chat page's questions where the CPU has it), onnx, "
+        "or torch.",
+        "auto",
+    )
     threads: int | None = _env("RAG_THREADS", "onnxruntime threads per encode.", "one per core, at most 4")
     torch_threads: int | None = _env("RAG_TORCH_THREADS", "torch threads in `rag serve`.", "1")
-    bf16: bool = _env("RAG_BF16", "0 keeps big builds, and the chat page's questions, in float32 even where "
-                      "the CPU has bfloat16.", "1")
-    cache: Path | None = _env("RAG_CACHE", "Where unpacked models and the local ONNX export live.",
-                              "$XDG_CACHE_HOME/rag or ~/.cache/rag")
-    key_file: Path | None = _env("RAG_KEY_FILE", "The key that seals every index this user builds (never "
-                                 "inside an index); an index sealed with another key is refused.",
-                                 "$XDG_CONFIG_HOME/rag/index.key or ~/.config/rag/index.key")
+    bf16: bool = _env(
+        "RAG_BF16",
+        "0 keeps big builds, and the chat page's questions, in float32 even where the CPU has bfloat16.",
+        "1",
+    )
+    cache: Path | None = _env(
+        "RAG_CACHE", "Where unpacked models and the local ONNX export live.", "$XDG_CACHE_HOME/rag or ~/.cache/rag"
+    )
+    key_file: Path | None = _env(
+        "RAG_KEY_FILE",
+        "The key that seals every index this user builds (never "
+        "inside an index); an index sealed with another key is refused.",
+        "$XDG_CONFIG_HOME/rag/index.key or ~/.config/rag/index.key",
+    )
     host: str | None = _env("RAG_HOST", "Address `rag serve` listens on.", "127.0.0.1")
     port: int | None = _env("RAG_PORT", "Port `rag serve` listens on.", "7860")
     debug: bool = _env("RAG_DEBUG", "1 shows the traceback of an internal error.", "unset")
-    max_file_mb: float | None = _env("RAG_MAX_FILE_MB", "Largest document file `rag add` and the page take, in MB.",
-                                     "20")
+    max_file_mb: float | None = _env(
+        "RAG_MAX_FILE_MB", "Largest document file `rag add` and the page take, in MB.", "20"
+    )
     max_files: int | None = _env("RAG_MAX_FILES", "Files the page takes in one upload.", "20")
-    parse_seconds: float | None = _env("RAG_PARSE_SECONDS", "Time one file may take to be read (its parser "
-                                       "is stopped then).", "60")
-    parse_memory_mb: int | None = _env("RAG_PARSE_MEMORY_MB", "Memory the process reading one file may use, "
-                                       "in MB.", "1024")
-    answerability: str | None = _env("RAG_ANSWERABILITY", "The answerability model that decides to answer or "
-                                     "abstain (`rag info` lists them).", "logistic")
-    steps: tuple[str, ...] = _env("RAG_STEPS", "Post-compose steps run on every answer, in order, comma-separated "
-                                  "(`rag info` lists them).", "none")
-    upload_total_mb: float | None = _env("RAG_UPLOAD_TOTAL_MB", "Uploads the chat page holds at once, all "
-                                         "visitors together, in MB (one visitor holds at most RAG_MAX_FILES × "
-                                         "RAG_MAX_FILE_MB).", "twice RAG_MAX_FILES × RAG_MAX_FILE_MB")
-    upload_expiry_s: float | None = _env("RAG_UPLOAD_EXPIRY_S", "Seconds an upload the page has not added "
-                                         "is kept before it is deleted.", "600")
-    store: "StoreSpec | None" = _env("RAG_STORE", "Where `rag index` puts the candidate search: local (the "
-                                     "index's own files; also `faiss`), milvus:PATH.db (Milvus Lite in a local "
-                                     "file) or milvus:http://HOST:PORT (a Milvus server).",
-                                     "the index's current store, else local")
+    parse_seconds: float | None = _env(
+        "RAG_PARSE_SECONDS", "Time one file may take to be read (its parser is stopped then).", "60"
+    )
+    parse_memory_mb: int | None = _env(
+        "RAG_PARSE_MEMORY_MB", "Memory the process reading one file may use, in MB.", "1024"
+    )
+    answerability: str | None = _env(
+        "RAG_ANSWERABILITY",
+        "The answerability model that decides to answer or abstain (`rag info` lists them).",
+        "logistic",
+    )
+    steps: tuple[str, ...] = _env(
+        "RAG_STEPS",
+        "Post-compose steps run on every answer, in order, comma-separated (`rag info` lists them).",
+        "none",
+    )
+    upload_total_mb: float | None = _env(
+        "RAG_UPLOAD_TOTAL_MB",
+        "Uploads the chat page holds at once, all "
+        "visitors together, in MB (one visitor holds at most RAG_MAX_FILES × "
+        "RAG_MAX_FILE_MB).",
+        "twice RAG_MAX_FILES × RAG_MAX_FILE_MB",
+    )
+    upload_expiry_s: float | None = _env(
+        "RAG_UPLOAD_EXPIRY_S", "Seconds an upload the page has not added is kept before it is deleted.", "600"
+    )
+    store: "StoreSpec | None" = _env(
+        "RAG_STORE",
+        "Where `rag index` puts the candidate search: local (the "
+        "index's own files; also `faiss`), milvus:PATH.db (Milvus Lite in a local "
+        "file) or milvus:http://HOST:PORT (a Milvus server).",
+        "the index's current store, else local",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -251,11 +282,18 @@ class Tuning:
         return cls(
             model=str(data["model"]),
             weights={str(k): float(v) for k, v in data["weights"].items()},
-            answerability=None if ans is None else Answerability(
-                tuple(ans["features"]), tuple(float(x) for x in ans["coef"]), float(ans["intercept"]),
-                tuple(float(x) for x in ans["mean"]), tuple(float(x) for x in ans["scale"]),
-                float(ans["threshold"]), float(ans.get("dense_floor", -1.0)),
-                None if ans.get("sure") is None else float(ans["sure"])),
+            answerability=None
+            if ans is None
+            else Answerability(
+                tuple(ans["features"]),
+                tuple(float(x) for x in ans["coef"]),
+                float(ans["intercept"]),
+                tuple(float(x) for x in ans["mean"]),
+                tuple(float(x) for x in ans["scale"]),
+                float(ans["threshold"]),
+                float(ans.get("dense_floor", -1.0)),
+                None if ans.get("sure") is None else float(ans["sure"]),
+            ),
             source=source,
             quote_weights={str(k): float(v) for k, v in data.get("quote_weights", {}).items()},
         )
@@ -265,7 +303,7 @@ TUNING_DIR = Path(__file__).resolve().parent / "tuning"
 
 
 def tuning_file_name(model_name: str) -> str:
-    """"sentence-transformers/all-mpnet-base-v2" → "all-mpnet-base-v2.json"."""
+    """ "sentence-transformers/all-mpnet-base-v2" → "all-mpnet-base-v2.json"."""
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", model_name.rstrip("/").split("/")[-1]).strip("-.") or "model"
     return f"{stem}.json"
 

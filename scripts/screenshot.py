@@ -26,7 +26,10 @@ def ask(page, question: str, n: int) -> None:
     page.click("#rag-ask")
     page.wait_for_function(
         "(n) => document.querySelectorAll('#rag-chat .rag-turn:not(.rag-pending)').length === n"
-        " && !document.querySelector('#rag-chat .rag-pending')", arg=n, timeout=30_000)
+        " && !document.querySelector('#rag-chat .rag-pending')",
+        arg=n,
+        timeout=30_000,
+    )
 
 
 def shoot(browser, url: str, viewport: dict, out: Path, open_citation: bool) -> None:

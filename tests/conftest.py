@@ -82,8 +82,13 @@ def write_corpus(folder: Path, files: dict[str, bytes | str]) -> Path:
 
 
 BROWSER_ARGS = [
-    "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
 ]
 
 
@@ -108,8 +113,9 @@ def stop(proc, timeout: float = 20) -> None:
 
 def launch_chromium(playwright):
     """Debian's Chromium (Playwright cannot download browsers here), headless."""
-    return playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                      headless=True, args=BROWSER_ARGS)
+    return playwright.chromium.launch(
+        executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True, args=BROWSER_ARGS
+    )
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +135,9 @@ class Paused:
     so a chatty process never blocks on a full pipe."""
 
     def __init__(self, cmd: list[str], env: dict, **popen):
-        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, **popen)
+        self.proc = subprocess.Popen(
+            cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.other: list[str] = []  # what else it wrote to stderr, for failure messages
         threading.Thread(target=self._read, daemon=True).start()

@@ -65,8 +65,10 @@ def essay_html(text: str, title: str | None = None) -> str:
         if kind == "title":
             article.append(f"<h1>{e(line)}</h1>")
         elif kind == "credit":
-            article.append(f'<figure><img src="lead.jpg" alt=""><figcaption><span class="credit">{e(line)}</span>'
-                           "</figcaption></figure>")
+            article.append(
+                f'<figure><img src="lead.jpg" alt=""><figcaption><span class="credit">{e(line)}</span>'
+                "</figcaption></figure>"
+            )
         elif kind == "dateline":
             article.append(f'<p class="dateline"><time datetime="2022-03-10">{e(line)}</time></p>')
         elif kind == "header":
@@ -118,8 +120,9 @@ def essay_pdf(text: str, path: Path, title: str | None = None, pages_at_least: i
         "header": ParagraphStyle("header", fontName="Helvetica-Oblique", fontSize=12, leading=15, spaceAfter=8),
         "credit": ParagraphStyle("credit", fontName="Helvetica", fontSize=8, leading=10, spaceAfter=8),
         "dateline": ParagraphStyle("dateline", fontName="Helvetica", fontSize=9, leading=11, spaceAfter=10),
-        "body": ParagraphStyle("body", fontName="Times-Roman", fontSize=11, leading=14, spaceAfter=9,
-                               alignment=TA_JUSTIFY),
+        "body": ParagraphStyle(
+            "body", fontName="Times-Roman", fontSize=11, leading=14, spaceAfter=9, alignment=TA_JUSTIFY
+        ),
     }
     story = [(kind, line) for kind, line in parts]
     body = [line for k, line in parts if k == "body"]
@@ -141,7 +144,8 @@ def essay_pdf(text: str, path: Path, title: str | None = None, pages_at_least: i
             count["n"] = document.page
 
         SimpleDocTemplate(str(path), pagesize=letter, title=doc_title, author=SITE).build(
-            story_now, onFirstPage=counting, onLaterPages=counting)
+            story_now, onFirstPage=counting, onLaterPages=counting
+        )
         total = count["n"]
 
         def final(canvas, document):
@@ -150,7 +154,8 @@ def essay_pdf(text: str, path: Path, title: str | None = None, pages_at_least: i
 
         story_now = [Paragraph(html.escape(line), styles[kind]) for kind, line in lines] + [Spacer(1, 1)]
         SimpleDocTemplate(str(path), pagesize=letter, title=doc_title, author=SITE).build(
-            story_now, onFirstPage=final, onLaterPages=final)
+            story_now, onFirstPage=final, onLaterPages=final
+        )
         return total
 
     part = 1
@@ -161,8 +166,12 @@ def essay_pdf(text: str, path: Path, title: str | None = None, pages_at_least: i
     return path
 
 
-def paged_pdf(path: Path, pages: list[list[str | list[str]]], title: str = "Field Notes",
-              running_header: str | None = "Field Notes — working draft") -> Path:
+def paged_pdf(
+    path: Path,
+    pages: list[list[str | list[str]]],
+    title: str = "Field Notes",
+    running_header: str | None = "Field Notes — working draft",
+) -> Path:
     """A PDF with the given paragraphs on each page, a running header and a page number.
 
     A paragraph is a string (wrapped by reportlab) or a list of its printed

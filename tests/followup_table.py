@@ -140,8 +140,9 @@ def top1_shares(rag) -> list[Share]:
     from rag.answer.followup import turn_from_answer
 
     items = gold_items(rag.index.documents)
-    shares = [Share("asked first", len(items), sum(_relevant_top(rag.ask_in_conversation(i.question), i)
-                                                    for i in items))]
+    shares = [
+        Share("asked first", len(items), sum(_relevant_top(rag.ask_in_conversation(i.question), i) for i in items))
+    ]
     for prior in PRIORS:
         memory = [turn_from_answer(rag.ask_in_conversation(prior))]
         hits = sum(_relevant_top(rag.ask_in_conversation(i.question, memory), i) for i in items)

@@ -28,8 +28,13 @@ class Element:
                 yield from c.iter()
 
     def find_all(self, cls: str | None = None, tag: str | None = None, **attrs) -> list["Element"]:
-        return [e for e in self.iter() if (cls is None or cls in e.classes) and (tag is None or e.tag == tag)
-                and all(e.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items())]
+        return [
+            e
+            for e in self.iter()
+            if (cls is None or cls in e.classes)
+            and (tag is None or e.tag == tag)
+            and all(e.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items())
+        ]
 
     def find(self, cls: str | None = None, tag: str | None = None, **attrs) -> "Element":
         found = self.find_all(cls, tag, **attrs)

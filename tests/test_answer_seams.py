@@ -28,7 +28,7 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = {
     "harbour.txt": "Harbour Log\n\nThe ferry leaves at noon every day. Fishing boats return at dusk. "
-                   "The lighthouse keeper writes every ship down in a red book.",
+    "The lighthouse keeper writes every ship down in a red book.",
     "garden.txt": "Garden Notes\n\nTomatoes need full sun and steady water. Basil grows well beside them.",
 }
 
@@ -46,8 +46,10 @@ class ToyReader:
     def judge(self, form, scores, candidates):
         words = {w.strip("?.").lower() for w in form.text.split() if len(w.strip("?.")) > 4}
         layer, docs = self.index.sentences, self.index.documents
-        texts = [docs[layer.sentences[i].doc_id].text[layer.sentences[i].start:layer.sentences[i].end].lower()
-                 for i in candidates]
+        texts = [
+            docs[layer.sentences[i].doc_id].text[layer.sentences[i].start : layer.sentences[i].end].lower()
+            for i in candidates
+        ]
         p = max((sum(w in t for w in words) / max(len(words), 1) for t in texts), default=0.0)
         self.calls.append((form.text, p))
         return Judgement(p >= 1.0, p, {"share_of_words": p}, "" if p >= 1.0 else "the toy reader found no sentence")
@@ -157,8 +159,11 @@ def test_a_step_cannot_invent_quotation_text(toys, index):
 
 
 def test_unknown_names_are_one_line_errors(index, monkeypatch):
-    with pytest.raises(SettingsError, match=r"^unknown answerability model 'oracle' \(RAG_ANSWERABILITY\); "
-                                            r"choose one of logistic, reader$"):
+    with pytest.raises(
+        SettingsError,
+        match=r"^unknown answerability model 'oracle' \(RAG_ANSWERABILITY\); "
+        r"choose one of logistic, reader$",
+    ):
         Rag(index, FakeEmbedder(), answerability="oracle")
     monkeypatch.setenv("RAG_STEPS", "summarise")
     with pytest.raises(SettingsError, match=r"unknown post-compose step 'summarise' \(RAG_STEPS\)"):

@@ -77,7 +77,7 @@ def test_out_of_scope_questions_abstain_with_related_reading(essays_rag):
 
 
 def test_a_question_nothing_resembles_is_refused_whatever_its_words_match(essays_rag):
-    """"capital" matches "Western capitals" as a word; the question is about
+    """ "capital" matches "Western capitals" as a word; the question is about
     nothing in the essays, and the calibrated floor on similarity says so."""
     answer = essays_rag.ask("What is the capital of Australia?")
     assert answer.abstained and "close" in answer.notes[-1]
@@ -98,7 +98,7 @@ def test_abstention_wording_follows_the_corpus(essays_index, tmp_path, embedder)
 
 
 def test_dateline_questions_quote_the_dateline_and_rank_its_passage_first(essays_rag):
-    """"When was it published?" is answered by the essay's dateline, which
+    """ "When was it published?" is answered by the essay's dateline, which
     shares no words with the question; the passage holding it comes first."""
     question = "When was the commentary urging Washington to negotiate with Putin published?"
     answer = essays_rag.ask(question)
@@ -109,21 +109,24 @@ def test_dateline_questions_quote_the_dateline_and_rank_its_passage_first(essays
     assert top.doc_id == doc.doc_id and "Published on March 10, 2022" in top.text
 
 
-@pytest.mark.parametrize("question, part", [
-    ("When was the essay published?", "dateline"),
-    ("What is the publication date of the piece?", "dateline"),
-    ("When was the essay titled Putin Needs an Off-Ramp published?", "dateline"),
-    ("When did the war start?", None),
-    ("When was the Minsk agreement written?", None),  # not about an essay
-    ("What did the commentary published on March 10 argue?", None),
-    ("What line appears below the headline?", "subtitle"),
-    ("What is the headline?", "title"),
-    ("Who is credited for the photograph?", "credit"),
-    ("Who took the picture?", "credit"),
-    ("Whose photo is it?", None),
-    ("Who deserves credit for the ceasefire?", None),
-    ("Where is the war heading?", None),
-])
+@pytest.mark.parametrize(
+    "question, part",
+    [
+        ("When was the essay published?", "dateline"),
+        ("What is the publication date of the piece?", "dateline"),
+        ("When was the essay titled Putin Needs an Off-Ramp published?", "dateline"),
+        ("When did the war start?", None),
+        ("When was the Minsk agreement written?", None),  # not about an essay
+        ("What did the commentary published on March 10 argue?", None),
+        ("What line appears below the headline?", "subtitle"),
+        ("What is the headline?", "title"),
+        ("Who is credited for the photograph?", "credit"),
+        ("Who took the picture?", "credit"),
+        ("Whose photo is it?", None),
+        ("Who deserves credit for the ceasefire?", None),
+        ("Where is the war heading?", None),
+    ],
+)
 @pytest.mark.unit
 def test_part_questions(question, part):
     assert read_question(question).part == part
@@ -145,12 +148,15 @@ def test_a_question_about_both_titles_gets_both_title_passages_first(essays_rag)
     assert all(essays_rag.index.documents[h.chunk.doc_id].title in h.chunk.text for h in hits[:2])
 
 
-@pytest.mark.parametrize("question", [
-    "What is the main argument of each essay?",
-    "tl;dr of both pieces?",
-    "Do the two essays agree?",
-    "What does each author recommend?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the main argument of each essay?",
+        "tl;dr of both pieces?",
+        "Do the two essays agree?",
+        "What does each author recommend?",
+    ],
+)
 def test_broad_questions_quote_a_thesis_from_each_essay_never_its_header(essays_rag, question):
     answer = essays_rag.ask(question)
     assert not answer.abstained and answer.form == "broad"
@@ -177,18 +183,21 @@ def test_a_question_about_both_essays_quotes_both(essays_rag):
     assert {q.title for q in answer.quotes} == TITLES
 
 
-@pytest.mark.parametrize("question, broad, each", [
-    ("What is the main argument of each essay?", True, True),
-    ("Summarize the report", True, False),
-    ("Give me the gist", True, False),
-    ("What are the key takeaways?", True, False),
-    ("Do the two essays basically agree?", True, True),
-    ("Do both essays mention Crimea?", False, True),
-    ("Does either article discuss sanctions?", False, True),
-    ("Who is Michael Kofman?", False, False),
-    ("Why should the West keep talking to Moscow?", False, False),
-    ("What is the main road out of town?", False, False),
-])
+@pytest.mark.parametrize(
+    "question, broad, each",
+    [
+        ("What is the main argument of each essay?", True, True),
+        ("Summarize the report", True, False),
+        ("Give me the gist", True, False),
+        ("What are the key takeaways?", True, False),
+        ("Do the two essays basically agree?", True, True),
+        ("Do both essays mention Crimea?", False, True),
+        ("Does either article discuss sanctions?", False, True),
+        ("Who is Michael Kofman?", False, False),
+        ("Why should the West keep talking to Moscow?", False, False),
+        ("What is the main road out of town?", False, False),
+    ],
+)
 @pytest.mark.unit
 def test_question_forms(question, broad, each):
     form = read_question(question)
@@ -251,9 +260,11 @@ def test_later_quotations_are_not_near_repeats_of_earlier_ones(embedder):
 
     from rag.answer.select import _diversify
 
-    texts = ["Floods closed the old bridge in May.",
-             "In May, flooding shut the old bridge.",
-             "Engineers say the bridge needs new pillars before it reopens."]
+    texts = [
+        "Floods closed the old bridge in May.",
+        "In May, flooding shut the old bridge.",
+        "Engineers say the bridge needs new pillars before it reopens.",
+    ]
     layer = SimpleNamespace(vectors=embedder.embed_documents(texts))
     score = np.array([3.0, 2.9, 2.0])
     assert _diversify([0, 1, 2], layer, score) == [0, 2, 1]
@@ -284,10 +295,12 @@ def test_a_quotation_is_chosen_by_its_own_words_not_its_predecessors(essays_rag)
     question = "What uncomfortable conclusion does the author reach about punishing Putin?"
     scores = essays_rag.scorer().scores(question, essays_rag.form(question))
     layer, documents = essays_rag.index.sentences, essays_rag.index.documents
-    text = {i: documents[s.doc_id].text[s.start:s.end] for i, s in enumerate(layer.sentences)}
+    text = {i: documents[s.doc_id].text[s.start : s.end] for i, s in enumerate(layer.sentences)}
     follower = next(i for i, t in text.items() if t == "It is a question of natural justice.")
-    rank = {name: int((values > values[follower]).sum()) for name, values in
-            (("passages", scores.score), ("quotations", scores.quote))}
+    rank = {
+        name: int((values > values[follower]).sum())
+        for name, values in (("passages", scores.score), ("quotations", scores.quote))
+    }
     assert rank["passages"] < 3 < rank["quotations"]
     assert scores.evidence.features["maxsim_with_prev"][follower] > scores.evidence.features["maxsim"][follower] + 0.2
     answer = essays_rag.ask(question)
@@ -318,9 +331,14 @@ def test_a_two_sentence_note_is_judged_on_what_can_be_measured_there(tmp_path, e
     from rag.pipeline import Rag
     from tests.conftest import write_corpus
 
-    corpus = write_corpus(tmp_path / "c", {"talks.txt": "Talks resumed on Monday, and Ukrainian President Volodymyr "
-                                           "Zelensky said a deal was near. Observers doubt that Zelensky can sign "
-                                           "it alone."})
+    corpus = write_corpus(
+        tmp_path / "c",
+        {
+            "talks.txt": "Talks resumed on Monday, and Ukrainian President Volodymyr "
+            "Zelensky said a deal was near. Observers doubt that Zelensky can sign "
+            "it alone."
+        },
+    )
     index, _ = build_index(load_corpus(corpus), tmp_path / "i", embedder)
     rag = Rag(index, embedder)
     answered = rag.ask("Can the Ukrainian president sign the deal alone?")

@@ -41,8 +41,11 @@ def test_modules_stay_small():
     """The package, and the benchmarks, scripts and eval scripts beside it."""
     files = [p for folder in ("rag", "benchmarks", "scripts", "eval") for p in (ROOT / folder).rglob("*.py")]
     assert any(p.parts[-2] == "benchmarks" for p in files) and any(p.parts[-2] == "scripts" for p in files)
-    big = {str(p.relative_to(ROOT)): n for p in files
-           if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    big = {
+        str(p.relative_to(ROOT)): n
+        for p in files
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
     assert not big, big
 
 
@@ -51,8 +54,13 @@ def _project_files() -> list[Path]:
     git = shutil.which("git")
     if git is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
-    out = subprocess.run([git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                         capture_output=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        [git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    ).stdout
     return [ROOT / name for name in out.decode("utf-8", "surrogateescape").split("\0") if name]
 
 
@@ -62,14 +70,19 @@ def test_no_absolute_path_of_this_machine_anywhere():
     machine = f"{ROOT.parent}/"  # the folder this checkout sits in, where ../shared lives too
     if ROOT.parent == ROOT.parent.parent:
         pytest.skip("checked out at the root of the file system")
-    found = [str(path.relative_to(ROOT)) for path in _project_files()
-             if path.is_file() and machine in path.read_bytes().decode("utf-8", "replace")]
+    found = [
+        str(path.relative_to(ROOT))
+        for path in _project_files()
+        if path.is_file() and machine in path.read_bytes().decode("utf-8", "replace")
+    ]
     assert not found, f"{machine} named in {found}"
 
 
 def test_import_rag_loads_no_model_library_or_gradio():
-    code = ("import sys, rag; heavy = [m for m in ('torch', 'onnxruntime', 'sentence_transformers', 'transformers', "
-            "'gradio', 'faiss', 'numpy') if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, rag; heavy = [m for m in ('torch', 'onnxruntime', 'sentence_transformers', 'transformers', "
+        "'gradio', 'faiss', 'numpy') if m in sys.modules]; print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -64,30 +64,40 @@ def test_control_characters_cli(essays_index):
 
 @pytest.mark.model
 def test_bad_corpus_files_are_skipped_with_a_warning_each(tmp_path):
-    corpus = write_corpus(tmp_path / "c", {
-        "good.txt": "Garden Notes Today\n\nTomatoes need full sun and steady water.",
-        "latin1.txt": "Caf\xe9 society".encode("latin-1"),
-        "binary.md": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
-        "utf16.txt": "Hello there".encode("utf-16"),  # with its byte-order mark: read (issue 24)
-        "utf16le.txt": "Hello there".encode("utf-16-le"),  # without: refused, the encoding named
-        "empty.txt": b"",
-        "blank.md": b"  \n\t\n",
-    })
+    corpus = write_corpus(
+        tmp_path / "c",
+        {
+            "good.txt": "Garden Notes Today\n\nTomatoes need full sun and steady water.",
+            "latin1.txt": "Caf\xe9 society".encode("latin-1"),
+            "binary.md": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+            "utf16.txt": "Hello there".encode("utf-16"),  # with its byte-order mark: read (issue 24)
+            "utf16le.txt": "Hello there".encode("utf-16-le"),  # without: refused, the encoding named
+            "empty.txt": b"",
+            "blank.md": b"  \n\t\n",
+        },
+    )
     result = run("index", "--corpus", str(corpus), "--index", str(tmp_path / "i"), "-q")
     assert result.returncode == 0, result.stderr
     warnings = result.stderr.strip().splitlines()
-    assert sorted(warnings) == sorted([
-        "rag: warning: skipped binary.md: binary file (contains NUL bytes)",
-        "rag: warning: skipped blank.md: empty file",
-        "rag: warning: skipped empty.txt: empty file",
-        "rag: warning: skipped latin1.txt: not UTF-8 text (bad byte at offset 3)",
-        "rag: warning: skipped utf16le.txt: binary file (contains NUL bytes); it looks like UTF-16LE text "
-        "without a byte-order mark: save it as UTF-8, or with its mark",
-    ])
+    assert sorted(warnings) == sorted(
+        [
+            "rag: warning: skipped binary.md: binary file (contains NUL bytes)",
+            "rag: warning: skipped blank.md: empty file",
+            "rag: warning: skipped empty.txt: empty file",
+            "rag: warning: skipped latin1.txt: not UTF-8 text (bad byte at offset 3)",
+            "rag: warning: skipped utf16le.txt: binary file (contains NUL bytes); it looks like UTF-16LE text "
+            "without a byte-order mark: save it as UTF-8, or with its mark",
+        ]
+    )
     index = load_index(tmp_path / "i")
     assert list(index.documents) == ["good", "utf16"] and index.documents["utf16"].text == "Hello there"
     assert [s["file"] for s in index.manifest["corpus"]["skipped"]] == [
-        "binary.md", "blank.md", "empty.txt", "latin1.txt", "utf16le.txt"]
+        "binary.md",
+        "blank.md",
+        "empty.txt",
+        "latin1.txt",
+        "utf16le.txt",
+    ]
 
 
 def test_only_bad_files_or_empty_folder_refused_and_old_index_kept(tmp_path, essays_index):
@@ -142,26 +152,49 @@ def test_missing_index(tmp_path):
         load_index(tmp_path / "none")
 
 
-@pytest.mark.parametrize("damage, expected", [
-    (lambda d: (d / "vectors.faiss").write_bytes((d / "vectors.faiss").read_bytes()[:1000]),
-     "vectors.faiss is truncated or altered"),
-    (lambda d: _replace_file(d, "vectors.faiss", b"\x00" * 64), "vectors.faiss cannot be read by FAISS"),
-    (lambda d: (d / "chunks.jsonl").write_bytes((d / "chunks.jsonl").read_bytes()[:-10]),
-     "chunks.jsonl is truncated or altered"),
-    (lambda d: _replace_file(d, "chunks.jsonl", b'{"chunk_id": 0}\n'), "malformed manifest or record"),
-    (lambda d: _replace_file(d, "chunks.jsonl", b"\xff\xfe garbage\n"), "chunks.jsonl is not valid JSON lines"),
-    (lambda d: (d / "manifest.json").write_bytes(b'{"format_version": 1, "fing'), "manifest.json is unreadable"),
-    (lambda d: (d / "manifest.json").write_bytes(b"[1, 2]"), "is not a manifest"),
-    (lambda d: _edit_manifest(d, lambda m: m.update(files=[])), "malformed manifest"),
-    (lambda d: _edit_manifest(d, lambda m: m.update(model="minilm")), "malformed manifest"),
-    (lambda d: _edit_manifest(d, lambda m: m.update(format_version=0)),
-     f"has index format 0, this rag reads format {FORMAT_VERSION}"),
-    (lambda d: _edit_manifest(d, lambda m: m["store"]["bm25"].update(k1=1.2)),
-     "built with BM25 k1=1.2, this rag uses 1.5"),
-    (lambda d: (d / "bm25" / "vocab.index.json").unlink(), "vocab.index.json is missing or unreadable"),
-], ids=["faiss-truncated", "faiss-garbage", "chunks-truncated", "chunks-missing-fields", "chunks-not-utf8",
-        "manifest-truncated", "manifest-not-object", "manifest-files-wrong-type", "manifest-model-wrong-type",
-        "manifest-older-format", "other-bm25-settings", "bm25-file-missing"])
+@pytest.mark.parametrize(
+    "damage, expected",
+    [
+        (
+            lambda d: (d / "vectors.faiss").write_bytes((d / "vectors.faiss").read_bytes()[:1000]),
+            "vectors.faiss is truncated or altered",
+        ),
+        (lambda d: _replace_file(d, "vectors.faiss", b"\x00" * 64), "vectors.faiss cannot be read by FAISS"),
+        (
+            lambda d: (d / "chunks.jsonl").write_bytes((d / "chunks.jsonl").read_bytes()[:-10]),
+            "chunks.jsonl is truncated or altered",
+        ),
+        (lambda d: _replace_file(d, "chunks.jsonl", b'{"chunk_id": 0}\n'), "malformed manifest or record"),
+        (lambda d: _replace_file(d, "chunks.jsonl", b"\xff\xfe garbage\n"), "chunks.jsonl is not valid JSON lines"),
+        (lambda d: (d / "manifest.json").write_bytes(b'{"format_version": 1, "fing'), "manifest.json is unreadable"),
+        (lambda d: (d / "manifest.json").write_bytes(b"[1, 2]"), "is not a manifest"),
+        (lambda d: _edit_manifest(d, lambda m: m.update(files=[])), "malformed manifest"),
+        (lambda d: _edit_manifest(d, lambda m: m.update(model="minilm")), "malformed manifest"),
+        (
+            lambda d: _edit_manifest(d, lambda m: m.update(format_version=0)),
+            f"has index format 0, this rag reads format {FORMAT_VERSION}",
+        ),
+        (
+            lambda d: _edit_manifest(d, lambda m: m["store"]["bm25"].update(k1=1.2)),
+            "built with BM25 k1=1.2, this rag uses 1.5",
+        ),
+        (lambda d: (d / "bm25" / "vocab.index.json").unlink(), "vocab.index.json is missing or unreadable"),
+    ],
+    ids=[
+        "faiss-truncated",
+        "faiss-garbage",
+        "chunks-truncated",
+        "chunks-missing-fields",
+        "chunks-not-utf8",
+        "manifest-truncated",
+        "manifest-not-object",
+        "manifest-files-wrong-type",
+        "manifest-model-wrong-type",
+        "manifest-older-format",
+        "other-bm25-settings",
+        "bm25-file-missing",
+    ],
+)
 def test_damaged_index_is_one_line_and_names_the_problem(tmp_path, essays_index, damage, expected):
     copy = _copy(essays_index, tmp_path)
     damage(copy)
@@ -182,8 +215,9 @@ def test_other_bm25_settings_are_rebuilt_not_called_up_to_date(tmp_path, essays_
 
 def test_index_built_with_another_model(tmp_path, essays_index, embedder):
     other = tmp_path / "other-model"  # same files, another folder: another configured model
-    shutil.copytree(embedder.model_path, other, symlinks=False,
-                    copy_function=lambda src, dst: __import__("os").symlink(src, dst))
+    shutil.copytree(
+        embedder.model_path, other, symlinks=False, copy_function=lambda src, dst: __import__("os").symlink(src, dst)
+    )
     line = one_line_error(run("ask", "Who?", "--index", str(essays_index.path), "--model", str(other)))
     assert f"was built with model {essays_index.manifest['model']['name']}" in line and str(other) in line
     line = one_line_error(run("ask", "Who?", "--index", str(essays_index.path), "--model", str(tmp_path)))
@@ -202,17 +236,22 @@ def _qa_file(tmp_path, lines):
 GOOD = json.dumps({"id": "ok", "question": "Who is Kofman?", "answers": ["Putin Needs an Off-Ramp"]})
 
 
-@pytest.mark.parametrize("bad, expected", [
-    ('{"id": "x", "question": "q", "answers": [', "line 3: not valid JSON"),
-    ('["a list"]', "line 3: expected a JSON object"),
-    ('{"id": "x", "question": "q"}', "line 3: missing answers"),
-    ('{"id": "x", "question": "", "answers": []}', "line 3: question must be a non-empty string"),
-    ('{"id": "x", "question": "q", "answers": [3]}', "line 3: answers must be a list of non-empty strings"),
-    ('{"id": "ok", "question": "q", "answers": []}', "line 3: duplicate id 'ok'"),
-    ('{"id": "x", "question": "q", "answers": ["Putin Needs a Golden Bridge"]}',
-     "line 3 (x): answer 'Putin Needs a Golden Bridge' is not found in the documents "
-     "(not even with spacing, quote marks and markup set aside)"),
-])
+@pytest.mark.parametrize(
+    "bad, expected",
+    [
+        ('{"id": "x", "question": "q", "answers": [', "line 3: not valid JSON"),
+        ('["a list"]', "line 3: expected a JSON object"),
+        ('{"id": "x", "question": "q"}', "line 3: missing answers"),
+        ('{"id": "x", "question": "", "answers": []}', "line 3: question must be a non-empty string"),
+        ('{"id": "x", "question": "q", "answers": [3]}', "line 3: answers must be a list of non-empty strings"),
+        ('{"id": "ok", "question": "q", "answers": []}', "line 3: duplicate id 'ok'"),
+        (
+            '{"id": "x", "question": "q", "answers": ["Putin Needs a Golden Bridge"]}',
+            "line 3 (x): answer 'Putin Needs a Golden Bridge' is not found in the documents "
+            "(not even with spacing, quote marks and markup set aside)",
+        ),
+    ],
+)
 def test_malformed_eval_line_names_its_line(tmp_path, essays_index, bad, expected):
     qa = _qa_file(tmp_path, [GOOD, "", bad])
     report = tmp_path / "report"
@@ -250,11 +289,14 @@ def _beir(folder, skip=()):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("missing, expected", [
-    ("corpus.jsonl", "BEIR folder is missing corpus.jsonl"),
-    ("queries.jsonl", "BEIR folder is missing queries.jsonl"),
-    ("qrels/test.tsv", "BEIR folder has no qrels for this split"),
-])
+@pytest.mark.parametrize(
+    "missing, expected",
+    [
+        ("corpus.jsonl", "BEIR folder is missing corpus.jsonl"),
+        ("queries.jsonl", "BEIR folder is missing queries.jsonl"),
+        ("qrels/test.tsv", "BEIR folder has no qrels for this split"),
+    ],
+)
 def test_beir_folder_with_a_missing_file(tmp_path, missing, expected):
     folder = _beir(tmp_path / "scifact", skip=(missing,))
     line = one_line_error(run("eval", "--beir", str(folder)))
@@ -287,8 +329,10 @@ def test_index_path_that_is_not_an_index_is_never_replaced(tmp_path):
     (documents / "thesis.txt").write_text("years of work")
     notes = tmp_path / "notes.txt"
     notes.write_text("keep")
-    for target, expected in ((documents, "is not a rag index (no manifest.json); nothing was changed"),
-                             (notes, "is a file, not an index folder; nothing was changed")):
+    for target, expected in (
+        (documents, "is not a rag index (no manifest.json); nothing was changed"),
+        (notes, "is a file, not an index folder; nothing was changed"),
+    ):
         line = one_line_error(run("index", "--corpus", str(corpus), "--index", str(target), "-q"))
         assert expected in line
     assert (documents / "thesis.txt").read_text() == "years of work" and notes.read_text() == "keep"

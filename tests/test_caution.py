@@ -118,15 +118,31 @@ def test_the_page_shows_the_caution_before_the_quotations_and_keeps_it_on_restor
 
 
 def _result(answerable: bool, abstained: bool, cautioned: bool) -> QuestionResult:
-    return QuestionResult("q", "q", answerable, 1 if answerable else None, (answerable and not abstained) or None,
-                          abstained, (), (), cautioned=cautioned)
+    return QuestionResult(
+        "q",
+        "q",
+        answerable,
+        1 if answerable else None,
+        (answerable and not abstained) or None,
+        abstained,
+        (),
+        (),
+        cautioned=cautioned,
+    )
 
 
 @pytest.mark.unit
 def test_eval_counts_confident_out_of_scope_answers_and_cautioned_answers():
-    results = [_result(False, True, False), _result(False, False, True), _result(False, False, False),
-               _result(False, False, False), _result(True, False, True), _result(True, False, False),
-               _result(True, True, False), _result(True, False, False)]
+    results = [
+        _result(False, True, False),
+        _result(False, False, True),
+        _result(False, False, False),
+        _result(False, False, False),
+        _result(True, False, True),
+        _result(True, False, False),
+        _result(True, True, False),
+        _result(True, False, False),
+    ]
     metrics = per_question_metrics(results)
     assert metrics["abstain_rate"] == 0.25
     assert metrics["confident_oos_rate"] == 0.5

@@ -51,7 +51,7 @@ def test_chunks_do_not_start_mid_sentence_when_sentences_fit():
     d = load_corpus(CORPUS).by_id()["putin-needs-an-off-ramp"]
     for c in chunk_document(d, ChunkSettings(400, 0)):
         before = d.text[: c.start].rstrip()
-        assert not before or before[-1] in ".!?”’\"\n:)" or d.text[c.start - 1] == "\n", c.text[:40]
+        assert not before or before[-1] in '.!?”’"\n:)' or d.text[c.start - 1] == "\n", c.text[:40]
 
 
 @pytest.mark.parametrize("size, overlap", [(10, 0), (100, 100), (100, -1)])

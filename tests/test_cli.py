@@ -65,12 +65,23 @@ def test_index_then_ask_in_text_mode(tmp_path):
         {"a.txt": "Garden Notes Today\n\nTomatoes need full sun and steady water.", "bad.txt": b"caf\xe9 \xff"},
     )
     index_dir = tmp_path / "idx"
-    built = run("index", "--corpus", str(corpus), "--index", str(index_dir), "--chunk-size", "200",
-                "--chunk-overlap", "20", "-q")
+    built = run(
+        "index",
+        "--corpus",
+        str(corpus),
+        "--index",
+        str(index_dir),
+        "--chunk-size",
+        "200",
+        "--chunk-overlap",
+        "20",
+        "-q",
+    )
     assert built.returncode == 0, built.stderr
     assert "skipped bad.txt: not UTF-8" in built.stderr
-    again = run("index", "--corpus", str(corpus), "--index", str(index_dir), "--chunk-size", "200",
-                "--chunk-overlap", "20")
+    again = run(
+        "index", "--corpus", str(corpus), "--index", str(index_dir), "--chunk-size", "200", "--chunk-overlap", "20"
+    )
     assert "up to date" in again.stdout
     asked = run("ask", "What do tomatoes need?", "--index", str(index_dir), "--retriever", "bm25")
     assert asked.returncode == 0, asked.stderr
@@ -92,11 +103,16 @@ def test_empty_question_is_a_user_error(essays_index):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("args, named", [
-    (["ask"], "Missing argument 'QUESTION'"), (["ask", "q", "--k", "0"], "'--k'"),
-    (["ask", "q", "--retriever", "magic"], "'--retriever'"), (["nosuch"], "No such command 'nosuch'"),
-    (["index", "--chunk-size", "x"], "'--chunk-size'"),
-])
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["ask"], "Missing argument 'QUESTION'"),
+        (["ask", "q", "--k", "0"], "'--k'"),
+        (["ask", "q", "--retriever", "magic"], "'--retriever'"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["index", "--chunk-size", "x"], "'--chunk-size'"),
+    ],
+)
 def test_usage_errors_are_one_line_exit_2(args, named):
     line = one_line_error(run(*args), code=2)
     assert named in line and "--help" in line

@@ -26,8 +26,9 @@ def _into_a_closed_pipe(args: list[str]) -> subprocess.CompletedProcess:
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        return subprocess.run([*RAG, *args], stdout=write_end, stderr=subprocess.PIPE, text=True, env=_env(),
-                              timeout=300)
+        return subprocess.run(
+            [*RAG, *args], stdout=write_end, stderr=subprocess.PIPE, text=True, env=_env(), timeout=300
+        )
     finally:
         os.close(write_end)
 
@@ -35,8 +36,10 @@ def _into_a_closed_pipe(args: list[str]) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def tiny_qa(tmp_path_factory):
     path = tmp_path_factory.mktemp("qa") / "qa.jsonl"
-    rows = [{"id": "kofman", "question": "Who is Michael Kofman?", "answers": ["Michael Kofman"]},
-            {"id": "bread", "question": "What is the best recipe for sourdough bread?", "answers": []}]
+    rows = [
+        {"id": "kofman", "question": "Who is Michael Kofman?", "answers": ["Michael Kofman"]},
+        {"id": "bread", "question": "What is the best recipe for sourdough bread?", "answers": []},
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
 
@@ -55,8 +58,9 @@ def test_eval_into_a_closed_pipe_ends_quietly(essays_index, tiny_qa):
 def test_piped_into_head_in_a_shell(essays_index, tiny_qa, verb):
     args = ["ask", "Who is Michael Kofman?"] if verb == "ask" else ["eval", "--qa", str(tiny_qa)]
     command = shlex.join([*RAG, *args, "--index", str(essays_index.path)])
-    result = subprocess.run(["bash", "-c", f"set -o pipefail; {command} | head -1"], capture_output=True, text=True,
-                            env=_env(), timeout=300)
+    result = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command} | head -1"], capture_output=True, text=True, env=_env(), timeout=300
+    )
     assert result.returncode in (0, 141) and result.stderr == ""
     assert len(result.stdout.splitlines()) == 1 and result.stdout.strip()
 
@@ -75,5 +79,7 @@ def test_a_broken_pipe_elsewhere_is_still_reported(monkeypatch):
     monkeypatch.setattr(rag.pipeline.Rag, "open", broken)
     result = CliRunner().invoke(main, ["ask", "Who is Michael Kofman?"])
     assert result.exit_code == 1
-    assert result.output.strip() == \
-        "rag: error: internal error: BrokenPipeError: [Errno 32] Broken pipe (set RAG_DEBUG=1 for details)"
+    assert (
+        result.output.strip()
+        == "rag: error: internal error: BrokenPipeError: [Errno 32] Broken pipe (set RAG_DEBUG=1 for details)"
+    )

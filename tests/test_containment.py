@@ -73,10 +73,17 @@ def test_a_corpus_folder_that_is_itself_a_link_is_read(tmp_path):
 def test_fifos_are_listed_never_opened(tmp_path):
     corpus = write_corpus(tmp_path / "c", {"a.txt": ESSAY})
     os.mkfifo(corpus / "pipe.txt")
-    code = (f"from rag.ingest.corpus import load_corpus; c = load_corpus({str(corpus)!r}); "
-            "print([(s.path, s.reason) for s in c.skipped])")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    code = (
+        f"from rag.ingest.corpus import load_corpus; c = load_corpus({str(corpus)!r}); "
+        "print([(s.path, s.reason) for s in c.skipped])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.returncode == 0, result.stderr
     assert "('pipe.txt', 'not a regular file (a FIFO, socket or device)')" in result.stdout
 
@@ -147,8 +154,10 @@ def _plant(index_dir: Path, name: str, data: bytes) -> None:
     _save(index_dir, m)
 
 
-@pytest.mark.parametrize("name", ["bm25/../../../../../../etc/passwd", "/etc/passwd", "../copy/chunks.jsonl",
-                                  "bm25/../../../../../../dev/zero"])
+@pytest.mark.parametrize(
+    "name",
+    ["bm25/../../../../../../etc/passwd", "/etc/passwd", "../copy/chunks.jsonl", "bm25/../../../../../../dev/zero"],
+)
 def test_names_in_the_manifest_stay_inside_the_generation(copy, name):
     m = _manifest(copy)
     m["files"][name] = {"bytes": 10, "sha256": "0" * 64}
@@ -178,20 +187,31 @@ def test_a_listed_file_that_is_a_link_to_dev_zero_is_refused(copy):
 def test_a_fifo_in_the_index_fails_at_once(copy, name):
     (copy / name).unlink()
     os.mkfifo(copy / name)
-    code = (f"from rag.index.load import load_index\ntry: load_index({str(copy)!r})\n"
-            "except Exception as e: print(type(e).__name__, e)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    code = (
+        f"from rag.index.load import load_index\ntry: load_index({str(copy)!r})\n"
+        "except Exception as e: print(type(e).__name__, e)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.stdout.startswith("IndexCorrupt") and "not a regular file" in result.stdout, result
 
 
-@pytest.mark.parametrize("edit", [
-    lambda m: m["files"]["documents.jsonl"].update(bytes=1),
-    lambda m: m["corpus"].update(folder="/"),
-    lambda m: m["corpus"]["skipped"].append({"file": "x", "reason": "y"}),
-    lambda m: m.update(extra="anything"),
-    lambda m: m.update(built_at=None, extra="anything"),
-], ids=["files", "corpus-folder", "corpus-skipped", "new-key", "new-key-and-built-at"])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m["files"]["documents.jsonl"].update(bytes=1),
+        lambda m: m["corpus"].update(folder="/"),
+        lambda m: m["corpus"]["skipped"].append({"file": "x", "reason": "y"}),
+        lambda m: m.update(extra="anything"),
+        lambda m: m.update(built_at=None, extra="anything"),
+    ],
+    ids=["files", "corpus-folder", "corpus-skipped", "new-key", "new-key-and-built-at"],
+)
 def test_the_fingerprint_covers_the_whole_manifest(copy, edit):
     m = _manifest(copy)
     edit(m)
@@ -244,13 +264,17 @@ def _faiss_bytes(vectors: np.ndarray) -> bytes:
     return faiss.serialize_index(index).tobytes()
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda v: np.where(np.arange(v.size).reshape(v.shape) == 7, np.nan, v), "not finite"),
-    (lambda v: np.where(np.arange(v.size).reshape(v.shape) == 7, np.inf, v), "not finite"),
-    (lambda v: np.random.default_rng(0).normal(size=v.shape), "not unit length"),
-    (lambda v: v * 2, "not unit length"),
-    (lambda v: np.zeros_like(v), "not unit length"),
-], ids=["nan", "inf", "random", "scaled", "zero"])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda v: np.where(np.arange(v.size).reshape(v.shape) == 7, np.nan, v), "not finite"),
+        (lambda v: np.where(np.arange(v.size).reshape(v.shape) == 7, np.inf, v), "not finite"),
+        (lambda v: np.random.default_rng(0).normal(size=v.shape), "not unit length"),
+        (lambda v: v * 2, "not unit length"),
+        (lambda v: np.zeros_like(v), "not unit length"),
+    ],
+    ids=["nan", "inf", "random", "scaled", "zero"],
+)
 def test_chunk_vectors_are_checked_on_load(copy, essays_index, damage, message):
     from rag.index.vectors import reconstruct_all
 
@@ -266,14 +290,21 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("name, damage, message", [
-    ("sentence_vectors.npy", lambda a: np.full_like(a, np.nan), "not finite"),
-    ("sentence_vectors.npy", lambda a: a * 3, "not unit length"),
-    ("sentence_vectors.npy", lambda a: a[:, :-1], "wrong shape"),
-    ("token_vectors.npy", lambda a: np.where(np.arange(a.size).reshape(a.shape) == 3, np.nan, a).astype(a.dtype),
-     "not finite"),
-    ("token_offsets.npy", lambda a: np.concatenate([a[:1], a[2:3], a[1:2], a[3:]]), "token offsets"),
-], ids=["sentence-nan", "sentence-scaled", "sentence-shape", "token-nan", "offsets"])
+@pytest.mark.parametrize(
+    "name, damage, message",
+    [
+        ("sentence_vectors.npy", lambda a: np.full_like(a, np.nan), "not finite"),
+        ("sentence_vectors.npy", lambda a: a * 3, "not unit length"),
+        ("sentence_vectors.npy", lambda a: a[:, :-1], "wrong shape"),
+        (
+            "token_vectors.npy",
+            lambda a: np.where(np.arange(a.size).reshape(a.shape) == 3, np.nan, a).astype(a.dtype),
+            "not finite",
+        ),
+        ("token_offsets.npy", lambda a: np.concatenate([a[:1], a[2:3], a[1:2], a[3:]]), "token offsets"),
+    ],
+    ids=["sentence-nan", "sentence-scaled", "sentence-shape", "token-nan", "offsets"],
+)
 def test_sentence_layer_arrays_are_checked_on_load(copy, name, damage, message):
     array = np.load(copy / name, allow_pickle=False)
     _plant(copy, name, _npy(damage(array)))

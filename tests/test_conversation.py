@@ -38,12 +38,14 @@ def test_a_standalone_question_is_searched_as_asked():
 def test_a_full_question_that_opens_like_a_reply_is_not_rewritten():
     """The issue's misfire: "Why does the author ..." after an unrelated turn got its words appended."""
     after = ["How many tanks did Russia lose in 2023?"]
-    for question in ("Why does the author think the West needs to offer Putin an off-ramp?",
-                     "And why does the author say Putin might escalate the war?",
-                     "In what way is Moscow being squeezed economically?",
-                     "What might come next if Putin's regime falls?",
-                     "How serious is the danger that the war turns nuclear?",
-                     "What is the second essay's main argument?"):
+    for question in (
+        "Why does the author think the West needs to offer Putin an off-ramp?",
+        "And why does the author say Putin might escalate the war?",
+        "In what way is Moscow being squeezed economically?",
+        "What might come next if Putin's regime falls?",
+        "How serious is the danger that the war turns nuclear?",
+        "What is the second essay's main argument?",
+    ):
         assert followup_reasons(question) == (), question
         assert standalone_query(question, after) == question
 
@@ -73,8 +75,10 @@ def test_names_are_runs_of_capitalised_topic_words():
 @pytest.mark.unit
 def test_followup_borrows_the_previous_topic():
     assert standalone_query("What did he say?", ["Who is Michael Kofman?"]) == "What did he say? Michael Kofman"
-    assert standalone_query("Why?", ["Does the West need to offer Putin an off-ramp?"]) == \
-        "Why? West need offer Putin off-ramp"
+    assert (
+        standalone_query("Why?", ["Does the West need to offer Putin an off-ramp?"])
+        == "Why? West need offer Putin off-ramp"
+    )
     assert rewrite("What did he say?", ["Who is Michael Kofman?"]).speaker == "Michael Kofman"
 
 
@@ -83,7 +87,9 @@ def test_a_chain_of_followups_keeps_the_topic_without_growing():
     history = ["Who is Michael Kofman?", "What did he say?", "Why?"]
     turns = resolve_turns(history)
     assert [t.query for t in turns] == [
-        "Who is Michael Kofman?", "What did he say? Michael Kofman", "Why? Michael Kofman",
+        "Who is Michael Kofman?",
+        "What did he say? Michael Kofman",
+        "Why? Michael Kofman",
     ]
     assert standalone_query("And then?", history) == "then? Michael Kofman"
 
@@ -103,8 +109,10 @@ def test_the_other_essay_scopes_the_search_to_the_uncited_document():
 
 @pytest.mark.unit
 def test_the_other_essay_knows_when_it_never_mentions_the_topic():
-    docs = {"a": Document("a", "A", "Kofman said so.", "a.txt", "0" * 64),
-            "b": Document("b", "B", "Nothing about him here.", "b.txt", "1" * 64)}
+    docs = {
+        "a": Document("a", "A", "Kofman said so.", "a.txt", "0" * 64),
+        "b": Document("b", "B", "Nothing about him here.", "b.txt", "1" * 64),
+    }
     last = Turn("Who is Michael Kofman?", "Who is Michael Kofman?", doc_ids=("a",))
     assert rewrite("And the other essay?", [last], docs).unmentioned == ("Michael Kofman",)
     docs["b"] = Document("b", "B", "And KOFMAN’s view, too.", "b.txt", "1" * 64)
@@ -126,11 +134,16 @@ def test_what_next_reads_on_after_the_first_quotation():
 
 @pytest.mark.unit
 def test_history_content_from_browser_and_from_gradio_client_reads_the_same():
-    browser = [{"role": "user", "content": [{"type": "text", "text": "Who is Michael Kofman?"}]},
-               {"role": "assistant", "content": [{"type": "text", "text": "“...” [1]"}]}]
+    browser = [
+        {"role": "user", "content": [{"type": "text", "text": "Who is Michael Kofman?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "“...” [1]"}]},
+    ]
     client = [{"role": "user", "content": "Who is Michael Kofman?"}, {"role": "assistant", "content": "“...” [1]"}]
-    assert standalone_query("What did he say?", browser) == standalone_query("What did he say?", client) == \
-        "What did he say? Michael Kofman"
+    assert (
+        standalone_query("What did he say?", browser)
+        == standalone_query("What did he say?", client)
+        == "What did he say? Michael Kofman"
+    )
     assert normalise_content([{"type": "text", "text": "a"}, {"type": "file", "file": {}}, "b"]) == "a\nb"
     assert normalise_content(None) == ""
 
@@ -143,12 +156,18 @@ def test_rewriting_is_deterministic():
 
 # ------------------------------------------------------------ attribution
 
-SPEECH = Document("s", "Speech", (
-    "Jane Roe studies ports. “Ships are late,” Roe said. “Costs will rise.”\n\n"
-    "The author disagrees. “Nonsense,” he said. Roe warned that prices would fall.\n\n"
-    "“Not so,” said Bill Poe. “Wrong again,” he said.\n\n"
-    "“A fresh quotation from nobody.”"
-), "s.txt", "2" * 64)
+SPEECH = Document(
+    "s",
+    "Speech",
+    (
+        "Jane Roe studies ports. “Ships are late,” Roe said. “Costs will rise.”\n\n"
+        "The author disagrees. “Nonsense,” he said. Roe warned that prices would fall.\n\n"
+        "“Not so,” said Bill Poe. “Wrong again,” he said.\n\n"
+        "“A fresh quotation from nobody.”"
+    ),
+    "s.txt",
+    "2" * 64,
+)
 
 
 def _sentences(doc):
@@ -160,13 +179,18 @@ def _sentences(doc):
 @pytest.mark.unit
 def test_attribution_follows_the_speaker_through_quotations_and_pronouns():
     sentences = _sentences(SPEECH)
-    said = [SPEECH.text[s:e] for (s, e), ok in zip(sentences, continuation.attributed(SPEECH, sentences, "Jane Roe"))
-            if ok]
+    said = [
+        SPEECH.text[s:e] for (s, e), ok in zip(sentences, continuation.attributed(SPEECH, sentences, "Jane Roe")) if ok
+    ]
     # Named with a verb of saying, a quotation carrying on hers in the same
     # paragraph, and named as the subject; never another speaker's words, nor
     # "he said" after the author, nor a quotation in a later paragraph.
-    assert said == ["Jane Roe studies ports.", "“Ships are late,” Roe said.", "“Costs will rise.”",
-                    "Roe warned that prices would fall."]
+    assert said == [
+        "Jane Roe studies ports.",
+        "“Ships are late,” Roe said.",
+        "“Costs will rise.”",
+        "Roe warned that prices would fall.",
+    ]
 
 
 @pytest.mark.unit
@@ -175,11 +199,16 @@ def test_read_on_is_in_document_order_and_passes_over_what_was_shown():
     shown = SPEECH.text.index("“Costs")
     spans = continuation.read_on(SPEECH, sentences, 0, "Roe", skip=(("s", shown, shown + 18),))
     assert [SPEECH.text[s:e] for s, e in spans] == [
-        "Jane Roe studies ports.", "“Ships are late,” Roe said.", "Roe warned that prices would fall."]
+        "Jane Roe studies ports.",
+        "“Ships are late,” Roe said.",
+        "Roe warned that prices would fall.",
+    ]
     after_all = SPEECH.text.index("Roe warned") + 5
     assert continuation.read_on(SPEECH, sentences, after_all, "Roe") == []
     assert [SPEECH.text[s:e] for s, e in continuation.read_on(SPEECH, sentences, after_all, "", limit=2)] == [
-        "“Not so,” said Bill Poe.", "“Wrong again,” he said."]
+        "“Not so,” said Bill Poe.",
+        "“Wrong again,” he said.",
+    ]
 
 
 # ------------------------------------------------------------- real index
@@ -230,8 +259,10 @@ def test_what_did_he_say_next_gives_his_next_words_in_order(essays_rag):
     shown = {(q.start, q.end) for q in first.quotes}
     assert not shown & {(q.start, q.end) for q in nxt.quotes}  # nothing shown twice
     # His next words after the last shown: how far the first answer's quotation ran decides which.
-    said = ("“I’m not saying it’s going to be replaced by something better,” he said",
-            "“If you don’t like the authoritarian system now")
+    said = (
+        "“I’m not saying it’s going to be replaced by something better,” he said",
+        "“If you don’t like the authoritarian system now",
+    )
     shown_end = max(q.end for q in first.quotes)
     assert nxt.quotes[0].start == next(doc.text.index(s) for s in said if doc.text.index(s) >= shown_end)
     assert all(doc.text[q.start : q.end] == q.text for q in nxt.quotes)

@@ -92,4 +92,4 @@ def test_paragraphs_and_pages_locate_an_offset():
     assert location(doc, 0).paragraph == 1 and location(doc, 0).page is None
     # Without blank lines every line is a paragraph; pages count from 1.
     lines = Document("d", "t", "one\ntwo\nthree", "d.txt", "0" * 64, pages=(0, 8))
-    assert location(lines, lines.text.index("three")) .label() == "p. 2, ¶ 3"
+    assert location(lines, lines.text.index("three")).label() == "p. 2, ¶ 3"

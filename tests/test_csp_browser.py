@@ -49,7 +49,9 @@ def test_the_page_works_under_its_policy_and_violates_nothing(page_url):
         page.click("#rag-ask")
         page.wait_for_function(
             "() => document.querySelectorAll('#rag-chat .rag-turn:not(.rag-pending)').length === 1"
-            " && !document.querySelector('#rag-chat .rag-pending')", timeout=60_000)
+            " && !document.querySelector('#rag-chat .rag-pending')",
+            timeout=60_000,
+        )
         page.locator("#rag-chat .rag-cite").first.click()
         page.wait_for_selector("#rag-viewer .rag-panel .rag-doc", timeout=30_000)
         violations = page.evaluate("window.__cspViolations")

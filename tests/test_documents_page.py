@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 BASE = {
     "kettle.txt": "Kettle Care\n\nDescale the kettle once a month with white vinegar, then rinse it twice.\n",
     "lease.txt": "Residential Lease\n\nRent is due on the first day of each month; a late fee applies after five "
-                 "days.\n",
+    "days.\n",
 }
 PEARS = "How can you tell that a pear is ripe enough to pick off the tree?"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -79,8 +79,9 @@ def upload(page, *paths: Path) -> None:
 
 
 def status_text(page, contains: str, timeout: int = 120_000) -> str:
-    page.wait_for_function("(s) => (document.querySelector('#rag-doc-status')?.innerText || '').includes(s)",
-                           arg=contains, timeout=timeout)
+    page.wait_for_function(
+        "(s) => (document.querySelector('#rag-doc-status')?.innerText || '').includes(s)", arg=contains, timeout=timeout
+    )
     return page.locator("#rag-doc-status").inner_text()
 
 
@@ -91,8 +92,10 @@ def test_upload_ask_click_the_citation_see_the_span_on_its_page(browser, served)
     upload(page, pdf)
     assert "Added orchard-notes." in status_text(page, "Added")
     assert "Field Notes" in page.locator("#rag-doclist").inner_text()
-    assert "orchard-notes" in page.locator("#rag-scope").inner_text() or \
-        "Field Notes" in page.locator("#rag-scope").inner_text()
+    assert (
+        "orchard-notes" in page.locator("#rag-scope").inner_text()
+        or "Field Notes" in page.locator("#rag-scope").inner_text()
+    )
     page.fill("#rag-question textarea", PEARS)
     page.click("#rag-ask")
     citation = page.locator('#rag-chat .rag-cite[data-cite="1-q-1"]')
@@ -100,8 +103,10 @@ def test_upload_ask_click_the_citation_see_the_span_on_its_page(browser, served)
     citation.click()
     page.wait_for_selector('#rag-viewer .rag-panel[data-key="1-q-1"] .rag-doc', timeout=15_000)
     mark = page.locator("#rag-viewer .rag-current")
-    assert mark.text_content() == "Pears ripen off the tree: pick them when the neck yields to a gentle press, " \
-                                  "then keep them cool."
+    assert (
+        mark.text_content() == "Pears ripen off the tree: pick them when the neck yields to a gentle press, "
+        "then keep them cool."
+    )
     viewer = page.locator("#rag-viewer").inner_text()
     assert "Field Notes" in viewer and re.search(r"p\. 2, ¶ 4", viewer), viewer[:400]
     context.close()
@@ -165,9 +170,12 @@ def test_the_browser_refuses_empty_oversized_and_foreign_files_with_their_reason
     assert "Error" not in page.locator("#rag-add").inner_text()
     before = fingerprint(index_dir)
     upload(page, empty)  # nothing good: nothing is sent
-    page.wait_for_function("() => document.querySelector('#rag-add-limits .rag-refused-here').innerText"
-                           ".includes('empty.pdf is empty') && !document.querySelector('#rag-add-limits')"
-                           ".innerText.includes('big.txt')", timeout=10_000)
+    page.wait_for_function(
+        "() => document.querySelector('#rag-add-limits .rag-refused-here').innerText"
+        ".includes('empty.pdf is empty') && !document.querySelector('#rag-add-limits')"
+        ".innerText.includes('big.txt')",
+        timeout=10_000,
+    )
     assert fingerprint(index_dir) == before and page.locator("#rag-doc-status").inner_text() == status
     context.close()
 
@@ -179,8 +187,9 @@ def test_an_empty_file_sent_anyway_is_called_empty_not_damaged(served):
     empty = tmp_path / "empty.pdf"
     empty.write_bytes(b"")
     try:
-        _, _, status, _, _ = Client(url, verbose=False).predict([handle_file(str(empty))], [],
-                                                                api_name="/add_documents")
+        _, _, status, _, _ = Client(url, verbose=False).predict(
+            [handle_file(str(empty))], [], api_name="/add_documents"
+        )
     except Exception as refused:  # the guard may refuse an empty upload before the page sees it
         assert "413" in str(refused) or "400" in str(refused), refused
         return
@@ -197,18 +206,26 @@ def test_refused_uploads_change_nothing_and_say_why(served):
     sneaky = tmp_path / "..%2F..%2Fetc%2Fpasswd.pdf"
     sneaky.write_bytes(b"%PDF-1.4\nnot really a pdf")
     client = Client(url, verbose=False)
-    _table, _scope, status, _, _ = client.predict([handle_file(str(bad)), handle_file(str(sneaky))], [],
-                                                 api_name="/add_documents")
+    _table, _scope, status, _, _ = client.predict(
+        [handle_file(str(bad)), handle_file(str(sneaky))], [], api_name="/add_documents"
+    )
     assert "Not added: broken.pdf cannot be read as PDF: it is damaged or not a PDF." in status
     assert status.count("Not added:") == 2 and "Added" not in status
     assert fingerprint(index_dir) == before
     # Over the size limit: refused by the upload route itself, before anything is stored.
     import urllib.request
 
-    body = (b"--x\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.txt\"\r\n\r\n"
-            + b"a" * (20 * 1024 * 1024 + 1) + b"\r\n--x--\r\n")
-    request = urllib.request.Request(url.rstrip("/") + "/gradio_api/upload", data=body, method="POST",
-                                     headers={"Content-Type": "multipart/form-data; boundary=x"})
+    body = (
+        b'--x\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n\r\n'
+        + b"a" * (20 * 1024 * 1024 + 1)
+        + b"\r\n--x--\r\n"
+    )
+    request = urllib.request.Request(
+        url.rstrip("/") + "/gradio_api/upload",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=60)
     assert refused.value.code == 413
@@ -249,16 +266,19 @@ def test_read_only_page_has_no_adding_and_refuses_uploads(tmp_path, embedder):
     assert not adding_allowed("127.0.0.1", read_only=True) and adding_allowed("0.0.0.0", read_only=False)
     corpus = write_corpus(tmp_path / "corpus", BASE)
     build(corpus, tmp_path / "index", embedder=embedder)
-    demo, url = start(Rag.open(tmp_path / "index", embedder), "127.0.0.1", None, block=False, quiet=True,
-                      adding=False)
+    demo, url = start(Rag.open(tmp_path / "index", embedder), "127.0.0.1", None, block=False, quiet=True, adding=False)
     try:
         from gradio_client import Client
 
         names = Client(url, verbose=False).view_api(return_format="dict", print_info=False)["named_endpoints"]
         assert "/add_documents" not in names and "/remove_documents" not in names
-        body = b"--x\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.txt\"\r\n\r\nhello\r\n--x--\r\n"
-        request = urllib.request.Request(url.rstrip("/") + "/gradio_api/upload", data=body, method="POST",
-                                         headers={"Content-Type": "multipart/form-data; boundary=x"})
+        body = b'--x\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\nhello\r\n--x--\r\n'
+        request = urllib.request.Request(
+            url.rstrip("/") + "/gradio_api/upload",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "multipart/form-data; boundary=x"},
+        )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)
         assert refused.value.code in (400, 413)
@@ -279,9 +299,12 @@ def test_one_document_list_for_the_whole_server(browser, served, tmp_path):
 
     def listed(page) -> bool:
         page.wait_for_function(
-            "() => (document.querySelector('#rag-doclist')?.innerText || '').includes('3 documents')", timeout=30_000)
-        return "Field Notes" in page.locator("#rag-doclist").inner_text() and \
-            "Field Notes" in page.locator("#rag-scope").inner_text()
+            "() => (document.querySelector('#rag-doclist')?.innerText || '').includes('3 documents')", timeout=30_000
+        )
+        return (
+            "Field Notes" in page.locator("#rag-doclist").inner_text()
+            and "Field Notes" in page.locator("#rag-scope").inner_text()
+        )
 
     other_context, fresh = open_page(browser, url)
     assert listed(fresh)
@@ -296,8 +319,9 @@ def test_one_document_list_for_the_whole_server(browser, served, tmp_path):
     _, _, status, _ = other.predict(["orchard"], [], api_name="/remove_documents")
     assert "Removed orchard." in status
     fresh.reload(wait_until="domcontentloaded")
-    fresh.wait_for_function("() => (document.querySelector('#rag-doclist')?.innerText || '').includes('2 documents')",
-                            timeout=30_000)
+    fresh.wait_for_function(
+        "() => (document.querySelector('#rag-doclist')?.innerText || '').includes('2 documents')", timeout=30_000
+    )
     assert "Field Notes" not in fresh.locator("#rag-scope").inner_text()
     context.close()
     other_context.close()

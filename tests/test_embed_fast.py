@@ -109,6 +109,7 @@ def test_length_sorted_batches_keep_input_order(fast, texts):
 # support too (slower), so the build path that bf16 machines take by default
 # is tested where CI runs, on a few texts.
 
+
 def test_torch_bf16_weights_match_float32(reference, few_texts):
     ours = SentenceTransformerEmbedder("minilm", bf16=True).embed_documents(few_texts)
     ref = reference.embed_documents(few_texts)
@@ -165,8 +166,9 @@ def test_index_built_fast_serves_torch_and_back(tmp_path, fast, reference):
     from rag.pipeline import Rag
     from tests.conftest import write_corpus
 
-    corpus = write_corpus(tmp_path / "c",
-                          {"a.txt": "Title A\n\nCats sit on warm mats.", "b.txt": "Title B\n\nFAISS stores vectors."})
+    corpus = write_corpus(
+        tmp_path / "c", {"a.txt": "Title A\n\nCats sit on warm mats.", "b.txt": "Title B\n\nFAISS stores vectors."}
+    )
     index, _ = build_index(load_corpus(corpus), tmp_path / "i", fast)
     hits_fast = Rag.open(tmp_path / "i", fast).search("where do cats sit", retriever="dense")
     hits_torch = Rag.open(tmp_path / "i", reference).search("where do cats sit", retriever="dense")
@@ -255,12 +257,16 @@ def test_default_build_path_of_bf16_machines(tmp_path, reference, monkeypatch, o
     assert model.bf16 and model._use_bf16(["any text"])
     calls = []
     real = model._torch.embed_sentences
-    monkeypatch.setattr(model._torch, "embed_sentences",
-                        lambda t, progress=False: calls.append(len(t)) or real(t, progress))
-    corpus = write_corpus(tmp_path / "c", {
-        "a.txt": "Cats and Mats\n\nCats sit on warm mats in the sun. They sleep most of the afternoon.",
-        "b.txt": "Vector Stores\n\nFAISS stores vectors for search. It finds the nearest ones quickly.",
-    })
+    monkeypatch.setattr(
+        model._torch, "embed_sentences", lambda t, progress=False: calls.append(len(t)) or real(t, progress)
+    )
+    corpus = write_corpus(
+        tmp_path / "c",
+        {
+            "a.txt": "Cats and Mats\n\nCats sit on warm mats in the sun. They sleep most of the afternoon.",
+            "b.txt": "Vector Stores\n\nFAISS stores vectors for search. It finds the nearest ones quickly.",
+        },
+    )
     ours, _ = build_index(load_corpus(corpus), tmp_path / "bf16", model)
     assert calls and sum(calls) >= len(ours.sentences.sentences)  # the bf16 torch pass made the layer
     ref, _ = build_index(load_corpus(corpus), tmp_path / "fp32", reference)
@@ -282,5 +288,5 @@ def test_mpnet_runs_alike_on_onnxruntime_and_torch():
     assert (onnx_side.embed_documents(texts) * torch_side.embed_documents(texts)).sum(axis=1).min() >= 0.999
     bf16 = SentenceTransformerEmbedder("mpnet", bf16=True).embed_documents(texts)
     assert (bf16 * torch_side.embed_documents(texts)).sum(axis=1).min() >= 0.99
-    (ids, tokens, _), = onnx_side.embed_tokens(texts[:1])
+    ((ids, tokens, _),) = onnx_side.embed_tokens(texts[:1])
     assert ids[0] == 0 and len(tokens) == len(ids)  # <s> opens it: MPNet's own special tokens

@@ -94,12 +94,15 @@ def write(path, lines):
 
 @pytest.mark.unit
 def test_load_qa_locates_answers(tmp_path):
-    path = write(tmp_path / "qa.jsonl", [
-        json.dumps({"id": "1", "question": "Which alpha?", "answers": ["Alpha two is here."]}),
-        "",
-        json.dumps({"id": "2", "question": "Out of scope?", "answers": []}),
-        json.dumps({"id": "3", "question": "Repeated?", "answers": ["Repeated line."]}),
-    ])
+    path = write(
+        tmp_path / "qa.jsonl",
+        [
+            json.dumps({"id": "1", "question": "Which alpha?", "answers": ["Alpha two is here."]}),
+            "",
+            json.dumps({"id": "2", "question": "Out of scope?", "answers": []}),
+            json.dumps({"id": "3", "question": "Repeated?", "answers": ["Repeated line."]}),
+        ],
+    )
     items = load_qa(path, DOCS)
     assert [i.qid for i in items] == ["1", "2", "3"]
     assert items[0].gold == ((Span("a", 11, 29),),)
@@ -115,8 +118,10 @@ def test_load_qa_locates_answers(tmp_path):
         ('{"id": "x", "question": "", "answers": []}', "line 2: question must be"),
         ('{"id": "x", "question": "q", "answers": "Alpha one."}', "line 2: answers must be a list"),
         ('{"id": "ok", "question": "q", "answers": []}', "line 2: duplicate id"),
-        ('{"id": "y", "question": "q", "answers": ["Gamma <b>never</b> said"]}',
-         "line 2 \\(y\\): answer .* is not found in the documents"),
+        (
+            '{"id": "y", "question": "q", "answers": ["Gamma <b>never</b> said"]}',
+            "line 2 \\(y\\): answer .* is not found in the documents",
+        ),
     ],
 )
 @pytest.mark.unit
@@ -140,16 +145,22 @@ def test_eval_file_problems(tmp_path):
 
 def make_beir(folder, with_qrels=True):
     (folder / "qrels").mkdir(parents=True)
-    write(folder / "corpus.jsonl", [
-        json.dumps({"_id": "d1", "title": "Cats", "text": "Cats purr when content."}),
-        json.dumps({"_id": "d2", "title": "Dogs", "text": "Dogs bark at strangers."}),
-        json.dumps({"_id": "d3", "title": "", "text": "Fish swim in schools."}),
-    ])
-    write(folder / "queries.jsonl", [
-        json.dumps({"_id": "q1", "text": "Why do cats purr?"}),
-        json.dumps({"_id": "q2", "text": "Which animal barks?"}),
-        json.dumps({"_id": "q3", "text": "unjudged"}),
-    ])
+    write(
+        folder / "corpus.jsonl",
+        [
+            json.dumps({"_id": "d1", "title": "Cats", "text": "Cats purr when content."}),
+            json.dumps({"_id": "d2", "title": "Dogs", "text": "Dogs bark at strangers."}),
+            json.dumps({"_id": "d3", "title": "", "text": "Fish swim in schools."}),
+        ],
+    )
+    write(
+        folder / "queries.jsonl",
+        [
+            json.dumps({"_id": "q1", "text": "Why do cats purr?"}),
+            json.dumps({"_id": "q2", "text": "Which animal barks?"}),
+            json.dumps({"_id": "q3", "text": "unjudged"}),
+        ],
+    )
     if with_qrels:
         write(folder / "qrels" / "test.tsv", ["query-id\tcorpus-id\tscore", "q1\td1\t1", "q2\td2\t1", "q2\tnope\t1"])
     return folder

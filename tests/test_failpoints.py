@@ -28,17 +28,25 @@ THREE_HITS = (
 
 def _run(spec: str, stdin: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, failpoints.ENV: spec}
-    return subprocess.run([sys.executable, "-c", THREE_HITS], env=env, input=stdin, capture_output=True,
-                          text=True, timeout=60, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", THREE_HITS], env=env, input=stdin, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
 
 
 def test_spec_names_points_hits_and_actions():
     assert parse("index.build.locked") == {"index.build.locked": (1, "exit")}
     assert parse(" chat.answer.pending@3=pause , index.publish.after_swap ") == {
-        "chat.answer.pending": (3, "pause"), "index.publish.after_swap": (1, "exit")}
+        "chat.answer.pending": (3, "pause"),
+        "index.publish.after_swap": (1, "exit"),
+    }
     assert parse("chat.answer.pending@*=pause") == {"chat.answer.pending": (0, "pause")}
-    for bad in ("index.build.lockd", "chat.answer.pending@0", "chat.answer.pending@x", "chat.answer.pending=crash",
-                "chat.answer.pending@*"):  # every hit: only to pause, never to exit
+    for bad in (
+        "index.build.lockd",
+        "chat.answer.pending@0",
+        "chat.answer.pending@x",
+        "chat.answer.pending=crash",
+        "chat.answer.pending@*",
+    ):  # every hit: only to pause, never to exit
         with pytest.raises(ValueError, match="is not NAME"):
             parse(bad)
 
@@ -61,9 +69,15 @@ def test_exit_on_the_nth_hit_with_the_distinctive_code():
 
 
 def test_pause_waits_for_stdin_then_carries_on():
-    proc = subprocess.Popen([sys.executable, "-c", THREE_HITS], cwd=ROOT, text=True,
-                            env={**os.environ, failpoints.ENV: "chat.answer.pending@2=pause"},
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", THREE_HITS],
+        cwd=ROOT,
+        text=True,
+        env={**os.environ, failpoints.ENV: "chat.answer.pending@2=pause"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert proc.stderr.readline() == f"rag: failpoint chat.answer.pending paused (pid {proc.pid})\n"
         assert proc.stdout.readline() == "after 1\n"
@@ -78,9 +92,15 @@ def test_pause_waits_for_stdin_then_carries_on():
 
 
 def test_pause_at_every_hit_waits_each_time():
-    proc = subprocess.Popen([sys.executable, "-c", THREE_HITS], cwd=ROOT, text=True,
-                            env={**os.environ, failpoints.ENV: "chat.answer.pending@*=pause"},
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", THREE_HITS],
+        cwd=ROOT,
+        text=True,
+        env={**os.environ, failpoints.ENV: "chat.answer.pending@*=pause"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         for i in range(1, 4):
             assert proc.stderr.readline() == f"rag: failpoint chat.answer.pending paused (pid {proc.pid})\n"

@@ -28,8 +28,7 @@ PROBE = NETGUARD / "file_ref_probe.py"
 
 def run_probe(tmp_path, index, mode: str, *options: str):
     # The control runs under strace alone: the Python hook would refuse the lookup before glibc made it.
-    result, lines, hooked = watched([str(PROBE), str(index), mode, *options], tmp_path, 600,
-                                    hook_on=mode != "control")
+    result, lines, hooked = watched([str(PROBE), str(index), mode, *options], tmp_path, 600, hook_on=mode != "control")
     assert result.returncode == 0, result.stderr[-3000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert "error" not in outcome, outcome

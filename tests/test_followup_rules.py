@@ -12,10 +12,12 @@ from tests.followup_table import FOLLOWUPS, PRIORS, STANDALONE, gold_items, rewr
 def test_the_rewritten_share_each_way(essays_index):
     standalone_gold, standalone_hand, followups = rewrite_shares(essays_index.documents)
     assert standalone_gold.n >= 3 * 120 and standalone_gold.hits == 0, standalone_gold
-    assert standalone_hand.hits == 0, [(p, q) for q in STANDALONE for p in PRIORS
-                                       if rewritten(q, [p], essays_index.documents)]
+    assert standalone_hand.hits == 0, [
+        (p, q) for q in STANDALONE for p in PRIORS if rewritten(q, [p], essays_index.documents)
+    ]
     assert followups.hits == followups.n == len(FOLLOWUPS), [
-        (h, q) for h, q in FOLLOWUPS if not rewritten(q, h, essays_index.documents)]
+        (h, q) for h, q in FOLLOWUPS if not rewritten(q, h, essays_index.documents)
+    ]
 
 
 @pytest.mark.slow

@@ -53,8 +53,13 @@ def test_opening_reads_no_document_but_rag_check_reads_every_one(built, embedder
     Rag.open(index_dir, embedder)
     monkeypatch.undo()
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    done = subprocess.run([sys.executable, "-m", "rag.cli", "check", "--index", str(index_dir)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "check", "--index", str(index_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 1
     assert "alpha changed" in done.stderr and "rag index" in done.stderr and "Traceback" not in done.stderr
 
@@ -78,7 +83,7 @@ def test_a_manifest_pointed_at_another_folder_is_refused_before_that_folder_is_r
     from rag.index.generations import generation
     from rag.index.manifest import fingerprint
 
-    corpus, index_dir = built
+    _, index_dir = built
     folder = generation(index_dir)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     manifest["corpus"]["folder"] = "/etc"

@@ -8,8 +8,10 @@ from rag.evaluation.gold import locate_all, locate_in
 
 pytestmark = pytest.mark.unit
 
-WRAPPED = ("Each Contributor hereby grants You a world-wide, royalty-free,\n"
-           "     non-exclusive license under the terms of this License.\n")
+WRAPPED = (
+    "Each Contributor hereby grants You a world-wide, royalty-free,\n"
+    "     non-exclusive license under the terms of this License.\n"
+)
 
 
 def test_exact_answer_is_found_where_it_is():

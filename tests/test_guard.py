@@ -40,8 +40,11 @@ def make_client(policy: Policy | None = None, base: str = BASE) -> tuple[TestCli
 
     app = Starlette(
         routes=[Route("/{path:path}", echo, methods=["GET", "POST", "HEAD"]), Route("/boom", boom)][::-1],
-        middleware=[Middleware(Guard, policy=policy or Policy("127.0.0.1", fn_indices=frozenset({0, 3}),
-                                                               api_names=frozenset({"chat"})))],
+        middleware=[
+            Middleware(
+                Guard, policy=policy or Policy("127.0.0.1", fn_indices=frozenset({0, 3}), api_names=frozenset({"chat"}))
+            )
+        ],
     )
     return TestClient(app, base_url=base, raise_server_exceptions=False), seen
 
@@ -52,8 +55,19 @@ def test_loopback_names_on_the_served_port_pass(host):
     assert client.get("/", headers={"Host": host}).status_code == 200 and seen
 
 
-@pytest.mark.parametrize("host", ["evil.example:7860", "evil.example", "127.0.0.1:7861", "127.0.0.1",
-                                  "127.0.0.1.evil.example:7860", "[::1", "a b:7860", "10.0.0.5:7860"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example:7860",
+        "evil.example",
+        "127.0.0.1:7861",
+        "127.0.0.1",
+        "127.0.0.1.evil.example:7860",
+        "[::1",
+        "a b:7860",
+        "10.0.0.5:7860",
+    ],
+)
 def test_other_hosts_are_refused_before_the_app(host):
     client, seen = make_client()
     response = client.get("/", headers={"Host": host})
@@ -75,31 +89,52 @@ def test_split_host():
     assert split_host("[nonsense]:80") is None and split_host("a@b:80") is None
 
 
-@pytest.mark.parametrize("origin, status", [
-    (BASE, 200), (f"http://localhost:{PORT}", 403), ("http://evil.example", 403), ("null", 403),
-    (f"https://127.0.0.1:{PORT}", 403), (f"http://127.0.0.1:{PORT + 1}", 403),
-])
+@pytest.mark.parametrize(
+    "origin, status",
+    [
+        (BASE, 200),
+        (f"http://localhost:{PORT}", 403),
+        ("http://evil.example", 403),
+        ("null", 403),
+        (f"https://127.0.0.1:{PORT}", 403),
+        (f"http://127.0.0.1:{PORT + 1}", 403),
+    ],
+)
 def test_origin_must_be_this_page(origin, status):
     client, _ = make_client()
     assert client.post("/gradio_api/reset", json={}, headers={"Origin": origin}).status_code == status
 
 
-@pytest.mark.parametrize("site, mode, status", [
-    ("cross-site", "no-cors", 403), ("cross-site", "cors", 403), ("same-site", "no-cors", 403),
-    ("cross-site", "navigate", 200), ("same-origin", "cors", 200), ("none", "navigate", 200),
-])
+@pytest.mark.parametrize(
+    "site, mode, status",
+    [
+        ("cross-site", "no-cors", 403),
+        ("cross-site", "cors", 403),
+        ("same-site", "no-cors", 403),
+        ("cross-site", "navigate", 200),
+        ("same-origin", "cors", 200),
+        ("none", "navigate", 200),
+    ],
+)
 def test_requests_from_other_sites_are_refused_except_navigation(site, mode, status):
     client, _ = make_client()
     response = client.get("/gradio_api/info", headers={"Sec-Fetch-Site": site, "Sec-Fetch-Mode": mode})
     assert response.status_code == status
 
 
-@pytest.mark.parametrize("path", [
-    "/gradio_api/file=http://192.0.2.1/x", "/gradio_api/file=https://internal.example/x",
-    "/gradio_api/file/http://192.0.2.1/x", "/gradio_api/file=HTTP://192.0.2.1/x",
-    "/gradio_api/file=http%3A%2F%2F192.0.2.1%2Fx", "/gradio_api/proxy=http://192.0.2.1/",
-    "/gradio_api/proxy=x", "/file=http://192.0.2.1/x",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/gradio_api/file=http://192.0.2.1/x",
+        "/gradio_api/file=https://internal.example/x",
+        "/gradio_api/file/http://192.0.2.1/x",
+        "/gradio_api/file=HTTP://192.0.2.1/x",
+        "/gradio_api/file=http%3A%2F%2F192.0.2.1%2Fx",
+        "/gradio_api/proxy=http://192.0.2.1/",
+        "/gradio_api/proxy=x",
+        "/file=http://192.0.2.1/x",
+    ],
+)
 def test_url_routes_are_refused_before_the_app(path):
     client, seen = make_client()
     response = client.get(path)
@@ -118,8 +153,10 @@ def test_uploads_of_any_size_are_refused(size):
     for path in ("/gradio_api/upload", "/gradio_api/process_recording", "/gradio_api/component_server"):
         response = client.post(path, files=files)
         assert response.status_code == 413 and "uploads" in response.json()["detail"], path
-    assert client.post("/gradio_api/upload", content=b"", headers={"Content-Type": "application/octet-stream"}
-                       ).status_code == 413
+    assert (
+        client.post("/gradio_api/upload", content=b"", headers={"Content-Type": "application/octet-stream"}).status_code
+        == 413
+    )
     assert not seen
 
 
@@ -137,20 +174,30 @@ def test_uploads_can_be_switched_on_with_a_bound(tmp_path):
     assert big.status_code == 413 and not seen
 
 
-@pytest.mark.parametrize("path, body, status, detail", [
-    ("/gradio_api/queue/join", {"fn_index": 99, "data": [], "session_hash": "s"}, 422, "unknown fn_index"),
-    ("/gradio_api/queue/join", {"fn_index": "0", "data": [], "session_hash": "s"}, 422, "unknown fn_index"),
-    ("/gradio_api/queue/join", {"fn_index": True, "data": [], "session_hash": "s"}, 422, "unknown fn_index"),
-    ("/gradio_api/queue/join", {"fn_index": 0, "data": None, "session_hash": "s"}, 422, "'data' must be a list"),
-    ("/gradio_api/queue/join", {"fn_index": 0, "data": []}, 422, "session_hash"),
-    ("/gradio_api/queue/join", [1, 2], 422, "JSON object"),
-    ("/gradio_api/run/predict", {"fn_index": 7, "data": []}, 422, "unknown fn_index"),
-    ("/gradio_api/call/nosuch", {"data": []}, 404, "no such endpoint"),
-    ("/gradio_api/call/v2/chat", {"data": []}, 404, "not found"),
-    ("/gradio_api/queue/join",
-     {"fn_index": 0, "data": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
-                                "session_hash": "s"}, 422, "nests more than"),
-])
+@pytest.mark.parametrize(
+    "path, body, status, detail",
+    [
+        ("/gradio_api/queue/join", {"fn_index": 99, "data": [], "session_hash": "s"}, 422, "unknown fn_index"),
+        ("/gradio_api/queue/join", {"fn_index": "0", "data": [], "session_hash": "s"}, 422, "unknown fn_index"),
+        ("/gradio_api/queue/join", {"fn_index": True, "data": [], "session_hash": "s"}, 422, "unknown fn_index"),
+        ("/gradio_api/queue/join", {"fn_index": 0, "data": None, "session_hash": "s"}, 422, "'data' must be a list"),
+        ("/gradio_api/queue/join", {"fn_index": 0, "data": []}, 422, "session_hash"),
+        ("/gradio_api/queue/join", [1, 2], 422, "JSON object"),
+        ("/gradio_api/run/predict", {"fn_index": 7, "data": []}, 422, "unknown fn_index"),
+        ("/gradio_api/call/nosuch", {"data": []}, 404, "no such endpoint"),
+        ("/gradio_api/call/v2/chat", {"data": []}, 404, "not found"),
+        (
+            "/gradio_api/queue/join",
+            {
+                "fn_index": 0,
+                "data": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+                "session_hash": "s",
+            },
+            422,
+            "nests more than",
+        ),
+    ],
+)
 def test_malformed_calls_get_4xx_before_the_app(path, body, status, detail):
     client, seen = make_client()
     response = client.post(path, json=body)
@@ -182,8 +229,12 @@ def test_lone_surrogates_in_a_call_become_replacement_characters():
 
 def test_every_response_carries_the_security_headers():
     client, _ = make_client()
-    for response in (client.get("/"), client.get("/", headers={"Host": "evil.example"}),
-                     client.get("/gradio_api/file=http://192.0.2.1/"), client.get("/boom")):
+    for response in (
+        client.get("/"),
+        client.get("/", headers={"Host": "evil.example"}),
+        client.get("/gradio_api/file=http://192.0.2.1/"),
+        client.get("/boom"),
+    ):
         assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
         assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
         assert response.headers["x-frame-options"] == "DENY"
@@ -202,15 +253,19 @@ def test_the_page_allows_its_own_inline_scripts_by_hash_and_nothing_else():
     async def html(request):
         return HTMLResponse(page)
 
-    app = Starlette(routes=[Route("/", html), Route("/other", html)],
-                    middleware=[Middleware(Guard, policy=Policy("127.0.0.1"))])
+    app = Starlette(
+        routes=[Route("/", html), Route("/other", html)], middleware=[Middleware(Guard, policy=Policy("127.0.0.1"))]
+    )
     client = TestClient(app, base_url=BASE)
-    expected = sorted("'sha256-" + base64.b64encode(hashlib.sha256(code.encode()).digest()).decode() + "'"
-                      for code in ("window.a = 1;", "b()"))
+    expected = sorted(
+        "'sha256-" + base64.b64encode(hashlib.sha256(code.encode()).digest()).decode() + "'"
+        for code in ("window.a = 1;", "b()")
+    )
     response = client.get("/")
     assert response.text == page
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY.replace(
-        "'unsafe-eval'", "'unsafe-eval' " + " ".join(expected))
+        "'unsafe-eval'", "'unsafe-eval' " + " ".join(expected)
+    )
     assert client.get("/other").headers["content-security-policy"] == CONTENT_SECURITY_POLICY
 
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 BASE = {
     "kettle.txt": "Kettle Care\n\nDescale the kettle once a month with white vinegar, then rinse it twice.\n",
     "lease.txt": "Residential Lease\n\nRent is due on the first day of each month; a late fee applies after five "
-                 "days.\n",
+    "days.\n",
 }
 
 
@@ -32,8 +32,11 @@ def snapshot(index_dir: Path) -> dict:
     """Everything that identifies an index: the manifest but its build time, and every file's bytes."""
     manifest = json.loads((index_dir / "manifest.json").read_text())
     manifest.pop("built_at")
-    files = {p.relative_to(index_dir).as_posix(): p.read_bytes() for p in sorted(index_dir.rglob("*")) if p.is_file()
-             and p.name != "manifest.json"}
+    files = {
+        p.relative_to(index_dir).as_posix(): p.read_bytes()
+        for p in sorted(index_dir.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
     return {"manifest": manifest, "files": files}
 
 
@@ -57,8 +60,9 @@ def index_dir(tmp_path, embedder):
 def test_add_then_remove_restores_the_index_exactly(index_dir, embedder, made):
     before = snapshot(index_dir)
     fingerprint = load_index(index_dir).fingerprint
-    report = add_files(index_dir, [Incoming(made["pdf"].name, made["pdf"]), Incoming(made["html"].name, made["html"])],
-                       embedder)
+    report = add_files(
+        index_dir, [Incoming(made["pdf"].name, made["pdf"]), Incoming(made["html"].name, made["html"])], embedder
+    )
     assert report.added == ("orchard-notes", "orchard-care") and not report.refused
     assert report.build.embedded > 0 and report.build.reused >= 2  # the base documents kept their vectors
     index = load_index(index_dir)
@@ -91,8 +95,12 @@ def test_refused_files_leave_the_index_unchanged(index_dir, embedder, tmp_path, 
     big.write_text(essay_html(ARTICLE), encoding="utf-8")
     other = tmp_path / "slides.pptx"
     other.write_bytes(b"PK\x03\x04")
-    report = add_files(index_dir, [Incoming("bad.pdf", bad), Incoming("big.html", big), Incoming("slides.pptx", other)],
-                       embedder, Limits(file_bytes=1000))
+    report = add_files(
+        index_dir,
+        [Incoming("bad.pdf", bad), Incoming("big.html", big), Incoming("slides.pptx", other)],
+        embedder,
+        Limits(file_bytes=1000),
+    )
     assert big.stat().st_size > 1000 and bad.stat().st_size < 1000
     assert {r.path: r.reason for r in report.refused} == {
         "bad.pdf": "cannot be read as PDF: it is damaged or not a PDF",
@@ -112,6 +120,7 @@ def test_file_names_never_decide_a_path(index_dir, embedder, made, tmp_path):
     assert document_id("..\\..\\Windows\\win.ini.html") == "win.ini"
     assert document_id("/abs/Report (Final) ü.pdf") == "report-final-u"
     assert document_id("....pdf") == "document" and document_id("") == "document"
+
     def outside_the_index() -> set[str]:  # the index's generations and lock files aside
         return {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if ".default." not in p.as_posix()}
 
@@ -139,7 +148,7 @@ def test_rag_index_and_opening_keep_added_documents(index_dir, embedder, made, t
     answer = rag.ask("How much wood should be taken out of an old tree in one winter?")
     assert answer.quotes and answer.quotes[0].doc_id == "orchard"
     doc = rag.index.documents["orchard"]
-    assert all(doc.text[q.start:q.end] == q.text for q in answer.quotes)
+    assert all(doc.text[q.start : q.end] == q.text for q in answer.quotes)
     # A folder document removed stays out, and the index still opens against the folder.
     remove_documents(index_dir, ["lease"], embedder)
     Rag.open(index_dir, embedder)
@@ -165,7 +174,7 @@ def test_pdf_answer_cites_page_and_paragraph(index_dir, embedder, made):
     answer = rag.ask("How can you tell that a pear is ripe enough to pick off the tree?")
     quote = answer.quotes[0]
     doc = rag.index.documents[quote.doc_id]
-    assert quote.doc_id == "orchard" and doc.text[quote.start:quote.end] == quote.text
+    assert quote.doc_id == "orchard" and doc.text[quote.start : quote.end] == quote.text
     assert "neck yields" in quote.text and location(doc, quote.start).label() == "p. 2, ¶ 4"
 
 
@@ -173,8 +182,14 @@ def test_pdf_answer_cites_page_and_paragraph(index_dir, embedder, made):
 
 
 def rag(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "RAG_THREADS": "1", **(env or {})}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "RAG_THREADS": "1", **(env or {})},
+        timeout=600,
+    )
 
 
 def test_cli_add_list_remove(index_dir, made, tmp_path):
@@ -189,19 +204,25 @@ def test_cli_add_list_remove(index_dir, made, tmp_path):
     result = rag("add", str(folder), "--index", str(index_dir), "-q")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "rag: error: broken.pdf: cannot be read as PDF: it is damaged or not a PDF; not added"]
+        "rag: error: broken.pdf: cannot be read as PDF: it is damaged or not a PDF; not added"
+    ]
     listed = json.loads(rag("list", "--index", str(index_dir), "--json").stdout)["documents"]
     rows = {r["doc_id"]: r for r in listed}
     assert set(rows) == {"kettle", "lease", "orchard", "article"}
     assert rows["orchard"]["kind"] == "PDF" and rows["orchard"]["pages"] == 2 and rows["orchard"]["paragraphs"] == 4
     assert rows["article"]["kind"] == "HTML" and rows["article"]["pages"] is None
     assert rows["kettle"]["added_at"] == "" and rows["orchard"]["added_at"].endswith("Z")
-    asked = rag("ask", "--json", "How can you tell that a pear is ripe enough to pick off the tree?",
-                "--index", str(index_dir))
+    asked = rag(
+        "ask", "--json", "How can you tell that a pear is ripe enough to pick off the tree?", "--index", str(index_dir)
+    )
     cited = json.loads(asked.stdout)["citations"][0]
-    assert (cited["doc_id"], cited["page"], cited["paragraph"]) == ("orchard", "2", 4), asked.stdout  # page: the printed label
-    assert "(orchard, p. 2, ¶ 4, characters" in rag("ask", "How can you tell that a pear is ripe enough to pick?",
-                                                    "--index", str(index_dir)).stdout
+    assert (cited["doc_id"], cited["page"], cited["paragraph"]) == ("orchard", "2", 4), (
+        asked.stdout
+    )  # page: the printed label
+    assert (
+        "(orchard, p. 2, ¶ 4, characters"
+        in rag("ask", "How can you tell that a pear is ripe enough to pick?", "--index", str(index_dir)).stdout
+    )
     text = rag("list", "--index", str(index_dir)).stdout
     assert "orchard  Field Notes  [PDF, 2 pages, 4 ¶, added 20" in text
     result = rag("remove", "orchard", "article", "--index", str(index_dir))

@@ -25,8 +25,7 @@ def _run(bench, variant, essays_index, sessions=10, per_session=2):
     port = bench.free_port()
     proc = bench.start_server(port, variant, essays_index.path)
     try:
-        summary = asyncio.run(bench.run_load(f"http://127.0.0.1:{port}", sessions, per_session,
-                                             essays_index.documents))
+        summary = asyncio.run(bench.run_load(f"http://127.0.0.1:{port}", sessions, per_session, essays_index.documents))
         assert proc.poll() is None, "the server died under load"
     finally:
         bench.stop_server(proc)

@@ -30,12 +30,16 @@ PAGE_ONE = [
     "Field Notes From the Orchard",
     "Apple trees need pruning in late winter, before the buds break. A clean cut just above an outward "
     "facing bud keeps the crown open to light and air.",
-    ["The second paragraph runs over the page break, so its last line on the first page",
-     "ends without a full stop and"],
+    [
+        "The second paragraph runs over the page break, so its last line on the first page",
+        "ends without a full stop and",
+    ],
 ]
 PAGE_TWO = [
-    ["carries on at the top of page two, where it finally ends. The nego-",
-     "tiation over water rights took three seasons, and the negotiation was worth it."],
+    [
+        "carries on at the top of page two, where it finally ends. The nego-",
+        "tiation over water rights took three seasons, and the negotiation was worth it.",
+    ],
     "Pears ripen off the tree: pick them when the neck yields to a gentle press, then keep them cool.",
 ]
 PAGE_ONE_TEXT = "Apple trees need pruning in late winter, before the buds break."
@@ -64,8 +68,10 @@ def test_pdf_two_pages_paragraphs_pages_and_title(two_pages):
     assert paragraphs[0] == "Field Notes From the Orchard"
     assert paragraphs[1].startswith(PAGE_ONE_TEXT)
     # The paragraph split by the page break is one line again, joined at a space.
-    assert ("The second paragraph runs over the page break, so its last line on the first page ends without a "
-            "full stop and carries on at the top of page two, where it finally ends.") in paragraphs[2]
+    assert (
+        "The second paragraph runs over the page break, so its last line on the first page ends without a "
+        "full stop and carries on at the top of page two, where it finally ends."
+    ) in paragraphs[2]
     # "nego-" + "tiation" is one word (it occurs unbroken in the same document).
     assert "The negotiation over water rights" in text and "nego-" not in text
     assert len(paragraphs) == 4 and "\n" not in "".join(paragraphs)
@@ -101,9 +107,14 @@ def test_hyphens_kept_unless_the_document_shows_the_word_unbroken():
 def test_repeated_title_line_is_kept_where_it_is_the_headline(tmp_path):
     """A running header repeats the title at the top of every page; the headline
     printed once lower on page 1 is the same words and stays."""
-    path = paged_pdf(tmp_path / "t.pdf", [["Soil Care", "Compost feeds the soil and the soil feeds the plants."],
-                                          ["Mulch keeps the soil moist through a dry summer, and cool."]],
-                     running_header="Soil Care")
+    path = paged_pdf(
+        tmp_path / "t.pdf",
+        [
+            ["Soil Care", "Compost feeds the soil and the soil feeds the plants."],
+            ["Mulch keeps the soil moist through a dry summer, and cool."],
+        ],
+        running_header="Soil Care",
+    )
     text = read(path).text
     assert text.split("\n\n")[0] == "Soil Care" and text.count("Soil Care") == 1
 
@@ -161,11 +172,14 @@ def test_a_small_inflated_pdf_still_reads(tmp_path):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("data, reason", [
-    (b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF", "cannot be read as PDF"),
-    (b"\x00\x01\x02 not a pdf at all", "cannot be read as PDF"),
-    (b"", "cannot be read as PDF"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF", "cannot be read as PDF"),
+        (b"\x00\x01\x02 not a pdf at all", "cannot be read as PDF"),
+        (b"", "cannot be read as PDF"),
+    ],
+)
 def test_corrupt_pdf_is_one_clear_line(data, reason):
     with pytest.raises(LoadError, match=reason) as refused:
         parse_bytes("x.pdf", data, LIMITS)
@@ -194,14 +208,16 @@ ARTICLE = (
     "Pruning, mulch and patience: what old trees need before spring.\n\n"
     "Photo: Anna Berg / Orchard Trust\n\n"
     "Published on January 5, 2023\n\n"
-    + "\n\n".join([
-        "Apple trees need pruning in late winter, before the buds break, and a clean cut just above an outward "
-        "facing bud keeps the crown open to light and air for the whole of the coming season.",
-        "Old trees need patience more than anything: take out no more than a fifth of the wood in one winter, "
-        "or the tree answers with a thicket of water shoots that shade the fruit for years.",
-        "Mulch goes down after the pruning, a hand’s depth of compost kept clear of the trunk — never piled "
-        "against the bark, where it keeps the wood wet and invites rot.",
-    ])
+    + "\n\n".join(
+        [
+            "Apple trees need pruning in late winter, before the buds break, and a clean cut just above an outward "
+            "facing bud keeps the crown open to light and air for the whole of the coming season.",
+            "Old trees need patience more than anything: take out no more than a fifth of the wood in one winter, "
+            "or the tree answers with a thicket of water shoots that shade the fruit for years.",
+            "Mulch goes down after the pruning, a hand’s depth of compost kept clear of the trunk — never piled "
+            "against the bark, where it keeps the wood wet and invites rot.",
+        ]
+    )
 )
 
 
@@ -220,12 +236,15 @@ def test_html_article_without_navigation_teasers_or_their_credits(tmp_path):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("page", [
-    "<html><body>" + "<div>" * 5000 + "deep" + "</div>" * 5000 + "</body></html>",
-    "<html><body><p>Hello <script>alert(1)</script>there, <b>friend</b>.</p></body></html>",
-    "<p>unclosed <b>bold <i>text",
-    "\x00\x01binary<html>",
-])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<html><body>" + "<div>" * 5000 + "deep" + "</div>" * 5000 + "</body></html>",
+        "<html><body><p>Hello <script>alert(1)</script>there, <b>friend</b>.</p></body></html>",
+        "<p>unclosed <b>bold <i>text",
+        "\x00\x01binary<html>",
+    ],
+)
 def test_adversarial_html_gives_text_or_one_line(page):
     try:
         parsed = parse_bytes("x.html", page.encode("utf-8"), LIMITS)
@@ -242,9 +261,15 @@ def test_adversarial_html_gives_text_or_one_line(page):
 def test_docx_paragraphs_table_and_core_title(tmp_path):
     import docx
 
-    path = docx_file(tmp_path / "report.docx", "Kettle Care Guide",
-                     ["Descale the kettle once a month with a cup of white vinegar.",
-                      "Rinse it twice before boiling water for tea again."], heading="Care and Cleaning")
+    path = docx_file(
+        tmp_path / "report.docx",
+        "Kettle Care Guide",
+        [
+            "Descale the kettle once a month with a cup of white vinegar.",
+            "Rinse it twice before boiling water for tea again.",
+        ],
+        heading="Care and Cleaning",
+    )
     document = docx.Document(str(path))
     table = document.add_table(rows=1, cols=2)
     table.rows[0].cells[0].text, table.rows[0].cells[1].text = "Model", "K-200"
@@ -255,8 +280,11 @@ def test_docx_paragraphs_table_and_core_title(tmp_path):
     parsed = read(path)
     assert parsed.title == "Kettle Care Guide"
     assert parsed.text.split("\n\n") == [
-        "Care and Cleaning", "Descale the kettle once a month with a cup of white vinegar.",
-        "Rinse it twice before boiling water for tea again.", "Model K-200"]
+        "Care and Cleaning",
+        "Descale the kettle once a month with a cup of white vinegar.",
+        "Rinse it twice before boiling water for tea again.",
+        "Model K-200",
+    ]
 
 
 @pytest.mark.unit
@@ -291,7 +319,11 @@ def test_markdown_is_read_as_text(tmp_path):
     assert parsed.text.split("\n\n") == [
         "Garden Notes",
         "Tomatoes need full sun and steady water. Basil needs pinching a basil plant often.",
-        "Peppers need warmth.", "Mint spreads everywhere.", "plant water", "fern daily"]
+        "Peppers need warmth.",
+        "Mint spreads everywhere.",
+        "plant water",
+        "fern daily",
+    ]
     assert "example.com" not in parsed.text and "*" not in parsed.text
 
 
@@ -312,8 +344,9 @@ def test_folder_of_mixed_types_loads_each_with_its_loader(tmp_path, two_pages):
     assert sorted(docs) == ["article", "garden", "notes", "orchard"]
     assert docs["notes"].text == "Plain Notes Here\r\n\r\nKept “exactly”.\r\n"  # plain text untouched
     assert docs["orchard"].pages and docs["article"].pages == ()
-    assert [(s.path, s.reason) for s in corpus.skipped] == [("broken.pdf",
-                                                             "cannot be read as PDF: it is damaged or not a PDF")]
+    assert [(s.path, s.reason) for s in corpus.skipped] == [
+        ("broken.pdf", "cannot be read as PDF: it is damaged or not a PDF")
+    ]
     for doc in docs.values():
         assert paragraph_starts(doc.text)[0] == 0
 
@@ -326,13 +359,16 @@ def test_registry_by_suffix():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("source", [
-    "# T <img src=x onerror=alert(1)>\n\n<script>alert(2)</script>\n\nText [x](javascript:alert(3)) ![y](z.png)",
-    "[" * 20000 + "deep" + "]" * 20000,
-    "> " * 5000 + "quoted",
-    "*" * 50000,
-    "\x00\x01 binary",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "# T <img src=x onerror=alert(1)>\n\n<script>alert(2)</script>\n\nText [x](javascript:alert(3)) ![y](z.png)",
+        "[" * 20000 + "deep" + "]" * 20000,
+        "> " * 5000 + "quoted",
+        "*" * 50000,
+        "\x00\x01 binary",
+    ],
+)
 def test_adversarial_markdown_gives_text_or_one_line(source):
     try:
         parsed = parse_bytes("x.md", source.encode("utf-8"), LIMITS)
@@ -352,8 +388,11 @@ def test_a_sentence_carried_into_the_next_column_stays_one_paragraph(tmp_path):
 
     canvas = Canvas(str(tmp_path / "columns.pdf"), pagesize=(612, 792))
     canvas.setFont("Times-Roman", 10)
-    left = ["Compost heaps need air, water and a mix of green", "and brown material, turned every few weeks so",
-            "that the middle stays warm and the whole heap"]
+    left = [
+        "Compost heaps need air, water and a mix of green",
+        "and brown material, turned every few weeks so",
+        "that the middle stays warm and the whole heap",
+    ]
     right = ["breaks down evenly by the end of the summer.", "", "Worms arrive on their own once it cools."]
     for x, lines in ((72, left), (320, right)):
         y = 700
@@ -367,4 +406,5 @@ def test_a_sentence_carried_into_the_next_column_stays_one_paragraph(tmp_path):
     assert text.split("\n\n") == [
         "Compost heaps need air, water and a mix of green and brown material, turned every few weeks so that the "
         "middle stays warm and the whole heap breaks down evenly by the end of the summer.",
-        "Worms arrive on their own once it cools."]
+        "Worms arrive on their own once it cools.",
+    ]

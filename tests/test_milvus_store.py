@@ -99,17 +99,23 @@ def test_a_subset_searches_only_its_documents(milvus_rag):
     store = subset.scorer().store
     assert store.name == "milvus" and ZELENSKY in store.filter
     assert {q.doc_id for q in answer.quotes} <= {ZELENSKY}
-    assert {subset.index.sentences.sentences[i].doc_id for i in subset.scorer().evidence("Who is Michael Kofman?").candidates} == {ZELENSKY}
+    assert {
+        subset.index.sentences.sentences[i].doc_id
+        for i in subset.scorer().evidence("Who is Michael Kofman?").candidates
+    } == {ZELENSKY}
 
 
 # ------------------------------------------------------------------ add and remove
 
 BASE = {
     "kettle.txt": "Kettle Care\n\nDescale the kettle once a month with white vinegar, then rinse it twice.\n",
-    "lease.txt": "Residential Lease\n\nRent is due on the first day of each month; a late fee applies after five days.\n",
+    "lease.txt": "Residential Lease\n\nRent is due on the first day of each month; "
+    "a late fee applies after five days.\n",
 }
-ADDED = ("Bicycle Chains\n\nA bicycle chain wants a drop of oil on every link after a wet ride. "
-         "Wipe the chain dry before oiling it.\n")
+ADDED = (
+    "Bicycle Chains\n\nA bicycle chain wants a drop of oil on every link after a wet ride. "
+    "Wipe the chain dry before oiling it.\n"
+)
 
 
 def test_add_and_remove_upsert_and_delete_only_their_rows(tmp_path, embedder, monkeypatch):
@@ -167,7 +173,9 @@ def test_a_store_that_disagrees_is_refused_with_one_line_then_mended(tmp_path, e
 
     # The same count with a row of another index: the ids tell.
     row = copy.client.query(chunks, filter="", output_fields=["pk", "doc_id", "vector", "terms"], limit=1)[0]
-    copy.client.upsert(chunks, [{**row, "pk": "someone-else/0-10/0000000000000000", "vector": np.asarray(row["vector"], np.float32)}])
+    copy.client.upsert(
+        chunks, [{**row, "pk": "someone-else/0-10/0000000000000000", "vector": np.asarray(row["vector"], np.float32)}]
+    )
     milvus._checked.clear()
     with pytest.raises(IndexMismatch, match="its rows' ids are not the index's"):
         Rag.open(index.path, embedder)
@@ -182,15 +190,18 @@ def test_a_store_that_disagrees_is_refused_with_one_line_then_mended(tmp_path, e
     assert "does not hold what" in line and f"rag index --index {index.path}" in line
 
     # `rag index` on the current index brings the store back in line.
-    mended, report = build_index(load_corpus(index.manifest["corpus"]["folder"]), index.path, embedder, ChunkSettings())
+    _, report = build_index(load_corpus(index.manifest["corpus"]["folder"]), index.path, embedder, ChunkSettings())
     assert report.up_to_date and report.synced["chunks"] == {"created": 0, "upserted": 1, "deleted": 1}
     milvus._checked.clear()
     assert Rag.open(index.path, embedder).ask("Who is Michael Kofman?").quotes
 
 
 def test_store_names_are_checked_before_any_work(tmp_path):
-    for bad, word in [("milvus:store", "must end in .db"), ("qdrant:x", "is not a store"),
-                      ("milvus:http://a b", "milvus:http://HOST:PORT")]:
+    for bad, word in [
+        ("milvus:store", "must end in .db"),
+        ("qdrant:x", "is not a store"),
+        ("milvus:http://a b", "milvus:http://HOST:PORT"),
+    ]:
         with pytest.raises(SettingsError, match=word):
             parse_store(bad)
     line = one_line_error(run("index", "--store", "milvus:store", "--index", str(tmp_path / "i")), code=2)
@@ -209,13 +220,15 @@ def test_index_and_ask_on_milvus_lite_reach_nothing(tmp_path):
 
     corpus = write_corpus(tmp_path / "corpus", BASE)
     store, index = tmp_path / "s.db", tmp_path / "index"
-    code = ("import subprocess, sys\n"
-            f"i = subprocess.run([sys.executable, '-m', 'rag.cli', 'index', '-q', '--model', 'minilm', '--corpus', "
-            f"{str(corpus)!r}, '--index', {str(index)!r}, '--store', 'milvus:{store}'], capture_output=True, text=True)\n"
-            f"a = subprocess.run([sys.executable, '-m', 'rag.cli', 'ask', '--model', 'minilm', '--index', {str(index)!r}, "
-            "'When is rent due?'], capture_output=True, text=True)\n"
-            "print(i.returncode, a.returncode, i.stderr[-500:], a.stderr[-500:])\n"
-            "print('ASK', a.stdout)\n")
+    code = (
+        "import subprocess, sys\n"
+        f"i = subprocess.run([sys.executable, '-m', 'rag.cli', 'index', '-q', '--model', 'minilm', '--corpus', "
+        f"{str(corpus)!r}, '--index', {str(index)!r}, '--store', 'milvus:{store}'], capture_output=True, text=True)\n"
+        f"a = subprocess.run([sys.executable, '-m', 'rag.cli', 'ask', '--model', 'minilm', '--index', {str(index)!r}, "
+        "'When is rent due?'], capture_output=True, text=True)\n"
+        "print(i.returncode, a.returncode, i.stderr[-500:], a.stderr[-500:])\n"
+        "print('ASK', a.stdout)\n"
+    )
     result, lines, hooked = watched(["-c", code], tmp_path, 600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("0 0"), result.stdout
@@ -266,15 +279,21 @@ def test_documents_with_quotes_and_backslashes_in_their_ids_filter_and_match(tmp
         (corpus / name).parent.mkdir(parents=True, exist_ok=True)
         (corpus / name).write_text(text, encoding="utf-8")
     local, _ = build_index(load_corpus(corpus), tmp_path / "local", fake, ChunkSettings())
-    index, report = build_index(load_corpus(corpus), tmp_path / "index", fake, ChunkSettings(),
-                                store=parse_store(f"milvus:{tmp_path / 'store.db'}"))
+    index, report = build_index(
+        load_corpus(corpus),
+        tmp_path / "index",
+        fake,
+        ChunkSettings(),
+        store=parse_store(f"milvus:{tmp_path / 'store.db'}"),
+    )
     assert report.synced["chunks"]["upserted"] == len(index.chunks) == 3
     whole, alone = Rag.open(index.path, fake), Rag.open(local.path, fake)
     for question in ["When does the ferry leave?", "What needs full sun?"]:
         ev = alone.scorer().evidence(question)
         q = Query(question, ev.vector, ev.features["sentence"], ev.chunk_dense, ev.chunk_bm25)
-        assert set(gather(whole.scorer().store, q, whole.index.sentences)) == \
-            set(gather(alone.scorer().store, q, alone.index.sentences))
+        assert set(gather(whole.scorer().store, q, whole.index.sentences)) == set(
+            gather(alone.scorer().store, q, alone.index.sentences)
+        )
     for doc_id in index.documents:
         part = Rag(subset_index(index, [doc_id]), fake)
         store = part.scorer().store

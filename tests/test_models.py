@@ -82,8 +82,9 @@ def test_a_model_without_tuning_answers_with_a_clear_note(tmp_path, monkeypatch)
     tuning_for.cache_clear()
     embedder = SentenceTransformerEmbedder(folder)
     assert embedder.name == str(folder.resolve())  # not the shipped model's name
-    corpus = write_corpus(tmp_path / "c",
-                          {"a.txt": "Rent is due on the first day of each month.\n\nPets need consent."})
+    corpus = write_corpus(
+        tmp_path / "c", {"a.txt": "Rent is due on the first day of each month.\n\nPets need consent."}
+    )
     index, _ = build_index(load_corpus(corpus), tmp_path / "i", embedder)
     answer = Rag(index, embedder).ask("When is rent due?")
     assert any("no answerability calibration" in note and "rag calibrate" in note for note in answer.notes)
@@ -101,20 +102,33 @@ def test_index_and_ask_with_the_mpnet_folder_on_each_backend(tmp_path, backend):
     from tests.conftest import write_corpus
 
     folder = str(models.mpnet_path())
-    corpus = write_corpus(tmp_path / "corpus", {
-        "kettle.txt": "Kettle Care\n\nDescale the kettle once a month with white vinegar, then rinse it twice.\n",
-        "lease.txt": "Residential Lease\n\nRent is due on the first day of each month; "
-                     "a late fee applies after five days.\n",
-    })
+    corpus = write_corpus(
+        tmp_path / "corpus",
+        {
+            "kettle.txt": "Kettle Care\n\nDescale the kettle once a month with white vinegar, then rinse it twice.\n",
+            "lease.txt": "Residential Lease\n\nRent is due on the first day of each month; "
+            "a late fee applies after five days.\n",
+        },
+    )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAG_BACKEND": backend}
     rag = [sys.executable, "-m", "rag.cli"]
-    built = subprocess.run([*rag, "index", "-q", "--corpus", str(corpus), "--index", str(tmp_path / "i"),
-                            "--model", folder], capture_output=True, text=True, env=env, timeout=600)
+    built = subprocess.run(
+        [*rag, "index", "-q", "--corpus", str(corpus), "--index", str(tmp_path / "i"), "--model", folder],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stderr
     manifest = json.loads((tmp_path / "i" / "manifest.json").read_text())
     assert manifest["model"] == {"name": models.MPNET_NAME, "dim": 768, "normalized": True}
-    asked = subprocess.run([*rag, "ask", "--json", "When is rent due?", "--index", str(tmp_path / "i"),
-                            "--model", folder], capture_output=True, text=True, env=env, timeout=600)
+    asked = subprocess.run(
+        [*rag, "ask", "--json", "When is rent due?", "--index", str(tmp_path / "i"), "--model", folder],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout)
     assert not answer["abstained"] and answer["citations"][0]["doc_id"] == "lease"

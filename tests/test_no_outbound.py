@@ -60,8 +60,9 @@ def reaches_out(line: str) -> bool:
     return False
 
 
-def watched(args: list[str], tmp_path: Path, timeout: float,
-            hook_on: bool = True) -> tuple[subprocess.CompletedProcess, list[str], list[str]]:
+def watched(
+    args: list[str], tmp_path: Path, timeout: float, hook_on: bool = True
+) -> tuple[subprocess.CompletedProcess, list[str], list[str]]:
     """Run ``args`` (a Python script and its arguments) in a loopback-only
     namespace under strace and the Python hook, with a fresh HOME.
     ``hook_on=False`` leaves the hook out (it refuses a lookup before glibc
@@ -78,8 +79,20 @@ def watched(args: list[str], tmp_path: Path, timeout: float,
     # A fresh HOME, but this user's model cache and index key (the indexes served were sealed with it).
     env.update(HOME=str(home), RAG_CACHE=str(cache_root()), RAG_KEY_FILE=str(key_path()), RAG_THREADS="1")
     env.pop("ORT_DISABLE_TELEMETRY", None)  # rag must set it itself
-    command = [sys.executable, str(LOOPBACK_ONLY), strace(), "-f", "-qq", "--seccomp-bpf",
-               "-e", "trace=connect,sendto,sendmsg", "-o", str(trace), sys.executable, *args]
+    command = [
+        sys.executable,
+        str(LOOPBACK_ONLY),
+        strace(),
+        "-f",
+        "-qq",
+        "--seccomp-bpf",
+        "-e",
+        "trace=connect,sendto,sendmsg",
+        "-o",
+        str(trace),
+        sys.executable,
+        *args,
+    ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
     lines = trace.read_text(errors="replace").splitlines() if trace.exists() else []
     return result, lines, outbound_attempts(hook) if hook_on else []
@@ -92,8 +105,10 @@ def _loopback_seen(lines: list[str]) -> bool:
 def test_the_watch_catches_a_native_lookup(tmp_path):
     """Control: a lookup made by C code (getaddrinfo in glibc, as onnxruntime's
     was) shows in the strace log, so the tests below can fail."""
-    code = ("import ctypes, socket; socket.socket().close(); "
-            "print(ctypes.CDLL(None).gethostbyname(b'mobile.events.data.microsoft.com'))")
+    code = (
+        "import ctypes, socket; socket.socket().close(); "
+        "print(ctypes.CDLL(None).gethostbyname(b'mobile.events.data.microsoft.com'))"
+    )
     result, lines, _ = watched(["-c", code], tmp_path, 120)
     assert result.returncode == 0, result.stderr
     assert [line for line in lines if reaches_out(line)], lines
@@ -120,17 +135,22 @@ def test_rag_index_of_a_long_build_reaches_nothing(tmp_path):
     copies = int(os.environ.get("RAG_TEST_INDEX_COPIES", "10"))
     for i in range(copies):
         for essay in essays:
-            (corpus / f"copy{i}-{essay.name}").write_text(f"Copy {i}\n\n{essay.read_text(encoding='utf-8')}",
-                                                        encoding="utf-8")
-    pin = "import os, runpy, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " \
-          "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
-    result, lines, hooked = watched(["-c", pin, str(SESSION), "index", str(corpus), str(tmp_path / "index")],
-                                    tmp_path, 900)
+            (corpus / f"copy{i}-{essay.name}").write_text(
+                f"Copy {i}\n\n{essay.read_text(encoding='utf-8')}", encoding="utf-8"
+            )
+    pin = (
+        "import os, runpy, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+        "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    result, lines, hooked = watched(
+        ["-c", pin, str(SESSION), "index", str(corpus), str(tmp_path / "index")], tmp_path, 900
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome["returncode"] == 0 and outcome["built"], outcome
     assert outcome["seconds"] >= INDEX_AT_LEAST_S, (
-        f"the build took {outcome['seconds']:.0f} s; set RAG_TEST_INDEX_COPIES above {copies} on this machine")
+        f"the build took {outcome['seconds']:.0f} s; set RAG_TEST_INDEX_COPIES above {copies} on this machine"
+    )
     assert [line for line in lines if reaches_out(line)] == []
     assert hooked == []
     assert not (tmp_path / "home" / TELEMETRY_DIR).exists()
@@ -147,14 +167,21 @@ def test_onnxruntime_telemetry_is_off_even_if_the_caller_turned_it_on(tmp_path):
 
     home = tmp_path / "home"
     home.mkdir()
-    code = ("import os, sys, time\n"
-            "from rag.embed.auto import default_embedder\n"
-            "default_embedder().embed_query('warm up')\n"
-            "assert 'onnxruntime' in sys.modules, 'the query did not run on onnxruntime'\n"
-            "time.sleep(3)\n"
-            "print(os.environ['ORT_DISABLE_TELEMETRY'])\n")
-    env = {**os.environ, "HOME": str(home), "RAG_CACHE": str(cache_root()), "ORT_DISABLE_TELEMETRY": "0",
-           "PYTHONPATH": str(ROOT)}
+    code = (
+        "import os, sys, time\n"
+        "from rag.embed.auto import default_embedder\n"
+        "default_embedder().embed_query('warm up')\n"
+        "assert 'onnxruntime' in sys.modules, 'the query did not run on onnxruntime'\n"
+        "time.sleep(3)\n"
+        "print(os.environ['ORT_DISABLE_TELEMETRY'])\n"
+    )
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "RAG_CACHE": str(cache_root()),
+        "ORT_DISABLE_TELEMETRY": "0",
+        "PYTHONPATH": str(ROOT),
+    }
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == "1"

@@ -37,8 +37,12 @@ def test_the_other_corpus_meets_the_targets(other_rag):
 
 
 def test_answers_and_abstentions_name_the_documents_not_essays(other_rag):
-    for question in ("When is rent due?", "What is the title of the lease?",
-                     "Who won the football World Cup in 2022?", "Summarize each document."):
+    for question in (
+        "When is rent due?",
+        "What is the title of the lease?",
+        "Who won the football World Cup in 2022?",
+        "Summarize each document.",
+    ):
         # Questions the issue named: a bare "When" with no date nearby, "title" anywhere, a football
         # question that shares a year with a document, a broad one.
         answer = other_rag.ask(question)

@@ -34,21 +34,30 @@ def test_the_time_left_is_said_at_the_pace_so_far():
     assert Estimate.line("Embedding sentences", 2, 20, 60.0) == "Embedding sentences: 2 of 20, about 9 min left"
 
 
-@pytest.mark.parametrize("question, language", [
-    ("Qui est Michael Kofman ?", "French"),
-    ("Pourquoi les États-Unis devraient-ils négocier avec Poutine ?", "French"),
-    ("Wer ist Michael Kofman und was sagt er?", "German"),
-    ("¿Por qué Estados Unidos debería negociar con Putin?", "Spanish"),
-])
+@pytest.mark.parametrize(
+    "question, language",
+    [
+        ("Qui est Michael Kofman ?", "French"),
+        ("Pourquoi les États-Unis devraient-ils négocier avec Poutine ?", "French"),
+        ("Wer ist Michael Kofman und was sagt er?", "German"),
+        ("¿Por qué Estados Unidos debería negociar con Putin?", "Spanish"),
+    ],
+)
 def test_a_question_in_another_language_is_named(question, language):
     note = language_note(question, "English")
     assert note.startswith(f"your question looks {language}, and the documents are in English")
 
 
-@pytest.mark.parametrize("question", [
-    "Who is Michael Kofman?", "What does de Gaulle say in the essay?", "Did the author mention la guerre?",
-    "Putin", "What is the main argument of each essay?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who is Michael Kofman?",
+        "What does de Gaulle say in the essay?",
+        "Did the author mention la guerre?",
+        "Putin",
+        "What is the main argument of each essay?",
+    ],
+)
 def test_english_questions_and_borrowed_words_get_no_note(question):
     assert language_note(question, "English") == ""
 

@@ -43,15 +43,18 @@ def _candidates(rag, question: str, exclude: frozenset[int] = frozenset()) -> tu
         if s.sentence_id not in exclude and s.sentence_id not in header:
             chunk[s.chunk_id] = max(chunk[s.chunk_id], float(scores.score[s.sentence_id]))
     top = set(np.argsort(-chunk, kind="stable")[:5].tolist())
-    cands = [s.sentence_id for s in rag.index.sentences.sentences
-             if s.chunk_id in top and s.sentence_id not in exclude and s.sentence_id not in header]
+    cands = [
+        s.sentence_id
+        for s in rag.index.sentences.sentences
+        if s.chunk_id in top and s.sentence_id not in exclude and s.sentence_id not in header
+    ]
     return scorer, scores, cands
 
 
 def _containing(rag, text: str) -> set[int]:
     found = set()
     for s in rag.index.sentences.sentences:
-        if text in rag.index.documents[s.doc_id].text[s.start:s.end]:
+        if text in rag.index.documents[s.doc_id].text[s.start : s.end]:
             found.update({s.sentence_id - 1, s.sentence_id, s.sentence_id + 1})
     assert found, text
     return found
@@ -79,8 +82,18 @@ def test_no_term_or_no_sentence_reads_as_no_answer(reader):
     q_ids = np.array([0, 2], np.int32)  # special pieces only: nothing is kept
     q_tok = np.zeros((2, basis.shape[0]), np.float16)
     d, k = basis.shape
-    inp = prepare(q_ids, q_tok, np.zeros(2, bool), np.zeros((0, 3)), np.zeros(0, np.int32), np.zeros((0, d)),
-                  np.zeros((0, k)), [], np.zeros((0, 3)), basis)
+    inp = prepare(
+        q_ids,
+        q_tok,
+        np.zeros(2, bool),
+        np.zeros((0, 3)),
+        np.zeros(0, np.int32),
+        np.zeros((0, d)),
+        np.zeros((0, k)),
+        [],
+        np.zeros((0, 3)),
+        basis,
+    )
     assert reader.probability(inp) == 0.0
 
 

@@ -23,17 +23,40 @@ pytestmark = pytest.mark.unit  # no model, no browser (pyproject.toml's markers)
 
 HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> **bold** [link](http://example.com) \\[1\\]"
 # Allowed tags: the ones the page writes itself.
-OURS = {"div", "p", "span", "b", "blockquote", "button", "section", "h4", "ul", "li", "mark", "sup",
-        "table", "thead", "tbody", "tr", "th", "td", "colgroup", "col", "q"}
+OURS = {
+    "div",
+    "p",
+    "span",
+    "b",
+    "blockquote",
+    "button",
+    "section",
+    "h4",
+    "ul",
+    "li",
+    "mark",
+    "sup",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "colgroup",
+    "col",
+    "q",
+}
 
 
 def doc_of(doc_id: str, title: str, text: str, pages=()) -> Document:
     return Document(doc_id, title, text, f"{doc_id}.txt", "0" * 64, tuple(pages))
 
 
-SPEECH = ("Title line\n\nA first paragraph.\n\n"
-          "“For the first time, I’m really questioning [it],” Kofman said. He was worried. "
-          "“I think he’s going to follow through,” Kofman said.\n\nA last paragraph with *stars*.")
+SPEECH = (
+    "Title line\n\nA first paragraph.\n\n"
+    "“For the first time, I’m really questioning [it],” Kofman said. He was worried. "
+    "“I think he’s going to follow through,” Kofman said.\n\nA last paragraph with *stars*."
+)
 DOC = doc_of("d", "Essay <b>one</b>", SPEECH)
 OTHER = doc_of("e", "Essay two", "Intro.\n\nOther essay text that is quoted here.\n")
 DOCS = {"d": DOC, "e": OTHER}
@@ -59,8 +82,14 @@ ANSWER = Answer("Who?", "…", False, (Q1, Q2, Q3), (PASSAGE,))
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(list("ab 1.\n\r\t#*_`[]()<>&!|~-+=:/\\@{}$^\"'“”‘’") +
-                                ["http://", "&amp;", "<script>", "&#0;", "-->"]), max_size=40).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            list("ab 1.\n\r\t#*_`[]()<>&!|~-+=:/\\@{}$^\"'“”‘’") + ["http://", "&amp;", "<script>", "&#0;", "-->"]
+        ),
+        max_size=40,
+    ).map("".join)
+)
 def test_any_text_shows_as_itself_in_content_and_attributes(text):
     tree = parse(f'<div data-copy="{escape(text)}">{escape(text)}</div>')
     div = tree.find(tag="div")
@@ -108,8 +137,10 @@ def test_copy_puts_plain_quotations_with_title_and_paragraph():
     tree = parse(answer_html(ANSWER, 4, DOCS))
     copied = tree.find("rag-copy").attrs["data-copy"]
     assert copied == copy_text(ANSWER, DOCS)
-    assert copied == (f"{Q1.text}\n— Essay <b>one</b>, ¶ 3\n\n{Q2.text}\n— Essay <b>one</b>, ¶ 3\n\n"
-                      f"{Q3.text}\n— Essay <b>one</b>, ¶ 3")
+    assert copied == (
+        f"{Q1.text}\n— Essay <b>one</b>, ¶ 3\n\n{Q2.text}\n— Essay <b>one</b>, ¶ 3\n\n"
+        f"{Q3.text}\n— Essay <b>one</b>, ¶ 3"
+    )
     assert "\\[" not in copied and "#cite" not in copied and "&" not in copied
 
 
@@ -155,18 +186,28 @@ def test_a_placeholder_has_no_copy_button_and_no_citations():
 def test_a_rewrite_is_explained_in_plain_words():
     titles = {d: doc.title for d, doc in DOCS.items()}
     assert explain(Rewrite("Who is Kofman?", "Who is Kofman?"), titles) == ""
-    he = Rewrite("What did he say?", "What did he say? Michael Kofman", True,
-                 ("a pronoun with no name to refer to",), context=("Michael", "Kofman"), speaker="Michael Kofman")
+    he = Rewrite(
+        "What did he say?",
+        "What did he say? Michael Kofman",
+        True,
+        ("a pronoun with no name to refer to",),
+        context=("Michael", "Kofman"),
+        speaker="Michael Kofman",
+    )
     assert explain(he, titles).startswith("“he” read as Michael Kofman, from your previous question.")
     other = Rewrite("And the other essay?", "Kofman", True, ("asks about the other document",), ("e",))
     assert "only “Essay two” was searched" in explain(other, titles)
-    nxt = Rewrite("What did he say next?", "q", True, ("asks what comes next",), (), Position("d", 5),
-                  speaker="Michael Kofman")
-    assert explain(nxt, titles) == ("Reading on in “Essay <b>one</b>” after quotation [1] of the previous answer, "
-                                    "for the next words of Michael Kofman (“he”).")
+    nxt = Rewrite(
+        "What did he say next?", "q", True, ("asks what comes next",), (), Position("d", 5), speaker="Michael Kofman"
+    )
+    assert explain(nxt, titles) == (
+        "Reading on in “Essay <b>one</b>” after quotation [1] of the previous answer, "
+        "for the next words of Michael Kofman (“he”)."
+    )
     why = Rewrite("Why?", "Why? Kofman", True, ("no topic of its own",), context=("Kofman",))
-    assert explain(why, titles) == ("Your question leans on the previous one, so that one’s topic was added. "
-                                    "Searched for “Why? Kofman”.")
+    assert explain(why, titles) == (
+        "Your question leans on the previous one, so that one’s topic was added. Searched for “Why? Kofman”."
+    )
 
 
 # ---------------------------------------------------------------- the panels

@@ -24,8 +24,14 @@ from tests.test_cli import one_line_error, run
 NETGUARD = Path(__file__).parent / "netguard"
 # Variables that make libraries stay offline. The guard tests drop them: rag
 # itself must set what it needs, not the caller's environment.
-OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "GRADIO_ANALYTICS_ENABLED",
-                "HF_DATASETS_OFFLINE", "DO_NOT_TRACK")
+OFFLINE_VARS = (
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "HF_HUB_DISABLE_TELEMETRY",
+    "GRADIO_ANALYTICS_ENABLED",
+    "HF_DATASETS_OFFLINE",
+    "DO_NOT_TRACK",
+)
 
 
 def guarded_env(log: Path) -> dict:
@@ -48,12 +54,14 @@ def outbound_attempts(log: Path) -> list[str]:
 def test_netguard_catches_an_outbound_attempt(tmp_path):
     """The guard itself works: otherwise the tests below could not fail."""
     log = tmp_path / "net.log"
-    code = ("import socket\n"
-            "for target in [('192.0.2.1', 80), ('huggingface.co', 443)]:\n"
-            "    try: socket.create_connection(target, timeout=1)\n"
-            "    except OSError as e: print('refused', e)\n"
-            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
-            "socket.create_connection(s.getsockname(), timeout=1).close()\n")
+    code = (
+        "import socket\n"
+        "for target in [('192.0.2.1', 80), ('huggingface.co', 443)]:\n"
+        "    try: socket.create_connection(target, timeout=1)\n"
+        "    except OSError as e: print('refused', e)\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+        "socket.create_connection(s.getsockname(), timeout=1).close()\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], env=guarded_env(log), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     attempts = outbound_attempts(log)
@@ -68,14 +76,19 @@ def test_cli_makes_no_outbound_connection(tmp_path):
     shutil.copytree(CORPUS, corpus)
     index_dir = tmp_path / "index"
     qa = tmp_path / "qa.jsonl"
-    qa.write_text(json.dumps({"id": "a", "question": "Who is Michael Kofman?",
-                              "answers": ["Putin Needs an Off-Ramp"]}) + "\n", encoding="utf-8")
-    for args in (["index", "--corpus", str(corpus), "--index", str(index_dir), "-q"],
-                 ["ask", "Who is Michael Kofman?", "--index", str(index_dir)],
-                 ["ask", "--json", "Who is Michael Kofman?", "--index", str(index_dir), "--retriever", "dense"],
-                 ["eval", "--qa", str(qa), "--index", str(index_dir), "--report", str(tmp_path / "report")]):
-        result = subprocess.run([sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, text=True,
-                                timeout=600, cwd=tmp_path)
+    qa.write_text(
+        json.dumps({"id": "a", "question": "Who is Michael Kofman?", "answers": ["Putin Needs an Off-Ramp"]}) + "\n",
+        encoding="utf-8",
+    )
+    for args in (
+        ["index", "--corpus", str(corpus), "--index", str(index_dir), "-q"],
+        ["ask", "Who is Michael Kofman?", "--index", str(index_dir)],
+        ["ask", "--json", "Who is Michael Kofman?", "--index", str(index_dir), "--retriever", "dense"],
+        ["eval", "--qa", str(qa), "--index", str(index_dir), "--report", str(tmp_path / "report")],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path
+        )
         assert result.returncode == 0, (args, result.stderr)
     assert outbound_attempts(log) == []
 
@@ -120,11 +133,23 @@ def test_payload_is_live(tmp_path):
     assert marker.exists() and data
 
 
-@pytest.mark.parametrize("name", [
-    "bm25/data.csc.index.npy", "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy",
-    "bm25/vocab.index.json", "bm25/params.index.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl",
-    "sentence_vectors.npy", "token_ids.npy", "token_vectors.npy", "sentences.npy",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bm25/data.csc.index.npy",
+        "bm25/indices.csc.index.npy",
+        "bm25/indptr.csc.index.npy",
+        "bm25/vocab.index.json",
+        "bm25/params.index.json",
+        "vectors.faiss",
+        "chunks.jsonl",
+        "documents.jsonl",
+        "sentence_vectors.npy",
+        "token_ids.npy",
+        "token_vectors.npy",
+        "sentences.npy",
+    ],
+)
 def test_loader_never_unpickles(tmp_path, essays_index, name):
     copy = tmp_path / "copy"
     shutil.copytree(essays_index.path, copy)
@@ -177,11 +202,14 @@ def _assert_no_escapes(text: str, where: str) -> None:
 @pytest.mark.model
 def test_cli_output_carries_no_terminal_escape(tmp_path):
     evil_name = "\x1b]0;owned\x07evil\x1b[2J"
-    corpus = write_corpus(tmp_path / "c", {
-        f"{evil_name}.txt": "Tomato Growing \x1b[31mGuide\x1b[0m\n\nTomatoes need "
-                            "\x1b]52;c;cm0gLXJmIH4=\x07full sun \x9b2J and steady \u202eretaw\u202c water every day.",
-        "\x1b[5mbad.txt": "Caf\xe9".encode("latin-1"),
-    })
+    corpus = write_corpus(
+        tmp_path / "c",
+        {
+            f"{evil_name}.txt": "Tomato Growing \x1b[31mGuide\x1b[0m\n\nTomatoes need "
+            "\x1b]52;c;cm0gLXJmIH4=\x07full sun \x9b2J and steady \u202eretaw\u202c water every day.",
+            "\x1b[5mbad.txt": "Caf\xe9".encode("latin-1"),
+        },
+    )
     index_dir = tmp_path / "index"
     built = run("index", "--corpus", str(corpus), "--index", str(index_dir))
     assert built.returncode == 0, built.stderr
@@ -200,7 +228,7 @@ def test_cli_output_carries_no_terminal_escape(tmp_path):
     document = load_index(index_dir).documents[evil_name]
     quote = payload["citations"][0]
     assert quote["doc_id"] == evil_name and "\x9b2J" in quote["quote"]
-    assert document.text[quote["start"]:quote["end"]] == quote["quote"]
+    assert document.text[quote["start"] : quote["end"]] == quote["quote"]
 
     failed = run("ask", "Who?", "--index", str(tmp_path / "\x1b]0;x\x07idx"))
     _assert_no_escapes(one_line_error(failed), "error line")
@@ -209,8 +237,10 @@ def test_cli_output_carries_no_terminal_escape(tmp_path):
 # ---------------------------------------------------------------- eval report
 
 
-MARKUP = ("The tag <script>alert(1)</script> sits beside ![pixel](http://evil.example/p.png) and "
-          "[a link](http://evil.example/) and <img src=x onerror=alert(2)> and **bold** and `code` | pipe.")
+MARKUP = (
+    "The tag <script>alert(1)</script> sits beside ![pixel](http://evil.example/p.png) and "
+    "[a link](http://evil.example/) and <img src=x onerror=alert(2)> and **bold** and `code` | pipe."
+)
 
 
 def test_eval_report_renders_corpus_and_eval_markup_inert(tmp_path, embedder):
@@ -225,8 +255,12 @@ def test_eval_report_renders_corpus_and_eval_markup_inert(tmp_path, embedder):
     build_index(load_corpus(corpus), index_dir, embedder, ChunkSettings())
     qa = tmp_path / "qa.jsonl"
     rows = [
-        {"id": "x`<img src=q onerror=alert(3)>`", "question": "What about <script>alert(4)</script> and "
-         "![p](http://evil.example/q.png) [l](http://evil.example/)?", "answers": [MARKUP]},
+        {
+            "id": "x`<img src=q onerror=alert(3)>`",
+            "question": "What about <script>alert(4)</script> and "
+            "![p](http://evil.example/q.png) [l](http://evil.example/)?",
+            "answers": [MARKUP],
+        },
         {"id": "out", "question": "<b>Unrelated</b> weather on Mars?", "answers": []},
     ]
     qa.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

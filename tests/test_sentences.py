@@ -10,8 +10,10 @@ from tests.conftest import CORPUS
 
 @pytest.mark.unit
 def test_sentence_spans_are_exact_and_trimmed():
-    text = ("Headline Without Stop\n\nU.S. President Joe Biden spoke. He said “it will end.” Then left!  "
-            "Naïve café—yes?\nLast line")
+    text = (
+        "Headline Without Stop\n\nU.S. President Joe Biden spoke. He said “it will end.” Then left!  "
+        "Naïve café—yes?\nLast line"
+    )
     spans = split_sentences(text)
     pieces = [text[a:b] for a, b in spans]
     assert pieces == [

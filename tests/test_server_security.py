@@ -37,9 +37,23 @@ def server(tmp_path_factory, essays_index):
     log = tmp_path_factory.mktemp("net") / "net.log"
     port = bench.free_port()
     # --read-only: a page on loopback may add documents (tests/test_documents_page.py); this one may not.
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--read-only",
-                             "--index", str(essays_index.path)],
-                            env=guarded_env(log), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rag.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--read-only",
+            "--index",
+            str(essays_index.path),
+        ],
+        env=guarded_env(log),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while True:
@@ -81,18 +95,21 @@ def test_binds_loopback_only_by_default(server):
     assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1, nothing on 0.0.0.0 or ::
 
 
-@pytest.mark.parametrize("path", [
-    "/gradio_api/file=/etc/passwd",
-    "/gradio_api/file=%2Fetc%2Fpasswd",
-    "/gradio_api/file=../../../../../../etc/passwd",
-    "/gradio_api/file=/tmp/gradio/../../etc/passwd",
-    f"/gradio_api/file={CORPUS / 'putin-needs-an-off-ramp.txt'}",
-    f"/gradio_api/file={ROOT / 'pyproject.toml'}",
-    f"/gradio_api/file={ROOT / 'index' / 'README.md'}",
-    "/file=/etc/passwd",
-    "/static/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
-    "/assets/..%2f..%2f..%2f..%2fetc%2fpasswd",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/gradio_api/file=/etc/passwd",
+        "/gradio_api/file=%2Fetc%2Fpasswd",
+        "/gradio_api/file=../../../../../../etc/passwd",
+        "/gradio_api/file=/tmp/gradio/../../etc/passwd",
+        f"/gradio_api/file={CORPUS / 'putin-needs-an-off-ramp.txt'}",
+        f"/gradio_api/file={ROOT / 'pyproject.toml'}",
+        f"/gradio_api/file={ROOT / 'index' / 'README.md'}",
+        "/file=/etc/passwd",
+        "/static/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+        "/assets/..%2f..%2f..%2f..%2fetc%2fpasswd",
+    ],
+)
 def test_no_file_beyond_the_apps_assets(server, path):
     _, _, port, _, _ = server
     status, body = get(port, path)
@@ -104,10 +121,13 @@ def test_uploads_are_refused(server):
     """The page takes no files; Gradio's upload route would otherwise store and serve them."""
     _, _, port, _, _ = server
     boundary = "rag-test-boundary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.html\"\r\n"
-            f"Content-Type: text/html\r\n\r\n<script>alert(1)</script>\r\n--{boundary}--\r\n").encode()
-    status, data = get(port, "/gradio_api/upload", "POST", body,
-                       {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="x.html"\r\n'
+        f"Content-Type: text/html\r\n\r\n<script>alert(1)</script>\r\n--{boundary}--\r\n"
+    ).encode()
+    status, data = get(
+        port, "/gradio_api/upload", "POST", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert status == 413, (status, data[:200])
 
 
@@ -137,9 +157,24 @@ def test_no_outbound_connection_while_serving(server, essays_index):
 def test_exposed_host_is_warned_about(tmp_path, essays_index):
     # 192.0.2.1 (TEST-NET-1) is on no interface here: the warning is printed
     # before the bind fails, and nothing is ever exposed by this test.
-    result = subprocess.run([sys.executable, "-m", "rag.cli", "serve", "--host", "192.0.2.1", "--port", "7999",
-                             "--index", str(essays_index.path)], env=guarded_env(tmp_path / "net.log"),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rag.cli",
+            "serve",
+            "--host",
+            "192.0.2.1",
+            "--port",
+            "7999",
+            "--index",
+            str(essays_index.path),
+        ],
+        env=guarded_env(tmp_path / "net.log"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "rag: warning: serving on 192.0.2.1, reachable from other machines" in result.stderr
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("rag: error: ")
@@ -193,8 +228,12 @@ def test_serve_refuses_a_missing_or_damaged_index_in_one_line(tmp_path, essays_i
     if damage == "corrupt":
         shutil.copytree(essays_index.path, index_dir)
         (index_dir / "vectors.faiss").write_bytes(b"\x00" * 100)
-    result = subprocess.run([sys.executable, "-m", "rag.cli", "serve", "--port", "0", "--index", str(index_dir)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "serve", "--port", "0", "--index", str(index_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and len(lines) == 1 and lines[0].startswith("rag: error: "), result.stderr
     assert "rag index" in lines[0]

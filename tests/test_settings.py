@@ -21,12 +21,15 @@ def test_defaults_and_values():
     assert (s.threads, s.bf16, s.model, s.port) == (3, False, "minilm", 8000)
 
 
-@pytest.mark.parametrize("env, word", [
-    ({"RAG_THREADS": "many"}, "RAG_THREADS"),
-    ({"RAG_THREADS": "0"}, "RAG_THREADS"),
-    ({"RAG_BACKEND": "gpu"}, "RAG_BACKEND"),
-    ({"RAG_PORT": "70000"}, "RAG_PORT"),
-])
+@pytest.mark.parametrize(
+    "env, word",
+    [
+        ({"RAG_THREADS": "many"}, "RAG_THREADS"),
+        ({"RAG_THREADS": "0"}, "RAG_THREADS"),
+        ({"RAG_BACKEND": "gpu"}, "RAG_BACKEND"),
+        ({"RAG_PORT": "70000"}, "RAG_PORT"),
+    ],
+)
 def test_bad_values_are_named(env, word):
     with pytest.raises(SettingsError, match=word):
         Settings.from_env(env)

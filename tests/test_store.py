@@ -78,13 +78,14 @@ def test_rebuild_is_a_no_op_then_embeds_only_changes(small, embedder):
     fresh = scratch.vectors.reconstruct_n(0, scratch.vectors.ntotal)
     stored = bigger.vectors.reconstruct_n(0, bigger.vectors.ntotal)
     assert np.allclose(fresh, stored, atol=1e-5)
-    assert [(s.doc_id, s.start, s.end) for s in bigger.sentences.sentences] == \
-        [(s.doc_id, s.start, s.end) for s in scratch.sentences.sentences]
+    assert [(s.doc_id, s.start, s.end) for s in bigger.sentences.sentences] == [
+        (s.doc_id, s.start, s.end) for s in scratch.sentences.sentences
+    ]
     assert np.allclose(bigger.sentences.vectors, scratch.sentences.vectors, atol=1e-5)
     assert np.array_equal(bigger.sentences.token_ids, scratch.sentences.token_ids)
-    assert np.allclose(bigger.sentences.tokens.data.astype(np.float32),
-                       scratch.sentences.tokens.data.astype(np.float32),
-                       atol=2e-3)
+    assert np.allclose(
+        bigger.sentences.tokens.data.astype(np.float32), scratch.sentences.tokens.data.astype(np.float32), atol=2e-3
+    )
 
 
 class CountingEmbedder:
@@ -110,8 +111,9 @@ def test_one_pass_over_sentences_and_only_new_ones_on_rebuild(small, embedder):
     summed from them), and a rebuild only over the new document's sentences."""
     corpus_dir, index_dir, index, _ = small
     assert index.manifest["store"]["chunk_vectors"] == "sentence_sum"
-    (corpus_dir / "gamma.txt").write_text("Gamma Title Here\n\nA third essay about birds. Birds sing.",
-                                          encoding="utf-8")
+    (corpus_dir / "gamma.txt").write_text(
+        "Gamma Title Here\n\nA third essay about birds. Birds sing.", encoding="utf-8"
+    )
     counting = CountingEmbedder(embedder)
     bigger, report = build_index(load_corpus(corpus_dir), index_dir, counting, SMALL)
     gamma = bigger.documents["gamma"].text
@@ -310,8 +312,10 @@ def test_corpus_over_the_sentence_limit_gets_passage_vectors_and_stops_splitting
 def test_a_chunk_without_sentences_is_encoded_itself(tmp_path, embedder, monkeypatch):
     import rag.index.sentence_layer
 
-    corpus_dir = write_corpus(tmp_path / "c", {"a.txt": "Alpha Title\n\nThe cat sat on the mat.",
-                                               "b.txt": "Beta Title\n\nDogs bark at night."})
+    corpus_dir = write_corpus(
+        tmp_path / "c",
+        {"a.txt": "Alpha Title\n\nThe cat sat on the mat.", "b.txt": "Beta Title\n\nDogs bark at night."},
+    )
     real = rag.index.sentence_layer.split_many
 
     def none_for_beta(texts):
@@ -331,8 +335,10 @@ def test_names_in_full_reach_term_matching_only(tmp_path, embedder):
     """A bare surname's sentence is matched word by word with the name in
     full (rag.ingest.names), while its vector, its chunk and every offset stay
     those of the text as written."""
-    text = ("Talks resumed on Monday, and Ukrainian President Volodymyr Zelensky said a deal was near. "
-            "Observers doubt that Zelensky can sign it alone.")
+    text = (
+        "Talks resumed on Monday, and Ukrainian President Volodymyr Zelensky said a deal was near. "
+        "Observers doubt that Zelensky can sign it alone."
+    )
     corpus_dir = write_corpus(tmp_path / "c", {"talks.txt": text})
     index, _ = build_index(load_corpus(corpus_dir), tmp_path / "i", embedder, SMALL)
     layer = index.sentences

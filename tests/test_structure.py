@@ -16,7 +16,7 @@ LIMITS = Limits()
 
 
 def kinds(parsed) -> list[tuple[str, str]]:
-    return [(b.kind, parsed.text[b.start:b.end]) for b in parsed.blocks]
+    return [(b.kind, parsed.text[b.start : b.end]) for b in parsed.blocks]
 
 
 def of_kind(parsed, kind: str) -> list[str]:
@@ -74,32 +74,41 @@ def test_hard_wrapped_text_is_joined_into_paragraphs_with_its_structure():
     assert parsed.title == "Widget Licence"
     headings = of_kind(parsed, "heading")
     assert headings[:2] == ["Widget Licence", "Contents"]
-    assert "1.1. \"Widget\"" in headings and "2. Conditions" in headings
+    assert '1.1. "Widget"' in headings and "2. Conditions" in headings
     # A sentence wrapped over three lines is one line of reading text.
-    sentence = ("the written offer stays valid for at least three years and valid for as long as you offer spare "
-                "parts.")
+    sentence = "the written offer stays valid for at least three years and valid for as long as you offer spare parts."
     assert sentence in parsed.text and "valid for as\n" not in parsed.text
-    assert of_kind(parsed, "contents") == ["1. Definitions ........................ 1",
-                                           "2. Conditions ......................... 2"]
-    assert of_kind(parsed, "item") == ["(a) you must not remove the notice; and",
-                                       "(b) you must state any change you made, with the date of the change."]
+    assert of_kind(parsed, "contents") == [
+        "1. Definitions ........................ 1",
+        "2. Conditions ......................... 2",
+    ]
+    assert of_kind(parsed, "item") == [
+        "(a) you must not remove the notice; and",
+        "(b) you must state any change you made, with the date of the change.",
+    ]
     assert of_kind(parsed, "code") == ["widget --install --prefix=/usr/local ~/.widgetrc"]
     assert of_kind(parsed, "question") == ["Q: Can I sell copies of the Widget?"]
     answer = [t for t in of_kind(parsed, "paragraph") if t.startswith("Yes.")]
-    assert answer == ["Yes. You may charge any price for each copy that you convey, and you may offer support for a "
-                      "fee."]
+    assert answer == [
+        "Yes. You may charge any price for each copy that you convey, and you may offer support for a fee."
+    ]
     assert of_kind(parsed, "reference") == ["Smith, J. (2001). Widgets and their licences. Journal of Widgets, 4, 1-9."]
     # Paragraph numbers count blocks; a file that opens with blank lines is not one lower.
     doc = make_document(parsed, "widget", "widget.txt", "Widget")
     shifted = make_document(parse_bytes("w.txt", ("\n\n   \n" + WRAPPED).encode(), LIMITS), "w", "w.txt", "W")
     at = doc.text.index("Yes. You may")
-    assert location(doc, at).paragraph == location(shifted, shifted.text.index("Yes. You may")).paragraph == \
-        doc.text[:at].count("\n\n") + 1
+    assert (
+        location(doc, at).paragraph
+        == location(shifted, shifted.text.index("Yes. You may")).paragraph
+        == doc.text[:at].count("\n\n") + 1
+    )
 
 
 def test_text_with_one_paragraph_a_line_is_kept_as_stored(tmp_path):
-    text = ("Field Notes From the Orchard\n\nApple trees need pruning in late winter, before the buds break. "
-            "A clean cut just above an outward facing bud keeps the crown open.\nPhoto: Jane Doe / Reuters\n")
+    text = (
+        "Field Notes From the Orchard\n\nApple trees need pruning in late winter, before the buds break. "
+        "A clean cut just above an outward facing bud keeps the crown open.\nPhoto: Jane Doe / Reuters\n"
+    )
     parsed = parse_bytes("orchard.txt", text.encode(), LIMITS)
     assert parsed.text == text
     assert kinds(parsed)[0] == ("heading", "Field Notes From the Orchard")
@@ -130,8 +139,11 @@ Run the installer again.
 
 def test_markdown_headings_code_items_tables_and_questions():
     parsed = parse_bytes("readme.md", MARKDOWN.encode(), LIMITS)
-    assert [(b.kind, b.level) for b in parsed.blocks if b.kind in ("heading", "question")] == \
-        [("heading", 1), ("heading", 2), ("question", 3)]
+    assert [(b.kind, b.level) for b in parsed.blocks if b.kind in ("heading", "question")] == [
+        ("heading", 1),
+        ("heading", 2),
+        ("question", 3),
+    ]
     assert of_kind(parsed, "question") == ["How do I upgrade?"]  # the permalink glyph is dropped
     assert of_kind(parsed, "code") == ["pip install widget\nwidget --init ~/.config/widget"]
     assert of_kind(parsed, "item") == ["fast", "small"]
@@ -204,23 +216,28 @@ def _pdf(path):
     c.setFont("Helvetica-Bold", 18)
     c.drawString(72, height - 100, "Contents")
     c.setFont("Helvetica", 11)
-    for k, line in enumerate(["1 Installing . . . . . . . . . . . . . . 1",
-                              "2 Using . . . . . . . . . . . . . . . . 2"]):
+    for k, line in enumerate(
+        ["1 Installing . . . . . . . . . . . . . . 1", "2 Using . . . . . . . . . . . . . . . . 2"]
+    ):
         c.drawString(72, height - 140 - 16 * k, line)
     c.showPage()
     header("Chapter 1: Installing 1")
     c.setFont("Helvetica-Bold", 18)
     c.drawString(72, height - 100, "1 Installing")
     c.setFont("Helvetica", 11)
-    body = ["Unpack the archive in a folder of your own and run the setup script from a",
-            "terminal, then follow what it prints until it reports that all is done."]
+    body = [
+        "Unpack the archive in a folder of your own and run the setup script from a",
+        "terminal, then follow what it prints until it reports that all is done.",
+    ]
     for k, line in enumerate(body):
         c.drawString(72, height - 140 - 14 * k, line)
     c.setFont("Courier", 10)
     c.drawString(90, height - 190, "./setup --prefix=$HOME/.local")
     c.setFont("Helvetica", 11)
-    tail = ["The setup script keeps a log of every file it writes, so that removing the",
-            "widget later takes every one of those files away again and leaves the"]
+    tail = [
+        "The setup script keeps a log of every file it writes, so that removing the",
+        "widget later takes every one of those files away again and leaves the",
+    ]
     for k, line in enumerate(tail):
         c.drawString(72, height - 230 - 14 * k, line)
     c.showPage()
@@ -250,19 +267,23 @@ def test_units_quote_code_whole_and_never_end_mid_sentence():
     parsed = parse_bytes("widget.txt", WRAPPED.encode(), LIMITS)
     doc = make_document(parsed, "widget", "widget.txt", "Widget")
     units = units_of(doc, split_sentences(doc.text))
-    texts = {doc.text[u.start:u.end]: u.kind for u in units}
+    texts = {doc.text[u.start : u.end]: u.kind for u in units}
     assert texts["widget --install --prefix=/usr/local ~/.widgetrc"] == "code"
     assert not any(u.kind in ("contents", "reference") for u in units)
     heads = headings_of(doc, units)
-    answer = next(i for i, u in enumerate(units) if doc.text[u.start:u.end].startswith("You may charge"))
-    assert doc.text[units[heads[answer]].start:units[heads[answer]].end] == "Q: Can I sell copies of the Widget?"
+    answer = next(i for i, u in enumerate(units) if doc.text[u.start : u.end].startswith("You may charge"))
+    assert doc.text[units[heads[answer]].start : units[heads[answer]].end] == "Q: Can I sell copies of the Widget?"
     # The title heads everything and tells nothing apart: no unit stands under it.
-    assert all(units[h].kind != "heading" or doc.text[units[h].start:units[h].end] != "Widget Licence"
-               for h in heads if h >= 0)
+    assert all(
+        units[h].kind != "heading" or doc.text[units[h].start : units[h].end] != "Widget Licence"
+        for h in heads
+        if h >= 0
+    )
     # "e.g." does not end a sentence that goes on in lower case.
-    note = make_document(parse_bytes("n.txt", b"Use a short name, e.g. widget or gadget, for the tool.\n", LIMITS),
-                         "n", "n.txt", "N")
-    assert [note.text[u.start:u.end] for u in units_of(note, split_sentences(note.text))] == [note.text.strip()]
+    note = make_document(
+        parse_bytes("n.txt", b"Use a short name, e.g. widget or gadget, for the tool.\n", LIMITS), "n", "n.txt", "N"
+    )
+    assert [note.text[u.start : u.end] for u in units_of(note, split_sentences(note.text))] == [note.text.strip()]
 
 
 def test_the_pages_examples_come_from_the_indexs_own_documents():
@@ -270,8 +291,18 @@ def test_the_pages_examples_come_from_the_indexs_own_documents():
 
     faq = make_document(parse_bytes("widget.txt", WRAPPED.encode(), LIMITS), "widget", "widget.txt", "Widget")
     readme = make_document(parse_bytes("readme.md", MARKDOWN.encode(), LIMITS), "readme", "readme.md", "Readme")
-    assert example_questions({"widget": faq, "readme": readme}) == ["Can I sell copies of the Widget?",
-                                                                   "How do I upgrade?"]
-    essay = make_document(parse_bytes("e.txt", b"Kofman on nuclear risk\n\nMichael Kofman said nuclear war "
-                                      b"may come; we must negotiate an off-ramp.\n", LIMITS), "e", "e.txt", "E")
+    assert example_questions({"widget": faq, "readme": readme}) == [
+        "Can I sell copies of the Widget?",
+        "How do I upgrade?",
+    ]
+    essay = make_document(
+        parse_bytes(
+            "e.txt",
+            b"Kofman on nuclear risk\n\nMichael Kofman said nuclear war may come; we must negotiate an off-ramp.\n",
+            LIMITS,
+        ),
+        "e",
+        "e.txt",
+        "E",
+    )
     assert example_questions({"e": essay}) == [q for q, _ in ESSAY_EXAMPLES]

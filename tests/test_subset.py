@@ -35,7 +35,7 @@ def test_one_document_chosen_is_all_that_is_quoted_and_searched(essays_rag):
     index = subset_index(essays_rag.index, [ZELENSKY])
     assert list(index.documents) == [ZELENSKY] and index.vectors.ntotal == len(index.chunks) == index.bm25.size
     for i, chunk in enumerate(index.chunks):
-        assert chunk.chunk_id == i and index.documents[chunk.doc_id].text[chunk.start:chunk.end] == chunk.text
+        assert chunk.chunk_id == i and index.documents[chunk.doc_id].text[chunk.start : chunk.end] == chunk.text
     layer = index.sentences
     assert {s.doc_id for s in layer.sentences} == {ZELENSKY}
     assert len(layer.token_offsets) == len(layer.sentences) + 1 == len(layer.vectors) + 1
@@ -45,7 +45,7 @@ def test_one_document_chosen_is_all_that_is_quoted_and_searched(essays_rag):
         answer = rag.ask(question)
         assert all(q.doc_id == ZELENSKY for q in answer.quotes), question
         assert all(h.chunk.doc_id == ZELENSKY for h in answer.passages), question
-        assert all(index.documents[q.doc_id].text[q.start:q.end] == q.text for q in answer.quotes)
+        assert all(index.documents[q.doc_id].text[q.start : q.end] == q.text for q in answer.quotes)
 
 
 def test_unknown_or_no_document_is_refused(essays_rag):

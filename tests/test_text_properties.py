@@ -89,9 +89,13 @@ def test_terminal_output_has_no_escapes(text):
 
 
 @FAST
-@given(st.recursive(st.none() | st.booleans() | st.integers() | ANY_TEXT,
-                    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(ANY_TEXT, kids, max_size=4),
-                    max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | ANY_TEXT,
+        lambda kids: st.lists(kids, max_size=4) | st.dictionaries(ANY_TEXT, kids, max_size=4),
+        max_leaves=20,
+    )
+)
 def test_json_output_is_valid_and_lossless_but_for_surrogates(value):
     out = safe_json(value)
     assert _encodable(out) and not any(c in out for c in ("\x7f", "\x9b", "\u202e"))
@@ -125,9 +129,31 @@ def test_deep_json_is_refused_not_crashed(depth):
 
 # Prose-like tokens, so lines past MAX_PIECE_CHARS and sentences past
 # MAX_SENTENCE_CHARS (the fallback splits) come up too.
-WORDS = st.lists(st.sampled_from(["The ", "war ", "ended", ". ", "! ", "? ", "Mr. ", "U.S. ", "“Yes,” ", "(it) ",
-                                  "\n", "\n\n", "naïve ", "\u2028", "x" * 700, " " * 30, "Jan. 5 ", "”"]),
-                 max_size=400).map("".join)
+WORDS = st.lists(
+    st.sampled_from(
+        [
+            "The ",
+            "war ",
+            "ended",
+            ". ",
+            "! ",
+            "? ",
+            "Mr. ",
+            "U.S. ",
+            "“Yes,” ",
+            "(it) ",
+            "\n",
+            "\n\n",
+            "naïve ",
+            "\u2028",
+            "x" * 700,
+            " " * 30,
+            "Jan. 5 ",
+            "”",
+        ]
+    ),
+    max_size=400,
+).map("".join)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -13,10 +13,10 @@ from tests.conftest import write_corpus
 
 DOCS = {
     "orchard.txt": "Orchard Notes\n\nApple trees need pruning in late winter, before the buds break. A clean cut "
-                   "just above an outward facing bud keeps the crown open to light and air. Pears ripen off the "
-                   "tree: pick them when the neck yields to a gentle press.\n",
+    "just above an outward facing bud keeps the crown open to light and air. Pears ripen off the "
+    "tree: pick them when the neck yields to a gentle press.\n",
     "kiln.txt": "Kiln Log\n\nThe beta kiln cracked twice in one winter and was closed last spring. Its replacement "
-                "fires at 1,280 degrees and takes eleven hours to cool before it can be opened safely.\n",
+    "fires at 1,280 degrees and takes eleven hours to cool before it can be opened safely.\n",
 }
 
 

@@ -48,8 +48,7 @@ def violations(page, axe_source: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_no_serious_or_critical_violations_with_an_answer_and_the_viewer_open(browser, page_url, axe_source,
-                                                                                viewport):
+def test_no_serious_or_critical_violations_with_an_answer_and_the_viewer_open(browser, page_url, axe_source, viewport):
     context, page = open_page(browser, page_url, viewport)
     try:
         found = violations(page, axe_source)  # the first screen
@@ -85,8 +84,10 @@ def test_one_font_family_and_no_partial_font_files(desktop_page):
       '#rag-examples button', '.rag-empty-chat'].map(s => getComputedStyle(document.querySelector(s)).fontFamily))]""")
     assert len(families) == 1 and families[0].startswith("system-ui"), families
     # Nothing but the system's fonts: no web font file, so no font with missing glyphs.
-    loaded = page.evaluate("() => { const f = []; document.fonts.forEach(x => { if (x.status === 'loaded') "
-                           "f.push(x.family + ' ' + x.weight); }); return f; }")
+    loaded = page.evaluate(
+        "() => { const f = []; document.fonts.forEach(x => { if (x.status === 'loaded') "
+        "f.push(x.family + ' ' + x.weight); }); return f; }"
+    )
     assert loaded == [], loaded
 
 

@@ -121,8 +121,10 @@ def test_empty_question_gets_a_message_not_an_error(page_url):
 
 def test_api_is_queue_only_and_serves_no_files(page_url):
     request = urllib.request.Request(
-        page_url + "gradio_api/api/chat", data=b'{"data": ["hi", "hybrid", 5]}',
-        headers={"Content-Type": "application/json"}, method="POST",
+        page_url + "gradio_api/api/chat",
+        data=b'{"data": ["hi", "hybrid", 5]}',
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     with pytest.raises(urllib.error.HTTPError):  # api_open=False: no way around the queue
         urllib.request.urlopen(request, timeout=10)
@@ -142,9 +144,11 @@ def test_only_loopback_counts_as_local():
 
 
 def test_the_rag_package_does_not_import_gradio():
-    code = ("import sys, rag, rag.chat.session, rag.chat.render, rag.chat.panels, rag.chat.restore, rag.chat.serve, "
-            "rag.answer.followup, rag.answer.continuation, rag.retrieval.scoped, rag.cli.main; "
-            "sys.exit('gradio' in sys.modules)")
+    code = (
+        "import sys, rag, rag.chat.session, rag.chat.render, rag.chat.panels, rag.chat.restore, rag.chat.serve, "
+        "rag.answer.followup, rag.answer.continuation, rag.retrieval.scoped, rag.cli.main; "
+        "sys.exit('gradio' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 
@@ -160,7 +164,10 @@ def test_rag_serve_starts_the_page(essays_index):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--index", str(essays_index.path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     out = ""
     try:

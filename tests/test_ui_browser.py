@@ -21,6 +21,7 @@ PHONE = {"width": 390, "height": 844}
 VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
 KOFMAN = "Who is Michael Kofman?"
 
+
 @pytest.fixture(scope="module")
 def page_url(essays_rag):
     demo, url = start_page(essays_rag)
@@ -68,7 +69,10 @@ def answered(page, n: int) -> None:
     """Wait until ``n`` turns are answered in full."""
     page.wait_for_function(
         "(n) => document.querySelectorAll('#rag-chat .rag-turn:not(.rag-pending)').length === n"
-        " && !document.querySelector('#rag-chat .rag-pending')", arg=n, timeout=30_000)
+        " && !document.querySelector('#rag-chat .rag-pending')",
+        arg=n,
+        timeout=30_000,
+    )
 
 
 def ask(page, question: str, turn: int) -> None:
@@ -79,9 +83,11 @@ def ask(page, question: str, turn: int) -> None:
 
 
 def rect(page, selector: str) -> dict:
-    return page.evaluate("(s) => { const r = document.querySelector(s).getBoundingClientRect();"
-                         " return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, width: r.width}; }",
-                         selector)
+    return page.evaluate(
+        "(s) => { const r = document.querySelector(s).getBoundingClientRect();"
+        " return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, width: r.width}; }",
+        selector,
+    )
 
 
 def in_viewport(page, selector: str) -> bool:
@@ -90,7 +96,8 @@ def in_viewport(page, selector: str) -> bool:
                     const r = el.getBoundingClientRect();
                     return r.top >= 0 && r.bottom <= window.innerHeight
                            && r.left >= 0 && r.right <= window.innerWidth; }""",
-        selector)
+        selector,
+    )
 
 
 def click_in_place(page, selector: str) -> None:
@@ -113,7 +120,8 @@ def test_the_first_screen_names_the_documents_and_asks_from_examples(page, essay
     assert labels and not {"What did he say next?", "And the other essay?"} & set(labels)
     for i in range(examples.count()):  # no label cut off
         assert examples.nth(i).evaluate(
-            "b => b.scrollWidth <= b.clientWidth + 1 && b.scrollHeight <= b.clientHeight + 1")
+            "b => b.scrollWidth <= b.clientWidth + 1 && b.scrollHeight <= b.clientHeight + 1"
+        )
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
     # Plain words for the settings, and not a second "Settings".
     page.get_by_text("Search options").click()
@@ -147,8 +155,9 @@ def test_a_long_question_is_counted_and_its_cut_is_said(page):
     box = page.locator("#rag-question textarea")
     box.fill(long)
     assert box.input_value() == long  # the box keeps all of it: nothing is cut silently
-    page.wait_for_function("() => document.querySelector('#rag-count').innerText.includes('2,985 characters')",
-                           timeout=10_000)
+    page.wait_for_function(
+        "() => document.querySelector('#rag-count').innerText.includes('2,985 characters')", timeout=10_000
+    )
     assert "only the first 1,000 are searched" in page.locator("#rag-count").inner_text()
     page.click("#rag-ask")
     answered(page, 1)
@@ -158,8 +167,9 @@ def test_a_long_question_is_counted_and_its_cut_is_said(page):
 
 def test_a_stale_status_line_goes_when_typing_starts(page):
     page.press("#rag-question textarea", "Enter")
-    page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('Nothing to ask')",
-                           timeout=10_000)
+    page.wait_for_function(
+        "() => document.querySelector('#rag-status').innerText.includes('Nothing to ask')", timeout=10_000
+    )
     page.type("#rag-question textarea", "Who")
     page.wait_for_function("() => document.querySelector('#rag-status').innerText.trim() === ''", timeout=10_000)
 
@@ -170,11 +180,14 @@ def test_search_in_never_reads_as_nothing(desktop):
     boxes.first.wait_for(timeout=10_000)
     assert "All 2 documents are searched." in desktop.locator("#rag-doclist").inner_text()
     boxes.nth(0).uncheck()
-    desktop.wait_for_function("() => document.querySelector('#rag-doclist').innerText.includes('Searching 1 of 2')",
-                              timeout=10_000)
+    desktop.wait_for_function(
+        "() => document.querySelector('#rag-doclist').innerText.includes('Searching 1 of 2')", timeout=10_000
+    )
     boxes.nth(1).uncheck()
-    desktop.wait_for_function("() => document.querySelector('#rag-doclist').innerText"
-                              ".includes('None ticked: all 2 documents are searched.')", timeout=10_000)
+    desktop.wait_for_function(
+        "() => document.querySelector('#rag-doclist').innerText.includes('None ticked: all 2 documents are searched.')",
+        timeout=10_000,
+    )
 
 
 def test_every_control_shows_its_focus(desktop):
@@ -206,8 +219,9 @@ def test_ask_is_disabled_on_an_empty_box_and_enter_there_adds_nothing(page):
     page.wait_for_timeout(300)
     assert page.locator("#rag-ask").is_disabled()
     page.press("#rag-question textarea", "Enter")
-    page.wait_for_function("() => document.querySelector('#rag-status').innerText.includes('the question is empty')",
-                           timeout=10_000)
+    page.wait_for_function(
+        "() => document.querySelector('#rag-status').innerText.includes('the question is empty')", timeout=10_000
+    )
     assert page.locator("#rag-chat .rag-turn").count() == 0
     page.fill("#rag-question textarea", KOFMAN)
     page.wait_for_function("() => !document.querySelector('#rag-ask').disabled", timeout=10_000)
@@ -353,17 +367,20 @@ def test_on_a_phone_back_closes_the_overlay_then_leaves(browser, page_url):
         phone.goto(page_url, wait_until="domcontentloaded")
         phone.wait_for_selector("#rag-doclist .rag-docbtn", timeout=30_000)
         phone.locator("#rag-doclist .rag-docbtn").first.click()
-        phone.wait_for_function("() => document.querySelector('#rag-side').classList.contains('rag-open')",
-                                timeout=10_000)
+        phone.wait_for_function(
+            "() => document.querySelector('#rag-side').classList.contains('rag-open')", timeout=10_000
+        )
         assert phone.locator("#rag-side").get_attribute("role") == "dialog"
         phone.go_back()
-        phone.wait_for_function("() => !document.querySelector('#rag-side').classList.contains('rag-open')",
-                                timeout=10_000)
+        phone.wait_for_function(
+            "() => !document.querySelector('#rag-side').classList.contains('rag-open')", timeout=10_000
+        )
         assert phone.url == page_url  # still on the page
         # Closed by its own button, the overlay leaves no extra step in the history either.
         phone.locator("#rag-doclist .rag-docbtn").first.click()
-        phone.wait_for_function("() => document.querySelector('#rag-side').classList.contains('rag-open')",
-                                timeout=10_000)
+        phone.wait_for_function(
+            "() => document.querySelector('#rag-side').classList.contains('rag-open')", timeout=10_000
+        )
         phone.locator("#rag-viewer .rag-back").click()
         phone.wait_for_function("() => !document.querySelector('#rag-side').classList.contains('rag-open')")
         phone.wait_for_timeout(300)
@@ -423,7 +440,9 @@ def test_a_new_setting_asks_the_last_question_again(desktop):
     desktop.locator("#rag-search-by label", has_text="exact words").click(timeout=10_000)
     desktop.wait_for_function(
         "() => { const t = document.querySelectorAll('#rag-chat .rag-turn:not(.rag-pending)');"
-        " return t.length === 1 && t[0].getAttribute('data-turn') === '2'; }", timeout=30_000)
+        " return t.length === 1 && t[0].getAttribute('data-turn') === '2'; }",
+        timeout=30_000,
+    )
     assert desktop.locator("#rag-chat .rag-q").inner_text().endswith(KOFMAN)
     desktop.get_by_text("How the answer was found").click()
     desktop.wait_for_selector("#rag-inspector table", timeout=10_000)
@@ -453,8 +472,10 @@ def test_the_conversation_survives_a_reload(desktop, essays_rag):
     ask(desktop, "What did he say next?", 3)
     assert "Reading on" in desktop.locator("#rag-chat .rag-turn").last.locator(".rag-searched").inner_text()
     # Storage someone edited is not believed.
-    desktop.evaluate("Object.keys(localStorage).filter(k => k.startsWith('rag-conversation'))"
-                     ".forEach(k => localStorage.setItem(k, 'garbage'))")
+    desktop.evaluate(
+        "Object.keys(localStorage).filter(k => k.startsWith('rag-conversation'))"
+        ".forEach(k => localStorage.setItem(k, 'garbage'))"
+    )
     desktop.reload(wait_until="domcontentloaded")
     desktop.wait_for_selector("#rag-chat .rag-empty-chat", timeout=30_000)
 

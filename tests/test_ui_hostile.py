@@ -16,22 +16,25 @@ from tests.conftest import launch_chromium, start_page, write_corpus
 pytestmark = [pytest.mark.slow, pytest.mark.browser]  # Chromium, started here rather than by the fixture
 
 SCRIPT = "<script>window.__pwned = 'script'</script>"
-IMG = '<img src=x onerror="window.__pwned = \'img\'">'
+IMG = "<img src=x onerror=\"window.__pwned = 'img'\">"
 MARKDOWN = "**bold** and [link](http://example.com) \\[1\\] `code`"
 HOSTILE_DOC = (
     f"# Garden Notes {IMG} **Title**\n\n"
     f"Tomatoes need full sun and steady water. {SCRIPT} They also need {MARKDOWN} support.\n\n"
     f"    Four spaces in. # not a heading\n1. not a list <b>not bold</b> `not code` $$x$$\n"
     f"Peppers need warmth; basil needs pinching. {IMG}\n"
-    f"“Quoted,” she said. <a href=\"http://example.com\" data-cite=\"doc-plain\">a link</a> "
+    f'“Quoted,” she said. <a href="http://example.com" data-cite="doc-plain">a link</a> '
     f"<button data-close>close</button> \" onmouseover=\"window.__pwned='attr'\n"
 )
 QUESTION = f"What do tomatoes need? {SCRIPT} {IMG} {MARKDOWN}"
 PANELS = "#rag-chat, #rag-viewer, #rag-doclist, #rag-status, #rag-inspector"
-MADE = """() => [...document.querySelectorAll('%s')].flatMap(p =>
+MADE = (
+    """() => [...document.querySelectorAll('%s')].flatMap(p =>
      [...p.querySelectorAll('script, img, iframe, strong, em, code, pre, ol, h1, a, .katex, [onerror], [onmouseover]')]
      .concat([...p.querySelectorAll('b')].filter(b => b.textContent === 'not bold'))
-     .map(e => e.outerHTML.slice(0, 80)))""" % PANELS
+     .map(e => e.outerHTML.slice(0, 80)))"""
+    % PANELS
+)
 
 
 def squash(text: str) -> str:
@@ -46,10 +49,13 @@ def hostile_rag(tmp_path_factory, embedder):
     from rag.pipeline import Rag
 
     base = tmp_path_factory.mktemp("hostile")
-    corpus = write_corpus(base / "corpus", {
-        "hostile.txt": HOSTILE_DOC,  # .txt: kept exactly as written (a .md is read as Markdown, rag.ingest.loaders)
-        "plain.txt": "Orchard Care Basics\n\nApple trees need pruning in late winter and mulch in spring.\n",
-    })
+    corpus = write_corpus(
+        base / "corpus",
+        {
+            "hostile.txt": HOSTILE_DOC,  # .txt: kept exactly as written (a .md is read as Markdown, rag.ingest.loaders)
+            "plain.txt": "Orchard Care Basics\n\nApple trees need pruning in late winter and mulch in spring.\n",
+        },
+    )
     index, _ = build_index(load_corpus(corpus), base / "index", embedder, ChunkSettings())
     return Rag(index, embedder)
 
@@ -71,8 +77,12 @@ def test_hostile_question_and_document_are_shown_as_text(page_url, hostile_rag, 
         page = context.new_page()
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
-        page.route("**/*", lambda route: route.continue_()
-                   if urlparse(route.request.url).hostname in {"127.0.0.1", "localhost"} else route.abort())
+        page.route(
+            "**/*",
+            lambda route: route.continue_()
+            if urlparse(route.request.url).hostname in {"127.0.0.1", "localhost"}
+            else route.abort(),
+        )
         page.goto(page_url, wait_until="domcontentloaded")
         page.wait_for_selector("#rag-question textarea", timeout=30_000)
         page.fill("#rag-question textarea", QUESTION)
@@ -132,8 +142,11 @@ def test_a_restored_conversation_with_markup_runs_nothing(page_url, hostile_rag)
             page.fill("#rag-question textarea", question)
             page.wait_for_function("() => !document.querySelector('#rag-ask').disabled", timeout=10_000)
             page.click("#rag-ask")
-            page.wait_for_function("(n) => document.querySelectorAll('#rag-chat .rag-turn:not(.rag-pending)')"
-                                   ".length === n", arg=n, timeout=30_000)
+            page.wait_for_function(
+                "(n) => document.querySelectorAll('#rag-chat .rag-turn:not(.rag-pending)').length === n",
+                arg=n,
+                timeout=30_000,
+            )
         before = page.locator("#rag-chat").inner_text()
         page.reload(wait_until="domcontentloaded")
         page.wait_for_function("() => document.querySelectorAll('#rag-chat .rag-turn').length === 2", timeout=30_000)

@@ -52,12 +52,15 @@ STATE = """() => {
 }"""
 # Every state the page passes through from now on, until a marker: a stopped
 # answer that drew anything after Stop would show up here.
-RECORD = """() => {
+RECORD = (
+    """() => {
   window.__ragStates = [];
   const read = %s;
   window.__ragWatch = new MutationObserver(() => window.__ragStates.push(read()));
   window.__ragWatch.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
-}""" % STATE
+}"""
+    % STATE
+)
 RECORDED = "() => { window.__ragWatch.disconnect(); return window.__ragStates; }"
 CLEAN = "() => !document.querySelector('#rag-chat .rag-pending') && document.querySelector('#rag-stop').disabled"
 
@@ -72,11 +75,16 @@ def _free_port() -> int:
 def server(essays_index):
     """`rag serve` paused at every moment of every answer, until the test releases it."""
     port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           ENV: f"{PENDING}@*=pause,{COMPUTED}@*=pause"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        ENV: f"{PENDING}@*=pause,{COMPUTED}@*=pause",
+    }
     env.pop("RAG_DEBUG", None)
-    proc = Paused([sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--index", str(essays_index.path)],
-                  env)
+    proc = Paused(
+        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--index", str(essays_index.path)], env
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
     while True:
@@ -84,8 +92,9 @@ def server(essays_index):
             urllib.request.urlopen(url, timeout=2).read()
             break
         except OSError:
-            assert time.monotonic() < deadline and proc.proc.poll() is None, \
+            assert time.monotonic() < deadline and proc.proc.poll() is None, (
                 f"rag serve did not come up: {''.join(proc.other)}"
+            )
             time.sleep(0.5)
     proc.url = url
     yield proc
@@ -122,8 +131,10 @@ def submit(page, question: str) -> None:
 def at_pending(page, server) -> None:
     """The server paused with the placeholder sent; the page shows it, Stop enabled."""
     server.reached(PENDING)
-    page.wait_for_function("() => !!document.querySelector('#rag-chat .rag-pending')"
-                           " && !document.querySelector('#rag-stop').disabled", timeout=30_000)
+    page.wait_for_function(
+        "() => !!document.querySelector('#rag-chat .rag-pending') && !document.querySelector('#rag-stop').disabled",
+        timeout=30_000,
+    )
 
 
 def through(page, server, *points) -> None:
@@ -167,9 +178,10 @@ def finish(page, server, turns: int) -> None:
     """Let the answer paused at pending through, and wait for it whole."""
     server.release()
     through(page, server, COMPUTED)
-    page.wait_for_function(f"() => document.querySelectorAll('#rag-chat .rag-turn:not(.rag-pending)').length === "
-                           f"{turns}"
-                           f" && {CLEAN[6:]}", timeout=30_000)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#rag-chat .rag-turn:not(.rag-pending)').length === {turns} && {CLEAN[6:]}",
+        timeout=30_000,
+    )
 
 
 def test_the_page_shows_the_placeholder_then_the_whole_answer_revealed(browser, server):
@@ -194,7 +206,8 @@ def test_the_page_shows_the_placeholder_then_the_whole_answer_revealed(browser, 
     assert quotes and any("Kofman" in q for q in quotes)
     assert page.locator("#rag-chat .rag-cite").count() == len(quotes)
     delays = page.locator("#rag-chat .rag-quote").evaluate_all(
-        "qs => qs.map(q => parseFloat(getComputedStyle(q).animationDelay))")
+        "qs => qs.map(q => parseFloat(getComputedStyle(q).animationDelay))"
+    )
     assert delays == sorted(delays) and delays[-1] > delays[0]  # in reading order
     page.context.close()
 
@@ -242,7 +255,7 @@ def test_stop_at_every_moment_leaves_a_clean_page(browser, server, viewport):
     states = page.evaluate(RECORDED)
     submit(page, nuclear)  # sent once the cleared answer's event is over
     at_pending(page, server)
-    cleared = states[next(i for i, s in enumerate(states) if s["turns"] == 0):]
+    cleared = states[next(i for i, s in enumerate(states) if s["turns"] == 0) :]
     assert cleared and all(s["turns"] == 0 and s["pending"] == 0 for s in cleared), states
     finish(page, server, 1)
 

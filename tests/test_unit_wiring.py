@@ -29,11 +29,11 @@ pytestmark = pytest.mark.unit
 
 DOCS = {
     "garden.txt": "Garden Notes\n\nTomatoes need full sun and steady water. Basil grows well beside them. "
-                  "Slugs come out after rain and eat the lettuce.",
+    "Slugs come out after rain and eat the lettuce.",
     "harbour.txt": "Harbour Log\n\nThe ferry leaves at noon every day. Fishing boats return at dusk. "
-                   "The lighthouse keeper writes every ship down in a red book.",
+    "The lighthouse keeper writes every ship down in a red book.",
     "orchard.md": "# Orchard Diary\n\nThe apple trees flower in April. Pears ripen late in September. "
-                  "Wasps find the fallen plums first.",
+    "Wasps find the fallen plums first.",
 }
 
 
@@ -73,7 +73,7 @@ def test_build_writes_a_loadable_index_with_every_layer(built, corpus):
     assert loaded.fingerprint == index.fingerprint
     assert sorted(loaded.documents) == ["garden", "harbour", "orchard"]
     for chunk in loaded.chunks:
-        assert loaded.documents[chunk.doc_id].text[chunk.start:chunk.end] == chunk.text
+        assert loaded.documents[chunk.doc_id].text[chunk.start : chunk.end] == chunk.text
     manifest = loaded.manifest
     assert manifest["model"] == {"name": fake.name, "dim": 64, "normalized": True}
     assert manifest["chunking"] == ChunkSettings().as_dict()
@@ -110,11 +110,12 @@ def test_an_answer_quotes_verbatim_and_cites_its_passage(built):
     answer = Rag(index, fake).ask("The ferry leaves at noon every day.")
     assert not answer.abstained and answer.quotes
     for q in answer.quotes:
-        assert index.documents[q.doc_id].text[q.start:q.end] == q.text
+        assert index.documents[q.doc_id].text[q.start : q.end] == q.text
         assert q.title == index.title(q.doc_id)
         # The passage it comes from is among those listed with the answer.
-        assert any(h.chunk.doc_id == q.doc_id and h.chunk.start <= q.start and q.end <= h.chunk.end
-                   for h in answer.passages)
+        assert any(
+            h.chunk.doc_id == q.doc_id and h.chunk.start <= q.start and q.end <= h.chunk.end for h in answer.passages
+        )
     assert answer.quotes[0].text == "The ferry leaves at noon every day."
     assert "[1]" in answer.text
 
@@ -137,8 +138,9 @@ def test_a_rebuild_of_the_same_corpus_is_a_no_op_and_a_change_embeds_only_it(bui
 def test_loading_checks_model_corpus_and_files(built, corpus):
     index, _, fake = built
     path = index.path
-    with pytest.raises(IndexMismatch,
-                       match="was built with model fake/hashed-bag-of-words, but the configured model is other"):
+    with pytest.raises(
+        IndexMismatch, match="was built with model fake/hashed-bag-of-words, but the configured model is other"
+    ):
         load_index(path, Expected(model_name="other"))
     with pytest.raises(IndexMismatch, match="holds 64-dimensional vectors, the model gives 384"):
         load_index(path, Expected(model_dim=384))

@@ -51,12 +51,23 @@ def app_with(store: UploadStore | None):
             seen.append((request.url.path, await request.body()))
         return PlainTextResponse("reached")
 
-    policy = Policy("127.0.0.1", fn_indices=frozenset({0, 1}), api_names=frozenset({"chat", "add"}),
-                    inputs={0: ("string", "number", STATE), "chat": ("string", "number", STATE),
-                            1: ("any", "array of string"), "add": ("any", "array of string")},
-                    max_upload=10_000 if store else 0, uploads=store)
-    app = Starlette(routes=[Route("/{path:path}", echo, methods=["GET", "POST", "PUT"])],
-                    middleware=[Middleware(Guard, policy=policy)])
+    policy = Policy(
+        "127.0.0.1",
+        fn_indices=frozenset({0, 1}),
+        api_names=frozenset({"chat", "add"}),
+        inputs={
+            0: ("string", "number", STATE),
+            "chat": ("string", "number", STATE),
+            1: ("any", "array of string"),
+            "add": ("any", "array of string"),
+        },
+        max_upload=10_000 if store else 0,
+        uploads=store,
+    )
+    app = Starlette(
+        routes=[Route("/{path:path}", echo, methods=["GET", "POST", "PUT"])],
+        middleware=[Middleware(Guard, policy=policy)],
+    )
     return app, seen
 
 
@@ -72,8 +83,12 @@ def upload(client: TestClient, *files: tuple[str, bytes]):
 
 
 def file_data(path: str) -> dict:
-    return {"path": path, "url": f"{BASE}/gradio_api/file={path}", "orig_name": "x.txt",
-            "meta": {"_type": "gradio.FileData"}}
+    return {
+        "path": path,
+        "url": f"{BASE}/gradio_api/file={path}",
+        "orig_name": "x.txt",
+        "meta": {"_type": "gradio.FileData"},
+    }
 
 
 def on_disk(store: UploadStore) -> list[str]:
@@ -82,19 +97,30 @@ def on_disk(store: UploadStore) -> list[str]:
 
 # ---------------------------------------------------------------- file references in bodies
 
-URLS = ["http://93.184.215.14/x.txt", "https://rag-probe.example/x", "HTTP://192.0.2.1/x", "file:///etc/passwd",
-        "ftp://192.0.2.1/x", "data:text/plain,hello", "//192.0.2.1/x", "  http://192.0.2.1/x"]
+URLS = [
+    "http://93.184.215.14/x.txt",
+    "https://rag-probe.example/x",
+    "HTTP://192.0.2.1/x",
+    "file:///etc/passwd",
+    "ftp://192.0.2.1/x",
+    "data:text/plain,hello",
+    "//192.0.2.1/x",
+    "  http://192.0.2.1/x",
+]
 
 
 @pytest.mark.parametrize("url", URLS)
-@pytest.mark.parametrize("path, body", [
-    (QUEUE, lambda ref: {"fn_index": 1, "session_hash": "s", "data": [[ref], []]}),
-    ("/gradio_api/run/predict", lambda ref: {"fn_index": 0, "data": [ref, 3, None], "session_hash": "s"}),
-    ("/gradio_api/call/chat", lambda ref: {"data": ["q", 3, ref]}),
-    (QUEUE, lambda ref: {"fn_index": 0, "session_hash": "s", "data": ["q", 3, None], "event_data": {"a": [ref]}}),
-    ("/gradio_api/component_server", lambda ref: {"fn_name": "x", "component_id": 1, "data": ref}),
-    ("/gradio_api/stream/abc", lambda ref: {"fn_index": 0, "data": ["q", 3, None], "x": {"y": ref}}),
-])
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        (QUEUE, lambda ref: {"fn_index": 1, "session_hash": "s", "data": [[ref], []]}),
+        ("/gradio_api/run/predict", lambda ref: {"fn_index": 0, "data": [ref, 3, None], "session_hash": "s"}),
+        ("/gradio_api/call/chat", lambda ref: {"data": ["q", 3, ref]}),
+        (QUEUE, lambda ref: {"fn_index": 0, "session_hash": "s", "data": ["q", 3, None], "event_data": {"a": [ref]}}),
+        ("/gradio_api/component_server", lambda ref: {"fn_name": "x", "component_id": 1, "data": ref}),
+        ("/gradio_api/stream/abc", lambda ref: {"fn_index": 0, "data": ["q", 3, None], "x": {"y": ref}}),
+    ],
+)
 def test_a_url_in_any_body_is_refused_before_the_app(tmp_path, url, path, body):
     app, seen = app_with(store_in(tmp_path))
     response = visitor(app).post(path, json=body(file_data(url)))
@@ -102,12 +128,15 @@ def test_a_url_in_any_body_is_refused_before_the_app(tmp_path, url, path, body):
     assert not [s for s in seen if s[0] == path]
 
 
-@pytest.mark.parametrize("ref, status", [
-    ({"path": "/etc/passwd"}, 403),  # Gradio's older FileData shape: a path alone
-    (file_data("/tmp/gradio/abc/report.pdf"), 403),  # a path this server never issued
-    ({"path": 5, "meta": {"_type": "gradio.FileData"}}, 422),
-    ({"meta": {"_type": "gradio.FileData"}, "url": "http://192.0.2.1/x"}, 422),
-])
+@pytest.mark.parametrize(
+    "ref, status",
+    [
+        ({"path": "/etc/passwd"}, 403),  # Gradio's older FileData shape: a path alone
+        (file_data("/tmp/gradio/abc/report.pdf"), 403),  # a path this server never issued
+        ({"path": 5, "meta": {"_type": "gradio.FileData"}}, 422),
+        ({"meta": {"_type": "gradio.FileData"}, "url": "http://192.0.2.1/x"}, 422),
+    ],
+)
 def test_a_file_the_server_never_issued_is_refused(tmp_path, ref, status):
     app, seen = app_with(store_in(tmp_path))
     response = visitor(app).post(QUEUE, json={"fn_index": 1, "session_hash": "s", "data": [[ref], []]})
@@ -117,8 +146,9 @@ def test_a_file_the_server_never_issued_is_refused(tmp_path, ref, status):
 def test_a_read_only_page_refuses_every_file_reference():
     app, seen = app_with(None)
     client = TestClient(app, base_url=BASE)
-    response = client.post(QUEUE, json={"fn_index": 1, "session_hash": "s",
-                                        "data": [[file_data("/tmp/gradio/x/a.txt")], []]})
+    response = client.post(
+        QUEUE, json={"fn_index": 1, "session_hash": "s", "data": [[file_data("/tmp/gradio/x/a.txt")], []]}
+    )
     assert response.status_code == 403 and not seen
 
 
@@ -159,12 +189,15 @@ def test_a_first_upload_without_the_cookie_gets_one(tmp_path):
     assert store.issued(token, response.json()[0])
 
 
-@pytest.mark.parametrize("files, status, detail", [
-    ([("empty.txt", b"")], 400, "empty.txt is empty (0 bytes)"),
-    ([("a.txt", b"a"), ("empty.txt", b"")], 400, "is empty"),
-    ([("a.txt", b"a"), ("b.txt", b"b"), ("c.txt", b"c"), ("d.txt", b"d")], 413, "more than 3 files in one upload"),
-    ([("big.txt", b"x" * 1001)], 413, "big.txt is over"),
-])
+@pytest.mark.parametrize(
+    "files, status, detail",
+    [
+        ([("empty.txt", b"")], 400, "empty.txt is empty (0 bytes)"),
+        ([("a.txt", b"a"), ("empty.txt", b"")], 400, "is empty"),
+        ([("a.txt", b"a"), ("b.txt", b"b"), ("c.txt", b"c"), ("d.txt", b"d")], 413, "more than 3 files in one upload"),
+        ([("big.txt", b"x" * 1001)], 413, "big.txt is over"),
+    ],
+)
 def test_bad_uploads_are_refused_whole_and_leave_nothing(tmp_path, files, status, detail):
     store = store_in(tmp_path)
     app, seen = app_with(store)
@@ -173,17 +206,24 @@ def test_bad_uploads_are_refused_whole_and_leave_nothing(tmp_path, files, status
     assert on_disk(store) == [] and store.held() == 0 and not seen
 
 
-@pytest.mark.parametrize("body, detail", [
-    (b'--x\r\nContent-Disposition: form-data; name="files"\r\n\r\nhello\r\n--x--\r\n', "needs a file name"),
-    (b'--x\r\nContent-Disposition: form-data; name="other"; filename="a.txt"\r\n\r\nhi\r\n--x--\r\n', "named 'files'"),
-    (b'--x\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\nhi', "malformed"),
-    (b'', "holds no file"),
-])
+@pytest.mark.parametrize(
+    "body, detail",
+    [
+        (b'--x\r\nContent-Disposition: form-data; name="files"\r\n\r\nhello\r\n--x--\r\n', "needs a file name"),
+        (
+            b'--x\r\nContent-Disposition: form-data; name="other"; filename="a.txt"\r\n\r\nhi\r\n--x--\r\n',
+            "named 'files'",
+        ),
+        (b'--x\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\nhi', "malformed"),
+        (b"", "holds no file"),
+    ],
+)
 def test_malformed_multipart_is_a_4xx(tmp_path, body, detail):
     store = store_in(tmp_path)
     app, _ = app_with(store)
-    response = visitor(app).post("/gradio_api/upload", content=body,
-                                 headers={"Content-Type": "multipart/form-data; boundary=x"})
+    response = visitor(app).post(
+        "/gradio_api/upload", content=body, headers={"Content-Type": "multipart/form-data; boundary=x"}
+    )
     assert response.status_code == 400 and detail in response.json()["detail"], response.text
     assert on_disk(store) == []
 
@@ -217,8 +257,7 @@ def test_uploads_never_added_are_deleted_after_the_expiry(tmp_path):
     assert upload(alice, ("b.txt", b"b" * 1000)).status_code == 200  # room again
 
 
-@pytest.mark.parametrize("route", ["/gradio_api/file={p}", "/gradio_api/file/{p}", "/file={p}",
-                                   "/gradio_api/file={q}"])
+@pytest.mark.parametrize("route", ["/gradio_api/file={p}", "/gradio_api/file/{p}", "/file={p}", "/gradio_api/file={q}"])
 def test_stored_uploads_are_never_served(tmp_path, route):
     store = store_in(tmp_path)
     app, seen = app_with(store)
@@ -242,34 +281,49 @@ def test_multipart_anywhere_but_the_upload_route_is_refused(tmp_path):
 # ---------------------------------------------------------------- the values of a call
 
 
-@pytest.mark.parametrize("path, body, detail", [
-    ("/gradio_api/run/predict", {"fn_index": 0, "data": [], "session_hash": "s"}, "must hold 3 values"),
-    ("/gradio_api/run/predict", {"fn_index": 0, "data": ["q", 3], "session_hash": "s"}, "must hold 3 values"),
-    ("/gradio_api/run/predict", {"fn_index": 0, "data": [5, 3, None], "session_hash": "s"}, "value 1 must be text"),
-    ("/gradio_api/run/predict", {"fn_index": 0, "data": ["q", "3", None], "session_hash": "s"},
-     "value 2 must be a number"),
-    ("/gradio_api/run/predict", {"fn_index": 0, "data": ["q", True, None], "session_hash": "s"},
-     "value 2 must be a number"),
-    ("/gradio_api/run/predict", {"data": ["q", 3, None], "session_hash": "s"}, "fn_index is required"),
-    (QUEUE, {"fn_index": 1, "data": [None, "kettle"], "session_hash": "s"}, "value 2 must be a list of text"),
-    (QUEUE, {"fn_index": 1, "data": [None, [1, 2]], "session_hash": "s"}, "value 2 must be a list of text"),
-    ("/gradio_api/call/chat", {"data": [["q"], 3]}, "value 1 must be text"),
-    ("/gradio_api/call/chat", {"data": []}, "must hold 3 values"),
-])
+@pytest.mark.parametrize(
+    "path, body, detail",
+    [
+        ("/gradio_api/run/predict", {"fn_index": 0, "data": [], "session_hash": "s"}, "must hold 3 values"),
+        ("/gradio_api/run/predict", {"fn_index": 0, "data": ["q", 3], "session_hash": "s"}, "must hold 3 values"),
+        ("/gradio_api/run/predict", {"fn_index": 0, "data": [5, 3, None], "session_hash": "s"}, "value 1 must be text"),
+        (
+            "/gradio_api/run/predict",
+            {"fn_index": 0, "data": ["q", "3", None], "session_hash": "s"},
+            "value 2 must be a number",
+        ),
+        (
+            "/gradio_api/run/predict",
+            {"fn_index": 0, "data": ["q", True, None], "session_hash": "s"},
+            "value 2 must be a number",
+        ),
+        ("/gradio_api/run/predict", {"data": ["q", 3, None], "session_hash": "s"}, "fn_index is required"),
+        (QUEUE, {"fn_index": 1, "data": [None, "kettle"], "session_hash": "s"}, "value 2 must be a list of text"),
+        (QUEUE, {"fn_index": 1, "data": [None, [1, 2]], "session_hash": "s"}, "value 2 must be a list of text"),
+        ("/gradio_api/call/chat", {"data": [["q"], 3]}, "value 1 must be text"),
+        ("/gradio_api/call/chat", {"data": []}, "must hold 3 values"),
+    ],
+)
 def test_wrong_typed_or_missing_values_are_a_422(tmp_path, path, body, detail):
     app, seen = app_with(store_in(tmp_path))
     response = visitor(app).post(path, json=body)
     assert response.status_code == 422 and detail in response.json()["detail"] and not seen, response.text
 
 
-@pytest.mark.parametrize("path, body", [
-    ("/gradio_api/run/predict", {"fn_index": 0, "data": ["q", 3, None], "session_hash": "s"}),
-    ("/gradio_api/run/predict", {"fn_index": 0, "data": [None, 3.5, {"any": "state"}], "session_hash": "s"}),
-    ("/gradio_api/call/chat", {"data": ["q", 3]}),  # the state left out, as Gradio allows by name
-    (QUEUE, {"fn_index": 1, "data": [None, ["kettle"]], "session_hash": "s"}),
-    # The page sends a text box's new value as event_data of its change event.
-    ("/gradio_api/run/predict", {"fn_index": 0, "data": ["Who?", 3, None], "event_data": "Who?", "session_hash": "s"}),
-])
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/gradio_api/run/predict", {"fn_index": 0, "data": ["q", 3, None], "session_hash": "s"}),
+        ("/gradio_api/run/predict", {"fn_index": 0, "data": [None, 3.5, {"any": "state"}], "session_hash": "s"}),
+        ("/gradio_api/call/chat", {"data": ["q", 3]}),  # the state left out, as Gradio allows by name
+        (QUEUE, {"fn_index": 1, "data": [None, ["kettle"]], "session_hash": "s"}),
+        # The page sends a text box's new value as event_data of its change event.
+        (
+            "/gradio_api/run/predict",
+            {"fn_index": 0, "data": ["Who?", 3, None], "event_data": "Who?", "session_hash": "s"},
+        ),
+    ],
+)
 def test_well_typed_values_pass(tmp_path, path, body):
     app, seen = app_with(store_in(tmp_path))
     response = visitor(app).post(path, json=body)

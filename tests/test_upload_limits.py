@@ -30,8 +30,13 @@ def limited(tmp_path_factory, essays_index):
     # A copy: a document is added to it.
     shutil.copytree(essays_index.path.parent, folder / "index", symlinks=True)
     gradio = folder / "gradio"
-    env = {"GRADIO_TEMP_DIR": str(gradio), "RAG_MAX_FILES": "2", "RAG_MAX_FILE_MB": "1", "RAG_UPLOAD_TOTAL_MB": "3",
-           "RAG_UPLOAD_EXPIRY_S": str(EXPIRY_S)}
+    env = {
+        "GRADIO_TEMP_DIR": str(gradio),
+        "RAG_MAX_FILES": "2",
+        "RAG_MAX_FILE_MB": "1",
+        "RAG_UPLOAD_TOTAL_MB": "3",
+        "RAG_UPLOAD_EXPIRY_S": str(EXPIRY_S),
+    }
     for server in _serve(folder, folder / "index" / essays_index.path.name, env=env):
         yield server, gradio
 
@@ -51,8 +56,9 @@ class Visitor:
 
     def request(self, method: str, path: str, body: bytes | None = None, headers=None) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        conn.request(method, path, body=body,
-                     headers={**(headers or {}), **({"Cookie": self.cookie} if self.cookie else {})})
+        conn.request(
+            method, path, body=body, headers={**(headers or {}), **({"Cookie": self.cookie} if self.cookie else {})}
+        )
         resp = conn.getresponse()
         data = resp.read()
         conn.close()
@@ -62,10 +68,16 @@ class Visitor:
         return resp.status, data
 
     def upload(self, *files: tuple[str, bytes]) -> tuple[int, object]:
-        parts = b"".join(f'--b\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-                         f"Content-Type: text/plain\r\n\r\n".encode() + data + b"\r\n" for name, data in files)
-        status, data = self.request("POST", "/gradio_api/upload", parts + b"--b--\r\n",
-                                    {"Content-Type": "multipart/form-data; boundary=b"})
+        parts = b"".join(
+            f'--b\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            f"Content-Type: text/plain\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+            for name, data in files
+        )
+        status, data = self.request(
+            "POST", "/gradio_api/upload", parts + b"--b--\r\n", {"Content-Type": "multipart/form-data; boundary=b"}
+        )
         return status, json.loads(data)
 
 

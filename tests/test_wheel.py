@@ -54,34 +54,46 @@ def installed(tmp_path_factory):
     source = base / "source"
     shutil.copytree(ROOT, source, ignore=_source_only)
     dist = base / "dist"
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                  "-w", dist, source], base, dict(os.environ))
+    built = _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, source],
+        base,
+        dict(os.environ),
+    )
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = dist.glob("rag-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     # Every file of the package, modules and data (such as rag/tuning/*.json), and nothing else.
-    package = {p.relative_to(ROOT).as_posix() for p in (ROOT / "rag").rglob("*")
-               if p.is_file() and "__pycache__" not in p.parts}
+    package = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "rag").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     assert "rag/chat/app.py" in package and package - names == set()
     assert not [n for n in names if n.startswith(("tests/", "ui/", "benchmarks/", "corpus/"))]
 
     env_dir = base / "venv"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
-    done = _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", wheel],
-                base, dict(os.environ))
+    done = _run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", wheel],
+        base,
+        dict(os.environ),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    site = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], base,
-                     dict(os.environ)).stdout.strip())
+    site = Path(
+        _run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], base, dict(os.environ)
+        ).stdout.strip()
+    )
     # After the fresh site-packages on sys.path, so the wheel's rag comes first.
     (site / "zz-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 
     work = base / "work"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("RAG_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
-               PATH=f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(
+        HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PATH=f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    )
     if "RAG_CACHE" in os.environ:  # the onnx export, made once per machine
         env["RAG_CACHE"] = os.environ["RAG_CACHE"]
     return env_dir / "bin", work, env
@@ -89,8 +101,9 @@ def installed(tmp_path_factory):
 
 def test_the_installed_package_is_the_wheel_not_the_checkout(installed):
     bin_dir, work, env = installed
-    where = _run([bin_dir / "python", "-c", "import rag.chat.app, rag.pipeline; print(rag.chat.app.__file__)"],
-                 work, env)
+    where = _run(
+        [bin_dir / "python", "-c", "import rag.chat.app, rag.pipeline; print(rag.chat.app.__file__)"], work, env
+    )
     assert where.returncode == 0, where.stderr
     found = Path(where.stdout.strip())
     assert found.is_relative_to(bin_dir.parent) and not found.is_relative_to(ROOT)
@@ -101,8 +114,10 @@ def test_index_without_a_corpus_says_what_to_pass(installed):
     bin_dir, work, env = installed
     result = _run([bin_dir / "rag", "index"], work, env)
     assert result.returncode == 1
-    assert result.stderr == (f"rag: error: no corpus folder at {work / 'corpus'} (outside a checkout of rag the "
-                             f"default is ./corpus); pass --corpus FOLDER or set RAG_CORPUS\n")
+    assert result.stderr == (
+        f"rag: error: no corpus folder at {work / 'corpus'} (outside a checkout of rag the "
+        f"default is ./corpus); pass --corpus FOLDER or set RAG_CORPUS\n"
+    )
 
 
 def test_index_ask_and_serve_from_the_wheel(installed, tmp_path):
@@ -120,8 +135,14 @@ def test_index_ask_and_serve_from_the_wheel(installed, tmp_path):
     port = _free_port()
     log = tmp_path / "serve.log"
     with open(log, "w") as sink:
-        server = subprocess.Popen([bin_dir / "rag", "serve", "--port", str(port)], cwd=work, env=env,
-                                  stdout=sink, stderr=subprocess.STDOUT, text=True)
+        server = subprocess.Popen(
+            [bin_dir / "rag", "serve", "--port", str(port)],
+            cwd=work,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     try:
         deadline, page = time.monotonic() + 120, ""
         while time.monotonic() < deadline and server.poll() is None:

@@ -89,6 +89,7 @@ def logistic_fit(dev: list[Example], reader: np.ndarray | None = None):
     def predict(examples, reader_logits=None):
         z, _ = matrix(examples, reader_logits)
         return 1 / (1 + np.exp(-(((z - mean) / scale) @ coef + b)))
+
     return predict
 
 
@@ -97,8 +98,9 @@ def row(name: str, examples: list[Example], p: np.ndarray, threshold_from: tuple
     (from ``p``'s own answerable examples, or from ``threshold_from`` = (p, examples))."""
     kinds = np.array([e.kind for e in examples])
     pos = p[kinds == "answerable"]
-    ref_p, ref_k = (p, kinds) if threshold_from is None else (threshold_from[0],
-                                                              np.array([e.kind for e in threshold_from[1]]))
+    ref_p, ref_k = (
+        (p, kinds) if threshold_from is None else (threshold_from[0], np.array([e.kind for e in threshold_from[1]]))
+    )
     out = {"model": name, "answerable": int((kinds == "answerable").sum())}
     for kind in ("out of scope", "removed"):
         out[f"auc {kind}"] = auc(pos, p[kinds == kind])
@@ -117,14 +119,22 @@ def sig(z: np.ndarray) -> np.ndarray:
 
 
 def fmt(rows: list[dict], title: str) -> list[str]:
-    out = [f"### {title}", "",
-           "| model | AUC vs out of scope | AUC vs removed | false abst. ≤3 % | OOS refused | removed refused "
-           "| false abst. ≤5 % | OOS refused | removed refused |", "|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        f"### {title}",
+        "",
+        "| model | AUC vs out of scope | AUC vs removed | false abst. ≤3 % | OOS refused | removed refused "
+        "| false abst. ≤5 % | OOS refused | removed refused |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        def f(k):
+
+        def f(k, r=r):
             v = r.get(k, float("nan"))
             return "—" if v != v else f"{v:.3f}"
-        out.append(f"| {r['model']} | {f('auc out of scope')} | {f('auc removed')} | {f('false abstain @0.03')} "
-                   f"| {f('refused out of scope @0.03')} | {f('refused removed @0.03')} | {f('false abstain @0.05')} "
-                   f"| {f('refused out of scope @0.05')} | {f('refused removed @0.05')} |")
+
+        out.append(
+            f"| {r['model']} | {f('auc out of scope')} | {f('auc removed')} | {f('false abstain @0.03')} "
+            f"| {f('refused out of scope @0.03')} | {f('refused removed @0.03')} | {f('false abstain @0.05')} "
+            f"| {f('refused out of scope @0.05')} | {f('refused removed @0.05')} |"
+        )
     return out + [""]

@@ -95,15 +95,21 @@ def _index(name: str, corpus: Path, embedder) -> Rag:
 def _example(rag, scorer, terms, form, scores, exclude: set[int], kind: str, base: dict) -> dict:
     gone = frozenset(exclude - set(scorer.header.tolist()))
     cands = _candidates(rag, scores, exclude)
-    return {**base, "kind": kind, "candidates": cands, "exclude": sorted(exclude),
-            "features": features(form, scores, terms, cands, exclude=gone)}
+    return {
+        **base,
+        "kind": kind,
+        "candidates": cands,
+        "exclude": sorted(exclude),
+        "features": features(form, scores, terms, cands, exclude=gone),
+    }
 
 
 def _around(layer, ids) -> set[int]:
     out = set()
     for i in ids:
-        out.update(j for j in (i - 1, i, i + 1)
-                   if 0 <= j < layer.n and layer.sentences[j].doc_id == layer.sentences[i].doc_id)
+        out.update(
+            j for j in (i - 1, i, i + 1) if 0 <= j < layer.n and layer.sentences[j].doc_id == layer.sentences[i].doc_id
+        )
     return out
 
 
@@ -123,8 +129,14 @@ def examples_for(name: str, rag: Rag, questions: list[dict], embedder) -> tuple[
         key = f"{name}/{q['qid']}"
         tokens[key + "/ids"], tokens[key + "/tokens"] = np.asarray(ids, np.int32), np.asarray(toks, np.float16)
         scores = scorer.combine(scorer.evidence(q["question"]), form)
-        base = {"index": name, "set": q["set"], "qid": q["qid"], "key": key, "question": q["question"],
-                "gold": sorted(q["gold"])}
+        base = {
+            "index": name,
+            "set": q["set"],
+            "qid": q["qid"],
+            "key": key,
+            "question": q["question"],
+            "gold": sorted(q["gold"]),
+        }
         if not q["gold"]:
             rows.append(_example(rag, scorer, terms, form, scores, set(header), "out of scope", base))
             continue
@@ -147,10 +159,14 @@ def main() -> None:
         layer = rag.index.sentences
         questions = []
         for it in items:
-            gold = {s.sentence_id for s in layer.sentences
-                    if s.doc_id == it["doc_id"] and s.start < it["end"] and s.end > it["start"]}
-            questions.append({"set": f"faq-{source}", "qid": it["id"], "question": it["question"], "gold": gold,
-                              "partial": True})
+            gold = {
+                s.sentence_id
+                for s in layer.sentences
+                if s.doc_id == it["doc_id"] and s.start < it["end"] and s.end > it["start"]
+            }
+            questions.append(
+                {"set": f"faq-{source}", "qid": it["id"], "question": it["question"], "gold": gold, "partial": True}
+            )
         rows, tokens = examples_for(f"faq-{source}", rag, questions, embedder)
         _save(out, f"faq-{source}", rows, tokens)
     by_corpus: dict[str, list[str]] = {}
@@ -161,9 +177,15 @@ def main() -> None:
         for name in names:
             if (out / f"{name}.jsonl").exists():
                 continue
-            questions = [{"set": name, "qid": item.qid, "question": item.question,
-                          "gold": _gold_sentences(rag, item) if item.answerable else set()}
-                         for item in load_qa(ROOT / RAG_SETS[name][0], rag.index.documents)]
+            questions = [
+                {
+                    "set": name,
+                    "qid": item.qid,
+                    "question": item.question,
+                    "gold": _gold_sentences(rag, item) if item.answerable else set(),
+                }
+                for item in load_qa(ROOT / RAG_SETS[name][0], rag.index.documents)
+            ]
             # An answerable question whose gold spans match no sentence is skipped, as the fit skips it.
             questions = [q for q in questions if q["gold"] or not _answerable(ROOT / RAG_SETS[name][0], q["qid"])]
             rows, tokens = examples_for(_slug(corpus), rag, questions, embedder)

@@ -29,24 +29,43 @@ OUT = ROOT / "eval" / "reader" / "data" / "faq_pairs.jsonl"
 
 # source -> (package, licence as the package's copyright file states it, files under the unpacked package)
 SOURCES = {
-    "python": ("python3.11-doc",
-               "PSF-2.0 (Python Software Foundation License; /usr/share/doc/python3.11-doc/copyright)",
-               [f"usr/share/doc/python3.11/html/_sources/faq/{n}.rst.txt"
-                for n in ("general", "programming", "design", "library", "extending", "windows", "gui", "installed")]),
-    "debian": ("debian-faq", "verbatim-copying permission notice, © 1996-2003 Software in the Public Interest "
-               "(/usr/share/doc/debian-faq/copyright)", ["usr/share/doc/debian/FAQ/debian-faq.en.txt.gz"]),
+    "python": (
+        "python3.11-doc",
+        "PSF-2.0 (Python Software Foundation License; /usr/share/doc/python3.11-doc/copyright)",
+        [
+            f"usr/share/doc/python3.11/html/_sources/faq/{n}.rst.txt"
+            for n in ("general", "programming", "design", "library", "extending", "windows", "gui", "installed")
+        ],
+    ),
+    "debian": (
+        "debian-faq",
+        "verbatim-copying permission notice, © 1996-2003 Software in the Public Interest "
+        "(/usr/share/doc/debian-faq/copyright)",
+        ["usr/share/doc/debian/FAQ/debian-faq.en.txt.gz"],
+    ),
     "git": ("git-doc", "GPL-2 (/usr/share/doc/git-doc/copyright, Files: *)", ["usr/share/doc/git-doc/gitfaq.txt"]),
-    "curl": ("libcurl4-doc", "curl (MIT/X derivate; /usr/share/doc/libcurl4-doc/copyright, Files: *)",
-             ["usr/share/doc/libcurl4/FAQ.gz"]),
-    "irssi": ("irssi", "GPL-2+ with OpenSSL exception (/usr/share/doc/irssi/copyright, Files: *)",
-              ["usr/share/doc/irssi/faq.txt.gz"]),
-    "zsh": ("zsh-doc",
-            "permission to use, copy, modify and distribute with the notice: This document is copyright (C) "
-            "P.W. Stephenson, 1995-2020 (the FAQ's own Copyright Information, FAQ06.html)",
-            [f"usr/share/doc/zsh-common/html/FAQ0{n}.html" for n in range(1, 7)]),
+    "curl": (
+        "libcurl4-doc",
+        "curl (MIT/X derivate; /usr/share/doc/libcurl4-doc/copyright, Files: *)",
+        ["usr/share/doc/libcurl4/FAQ.gz"],
+    ),
+    "irssi": (
+        "irssi",
+        "GPL-2+ with OpenSSL exception (/usr/share/doc/irssi/copyright, Files: *)",
+        ["usr/share/doc/irssi/faq.txt.gz"],
+    ),
+    "zsh": (
+        "zsh-doc",
+        "permission to use, copy, modify and distribute with the notice: This document is copyright (C) "
+        "P.W. Stephenson, 1995-2020 (the FAQ's own Copyright Information, FAQ06.html)",
+        [f"usr/share/doc/zsh-common/html/FAQ0{n}.html" for n in range(1, 7)],
+    ),
     "nano": ("nano", "GPL-3+ (/usr/share/doc/nano/copyright, Files: *)", ["usr/share/doc/nano/faq.html"]),
-    "ffmpeg": ("ffmpeg-doc", "LGPL-2.1+ (/usr/share/doc/ffmpeg-doc/copyright, Files: *)",
-               ["usr/share/doc/ffmpeg/manual/faq.html"]),
+    "ffmpeg": (
+        "ffmpeg-doc",
+        "LGPL-2.1+ (/usr/share/doc/ffmpeg-doc/copyright, Files: *)",
+        ["usr/share/doc/ffmpeg/manual/faq.html"],
+    ),
 }
 MIN_ANSWER = 40  # characters of prose: shorter answers ("See the next question.") are pointers, not answers
 
@@ -64,8 +83,9 @@ def fetch(package: str) -> tuple[Path, str]:
     if not folder.is_dir():
         folder.mkdir(parents=True)
         subprocess.run(["dpkg", "-x", str(deb), str(folder)], check=True)
-    version = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], capture_output=True, text=True,
-                             check=True).stdout.strip()
+    version = subprocess.run(
+        ["dpkg-deb", "-f", str(deb), "Version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     return folder, version
 
 
@@ -87,8 +107,9 @@ _ROLE = re.compile(r":[a-z:]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`")
 
 
 def _rst_inline(text: str) -> str:
-    text = _ROLE.sub(lambda m: m.group(1).split(".")[-1] if m.group(0).split("`")[1].startswith("~")
-                     else m.group(1), text)
+    text = _ROLE.sub(
+        lambda m: m.group(1).split(".")[-1] if m.group(0).split("`")[1].startswith("~") else m.group(1), text
+    )
     text = re.sub(r"`([^`<]*?)\s*<[^>]*>`_+", r"\1", text)
     text = re.sub(r"``([^`]*)``", r"\1", text)
     text = re.sub(r"`([^`]*)`_*", r"\1", text)
@@ -103,8 +124,14 @@ def parse_rst(text: str, section: str) -> list[tuple[str, str, str]]:
     heads = []  # (line index of the title, title)
     for i in range(len(lines) - 1):
         title, under = lines[i].rstrip(), lines[i + 1].rstrip()
-        if title and under and re.fullmatch(r"([=\-~^\"'+*#])\1+", under) and len(under) >= len(title) \
-                and not title.startswith(" ") and not re.fullmatch(r"([=\-~^\"'+*#])\1+", title):
+        if (
+            title
+            and under
+            and re.fullmatch(r"([=\-~^\"'+*#])\1+", under)
+            and len(under) >= len(title)
+            and not title.startswith(" ")
+            and not re.fullmatch(r"([=\-~^\"'+*#])\1+", title)
+        ):
             heads.append((i, title.strip()))
     out = []
     current = section
@@ -113,7 +140,7 @@ def parse_rst(text: str, section: str) -> list[tuple[str, str, str]]:
         if not _is_question(title):
             current = f"{section}/{title}"
             continue
-        body = lines[i + 2:end]
+        body = lines[i + 2 : end]
         paragraphs, block, literal = [], [], False
         for line in body + [""]:
             if line.strip():
@@ -137,7 +164,7 @@ def parse_rst(text: str, section: str) -> list[tuple[str, str, str]]:
 
 # ------------------------------------------------------------------ plain-text FAQs
 def parse_debian(text: str) -> list[tuple[str, str, str]]:
-    body = text[text.index("\nChapter 1."):]
+    body = text[text.index("\nChapter 1.") :]
     lines = body.splitlines()
     out, chapter, i = [], "", 0
     while i < len(lines):
@@ -201,8 +228,12 @@ def parse_git(text: str) -> list[tuple[str, str, str]]:
         title = m.group(1).replace("`", "")
         i += 1
         start = i
-        while i < len(lines) and not lines[i].startswith("[[") and not re.match(r".+\?::$", lines[i]) \
-                and not (i + 1 < len(lines) and re.fullmatch(r"-{3,}", lines[i + 1])):
+        while (
+            i < len(lines)
+            and not lines[i].startswith("[[")
+            and not re.match(r".+\?::$", lines[i])
+            and not (i + 1 < len(lines) and re.fullmatch(r"-{3,}", lines[i + 1]))
+        ):
             i += 1
         block = [x.replace("\t", "") if x.startswith("\t") else x for x in lines[start:i]]
         block = ["" if x.strip() in ("+", "----") else x for x in block]
@@ -212,8 +243,8 @@ def parse_git(text: str) -> list[tuple[str, str, str]]:
 
 
 def parse_curl(text: str) -> list[tuple[str, str, str]]:
-    body = text[text.index("\n  1.1 What is cURL?"):]
-    body = body[body.index("\n  1.1 What is cURL?", 10):] if body.count("1.1 What is cURL?") > 1 else body
+    body = text[text.index("\n  1.1 What is cURL?") :]
+    body = body[body.index("\n  1.1 What is cURL?", 10) :] if body.count("1.1 What is cURL?") > 1 else body
     lines = body.splitlines()
     out, section, i = [], "", 0
     while i < len(lines):
@@ -233,8 +264,9 @@ def parse_curl(text: str) -> list[tuple[str, str, str]]:
         while i < len(lines) and not re.match(r"  \d+\.\d+ \S| \d+\. ", lines[i]):
             i += 1
         if _is_question(title):
-            out.append((section or f"chapter {m.group(1).split('.')[0]}", title,
-                        _paragraphs(lines[start:i], code_indent=2)))
+            out.append(
+                (section or f"chapter {m.group(1).split('.')[0]}", title, _paragraphs(lines[start:i], code_indent=2))
+            )
     return out
 
 
@@ -297,8 +329,9 @@ def mine(offline: bool = False) -> list[dict]:
         if offline:
             folder = CACHE / "x" / package
             deb = sorted((CACHE / "debs").glob(f"{package}_*.deb"))[-1]
-            version = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], capture_output=True, text=True,
-                                     check=True).stdout.strip()
+            version = subprocess.run(
+                ["dpkg-deb", "-f", str(deb), "Version"], capture_output=True, text=True, check=True
+            ).stdout.strip()
         else:
             folder, version = fetch(package)
         for name in files:
@@ -322,9 +355,19 @@ def mine(offline: bool = False) -> list[dict]:
             for section, question, answer in pairs:
                 if len(answer) < MIN_ANSWER:
                     continue
-                rows.append({"id": f"{source}-{len([r for r in rows if r['source'] == source]) + 1:03d}",
-                             "source": source, "package": package, "version": version, "licence": licence,
-                             "file": "/" + name, "section": section, "question": question, "answer": answer})
+                rows.append(
+                    {
+                        "id": f"{source}-{len([r for r in rows if r['source'] == source]) + 1:03d}",
+                        "source": source,
+                        "package": package,
+                        "version": version,
+                        "licence": licence,
+                        "file": "/" + name,
+                        "section": section,
+                        "question": question,
+                        "answer": answer,
+                    }
+                )
     return rows
 
 

@@ -39,8 +39,9 @@ def main() -> None:
     questions = []
     for name in ("essays_qa", "check_qa", "dev_qa", "dev2_qa"):  # the first 25 of each
         path = ROOT / "eval" / f"{name}.jsonl"
-        questions += [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines()
-                      if line][:25]
+        questions += [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line][
+            :25
+        ]
     header = set(scorer.header.tolist())
     first = None
     times, cpus = [], []
@@ -49,8 +50,9 @@ def main() -> None:
         hits = rag.retriever("fusion").search(q, 5, form=form)
         scores = scorer.scores(q, form)
         chunks = {h.chunk.chunk_id for h in hits}
-        cands = [s.sentence_id for s in rag.index.sentences.sentences
-                 if s.chunk_id in chunks and s.sentence_id not in header]
+        cands = [
+            s.sentence_id for s in rag.index.sentences.sentences if s.chunk_id in chunks and s.sentence_id not in header
+        ]
         runs, cpu = [], []
         for _ in range(3):
             t, c = time.perf_counter(), time.thread_time()
@@ -62,11 +64,13 @@ def main() -> None:
         times.append(min(runs))
         cpus.append(min(cpu))
     times, cpus = np.array(times) * 1000, np.array(cpus) * 1000
-    print(f"{len(times)} questions, reader alone: wall median {np.median(times):.2f} ms, p95 "
-          f"{np.percentile(times, 95):.2f} ms, max {times.max():.2f} ms; CPU time of its thread median "
-          f"{np.median(cpus):.2f} ms, p95 {np.percentile(cpus, 95):.2f} ms; load average {os.getloadavg()[0]:.1f}; "
-          f"first call (projects the index once) {first * 1000:.1f} ms; "
-          f"{rag.index.sentences.n} sentences, {len(rag.index.sentences.tokens)} word pieces")
+    print(
+        f"{len(times)} questions, reader alone: wall median {np.median(times):.2f} ms, p95 "
+        f"{np.percentile(times, 95):.2f} ms, max {times.max():.2f} ms; CPU time of its thread median "
+        f"{np.median(cpus):.2f} ms, p95 {np.percentile(cpus, 95):.2f} ms; load average {os.getloadavg()[0]:.1f}; "
+        f"first call (projects the index once) {first * 1000:.1f} ms; "
+        f"{rag.index.sentences.n} sentences, {len(rag.index.sentences.tokens)} word pieces"
+    )
 
 
 if __name__ == "__main__":

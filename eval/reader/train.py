@@ -21,17 +21,29 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from rag.answer.reader import (MATCH_FEATURES, TERM_FEATURES, ReaderInput, content_terms, prepare,  # noqa: E402
-                               term_features, weights_file, windows_for)
-from rag.evaluation.fit import FOLDS, MAX_CAUTION, kind_weights  # noqa: E402, F401
+from rag.answer.reader import (  # noqa: E402
+    MATCH_FEATURES,
+    TERM_FEATURES,
+    ReaderInput,
+    content_terms,
+    prepare,
+    term_features,
+    weights_file,
+    windows_for,
+)
+from rag.evaluation.fit import FOLDS, MAX_CAUTION, kind_weights  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import folds_of, fmt, logistic_cv, logistic_fit, row, sig, threshold_at  # noqa: E402
+from compare import fmt, folds_of, logistic_cv, logistic_fit, row, sig, threshold_at  # noqa: E402
 
 CACHE = ROOT / "eval" / "cache" / "reader"
 DEV = ("essays_qa", "check_qa", "dev_qa", "dev2_qa")  # rag's development sets, in rag calibrate's order
-DEV_FILES = {"essays_qa": "eval/essays_qa.jsonl", "check_qa": "eval/check_qa.jsonl", "dev_qa": "eval/dev_qa.jsonl",
-             "dev2_qa": "eval/dev2_qa.jsonl"}
+DEV_FILES = {
+    "essays_qa": "eval/essays_qa.jsonl",
+    "check_qa": "eval/check_qa.jsonl",
+    "dev_qa": "eval/dev_qa.jsonl",
+    "dev2_qa": "eval/dev2_qa.jsonl",
+}
 HELD_OUT = ("holdout_qa", "other_qa")
 FAQS = ("python", "debian", "git", "curl", "irssi", "zsh", "nano", "ffmpeg")
 BASIS = 32  # dimensions of the interaction basis
@@ -152,8 +164,13 @@ def torch_model(k: int):
             mean = (share[:, :, None] * window).sum(dim=1)
             low = torch.where(b["tmask"][:, :, None] > 0, window, torch.full_like(window, 1e4)).min(dim=1).values
             tau = nn.functional.softplus(self.tau) + 0.05
-            soft = -tau * torch.log((share[:, :, None] * torch.exp(-(window - low[:, None, :]) / tau)).sum(dim=1)
-                                    .clamp_min(1e-30)) + low
+            soft = (
+                -tau
+                * torch.log(
+                    (share[:, :, None] * torch.exp(-(window - low[:, None, :]) / tau)).sum(dim=1).clamp_min(1e-30)
+                )
+                + low
+            )
             score = self.head[0] + self.head[1] * mean + self.head[2] * soft
             score = torch.where(b["wmask"] > 0, score, torch.full_like(score, -1e4))
             return score.max(dim=1).values
@@ -162,10 +179,17 @@ def torch_model(k: int):
             def a(t):
                 return t.detach().numpy().astype(np.float32)
 
-            return {"basis": basis, "match_in": a(self.match_in.weight.T), "match_in_bias": a(self.match_in.bias),
-                    "match_out": a(self.match_out.weight.T)[:, 0], "match_out_bias": a(self.match_out.bias),
-                    "term": a(self.term.weight.T), "term_bias": a(self.term.bias), "tau": a(self.tau),
-                    "head": a(self.head)}
+            return {
+                "basis": basis,
+                "match_in": a(self.match_in.weight.T),
+                "match_in_bias": a(self.match_in.bias),
+                "match_out": a(self.match_out.weight.T)[:, 0],
+                "match_out_bias": a(self.match_out.bias),
+                "term": a(self.term.weight.T),
+                "term_bias": a(self.term.bias),
+                "tau": a(self.tau),
+                "head": a(self.head),
+            }
 
     return TorchReader()
 
@@ -178,10 +202,15 @@ def collate(items: list[ReaderInput]):
     s = max(max(i.match.shape[1] for i in items), 1)
     w = max(max(len(i.windows) for i in items), 1)
     n = len(items)
-    b = {"match": np.zeros((n, m, s, MATCH_FEATURES), np.float32), "pproj": np.zeros((n, m, s, k), np.float32),
-         "qproj": np.zeros((n, m, k), np.float32), "term": np.zeros((n, m, TERM_FEATURES), np.float32),
-         "tmask": np.zeros((n, m), np.float32), "windows": np.full((n, w, 3), s, np.int64),
-         "wmask": np.zeros((n, w), np.float32)}
+    b = {
+        "match": np.zeros((n, m, s, MATCH_FEATURES), np.float32),
+        "pproj": np.zeros((n, m, s, k), np.float32),
+        "qproj": np.zeros((n, m, k), np.float32),
+        "term": np.zeros((n, m, TERM_FEATURES), np.float32),
+        "tmask": np.zeros((n, m), np.float32),
+        "windows": np.full((n, w, 3), s, np.int64),
+        "wmask": np.zeros((n, w), np.float32),
+    }
     for j, it in enumerate(items):
         mi, si, wi = it.match.shape[0], it.match.shape[1], len(it.windows)
         b["match"][j, :mi, :si] = it.match
@@ -224,15 +253,16 @@ def train(examples: list[Example], basis: np.ndarray, seed: int = 0, epochs: int
     sw[y == 1] *= sw[y == 0].sum() / max(sw[y == 1].sum(), 1e-9)
     sw /= sw.mean()
     order = np.argsort([e.inp.match.shape[1] for e in examples], kind="stable")  # similar sizes share a batch
-    batches = [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
+    batches = [order[i : i + BATCH] for i in range(0, len(order), BATCH)]
     cached = [collate([examples[i].inp for i in b]) for b in batches]
     for _ in range(epochs):
         for j in rng.permutation(len(batches)):
             b = batches[j]
             logit = model(cached[j])
-            loss = (torch.nn.functional.binary_cross_entropy_with_logits(logit, torch.from_numpy(y[b]),
-                                                                         reduction="none")
-                    * torch.from_numpy(sw[b].astype(np.float32))).mean()
+            loss = (
+                torch.nn.functional.binary_cross_entropy_with_logits(logit, torch.from_numpy(y[b]), reduction="none")
+                * torch.from_numpy(sw[b].astype(np.float32))
+            ).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -273,29 +303,45 @@ def table() -> None:
         r2[idx] = score(wf, [dev[i] for i in idx])
     lg = logistic_cv(dev)
     comb = logistic_cv(dev, r0)
-    cv_rows = [row("logistic model (today's features)", dev, lg), row("reader, trained on FAQs only", dev, sig(r0)),
-               row("reader, FAQs + development folds", dev, sig(r1)),
-               row("reader, development folds only (no FAQ)", dev, sig(r2)),
-               row("logistic + reader logit (FAQ-only reader)", dev, comb),
-               row("logistic + reader logit (stacked: out-of-fold logits of the FAQs + folds reader)", dev,
-                   logistic_cv(dev, r1))]
+    cv_rows = [
+        row("logistic model (today's features)", dev, lg),
+        row("reader, trained on FAQs only", dev, sig(r0)),
+        row("reader, FAQs + development folds", dev, sig(r1)),
+        row("reader, development folds only (no FAQ)", dev, sig(r2)),
+        row("logistic + reader logit (FAQ-only reader)", dev, comb),
+        row(
+            "logistic + reader logit (stacked: out-of-fold logits of the FAQs + folds reader)",
+            dev,
+            logistic_cv(dev, r1),
+        ),
+    ]
     if os.environ.get("READER_CV_ONLY"):
         print("\n".join(fmt(cv_rows, "cross-validation only")))
         return
-    lines = ["# Reader against the logistic answerability model", "",
-             f"`.venv/bin/python eval/reader/train.py table` (all-mpnet-base-v2; {len(faq)} FAQ examples, "
-             f"development sets {counts}).", ""]
+    lines = [
+        "# Reader against the logistic answerability model",
+        "",
+        f"`.venv/bin/python eval/reader/train.py table` (all-mpnet-base-v2; {len(faq)} FAQ examples, "
+        f"development sets {counts}).",
+        "",
+    ]
     lines += fmt(cv_rows, "Development sets, 5-fold cross-validation by question (rag calibrate's folds)")
     # Held-out sets: models fitted on everything allowed, thresholds from the cross-validation above.
     w_all = train(faq + dev, basis)
     positives = np.sort(sig(r1)[np.array([e.label for e in dev]) == 1])
-    save(w_all, len(faq) + len(dev), threshold_at(positives, 0.03),
-         max(threshold_at(positives, 0.03), threshold_at(positives, MAX_CAUTION)))
+    save(
+        w_all,
+        len(faq) + len(dev),
+        threshold_at(positives, 0.03),
+        max(threshold_at(positives, 0.03), threshold_at(positives, MAX_CAUTION)),
+    )
     log_all, comb_all = logistic_fit(dev), logistic_fit(dev, r0)
     for name, ex in held.items():
-        rr = [row("logistic model", ex, log_all(ex), (lg, dev)),
-              row("reader (FAQs + all development sets)", ex, sig(score(w_all, ex)), (sig(r1), dev)),
-              row("logistic + reader logit", ex, comb_all(ex, score(w0, ex)), (comb, dev))]
+        rr = [
+            row("logistic model", ex, log_all(ex), (lg, dev)),
+            row("reader (FAQs + all development sets)", ex, sig(score(w_all, ex)), (sig(r1), dev)),
+            row("logistic + reader logit", ex, comb_all(ex, score(w0, ex)), (comb, dev)),
+        ]
         lines += fmt(rr, f"{name}: fitted on the development sets, thresholds from their cross-validation")
     # FAQs held out by source: the reader trained on the other FAQs and the development sets.
     loso = []
@@ -305,8 +351,11 @@ def table() -> None:
         loso.append(row(f"{s}: logistic", test, log_all(test)))
         loso.append(row(f"{s}: reader", test, sig(score(ws, test))))
         print(f"held-out FAQ {s} done at {time.time() - t0:.0f} s", flush=True)
-    lines += fmt(loso, "FAQs held out by source (negatives: answer removed; thresholds on each FAQ's own answerable "
-                       "questions, the same rule for both models)")
+    lines += fmt(
+        loso,
+        "FAQs held out by source (negatives: answer removed; thresholds on each FAQ's own answerable "
+        "questions, the same rule for both models)",
+    )
     (ROOT / "eval" / "reader" / "RESULTS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
@@ -317,12 +366,20 @@ def save(weights: dict[str, np.ndarray], examples: int, threshold: float, sure: 
 
     path = weights_file("all-mpnet-base-v2")
     save_file({k: np.ascontiguousarray(v, np.float32) for k, v in sorted(weights.items())}, str(path))
-    meta = {"model": "all-mpnet-base-v2", "trained_by": "eval/reader/train.py table", "examples": examples,
-            "epochs": EPOCHS, "basis": BASIS, "hidden": HIDDEN, "every_word": EVERY_WORD,
-            "threshold": round(threshold, 6), "sure": round(sure, 6),
-            "thresholds_from": "5-fold cross-validation on the development sets (FAQs + folds reader): "
-                               "at most 3 % false abstentions; sure: 15 % of answerable questions below it",
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    meta = {
+        "model": "all-mpnet-base-v2",
+        "trained_by": "eval/reader/train.py table",
+        "examples": examples,
+        "epochs": EPOCHS,
+        "basis": BASIS,
+        "hidden": HIDDEN,
+        "every_word": EVERY_WORD,
+        "threshold": round(threshold, 6),
+        "sure": round(sure, 6),
+        "thresholds_from": "5-fold cross-validation on the development sets (FAQs + folds reader): "
+        "at most 3 % false abstentions; sure: 15 % of answerable questions below it",
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
     path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes)", flush=True)
 

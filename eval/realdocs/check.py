@@ -20,6 +20,7 @@ Prints every answer not found, answers found more than once / in several
 documents (warnings), duplicate ids, kind counts. Exit status 1 on errors.
 Usage: ./check.py [--grep DOCPREFIX 'phrase']
 """
+
 import collections
 import html.parser
 import json
@@ -42,13 +43,44 @@ PREFIX = {
     "cf": "copyright-format.txt",
     "git": "git-tutorial.docx",
 }
-KINDS = {"detail", "number-date", "definition", "how-to", "why-how",
-         "paraphrase", "summary", "out-of-scope"}
+KINDS = {"detail", "number-date", "definition", "how-to", "why-how", "paraphrase", "summary", "out-of-scope"}
 
-BLOCK = {"p", "div", "br", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2",
-         "h3", "h4", "h5", "h6", "pre", "table", "tr", "td", "th", "hr",
-         "blockquote", "title", "body", "head", "html", "section", "article",
-         "header", "footer", "nav", "address", "form", "caption"}
+BLOCK = {
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "pre",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "hr",
+    "blockquote",
+    "title",
+    "body",
+    "head",
+    "html",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "nav",
+    "address",
+    "form",
+    "caption",
+}
 
 
 class _Text(html.parser.HTMLParser):
@@ -111,8 +143,7 @@ def docx_text_python_docx(path):
 
 
 def pdf_text(path):
-    return subprocess.run(["pdftotext", path, "-"], check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(["pdftotext", path, "-"], check=True, capture_output=True, text=True).stdout
 
 
 def norm(s):
@@ -124,8 +155,7 @@ def variants(name):
     ext = name.rsplit(".", 1)[1]
     if ext == "pdf":
         raw = pdf_text(path)
-        return [norm(raw), norm(re.sub(r"(?<=\w)-\n(?=\w)", "", raw)),
-                norm(re.sub(r"(?<=\S)-\n(?=\S)", "-", raw))]
+        return [norm(raw), norm(re.sub(r"(?<=\w)-\n(?=\w)", "", raw)), norm(re.sub(r"(?<=\S)-\n(?=\S)", "-", raw))]
     if ext == "html":
         return [norm(html_text(path))]
     if ext == "docx":
@@ -139,7 +169,7 @@ def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--grep":
         t, pat = texts[PREFIX[sys.argv[2]]][0], sys.argv[3]
         for m in re.finditer(re.escape(pat), t, re.I):
-            print("...", t[max(0, m.start() - 200):m.end() + 300], "...\n")
+            print("...", t[max(0, m.start() - 200) : m.end() + 300], "...\n")
         return 0
     pydocx = docx_text_python_docx(os.path.join(CORPUS, PREFIX["git"]))
     pydocx = norm(pydocx) if pydocx is not None else None
@@ -187,8 +217,10 @@ def main():
                 where = [d for d in PREFIX.values() if any(na in v for v in texts[d])]
                 count = max(v.count(na) for v in texts[hits[0]])
                 if len(where) > 1 or count > 1:
-                    print(f"WARN {qid}: answer occurs {count}x in {hits[0]}"
-                          f"{' and also in ' + str(where) if len(where) > 1 else ''}: {a[:70]!r}")
+                    print(
+                        f"WARN {qid}: answer occurs {count}x in {hits[0]}"
+                        f"{' and also in ' + str(where) if len(where) > 1 else ''}: {a[:70]!r}"
+                    )
                     warnings += 1
                 if hits[0].endswith(".docx") and pydocx is not None and na not in pydocx:
                     print(f"NOTE {qid}: not in python-docx Paragraph.text view (hyperlink text?): {a[:70]!r}")
@@ -197,8 +229,7 @@ def main():
             print(f"ERROR duplicate id {qid} x{c}")
             errors += 1
     oos = kinds["out-of-scope"]
-    print(f"\n{n} questions, {errors} errors, {warnings} warnings; "
-          f"out-of-scope {oos} ({100.0 * oos / max(n, 1):.1f}%)")
+    print(f"\n{n} questions, {errors} errors, {warnings} warnings; out-of-scope {oos} ({100.0 * oos / max(n, 1):.1f}%)")
     print("per kind:", dict(sorted(kinds.items())))
     print("per document (excluding all-/oos- ids):", dict(sorted(per_doc.items())))
     return 1 if errors else 0

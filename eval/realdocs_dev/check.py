@@ -7,6 +7,7 @@ html.parser (script/style skipped); DOCX -> `pandoc -t plain --wrap=none`;
 .md/.txt -> raw file.  Also checks ids are unique, kinds valid, and prints
 counts.  Usage: python3 check.py [--dump DIR]
 """
+
 import collections
 import html.parser
 import json
@@ -19,8 +20,7 @@ from typing import ClassVar
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
 QA = os.path.join(HERE, "realdocs_dev_qa.jsonl")
-KINDS = {"detail", "number-date", "definition", "how-to", "why-how",
-         "paraphrase", "summary", "out-of-scope"}
+KINDS = {"detail", "number-date", "definition", "how-to", "why-how", "paraphrase", "summary", "out-of-scope"}
 
 
 class _Visible(html.parser.HTMLParser):
@@ -33,8 +33,25 @@ class _Visible(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag in self.SKIP:
             self.skip += 1
-        elif tag in ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "tr",
-                     "td", "th", "pre", "blockquote", "dt", "dd", "ol", "ul"):
+        elif tag in (
+            "p",
+            "div",
+            "br",
+            "li",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "tr",
+            "td",
+            "th",
+            "pre",
+            "blockquote",
+            "dt",
+            "dd",
+            "ol",
+            "ul",
+        ):
             self.parts.append("\n")
 
     def handle_endtag(self, tag):
@@ -49,17 +66,16 @@ class _Visible(html.parser.HTMLParser):
 def extract(path):
     ext = path.rsplit(".", 1)[-1].lower()
     if ext == "pdf":
-        return subprocess.run(["pdftotext", path, "-"], check=True,
-                              capture_output=True, text=True).stdout
+        return subprocess.run(["pdftotext", path, "-"], check=True, capture_output=True, text=True).stdout
     if ext in ("html", "htm"):
         p = _Visible()
         with open(path, encoding="utf-8", errors="replace") as f:
             p.feed(f.read())
         return "".join(p.parts)
     if ext == "docx":
-        return subprocess.run(["pandoc", "-f", "docx", "-t", "plain",
-                               "--wrap=none", path], check=True,
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["pandoc", "-f", "docx", "-t", "plain", "--wrap=none", path], check=True, capture_output=True, text=True
+        ).stdout
     return open(path, encoding="utf-8", errors="replace").read()
 
 
@@ -133,8 +149,7 @@ def main():
             na = norm(a)
             hits = [d for d, vs in docs.items() if na in vs[0]]
             if not hits:
-                hits = [d for d, vs in docs.items()
-                        if any(na in v for v in vs[1:])]
+                hits = [d for d, vs in docs.items() if any(na in v for v in vs[1:])]
                 if hits:
                     dehyph += 1
             if not hits:
@@ -145,8 +160,7 @@ def main():
             per_doc[d] += 1
         if q["kind"] == "out-of-scope":
             per_doc["(none: out-of-scope)"] += 1
-    print(f"{n} questions, {bad} problems"
-          f" ({dehyph} answers matched only across a PDF line-end hyphen)")
+    print(f"{n} questions, {bad} problems ({dehyph} answers matched only across a PDF line-end hyphen)")
     print("per kind:", dict(sorted(kinds.items())))
     oos = kinds["out-of-scope"]
     print(f"out-of-scope share: {oos / max(n, 1):.0%}")

@@ -24,6 +24,7 @@ ones with their answer removed from the corpus: near misses on the very same
 topic. It is the answerability model registered as ``logistic``
 (rag.answer.base), the default.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -44,16 +45,35 @@ from rag.types import Document
 if TYPE_CHECKING:
     from rag.index.load import Index
 
-FEATURES = ("top_score", "margin", "top_dense", "top_maxsim", "coverage", "unseen", "type_missing", "weakest_term",
-            "weak_terms", "unseen_name")
+FEATURES = (
+    "top_score",
+    "margin",
+    "top_dense",
+    "top_maxsim",
+    "coverage",
+    "unseen",
+    "type_missing",
+    "weakest_term",
+    "weak_terms",
+    "unseen_name",
+)
 # The direction each feature's evidence points: more of it never makes an
 # answer less likely (+1) or more likely (-1). Fitting keeps these signs (a
 # feature whose fitted weight would turn against its meaning gets none):
 # question sets carry artefacts a linear model would learn, e.g. out-of-scope
 # questions written to reuse the corpus's words, which made "words the corpus
 # never uses" look like evidence *for* an answer. The margin has no direction.
-DIRECTION = {"top_score": 1, "top_dense": 1, "top_maxsim": 1, "coverage": 1, "unseen": -1, "type_missing": -1,
-             "weakest_term": 1, "weak_terms": -1, "unseen_name": -1}
+DIRECTION = {
+    "top_score": 1,
+    "top_dense": 1,
+    "top_maxsim": 1,
+    "coverage": 1,
+    "unseen": -1,
+    "type_missing": -1,
+    "weakest_term": 1,
+    "weak_terms": -1,
+    "unseen_name": -1,
+}
 # Hand-set, not measured: the cosine under which a question word-piece's best
 # contextual match does not count as met (weak_terms). The fit weighs the
 # feature, not this cut; no other value was tried.
@@ -129,8 +149,12 @@ def _mentioned(word: str, words: frozenset[str]) -> bool:
     word = word.lower()
     if word in words:
         return True
-    return any(w[:1] == word[:1] and abs(len(w) - len(word)) <= 2
-               and difflib.SequenceMatcher(None, w, word).ratio() >= SPELLING_RATIO for w in words)
+    return any(
+        w[:1] == word[:1]
+        and abs(len(w) - len(word)) <= 2
+        and difflib.SequenceMatcher(None, w, word).ratio() >= SPELLING_RATIO
+        for w in words
+    )
 
 
 class CorpusTerms:
@@ -156,7 +180,7 @@ class CorpusTerms:
 
     def text(self, i: int) -> str:
         s = self.layer.sentences[i]
-        return self.documents[s.doc_id].text[s.start:s.end]
+        return self.documents[s.doc_id].text[s.start : s.end]
 
     def window_stems(self, i: int, exclude: frozenset[int] = frozenset()) -> frozenset[str]:
         """Sentence ``i`` and its neighbours in the same document (bar ``exclude``)."""
@@ -201,8 +225,13 @@ def unseen_names(question: str, rare: frozenset[str], words: frozenset[str]) -> 
     return found
 
 
-def features(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms,
-             candidates: Iterable[int], exclude: frozenset[int] = frozenset()) -> dict[str, float]:
+def features(
+    form: QuestionForm,
+    scores: SentenceScores,
+    terms: CorpusTerms,
+    candidates: Iterable[int],
+    exclude: frozenset[int] = frozenset(),
+) -> dict[str, float]:
     """The evidence (FEATURES) about ``candidates`` (sentence ids, any order).
     ``exclude``: sentences to treat as absent from the corpus (fitting builds
     near misses by removing a question's answer)."""
@@ -224,8 +253,12 @@ def features(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms,
         match, idf = scores.evidence.term_match, scores.evidence.term_idf
         if idf.size:
             # Each question term's best match among the best candidates and their neighbours.
-            near = [int(j) for i in order[:TOP_K] for j in (i - 1, i, i + 1)
-                    if 0 <= j < terms.layer.n and int(j) not in exclude]
+            near = [
+                int(j)
+                for i in order[:TOP_K]
+                for j in (i - 1, i, i + 1)
+                if 0 <= j < terms.layer.n and int(j) not in exclude
+            ]
             best = np.nan_to_num(match[:, near], nan=-1.0).max(axis=1)
             values["weakest_term"] = float(best.min())
             values["weak_terms"] = float(idf[best < WEAK_TERM].sum() / idf.sum())
@@ -238,8 +271,13 @@ def features(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms,
     return values
 
 
-def judge(form: QuestionForm, scores: SentenceScores, terms: CorpusTerms, candidates: Iterable[int],
-          model: Answerability | None) -> Judgement:
+def judge(
+    form: QuestionForm,
+    scores: SentenceScores,
+    terms: CorpusTerms,
+    candidates: Iterable[int],
+    model: Answerability | None,
+) -> Judgement:
     """Answer or abstain. Without a fitted model (a model nobody calibrated)
     every question is answered, and the caller says so."""
     values = features(form, scores, terms, candidates)
@@ -269,7 +307,7 @@ def _measurable(values: Mapping[str, float], sentences: int, model: Answerabilit
     if sentences < 2 or "top_score" not in model.features:
         return values
     typical = model.mean[model.features.index("top_score")]
-    if (sentences - 1) / sentences ** 0.5 >= typical:
+    if (sentences - 1) / sentences**0.5 >= typical:
         return values
     means = dict(zip(model.features, model.mean))
     return {**values, **{f: means[f] for f in RELATIVE if f in means}}
@@ -284,8 +322,10 @@ def _reason(form: QuestionForm, values: Mapping[str, float], scores: SentenceSco
     return "nothing in the documents answers this closely enough"
 
 
-@register_answerability("logistic", "a logistic model of match, terms met and answer type, fitted per embedding "
-                        "model by `rag calibrate` (the default)")
+@register_answerability(
+    "logistic",
+    "a logistic model of match, terms met and answer type, fitted per embedding model by `rag calibrate` (the default)",
+)
 class LogisticAnswerability:
     """The fitted model of the embedding model's tuning (rag.settings.Answerability):
     answer from ``threshold``, with a caution below ``sure``. Without a tuning

@@ -30,8 +30,10 @@ if TYPE_CHECKING:
 # logistic model, a probability between its threshold and its ``sure``, where
 # about half of the out-of-scope questions that get past the threshold land
 # in cross-validation (eval/README.md).
-CAUTION = ("This may not answer the question: the passages below match it only loosely. "
-           "Check that they say what you asked before relying on them.")
+CAUTION = (
+    "This may not answer the question: the passages below match it only loosely. "
+    "Check that they say what you asked before relying on them."
+)
 
 
 @dataclass(frozen=True)
@@ -108,15 +110,19 @@ STEPS: dict[str, StepSpec] = {}
 
 def register_answerability(name: str, description: str):
     """Class decorator: ``cls(index, tuning)`` becomes answerability model ``name``."""
+
     def add(cls):
         ANSWERABILITY[name] = AnswerabilitySpec(name, description, cls)
         return cls
+
     return add
 
 
 def register_step(name: str, description: str):
     """Class decorator: ``cls(index)`` becomes post-compose step ``name``."""
+
     def add(cls):
         STEPS[name] = StepSpec(name, description, cls)
         return cls
+
     return add

@@ -53,8 +53,15 @@ def render_answer_text(quotes: tuple[Quote, ...], grouped: bool = False) -> str:
     return "\n\n".join(blocks)
 
 
-def compose(index: Index, question: str, spans, hits: list[Hit], abstain_reason: str | None = None,
-            grouped: bool = False, **extra) -> Answer:
+def compose(
+    index: Index,
+    question: str,
+    spans,
+    hits: list[Hit],
+    abstain_reason: str | None = None,
+    grouped: bool = False,
+    **extra,
+) -> Answer:
     """An answer from (doc_id, start, end) spans, each verified against the source."""
     quotes = tuple(
         verify_quote(index, Quote(n, doc_id, index.title(doc_id), start, end, index.documents[doc_id].text[start:end]))
@@ -68,8 +75,7 @@ def compose(index: Index, question: str, spans, hits: list[Hit], abstain_reason:
     return Answer(question, render_answer_text(quotes, grouped), False, quotes, tuple(hits), form=form, **extra)
 
 
-def answer_from_passages(index: Index, question: str, hits: list[Hit], max_quotes: int = MAX_QUOTES,
-                         **extra) -> Answer:
+def answer_from_passages(index: Index, question: str, hits: list[Hit], max_quotes: int = MAX_QUOTES, **extra) -> Answer:
     """For indexes without a sentence layer: the best passages, quoted whole."""
     spans = [(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in hits[:max_quotes]]
     return compose(index, question, spans, hits, **extra)

@@ -85,8 +85,14 @@ def _overlaps(doc_id: str, start: int, end: int, spans: Sequence[tuple[str, int,
     return any(d == doc_id and s < end and start < e for d, s, e in spans)
 
 
-def read_on(doc: Document, sentences: Sequence[tuple[int, int]], after: int, speaker: str = "",
-            skip: Sequence[tuple[str, int, int]] = (), limit: int = MAX_SENTENCES) -> list[tuple[int, int]]:
+def read_on(
+    doc: Document,
+    sentences: Sequence[tuple[int, int]],
+    after: int,
+    speaker: str = "",
+    skip: Sequence[tuple[str, int, int]] = (),
+    limit: int = MAX_SENTENCES,
+) -> list[tuple[int, int]]:
     """The next ``limit`` sentence spans after offset ``after``, in document order.
 
     With ``speaker``, only sentences attributed to them (attribution is

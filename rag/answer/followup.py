@@ -89,7 +89,7 @@ def names(text: str) -> list[str]:
     for match in _WORD.finditer(text):
         word = match.group()
         if word[0].isupper() and _key(word) not in STOPWORDS:
-            gap = text[previous_end:match.start()]
+            gap = text[previous_end : match.start()]
             if runs and gap.strip() == "" and previous_end >= 0:
                 runs[-1].append(word)
             else:
@@ -133,8 +133,9 @@ def followup_reasons(question: str) -> tuple[str, ...]:
     if not own and OTHER not in reasons:
         reasons.append(NO_TOPIC)
     rest = _CONJUNCTION_OPENING.sub("", question, count=1)
-    if _REPLY_OPENING.match(question) or (rest != question and len(content_words(rest)) <= FRAGMENT_WORDS
-                                          and len(words(rest)) <= FRAGMENT_WORDS + 1):
+    if _REPLY_OPENING.match(question) or (
+        rest != question and len(content_words(rest)) <= FRAGMENT_WORDS and len(words(rest)) <= FRAGMENT_WORDS + 1
+    ):
         reasons.append(REPLY)
     return tuple(dict.fromkeys(reasons))
 
@@ -267,8 +268,18 @@ def rewrite(question: str, history=(), documents: Sequence[str] | Mapping[str, D
         unmentioned = _unmentioned(topic, doc_ids, documents) if doc_ids else ()
     elif NEXT in reasons and last.end is not None:
         after = last.end
-    return Rewrite(question, query, True, reasons, doc_ids, after, tuple(borrowed), speaker,
-                   last.shown if after is not None else (), unmentioned)
+    return Rewrite(
+        question,
+        query,
+        True,
+        reasons,
+        doc_ids,
+        after,
+        tuple(borrowed),
+        speaker,
+        last.shown if after is not None else (),
+        unmentioned,
+    )
 
 
 def standalone_query(question: str, history=()) -> str:

@@ -53,8 +53,15 @@ def _in_document(layer: SentenceLayer, doc_id: str, exclude: Collection[int]) ->
     return [i for i in layer.by_doc.get(doc_id, ()) if i not in exclude]
 
 
-def every_document(index: Index, form: QuestionForm, scores: SentenceScores, hits: Sequence[Hit], max_quotes: int,
-                   header: Collection[int], model: AnswerabilityModel) -> tuple[Span, ...]:
+def every_document(
+    index: Index,
+    form: QuestionForm,
+    scores: SentenceScores,
+    hits: Sequence[Hit],
+    max_quotes: int,
+    header: Collection[int],
+    model: AnswerabilityModel,
+) -> tuple[Span, ...]:
     """A question about every document, once judged answerable: the best
     quotations, plus the best sentence of each other document concerned
     whose own evidence reaches EVERY_DOCUMENT_SHARE of the threshold (the
@@ -73,15 +80,23 @@ def every_document(index: Index, form: QuestionForm, scores: SentenceScores, hit
     return tuple(sorted(spans, key=lambda span: (order[span[0]], span[1])))
 
 
-def choose(index: Index, form: QuestionForm, scores: SentenceScores, hits: Sequence[Hit], max_quotes: int,
-           header: Collection[int], model: AnswerabilityModel, scoped: bool = False) -> Choice:
+def choose(
+    index: Index,
+    form: QuestionForm,
+    scores: SentenceScores,
+    hits: Sequence[Hit],
+    max_quotes: int,
+    header: Collection[int],
+    model: AnswerabilityModel,
+    scoped: bool = False,
+) -> Choice:
     """The spans to quote from ``hits``, or an abstention. ``header``: the
     header lines' sentence ids, never quoted unless asked for; ``scoped``: the
     reader asked about these documents in particular (a follow-up on "the
     other essay"), which presumes they treat the topic."""
     layer, documents = index.layer, index.documents
     if form.part:
-        return Choice(tuple(part_spans(form, scores, layer, documents)[:max(max_quotes, 1)]))
+        return Choice(tuple(part_spans(form, scores, layer, documents)[: max(max_quotes, 1)]))
     if form.broad:
         docs = concerned(form, scores, layer)
         return Choice(per_document(docs, scores, layer, PER_DOCUMENT, header, documents).spans, grouped=True)

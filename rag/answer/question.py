@@ -36,7 +36,7 @@ def clean_question(raw: str) -> tuple[str, tuple[str, ...]]:
     # Leading blanks do not count against the limit: ten megabytes of spaces
     # before a word is a question about that word, not an empty one.
     control = bool(_CONTROL.search(raw, 0, first.start()))
-    raw = raw[first.start():]
+    raw = raw[first.start() :]
     cut_raw = len(raw) > _MAX_RAW_CHARS
     if cut_raw:
         # Bound the work before any pass over the text: normalising or

@@ -72,13 +72,19 @@ def scaled_idf(df: np.ndarray, n: int) -> np.ndarray:
     return np.clip(np.log((n + 1) / (np.asarray(df, np.float64) + 0.5)) / np.log(n + 1), 0.02, 1.5).astype(np.float32)
 
 
-def content_terms(ids: Sequence[int], pieces: Sequence[str], special: frozenset[int],
-                  every: bool = False) -> np.ndarray:
+def content_terms(
+    ids: Sequence[int], pieces: Sequence[str], special: frozenset[int], every: bool = False
+) -> np.ndarray:
     """The word pieces the reader reads: rag.retrieval.scoring's content pieces (no special
     token, no punctuation, none of the words that say how a question is asked), or with
     ``every`` those words too ("when", "who": what kind of answer is wanted)."""
-    return np.array([int(i) not in special and re.search(r"\w", p) is not None and (every or not asking(p))
-                     for i, p in zip(ids, pieces)], dtype=bool)
+    return np.array(
+        [
+            int(i) not in special and re.search(r"\w", p) is not None and (every or not asking(p))
+            for i, p in zip(ids, pieces)
+        ],
+        dtype=bool,
+    )
 
 
 def asking(piece: str) -> bool:
@@ -92,7 +98,9 @@ def term_features(ids: np.ndarray, pieces: Sequence[str], keep: np.ndarray, df, 
     it, of ``n``: an index's array of counts, or a mapping), part of a split word, a word
     of how the question is asked."""
     kept = np.asarray(ids)[keep]
-    count = (lambda t: int(df[t]) if 0 <= t < len(df) else 0) if isinstance(df, np.ndarray) else (lambda t: df.get(t, 0))
+    count = (
+        (lambda t: int(df[t]) if 0 <= t < len(df) else 0) if isinstance(df, np.ndarray) else (lambda t: df.get(t, 0))
+    )
     idf = scaled_idf(np.array([count(int(t)) for t in kept]), n)
     split = split_words(list(pieces))[keep]
     ask = np.array([asking(p) for p in pieces], dtype=bool)[keep]
@@ -110,9 +118,18 @@ def split_words(pieces: Sequence[str]) -> np.ndarray:
     return out
 
 
-def prepare(question_ids: np.ndarray, question_tokens: np.ndarray, keep: np.ndarray, term: np.ndarray,
-            token_ids: np.ndarray, tokens: np.ndarray, projected: np.ndarray,
-            spans: Sequence[tuple[int, int]], windows: np.ndarray, basis: np.ndarray) -> ReaderInput:
+def prepare(
+    question_ids: np.ndarray,
+    question_tokens: np.ndarray,
+    keep: np.ndarray,
+    term: np.ndarray,
+    token_ids: np.ndarray,
+    tokens: np.ndarray,
+    projected: np.ndarray,
+    spans: Sequence[tuple[int, int]],
+    windows: np.ndarray,
+    basis: np.ndarray,
+) -> ReaderInput:
     """``keep``: the question's word pieces that are read (content_terms); ``term``: their
     term_features; ``token_ids``, ``tokens`` (unit vectors, float16 or float32) and
     ``projected`` (``tokens @ basis``): every word piece of the corpus, of which
@@ -133,11 +150,11 @@ def prepare(question_ids: np.ndarray, question_tokens: np.ndarray, keep: np.ndar
             if n == 0:
                 match[:, s, :2] = -1.0
                 continue
-            block = sims[:, start:start + n]
+            block = sims[:, start : start + n]
             best = block.argmax(axis=1)
             match[:, s, 0] = block[rows, best]
             match[:, s, 1] = np.partition(block, n - 2, axis=1)[:, n - 2] if n > 1 else match[:, s, 0]
-            match[:, s, 2] = (ids[start:start + n][None, :] == q_ids[:, None]).any(axis=1)
+            match[:, s, 2] = (ids[start : start + n][None, :] == q_ids[:, None]).any(axis=1)
             pproj[:, s] = projected[where[start + best]]
             start += n
     term = np.asarray(term, np.float32).reshape(m, TERM_FEATURES)
@@ -164,8 +181,9 @@ class Reader:
         if not self._layer or self._layer[0] is not layer:
             store, total = layer.tokens, len(layer.tokens)  # rag.index.token_store: float16 rows or codes
             blocks = [store.rows(np.arange(i, min(i + 65536, total))) for i in range(0, total, 65536)]
-            tokens = (np.concatenate(blocks).astype(np.float16) if blocks
-                      else np.zeros((0, self.basis.shape[0]), np.float16))
+            tokens = (
+                np.concatenate(blocks).astype(np.float16) if blocks else np.zeros((0, self.basis.shape[0]), np.float16)
+            )
             projected = np.concatenate([b @ self.basis for b in blocks] or [np.zeros((0, self.basis.shape[1]))])
             self._layer = (layer, tokens, np.ascontiguousarray(projected, dtype=np.float32))
         return self._layer[1], self._layer[2]
@@ -207,8 +225,9 @@ class Reader:
         return 0.0 if z == float("-inf") else float(1.0 / (1.0 + np.exp(-z)))
 
 
-def windows_for(layer, candidates: Sequence[int],
-                exclude: frozenset[int] = frozenset()) -> tuple[list[int], np.ndarray]:
+def windows_for(
+    layer, candidates: Sequence[int], exclude: frozenset[int] = frozenset()
+) -> tuple[list[int], np.ndarray]:
     """The sentences to read (the candidates and their neighbours in the same
     document, bar ``exclude``) and each candidate's window over them."""
     wanted = sorted(set(candidates) - exclude)
@@ -217,7 +236,7 @@ def windows_for(layer, candidates: Sequence[int],
     for i in wanted:
         row = []
         for j in (i - 1, i, i + 1):
-            ok = (0 <= j < layer.n and j not in exclude and layer.sentences[j].doc_id == layer.sentences[i].doc_id)
+            ok = 0 <= j < layer.n and j not in exclude and layer.sentences[j].doc_id == layer.sentences[i].doc_id
             if ok and j not in order:
                 order[j] = len(order)
             row.append(order[j] if ok else -1)
@@ -225,9 +244,16 @@ def windows_for(layer, candidates: Sequence[int],
     return list(order), np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
-def read_candidates(reader: Reader, layer, question_ids: np.ndarray, question_tokens: np.ndarray,
-                    keep: np.ndarray, pieces: Sequence[str], candidates: Sequence[int],
-                    exclude: frozenset[int] = frozenset()) -> float:
+def read_candidates(
+    reader: Reader,
+    layer,
+    question_ids: np.ndarray,
+    question_tokens: np.ndarray,
+    keep: np.ndarray,
+    pieces: Sequence[str],
+    candidates: Sequence[int],
+    exclude: frozenset[int] = frozenset(),
+) -> float:
     """The reader's probability that the ``candidates`` (sentence ids of ``layer``, a
     rag.index.sentence_layer.SentenceLayer) answer the question: its word-piece ids
     and unit vectors, ``keep`` its terms, ``pieces`` its word-piece strings."""
@@ -236,13 +262,15 @@ def read_candidates(reader: Reader, layer, question_ids: np.ndarray, question_to
     spans = [(int(offsets[i]), int(offsets[i + 1])) for i in sentence_ids]
     term = term_features(question_ids, pieces, keep, layer.df, layer.n)
     tokens, projected = reader.layer_arrays(layer)
-    inp = prepare(question_ids, question_tokens, keep, term, layer.token_ids, tokens, projected, spans,
-                  windows, reader.basis)
+    inp = prepare(
+        question_ids, question_tokens, keep, term, layer.token_ids, tokens, projected, spans, windows, reader.basis
+    )
     return reader.probability(inp)
 
 
-def read_scores(reader: Reader, scorer, scores, candidates: Sequence[int],
-                exclude: frozenset[int] = frozenset()) -> float:
+def read_scores(
+    reader: Reader, scorer, scores, candidates: Sequence[int], exclude: frozenset[int] = frozenset()
+) -> float:
     """``read_candidates`` for one question as rag scored it (rag.retrieval.scoring:
     its SentenceScorer and SentenceScores, whose evidence holds the question's word pieces)."""
     evidence = scores.evidence
@@ -280,9 +308,12 @@ class ReaderAnswerability:
         return read_scores(self.reader, scorer, scores, candidates, exclude)
 
 
-@register_answerability("reader", "a small reader of question and candidate word pieces together, trained on "
-                        "FAQs (eval/reader/); not the default: it refused fewer out-of-scope questions than "
-                        "logistic in cross-validation (eval/reader/RESULTS.md)")
+@register_answerability(
+    "reader",
+    "a small reader of question and candidate word pieces together, trained on "
+    "FAQs (eval/reader/); not the default: it refused fewer out-of-scope questions than "
+    "logistic in cross-validation (eval/reader/RESULTS.md)",
+)
 class ReaderModel:
     """ReaderAnswerability behind the answer stage's seam (rag.answer.base.AnswerabilityModel)."""
 
@@ -301,8 +332,9 @@ class ReaderModel:
             return Judgement(True, float("nan"), {})
         ev = scores.evidence
         keep = content_terms(ev.question_ids, ev.question_pieces, ev.question_special, self.model.reader.every_word)
-        p = read_candidates(self.model.reader, self.layer, ev.question_ids, ev.question_tokens, keep,
-                            ev.question_pieces, candidates)
+        p = read_candidates(
+            self.model.reader, self.layer, ev.question_ids, ev.question_tokens, keep, ev.question_pieces, candidates
+        )
         if p >= self.model.threshold:
             return Judgement(True, p, {"reader": p})
         return Judgement(False, p, {"reader": p}, "nothing in the documents answers this closely enough")

@@ -14,8 +14,9 @@ DEFAULT_ANSWERABILITY = "logistic"
 
 def answerability_spec(name: str) -> AnswerabilitySpec:
     if name not in ANSWERABILITY:
-        raise SettingsError(f"unknown answerability model {name!r} (RAG_ANSWERABILITY); "
-                            f"choose one of {', '.join(ANSWERABILITY)}")
+        raise SettingsError(
+            f"unknown answerability model {name!r} (RAG_ANSWERABILITY); choose one of {', '.join(ANSWERABILITY)}"
+        )
     return ANSWERABILITY[name]
 
 

@@ -51,8 +51,13 @@ def _run(i: int, layer: SentenceLayer, score: np.ndarray, allowed: set[int], use
     s = layer.sentences[i]
     best = None
     for j in (i - 1, i + 1):
-        if j in allowed and j not in used and layer.sentences[j].doc_id == s.doc_id \
-                and score[j] >= score[i] - NEIGHBOUR_MARGIN and (best is None or score[j] > score[best]):
+        if (
+            j in allowed
+            and j not in used
+            and layer.sentences[j].doc_id == s.doc_id
+            and score[j] >= score[i] - NEIGHBOUR_MARGIN
+            and (best is None or score[j] > score[best])
+        ):
             best = j
     return (i, i) if best is None else (min(i, best), max(i, best))
 
@@ -74,8 +79,9 @@ def _span(layer: SentenceLayer, lo: int, hi: int) -> tuple[str, int, int]:
     return layer.sentences[lo].doc_id, layer.sentences[lo].start, layer.sentences[hi].end
 
 
-def part_spans(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer,
-               documents: Mapping[str, Document]) -> list[tuple[str, int, int]]:
+def part_spans(
+    form: QuestionForm, scores: SentenceScores, layer: SentenceLayer, documents: Mapping[str, Document]
+) -> list[tuple[str, int, int]]:
     """The header part asked for, one span per document concerned."""
     if not form.part:
         return []
@@ -97,13 +103,19 @@ def quotable(layer: SentenceLayer, documents: Mapping[str, Document], ids) -> li
     out = []
     for i in ids:
         s = layer.sentences[i]
-        if layer.quotable[i] and not documents[s.doc_id].text[s.start:s.end].rstrip().endswith("?"):
+        if layer.quotable[i] and not documents[s.doc_id].text[s.start : s.end].rstrip().endswith("?"):
             out.append(i)
     return out
 
 
-def best_in_document(doc_id: str, scores: SentenceScores, layer: SentenceLayer, count: int,
-                     exclude: Collection[int] = (), documents: Mapping[str, Document] | None = None) -> list[int]:
+def best_in_document(
+    doc_id: str,
+    scores: SentenceScores,
+    layer: SentenceLayer,
+    count: int,
+    exclude: Collection[int] = (),
+    documents: Mapping[str, Document] | None = None,
+) -> list[int]:
     r = layer.by_doc.get(doc_id, range(0))
     ids = [i for i in r if i not in exclude and np.isfinite(scores.quote[i])]
     if documents is not None:
@@ -114,8 +126,14 @@ def best_in_document(doc_id: str, scores: SentenceScores, layer: SentenceLayer, 
     return [int(i) for i in picked[np.argsort(-scores.quote[picked], kind="stable")][:count]]
 
 
-def per_document(docs: Sequence[str], scores: SentenceScores, layer: SentenceLayer, count: int,
-                 header: Collection[int], documents: Mapping[str, Document] | None = None) -> Selection:
+def per_document(
+    docs: Sequence[str],
+    scores: SentenceScores,
+    layer: SentenceLayer,
+    count: int,
+    header: Collection[int],
+    documents: Mapping[str, Document] | None = None,
+) -> Selection:
     """The best ``count`` sentences of each document, each document's in reading order."""
     spans = []
     for doc_id in docs:
@@ -124,8 +142,14 @@ def per_document(docs: Sequence[str], scores: SentenceScores, layer: SentenceLay
     return Selection(tuple(spans), grouped=True)
 
 
-def lookup(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer, documents: Mapping[str, Document],
-           passages: Sequence[Hit], max_quotes: int) -> Selection:
+def lookup(
+    form: QuestionForm,
+    scores: SentenceScores,
+    layer: SentenceLayer,
+    documents: Mapping[str, Document],
+    passages: Sequence[Hit],
+    max_quotes: int,
+) -> Selection:
     """The best sentences of the retrieved passages (see the module's docstring)."""
     ids = [i for h in passages for i in layer.by_chunk.get(h.chunk.chunk_id, ())]
     ids = [i for i in dict.fromkeys(ids) if np.isfinite(scores.quote[i])]

@@ -50,6 +50,7 @@ def answer_to_dict(answer: Answer, documents: Mapping[str, Document] | None = No
     if documents is not None:
         for citation, q in zip(data["citations"], answer.quotes):
             place = location(documents[q.doc_id], q.start, end=q.end)
-            citation.update(paragraph=place.paragraph, page=place.page, page_end=place.last_page,
-                            headings=list(place.headings))
+            citation.update(
+                paragraph=place.paragraph, page=place.page, page_end=place.last_page, headings=list(place.headings)
+            )
     return data

@@ -74,7 +74,11 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
         taking = clear_box and not view.done
         return (
             "" if taking else gr.skip(),
-            view.conversation, view.panel, view.inspector, view.record, view.turns,
+            view.conversation,
+            view.panel,
+            view.inspector,
+            view.record,
+            view.turns,
             saved_state(view.turns, key) if view.done else gr.skip(),
             view.asking,
             gr.Button(interactive=False) if taking else gr.skip(),
@@ -84,8 +88,19 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
 
     def ended(view: ChatView):
         """An answer's last output after Stop or Clear: the page they left, the box and Ask as they left them."""
-        return (gr.skip(), view.conversation, view.panel, view.inspector, view.record, view.turns,
-                saved_state(view.turns, key), "", gr.skip(), gr.Button(interactive=False), gr.skip())
+        return (
+            gr.skip(),
+            view.conversation,
+            view.panel,
+            view.inspector,
+            view.record,
+            view.turns,
+            saved_state(view.turns, key),
+            "",
+            gr.skip(),
+            gr.Button(interactive=False),
+            gr.skip(),
+        )
 
     def answer(request: gr.Request, views, clear_box: bool):
         """``views`` (pending, then final) to the page, unless Stop or Clear came first (rag.chat.flight)."""
@@ -114,8 +129,10 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
         # gr.Request parameter and does not count it as an input.
         def ask_example(retriever: str, k: float, turns, request: gr.Request):
             # Asks at once; a draft in the box stays where it is.
-            yield from answer(request, respond(holder.for_session(request), text, turns or (), k, retriever),
-                              clear_box=False)
+            yield from answer(
+                request, respond(holder.for_session(request), text, turns or (), k, retriever), clear_box=False
+            )
+
         return ask_example
 
     def search_by_changed(choice: str, k: float, turns, request: gr.Request):
@@ -139,16 +156,34 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
         view = finished_view(holder.rag, turns or ())
         back = outcome == STOPPED and bool(asking) and not (draft or "").strip()
         said = (STOPPED_BACK if back else STOPPED_SAID) if outcome == STOPPED else ""
-        return (view.conversation, view.panel, view.inspector, view.record, view.turns,
-                saved_state(view.turns, key), "", asking if back else gr.skip(),
-                gr.Button(interactive=bool((asking if back else draft or "").strip())),
-                gr.Button(interactive=False), said)
+        return (
+            view.conversation,
+            view.panel,
+            view.inspector,
+            view.record,
+            view.turns,
+            saved_state(view.turns, key),
+            "",
+            asking if back else gr.skip(),
+            gr.Button(interactive=bool((asking if back else draft or "").strip())),
+            gr.Button(interactive=False),
+            said,
+        )
 
     def cleared(request: gr.Request):
         flights.clear(request.session_hash)
         view = finished_view(holder.rag, ())
-        return (view.conversation, view.panel, view.inspector, view.record, (), saved_state((), key), "",
-                gr.Button(interactive=False), "")
+        return (
+            view.conversation,
+            view.panel,
+            view.inspector,
+            view.record,
+            (),
+            saved_state((), key),
+            "",
+            gr.Button(interactive=False),
+            "",
+        )
 
     def restored(saved):
         if not saved:  # nothing kept: leave the page alone (a question may already be on its way)
@@ -174,34 +209,58 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
                     # No max_length: the browser would cut a long paste silently. The counter
                     # below says where the search stops, and the answer says it was cut.
                     question = gr.Textbox(
-                        placeholder="Ask a question about the documents", label="Your question", show_label=False,
-                        lines=1, max_lines=4, elem_id="rag-question", container=False,
+                        placeholder="Ask a question about the documents",
+                        label="Your question",
+                        show_label=False,
+                        lines=1,
+                        max_lines=4,
+                        elem_id="rag-question",
+                        container=False,
                     )
-                    ask = gr.Button("Ask", variant="primary", interactive=False, elem_id="rag-ask", scale=0,
-                                    min_width=72)
+                    ask = gr.Button(
+                        "Ask", variant="primary", interactive=False, elem_id="rag-ask", scale=0, min_width=72
+                    )
                     stop = gr.Button("Stop", interactive=False, elem_id="rag-stop", scale=0, min_width=72)
                     clear_btn = gr.Button("Clear", elem_id="rag-clear", scale=0, min_width=72)
                 # The length counter, and the focus on the box without scrolling the page (rag.chat.scripts).
-                gr.HTML("", elem_id="rag-count", js_on_load=QUESTION_JS, container=False,
-                        html_template=f'<p class="rag-count" aria-live="polite" data-max="{MAX_QUESTION_CHARS}" '
-                                      f'data-narrow="{NARROW_PX}"></p>')
-                status = gr.HTML("", elem_id="rag-status",
-                                 html_template='<p class="rag-status" role="status">${value}</p>')
+                gr.HTML(
+                    "",
+                    elem_id="rag-count",
+                    js_on_load=QUESTION_JS,
+                    container=False,
+                    html_template=f'<p class="rag-count" aria-live="polite" data-max="{MAX_QUESTION_CHARS}" '
+                    f'data-narrow="{NARROW_PX}"></p>',
+                )
+                status = gr.HTML(
+                    "", elem_id="rag-status", html_template='<p class="rag-status" role="status">${value}</p>'
+                )
                 example_buttons = []
                 shown = examples_for(rag)
                 if shown:
                     with gr.Row(elem_id="rag-examples"):
-                        example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes=["rag-example"])
-                                           for q in shown]
+                        example_buttons = [
+                            gr.Button(q, size="sm", variant="secondary", elem_classes=["rag-example"]) for q in shown
+                        ]
                 with gr.Accordion("Search options", open=False, elem_id="rag-options"):
-                    search_by = gr.Radio(SEARCH_BY, value=DEFAULT_RETRIEVER, label="Search by", elem_id="rag-search-by",
-                                         info="Meaning finds passages that say the same in other words; exact words "
-                                              "finds the words you typed; both (the default) weighs each sentence "
-                                              "both ways. Changing it asks your last question again.")
-                    k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Passages to read before answering",
-                                  elem_id="rag-k",
-                                  info="More finds answers spread across a document; fewer keeps answers focused. "
-                                       "Changing it asks your last question again.")
+                    search_by = gr.Radio(
+                        SEARCH_BY,
+                        value=DEFAULT_RETRIEVER,
+                        label="Search by",
+                        elem_id="rag-search-by",
+                        info="Meaning finds passages that say the same in other words; exact words "
+                        "finds the words you typed; both (the default) weighs each sentence "
+                        "both ways. Changing it asks your last question again.",
+                    )
+                    k = gr.Slider(
+                        1,
+                        10,
+                        value=DEFAULT_K,
+                        step=1,
+                        label="Passages to read before answering",
+                        elem_id="rag-k",
+                        info="More finds answers spread across a document; fewer keeps answers focused. "
+                        "Changing it asks your last question again.",
+                    )
                     # The registry name actually used; the API takes any registered one.
                     retriever = gr.Textbox(DEFAULT_RETRIEVER, visible="hidden", elem_id="rag-retriever")
             with gr.Column(scale=2, min_width=320, elem_id="rag-side"):
@@ -215,27 +274,48 @@ def build_demo(rag: Rag, adding: bool = False) -> gr.Blocks:
         # Nothing is cancelled: Stop and Clear end answers through rag.chat.flight, so that
         # no output of a stopped answer can land after theirs.
         gr.on(
-            [question.submit, ask.click], chat, [question, retriever, k, turns], outputs,
-            api_name="chat", concurrency_limit="default", show_progress="hidden",  # rag.chat.serve.CONCURRENCY
+            [question.submit, ask.click],
+            chat,
+            [question, retriever, k, turns],
+            outputs,
+            api_name="chat",
+            concurrency_limit="default",
+            show_progress="hidden",  # rag.chat.serve.CONCURRENCY
             # A question asked while one is being answered runs after it, not never.
             trigger_mode="always_last",
         )
         for button, text in zip(example_buttons, shown):
             button.click(example(text), [retriever, k, turns], outputs, concurrency_limit="default", **private)
-        search_by.input(search_by_changed, [search_by, k, turns], [*outputs, retriever], concurrency_limit="default",
-                        **private)
+        search_by.input(
+            search_by_changed, [search_by, k, turns], [*outputs, retriever], concurrency_limit="default", **private
+        )
         k.release(k_changed, [retriever, k, turns], outputs, concurrency_limit="default", **private)
         # In the browser alone: Ask follows the box, and typing clears a status line that is
         # no longer true ("Nothing to ask", "Stopped"), without a request per keystroke.
-        question.change(None, [question], [ask], js="(q) => ({__type__: 'update', interactive: !!(q || '').trim()})",
-                        queue=False, **private)
+        question.change(
+            None,
+            [question],
+            [ask],
+            js="(q) => ({__type__: 'update', interactive: !!(q || '').trim()})",
+            queue=False,
+            **private,
+        )
         question.input(None, None, [status], js="() => ''", queue=False, **private)
-        stop.click(stopped, [turns, asking, question],
-                   [conversation, viewer, inspector, record, turns, saved, asking, question, ask, stop, status],
-                   queue=False, **private)
+        stop.click(
+            stopped,
+            [turns, asking, question],
+            [conversation, viewer, inspector, record, turns, saved, asking, question, ask, stop, status],
+            queue=False,
+            **private,
+        )
         # Clear forgets the conversation; a question being typed stays in the box.
-        clear_btn.click(cleared, None, [conversation, viewer, inspector, record, turns, saved, asking, stop, status],
-                        queue=False, **private)
+        clear_btn.click(
+            cleared,
+            None,
+            [conversation, viewer, inspector, record, turns, saved, asking, stop, status],
+            queue=False,
+            **private,
+        )
         viewer.cite(cite, [turns], viewer, queue=False, **private)
         demo.load(restored, [saved], [conversation, viewer, inspector, record, turns, status], queue=False, **private)
         # One list for the whole server: what another visitor added or removed shows on every page load.

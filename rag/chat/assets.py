@@ -13,8 +13,18 @@ NARROW_PX = 720
 # Source Sans Pro SemiBold holds only a few glyphs, so headings and buttons
 # mixed two fonts letter by letter (issue 25); a system stack has no such gap
 # and downloads nothing.
-FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Noto Sans", "Liberation Sans",
-         "DejaVu Sans", "Arial", "sans-serif")
+FONTS = (
+    "system-ui",
+    "-apple-system",
+    "Segoe UI",
+    "Roboto",
+    "Helvetica Neue",
+    "Noto Sans",
+    "Liberation Sans",
+    "DejaVu Sans",
+    "Arial",
+    "sans-serif",
+)
 MONO = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "DejaVu Sans Mono", "monospace")
 
 

@@ -105,8 +105,9 @@ def check_call(path: str, body: bytes, policy, issued: Callable[[str], bool]) ->
     if "data" in payload and not isinstance(payload["data"], list):
         raise Refusal(422, "'data' must be a list")
     fn_index = payload.get("fn_index")
-    if fn_index is not None and (isinstance(fn_index, bool) or not isinstance(fn_index, int)
-                                 or fn_index not in policy.fn_indices):
+    if fn_index is not None and (
+        isinstance(fn_index, bool) or not isinstance(fn_index, int) or fn_index not in policy.fn_indices
+    ):
         raise Refusal(422, "unknown fn_index")
     m = re.match(r"^/gradio_api/(?:run|api|call)/([^/]+)/?$", path)
     named = m.group(1) if m and m.group(1) != "predict" else None
@@ -134,13 +135,21 @@ def _check_data(data: list, kinds: tuple[str, ...], by_name: bool) -> None:
     if by_name and len(data) != len(kinds):
         kinds = tuple(k for k in kinds if k != STATE) if len(data) == sum(k != STATE for k in kinds) else kinds
     if len(data) != len(kinds):
-        raise Refusal(422, f"'data' must hold {len(kinds)} value{'' if len(kinds) == 1 else 's'} for this event, "
-                           f"not {len(data)}")
+        raise Refusal(
+            422, f"'data' must hold {len(kinds)} value{'' if len(kinds) == 1 else 's'} for this event, not {len(data)}"
+        )
     for i, (value, kind) in enumerate(zip(data, kinds)):
         if not _fits(value, kind):
             raise Refusal(422, f"'data' value {i + 1} must be {_DESCRIBED.get(kind, kind)}, or null")
 
 
-_DESCRIBED = {"string": "text", "number": "a number", "integer": "a whole number", "boolean": "true or false",
-              "array": "a list", "object": "an object", "array of string": "a list of text",
-              "array of number": "a list of numbers"}
+_DESCRIBED = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "array of string": "a list of text",
+    "array of number": "a list of numbers",
+}

@@ -184,14 +184,17 @@ class Estimate:
             f = bars[-1].format_dict
             total, n = f.get("total") or 0, f.get("n") or 0
             try:
-                self._progress(n / total if total else None,
-                               desc=self.line(f.get("prefix") or "Working", n, total, f.get("elapsed") or 0.0))
+                self._progress(
+                    n / total if total else None,
+                    desc=self.line(f.get("prefix") or "Working", n, total, f.get("elapsed") or 0.0),
+                )
             except Exception:  # the event ended meanwhile: nothing to show it on
                 return
 
 
-def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag], str],
-                          library: Uploads | None = None) -> DocumentsPanel:
+def build_documents_panel(
+    holder: Holder, adding: bool, listing: Callable[[Rag], str], library: Uploads | None = None
+) -> DocumentsPanel:
     """``listing(rag)``: the HTML of the document list (the page's own, refreshed after a change)."""
     rows = document_rows(holder.rag)
     ids = [r.doc_id for r in rows]
@@ -205,8 +208,13 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
     # documents, the conversation and the question box (issue 25).
     label = "Choose, add or remove documents" if adding else "Choose the documents to search"
     with gr.Accordion(label, open=False, elem_id="rag-manage"):
-        scope = gr.CheckboxGroup(choices(rows), value=ids, label="Search in", elem_id="rag-scope",
-                                 info="All documents, or the ones you tick. None ticked searches all.")
+        scope = gr.CheckboxGroup(
+            choices(rows),
+            value=ids,
+            label="Search in",
+            elem_id="rag-scope",
+            info="All documents, or the ones you tick. None ticked searches all.",
+        )
         status = gr.HTML("", elem_id="rag-doc-status")
         panel = DocumentsPanel(table, scope, status)
 
@@ -216,8 +224,9 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
             return shown(holder.rag, documents)
 
         # Also fires when adding or removing updates the ticks. Unprocessed: any document the index holds now.
-        scope.change(chosen, [scope], [table], api_name="search_in", queue=False, show_progress="hidden",
-                     preprocess=False)
+        scope.change(
+            chosen, [scope], [table], api_name="search_in", queue=False, show_progress="hidden", preprocess=False
+        )
 
         def refresh():
             rows_now = document_rows(holder.rag)
@@ -229,17 +238,26 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
         if not adding:
             return panel
         library = library or Uploads()
-        panel.upload = gr.File(label="Add documents (drop files here)", file_count="multiple", file_types=ACCEPTED,
-                               type="filepath", elem_id="rag-add")
+        panel.upload = gr.File(
+            label="Add documents (drop files here)",
+            file_count="multiple",
+            file_types=ACCEPTED,
+            type="filepath",
+            elem_id="rag-add",
+        )
         limits = library.limits
         # The browser refuses what it can tell is wrong before sending it (rag.chat.scripts.UPLOAD_JS).
-        gr.HTML(f"<p class='rag-note'>{escape(limits_note(limits))}</p>"
-                f"<p class='rag-refused-here' role='alert'></p>", elem_id="rag-add-limits", js_on_load=UPLOAD_JS,
-                html_template=f"<div data-max-bytes='{limits.file_bytes}' data-max-files='{limits.files}' "
-                              f"data-accept='{escape(' '.join(ACCEPTED))}'>${{value}}</div>")
+        gr.HTML(
+            f"<p class='rag-note'>{escape(limits_note(limits))}</p><p class='rag-refused-here' role='alert'></p>",
+            elem_id="rag-add-limits",
+            js_on_load=UPLOAD_JS,
+            html_template=f"<div data-max-bytes='{limits.file_bytes}' data-max-files='{limits.files}' "
+            f"data-accept='{escape(' '.join(ACCEPTED))}'>${{value}}</div>",
+        )
         with gr.Row():
-            panel.remove_pick = gr.Dropdown(choices(rows), value=[], multiselect=True, label="Remove documents",
-                                            elem_id="rag-remove-pick", scale=3)
+            panel.remove_pick = gr.Dropdown(
+                choices(rows), value=[], multiselect=True, label="Remove documents", elem_id="rag-remove-pick", scale=3
+            )
             panel.remove = gr.Button("Remove", elem_id="rag-remove", scale=1, min_width=80)
         panel.refreshes.append(panel.remove_pick)
 
@@ -252,9 +270,12 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
         try:
             with Estimate(progress):
                 outcome = library.add(
-                    holder.rag, [(Path(p).name, p) for p in paths],
-                    on_file=lambda n, total, name: progress((n - 1) / max(total, 1) * 0.2,
-                                                            desc=f"Reading {name} ({n} of {total})"))
+                    holder.rag,
+                    [(Path(p).name, p) for p in paths],
+                    on_file=lambda n, total, name: progress(
+                        (n - 1) / max(total, 1) * 0.2, desc=f"Reading {name} ({n} of {total})"
+                    ),
+                )
         finally:
             for p in sent:  # never left where the server could hand them back
                 Path(p).unlink(missing_ok=True)
@@ -264,8 +285,13 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
         kept = [d for d in (scope_now or []) if d in outcome.rag.index.documents]
         ticks = _ticks(rows_now, kept + added if kept else [])
         message = "\n".join([*([outcome.message] if paths else []), *said])
-        return (shown(outcome.rag, ticks), gr.CheckboxGroup(choices=choices(rows_now), value=ticks),
-                _status(message, outcome.ok and not said), gr.Dropdown(choices=choices(rows_now), value=[]), None)
+        return (
+            shown(outcome.rag, ticks),
+            gr.CheckboxGroup(choices=choices(rows_now), value=ticks),
+            _status(message, outcome.ok and not said),
+            gr.Dropdown(choices=choices(rows_now), value=[]),
+            None,
+        )
 
     def remove(doc_ids, scope_now, progress=gr.Progress()):  # noqa: B008 (as in add)
         scope_now = _ids(scope_now)
@@ -275,16 +301,36 @@ def build_documents_panel(holder: Holder, adding: bool, listing: Callable[[Rag],
         rows_now = document_rows(outcome.rag)
         kept = [d for d in (scope_now or []) if d in outcome.rag.index.documents]
         ticks = _ticks(rows_now, kept)
-        return (shown(outcome.rag, ticks), gr.CheckboxGroup(choices=choices(rows_now), value=ticks),
-                _status(outcome.message, outcome.ok), gr.Dropdown(choices=choices(rows_now), value=[]))
+        return (
+            shown(outcome.rag, ticks),
+            gr.CheckboxGroup(choices=choices(rows_now), value=ticks),
+            _status(outcome.message, outcome.ok),
+            gr.Dropdown(choices=choices(rows_now), value=[]),
+        )
 
     outputs = [table, scope, status, panel.remove_pick]
     # One change at a time for the whole server (rag.chat.uploads.Uploads also refuses a second).
     # One progress bar, on the status line: on every output it was five stacked copies.
-    panel.upload.upload(add, [panel.upload, scope], [*outputs, panel.upload], api_name="add_documents",
-                        concurrency_limit=1, concurrency_id="documents", show_progress="full",
-                        show_progress_on=[status], preprocess=False)
-    panel.remove.click(remove, [panel.remove_pick, scope], outputs, api_name="remove_documents",
-                       concurrency_limit=1, concurrency_id="documents", show_progress="full",
-                       show_progress_on=[status], preprocess=False)
+    panel.upload.upload(
+        add,
+        [panel.upload, scope],
+        [*outputs, panel.upload],
+        api_name="add_documents",
+        concurrency_limit=1,
+        concurrency_id="documents",
+        show_progress="full",
+        show_progress_on=[status],
+        preprocess=False,
+    )
+    panel.remove.click(
+        remove,
+        [panel.remove_pick, scope],
+        outputs,
+        api_name="remove_documents",
+        concurrency_limit=1,
+        concurrency_id="documents",
+        show_progress="full",
+        show_progress_on=[status],
+        preprocess=False,
+    )
     return panel

@@ -29,7 +29,7 @@ def _asked(doc) -> list[str]:
     out = []
     for block in doc.blocks:
         if block.kind == QUESTION:
-            text = _LABEL.sub("", doc.text[block.start:block.end]).strip()
+            text = _LABEL.sub("", doc.text[block.start : block.end]).strip()
             if 12 <= len(text) <= MAX_CHARS:
                 out.append(text)
     return out

@@ -148,8 +148,12 @@ def check_origin(scope, headers: dict[str, str]) -> None:
         m = re.fullmatch(r"(https?|wss?)://([^/]+)/?", origin.strip(), re.IGNORECASE)
         ours = split_host(headers.get("host", ""))
         theirs = split_host(m.group(2)) if m else None
-        if ours is None or theirs is None or m is None \
-                or _site(m.group(1), theirs) != _site(scope.get("scheme", "http"), ours):
+        if (
+            ours is None
+            or theirs is None
+            or m is None
+            or _site(m.group(1), theirs) != _site(scope.get("scheme", "http"), ours)
+        ):
             raise Refusal(403, "cross-origin request refused")
     site = headers.get("sec-fetch-site", "").lower()
     if site in ("cross-site", "same-site") and headers.get("sec-fetch-mode", "").lower() != "navigate":
@@ -173,8 +177,9 @@ def check_path(scope, headers: dict[str, str], policy: Policy) -> None:
     if UNSUPPORTED_PATHS.match(path):
         raise Refusal(404, "not found")
     served = FILE_PATHS.match(path)
-    if served and (PRIVATE_FOLDER.search(served.group(1))
-                   or PRIVATE_FOLDER.search(os.path.realpath(served.group(1) or "."))):
+    if served and (
+        PRIVATE_FOLDER.search(served.group(1)) or PRIVATE_FOLDER.search(os.path.realpath(served.group(1) or "."))
+    ):
         raise Refusal(403, "uploaded files are not served")
     if scope.get("type") != "http":
         return
@@ -320,10 +325,18 @@ class Guard:
     async def _respond(self, send: Send, status: int, message: str | bytes, cookie: str | None = None) -> None:
         """A response of our own: ``message`` as {"detail": …}, or JSON bytes as they are."""
         body = message if isinstance(message, bytes) else json.dumps({"detail": message}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                *self.policy.extra_headers,
-                                *(((b"set-cookie", set_cookie(cookie)),) if cookie else ())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    *self.policy.extra_headers,
+                    *(((b"set-cookie", set_cookie(cookie)),) if cookie else ()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

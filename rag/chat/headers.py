@@ -34,8 +34,9 @@ _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>"
 
 
 def is_html(message: dict) -> bool:
-    return any(k.lower() == b"content-type" and v.lower().startswith(b"text/html")
-               for k, v in message.get("headers", ()))
+    return any(
+        k.lower() == b"content-type" and v.lower().startswith(b"text/html") for k, v in message.get("headers", ())
+    )
 
 
 def with_headers(message: dict, extra) -> dict:
@@ -45,8 +46,13 @@ def with_headers(message: dict, extra) -> dict:
 
 def csp_for(html: bytes) -> bytes:
     """The policy with the page's own inline scripts allowed by hash."""
-    hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode() + "'"
-                     for m in _INLINE_SCRIPT.finditer(html)})
-    policy = CONTENT_SECURITY_POLICY.replace("script-src 'self' 'unsafe-eval'",
-                                             " ".join(["script-src 'self' 'unsafe-eval'", *hashes]))
+    hashes = sorted(
+        {
+            "'sha256-" + base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode() + "'"
+            for m in _INLINE_SCRIPT.finditer(html)
+        }
+    )
+    policy = CONTENT_SECURITY_POLICY.replace(
+        "script-src 'self' 'unsafe-eval'", " ".join(["script-src 'self' 'unsafe-eval'", *hashes])
+    )
     return policy.encode()

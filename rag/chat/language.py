@@ -27,9 +27,17 @@ MIN_HITS = 2
 
 # bm25s's list name, and the language's name in a sentence.
 LANGUAGES = {
-    "FRENCH": "French", "GERMAN": "German", "SPANISH": "Spanish", "ITALIAN": "Italian",
-    "PORTUGUESE": "Portuguese", "DUTCH": "Dutch", "DANISH": "Danish", "SWEDISH": "Swedish",
-    "NORWEGIAN": "Norwegian", "TURKISH": "Turkish", "RUSSIAN": "Russian",
+    "FRENCH": "French",
+    "GERMAN": "German",
+    "SPANISH": "Spanish",
+    "ITALIAN": "Italian",
+    "PORTUGUESE": "Portuguese",
+    "DUTCH": "Dutch",
+    "DANISH": "Danish",
+    "SWEDISH": "Swedish",
+    "NORWEGIAN": "Norwegian",
+    "TURKISH": "Turkish",
+    "RUSSIAN": "Russian",
 }
 
 
@@ -78,5 +86,7 @@ def language_note(question: str, documents: str | None) -> str:
     best = max(counts, key=counts.__getitem__)
     if best == documents or counts[best] < MIN_HITS or counts[best] <= counts.get(documents, 0):
         return ""
-    return (f"your question looks {best}, and the documents are in {documents}: their words may not match. "
-            f"Asking in {documents} finds more")
+    return (
+        f"your question looks {best}, and the documents are in {documents}: their words may not match. "
+        f"Asking in {documents} finds more"
+    )

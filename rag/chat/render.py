@@ -112,11 +112,15 @@ def explain(rewrite: Rewrite | None, titles: Mapping[str, str]) -> str:
 def _quote_html(q: Quote, turn_id: int, doc: Document | None) -> str:
     where = f"{q.title}, {place(doc, q.start, q.end)}"
     # The closing mark and the number on one line.
-    end = (f'<span class="rag-end"><span class="rag-qm" aria-hidden="true">”</span>&#160;'
-           f'<button type="button" class="rag-cite" data-cite="{cite_key(turn_id, "q", q.n)}" '
-           f'title="Show in {escape(where)}" aria-label="[{q.n}] show in {escape(where)}">[{q.n}]</button></span>')
-    return (f'<blockquote class="rag-quote" data-n="{q.n}"><span class="rag-qm" aria-hidden="true">“</span>'
-            f'<span class="rag-qt">{escape(q.text)}</span>{end}</blockquote>')
+    end = (
+        f'<span class="rag-end"><span class="rag-qm" aria-hidden="true">”</span>&#160;'
+        f'<button type="button" class="rag-cite" data-cite="{cite_key(turn_id, "q", q.n)}" '
+        f'title="Show in {escape(where)}" aria-label="[{q.n}] show in {escape(where)}">[{q.n}]</button></span>'
+    )
+    return (
+        f'<blockquote class="rag-quote" data-n="{q.n}"><span class="rag-qm" aria-hidden="true">“</span>'
+        f'<span class="rag-qt">{escape(q.text)}</span>{end}</blockquote>'
+    )
 
 
 def _quotes_html(answer: Answer, turn_id: int, documents: Mapping[str, Document]) -> list[str]:
@@ -130,8 +134,10 @@ def _quotes_html(answer: Answer, turn_id: int, documents: Mapping[str, Document]
             if current is not None:
                 blocks.append("</section>")
             current = q.doc_id
-            blocks.append(f'<section class="rag-group" data-doc="{escape(q.doc_id)}">'
-                          f'<h4 class="rag-group-title">{escape(q.title)}</h4>')
+            blocks.append(
+                f'<section class="rag-group" data-doc="{escape(q.doc_id)}">'
+                f'<h4 class="rag-group-title">{escape(q.title)}</h4>'
+            )
         blocks.append(_quote_html(q, turn_id, documents.get(q.doc_id)))
     if current is not None:
         blocks.append("</section>")
@@ -147,7 +153,9 @@ def _sources_line(answer: Answer, turn_id: int, documents: Mapping[str, Document
     for quotes in by_doc.values():
         buttons = ", ".join(
             f'<button type="button" class="rag-src" data-cite="{cite_key(turn_id, "q", q.n)}">[{q.n}]&#160;'
-            f'{escape(place(documents.get(q.doc_id), q.start, q.end))}</button>' for q in quotes)
+            f"{escape(place(documents.get(q.doc_id), q.start, q.end))}</button>"
+            for q in quotes
+        )
         groups.append(f'<span class="rag-srcdoc">{escape(quotes[0].title)}:</span> {buttons}')
     return f'<div class="rag-srcline"><span class="rag-label">Sources:</span> {" · ".join(groups)}</div>'
 
@@ -157,20 +165,27 @@ def _related_html(answer: Answer, turn_id: int, documents: Mapping[str, Document
         return ""
     items = "".join(
         f'<li><button type="button" class="rag-src" data-cite="{cite_key(turn_id, "p", h.rank)}">'
-        f'{escape(h.title)}, {escape(place(documents.get(h.chunk.doc_id), h.chunk.start, h.chunk.end))}</button> '
+        f"{escape(h.title)}, {escape(place(documents.get(h.chunk.doc_id), h.chunk.start, h.chunk.end))}</button> "
         f'<span class="rag-snip">{escape(snippet(h.chunk.text))}</span></li>'
         for h in answer.passages[:RELATED_SHOWN]
     )
-    return (f'<div class="rag-related"><div class="rag-label">Related passages, for a look yourself '
-            f'(not an answer):</div><ul>{items}</ul></div>')
+    return (
+        f'<div class="rag-related"><div class="rag-label">Related passages, for a look yourself '
+        f"(not an answer):</div><ul>{items}</ul></div>"
+    )
 
 
 def _caution_html(answer: Answer) -> str:
     return f'<div class="rag-caution" role="note">{escape(answer.caution)}</div>'
 
 
-def answer_html(answer: Answer, turn_id: int, documents: Mapping[str, Document], rewrite: Rewrite | None = None,
-                titles: Mapping[str, str] | None = None) -> str:
+def answer_html(
+    answer: Answer,
+    turn_id: int,
+    documents: Mapping[str, Document],
+    rewrite: Rewrite | None = None,
+    titles: Mapping[str, str] | None = None,
+) -> str:
     """A finished answer: what was searched (for a follow-up), the quotations, their sources, copy."""
     titles = titles if titles is not None else {d: doc.title for d, doc in documents.items()}
     parts: list[str] = []
@@ -190,8 +205,10 @@ def answer_html(answer: Answer, turn_id: int, documents: Mapping[str, Document],
         parts += _quotes_html(answer, turn_id, documents)
         parts.append(_sources_line(answer, turn_id, documents))
         parts += notes
-        parts.append(f'<div class="rag-tools"><button type="button" class="rag-copy" '
-                     f'data-copy="{escape(copy_text(answer, documents))}">Copy quotations</button></div>')
+        parts.append(
+            f'<div class="rag-tools"><button type="button" class="rag-copy" '
+            f'data-copy="{escape(copy_text(answer, documents))}">Copy quotations</button></div>'
+        )
     return f'<div class="rag-a" data-turn="{turn_id}">{"".join(parts)}</div>'
 
 
@@ -199,8 +216,10 @@ def turn_html(turn_id: int, question: str, body: str, pending: bool = False, fre
     """One question and its answer. ``fresh``: the answer just arrived, and the page reveals it
     piece by piece (the browser does that; the server sends the whole answer at once)."""
     state = " rag-pending" if pending else " rag-fresh" if fresh else ""
-    return (f'<section class="rag-turn{state}" data-turn="{turn_id}">'
-            f'<div class="rag-q"><span class="rag-you">You asked</span> {escape(question)}</div>{body}</section>')
+    return (
+        f'<section class="rag-turn{state}" data-turn="{turn_id}">'
+        f'<div class="rag-q"><span class="rag-you">You asked</span> {escape(question)}</div>{body}</section>'
+    )
 
 
 def pending_html(turn_id: int, question: str, why: str = "") -> str:
@@ -213,8 +232,10 @@ def pending_html(turn_id: int, question: str, why: str = "") -> str:
 def conversation_html(turns: Sequence[str], pending: str = "") -> str:
     """The whole conversation from already rendered turns."""
     if not turns and not pending:
-        return ('<div class="rag-empty-chat">Ask a question about the documents, or try an example below. '
-                'Every answer is quoted word for word, with a number to click for its source.</div>')
+        return (
+            '<div class="rag-empty-chat">Ask a question about the documents, or try an example below. '
+            "Every answer is quoted word for word, with a number to click for its source.</div>"
+        )
     return f'<div class="rag-conv">{"".join(turns)}{pending}</div>'
 
 

@@ -52,9 +52,15 @@ def saved_state(turns: Sequence, key: bytes) -> dict:
     for t in list(turns)[-MAX_SAVED_TURNS:]:
         a = t.answer
         item = {
-            "id": t.id, "q": t.rewrite.question, "r": t.retriever, "k": t.k,
-            "abstained": a.abstained, "text": a.text if a.abstained else "", "form": a.form,
-            "notes": list(a.notes), "caution": bool(a.caution),
+            "id": t.id,
+            "q": t.rewrite.question,
+            "r": t.retriever,
+            "k": t.k,
+            "abstained": a.abstained,
+            "text": a.text if a.abstained else "",
+            "form": a.form,
+            "notes": list(a.notes),
+            "caution": bool(a.caution),
             "quotes": [[q.doc_id, q.start, q.end] for q in a.quotes],
             "passages": [[h.chunk.chunk_id, round(float(h.score), 6), h.retriever] for h in a.passages],
         }
@@ -115,8 +121,9 @@ def _answer(rag: Rag, item: dict, question: str, query: str, retriever: str) -> 
     return Answer(question, text, abstained, tuple(quotes), tuple(passages), query, retriever, notes, form, caution)
 
 
-UNSIGNED = ("The earlier conversation in this browser was not restored: it was kept by another run of the "
-            "server, or edited.")
+UNSIGNED = (
+    "The earlier conversation in this browser was not restored: it was kept by another run of the server, or edited."
+)
 CHANGED = "Part of the earlier conversation could not be restored: the documents changed since."
 
 
@@ -133,8 +140,11 @@ def restore(rag: Rag, saved, key: bytes) -> tuple[tuple, str]:
     stored = saved["turns"][-MAX_SAVED_TURNS:]
     for item in stored:
         try:
-            if not isinstance(item, dict) or not isinstance(item.get("sig"), str) \
-                    or not hmac.compare_digest(item["sig"], signature(item, key)):
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("sig"), str)
+                or not hmac.compare_digest(item["sig"], signature(item, key))
+            ):
                 return tuple(turns), UNSIGNED
             question = _str(item.get("q"), 4 * MAX_QUESTION_CHARS)
             retriever = str(item.get("r")) if item.get("r") in RETRIEVERS else DEFAULT_RETRIEVER
@@ -147,6 +157,7 @@ def restore(rag: Rag, saved, key: bytes) -> tuple[tuple, str]:
         turns.append(ChatTurn(turn_id, rw, answer, {}, retriever, k))
     if turns:  # the inspector shows the last answer's rankings: searched again, not stored
         last = turns[-1]
-        turns[-1] = ChatTurn(last.id, last.rewrite, last.answer, rag.compare_retrievers(last.rewrite, last.k),
-                             last.retriever, last.k)
+        turns[-1] = ChatTurn(
+            last.id, last.rewrite, last.answer, rag.compare_retrievers(last.rewrite, last.k), last.retriever, last.k
+        )
     return tuple(turns), ""

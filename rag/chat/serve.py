@@ -86,8 +86,10 @@ def check_port_free(host: str, port: int) -> None:
             probe.bind((address, port))
         except OSError as err:
             if err.errno == errno.EADDRINUSE:
-                raise RagError(f"port {port} on {host} is already in use; stop what uses it, or choose "
-                               f"another --port (0 picks a free one)") from None
+                raise RagError(
+                    f"port {port} on {host} is already in use; stop what uses it, or choose "
+                    f"another --port (0 picks a free one)"
+                ) from None
             if err.errno == errno.EADDRNOTAVAIL:
                 raise RagError(f"{host} is not an address of this machine; choose another --host") from None
             if err.errno == errno.EACCES:
@@ -106,8 +108,10 @@ def host_warning(host: str) -> str | None:
     """What to tell the user when the page will be reachable from other machines."""
     if is_loopback(host):
         return None
-    return (f"rag: warning: serving on {host}, reachable from other machines; the page has no login. "
-            f"Use --host 127.0.0.1 to keep it local.")
+    return (
+        f"rag: warning: serving on {host}, reachable from other machines; the page has no login. "
+        f"Use --host 127.0.0.1 to keep it local."
+    )
 
 
 def load_app() -> ModuleType:
@@ -155,8 +159,7 @@ def preflight_gate(policy):
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        app.middleware_stack = Guard(app.middleware_stack or app.build_middleware_stack(), policy,
-                                     preflights_only=True)
+        app.middleware_stack = Guard(app.middleware_stack or app.build_middleware_stack(), policy, preflights_only=True)
         yield
 
     return lifespan
@@ -210,8 +213,15 @@ def prepare(rag: Rag) -> None:
     rag.keep_warm()  # model, sentence scorer and retrievers, all before the port opens
 
 
-def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, block: bool = True,
-          quiet: bool = False, adding: bool = False, allowed_hosts=()):
+def start(
+    rag: Rag,
+    host: str = DEFAULT_HOST,
+    port: int | None = DEFAULT_PORT,
+    block: bool = True,
+    quiet: bool = False,
+    adding: bool = False,
+    allowed_hosts=(),
+):
     """Build and launch the page for ``rag``; returns ``(demo, url)`` once the
     port is open (when ``block``, only after the server stops).
 
@@ -244,10 +254,14 @@ def start(rag: Rag, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, b
     policy = guard_policy(demo, host, allowed_hosts, max_upload, uploads)
     try:
         # A fresh app_kwargs each launch: Gradio adds to the dict it is given.
-        _, url, _ = demo.launch(**launch_settings(host, port, max_file_size), prevent_thread_lock=True, quiet=True,
-                                css=app.CSS, theme=app.theme(),
-                                app_kwargs={"middleware": [Middleware(Guard, policy=policy)],
-                                                         "lifespan": preflight_gate(policy)})
+        _, url, _ = demo.launch(
+            **launch_settings(host, port, max_file_size),
+            prevent_thread_lock=True,
+            quiet=True,
+            css=app.CSS,
+            theme=app.theme(),
+            app_kwargs={"middleware": [Middleware(Guard, policy=policy)], "lifespan": preflight_gate(policy)},
+        )
     except OSError as err:  # lost a race for the port since the check, or no free port in Gradio's range
         if uploads is not None:
             uploads.close()

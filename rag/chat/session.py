@@ -61,9 +61,15 @@ def _titles(rag: Rag) -> dict[str, str]:
 def rendered_turns(rag: Rag, turns: Sequence[ChatTurn], fresh: bool = False) -> list[str]:
     """Each turn as HTML; ``fresh``: the last one has just been answered (the page reveals it)."""
     documents, titles = rag.index.documents, _titles(rag)
-    return [turn_html(t.id, t.rewrite.question, answer_html(t.answer, t.id, documents, t.rewrite, titles),
-                      fresh=fresh and i == len(turns) - 1)
-            for i, t in enumerate(turns)]
+    return [
+        turn_html(
+            t.id,
+            t.rewrite.question,
+            answer_html(t.answer, t.id, documents, t.rewrite, titles),
+            fresh=fresh and i == len(turns) - 1,
+        )
+        for i, t in enumerate(turns)
+    ]
 
 
 def descriptions() -> dict[str, str]:
@@ -92,15 +98,23 @@ def finished_view(rag: Rag, turns: Sequence[ChatTurn], status: str = "", fresh: 
     """The page for ``turns``, the last one's sources open beside it (``fresh``: just answered)."""
     turns = tuple(turns)
     if not turns:
-        return ChatView(conversation_html([]), panels.empty_panel(),
-                        panels.inspector_html({}, None, DEFAULT_RETRIEVER), {}, (), status)
+        return ChatView(
+            conversation_html([]),
+            panels.empty_panel(),
+            panels.inspector_html({}, None, DEFAULT_RETRIEVER),
+            {},
+            (),
+            status,
+        )
     last = turns[-1]
     documents = rag.index.documents
     return ChatView(
         conversation_html(rendered_turns(rag, turns, fresh)),
         panels.sources_panel(last.answer, last.id, last.rewrite.question, documents),
         panels.inspector_html(last.rankings, last.answer, last.retriever, descriptions()),
-        record_for(last, documents), turns, status,
+        record_for(last, documents),
+        turns,
+        status,
     )
 
 
@@ -147,9 +161,15 @@ def respond(
     rw = rewrite(question, [turn_from_answer(t.answer) for t in turns], documents)
     turn_id = max([t.id for t in turns] + [(turn_id or 1) - 1]) + 1
     why = explain(rw, _titles(rag))
-    yield ChatView(conversation_html(rendered_turns(rag, turns), pending_html(turn_id, rw.question, why)),
-                   panels.waiting_panel(), panels.inspector_html({}, None, retriever), {}, turns,
-                   asking=question, done=False)
+    yield ChatView(
+        conversation_html(rendered_turns(rag, turns), pending_html(turn_id, rw.question, why)),
+        panels.waiting_panel(),
+        panels.inspector_html({}, None, retriever),
+        {},
+        turns,
+        asking=question,
+        done=False,
+    )
     failpoint("chat.answer.pending")
     answer = rag.answer_rewrite(rw, k=k, retriever=retriever)
     note = language_note(rw.question, documents_language(rag.index))
@@ -161,8 +181,9 @@ def respond(
     yield final
 
 
-def reask(rag: Rag, turns: Sequence[ChatTurn], k: float = DEFAULT_K,
-          retriever: str = DEFAULT_RETRIEVER) -> Iterator[ChatView]:
+def reask(
+    rag: Rag, turns: Sequence[ChatTurn], k: float = DEFAULT_K, retriever: str = DEFAULT_RETRIEVER
+) -> Iterator[ChatView]:
     """The last question again with new settings; its new answer replaces the old one."""
     turns = tuple(t for t in (turns or ()) if isinstance(t, ChatTurn))
     if not turns:

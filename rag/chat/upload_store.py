@@ -70,8 +70,7 @@ class Quota:
         limits, s = limits or Limits.from_env(), settings()
         session = limits.files * limits.file_bytes
         server = int(s.upload_total_mb * 1024 * 1024) if s.upload_total_mb else 2 * session
-        return cls(limits.files, limits.file_bytes, min(session, server), server,
-                   s.upload_expiry_s or EXPIRY_S)
+        return cls(limits.files, limits.file_bytes, min(session, server), server, s.upload_expiry_s or EXPIRY_S)
 
 
 @dataclass
@@ -145,8 +144,9 @@ class UploadStore:
             return self.held_locked(token)
 
     def held_locked(self, token: str | None) -> int:
-        return sum(e.size for e in self._files.values() if token is None or e.token == token) + \
-            sum(n for t, n in self._pending.values() if token is None or t == token)
+        return sum(e.size for e in self._files.values() if token is None or e.token == token) + sum(
+            n for t, n in self._pending.values() if token is None or t == token
+        )
 
     def sweep(self) -> None:
         """Forget files already deleted (added, refused), and delete those past their time."""
@@ -198,11 +198,17 @@ class UploadStore:
             session = self.held_locked(token)
             server = self.held_locked(None)
             if session + n > self.quota.session_bytes:
-                raise UploadRefused(413, f"uploads held for this page over {size_label(self.quota.session_bytes)}; "
-                                         f"add or wait for earlier ones")
+                raise UploadRefused(
+                    413,
+                    f"uploads held for this page over {size_label(self.quota.session_bytes)}; "
+                    f"add or wait for earlier ones",
+                )
             if server + n > self.quota.server_bytes:
-                raise UploadRefused(413, f"uploads held by this server over {size_label(self.quota.server_bytes)}; "
-                                         f"try again in a few minutes")
+                raise UploadRefused(
+                    413,
+                    f"uploads held by this server over {size_label(self.quota.server_bytes)}; "
+                    f"try again in a few minutes",
+                )
             self._pending[id(upload)] = (token, self._pending.get(id(upload), (token, 0))[1] + n)
 
     def _keep(self, token: str, paths: list[tuple[str, int]]) -> None:
@@ -227,9 +233,13 @@ class _Upload:
 
     def callbacks(self) -> Any:  # python_multipart's MultipartCallbacks
         return {
-            "on_part_begin": self._begin, "on_header_field": self._field_data,
-            "on_header_value": self._value_data, "on_header_end": self._header_end,
-            "on_headers_finished": self._open, "on_part_data": self._data, "on_part_end": self._close,
+            "on_part_begin": self._begin,
+            "on_header_field": self._field_data,
+            "on_header_value": self._value_data,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._open,
+            "on_part_data": self._data,
+            "on_part_end": self._close,
             "on_end": self._end,
         }
 
@@ -272,8 +282,11 @@ class _Upload:
     def _data(self, data: bytes, start: int, end: int) -> None:
         n = end - start
         if self._size + n > self.store.quota.file_bytes:
-            raise UploadRefused(413, f"{self._name} is over {size_label(self.store.quota.file_bytes)}; "
-                                     f"the limit is {size_label(self.store.quota.file_bytes)} a file")
+            raise UploadRefused(
+                413,
+                f"{self._name} is over {size_label(self.store.quota.file_bytes)}; "
+                f"the limit is {size_label(self.store.quota.file_bytes)} a file",
+            )
         self.store._reserve(self, n)
         if self._handle is None:
             raise UploadRefused(400, "malformed multipart body (data outside a file part)")

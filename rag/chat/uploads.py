@@ -41,14 +41,16 @@ class Uploads:
         self.limits = limits or Limits.from_env()
         self._busy = threading.Lock()
 
-    def add(self, rag: Rag, files: list[tuple[str, str]],
-            on_file: Callable[[int, int, str], None] | None = None) -> Outcome:
+    def add(
+        self, rag: Rag, files: list[tuple[str, str]], on_file: Callable[[int, int, str], None] | None = None
+    ) -> Outcome:
         """Add uploaded ``files`` (browser name, stored path) to ``rag``'s index."""
         if not files:
             return Outcome(rag, "Choose or drop files to add.", False)
         if len(files) > self.limits.files:
-            return Outcome(rag, f"{len(files)} files at once; the limit is {self.limits.files}. Nothing was added.",
-                           False)
+            return Outcome(
+                rag, f"{len(files)} files at once; the limit is {self.limits.files}. Nothing was added.", False
+            )
         if not self._busy.acquire(blocking=False):
             return Outcome(rag, "Another upload is being indexed; add these when it has finished.", False)
         try:
@@ -96,8 +98,7 @@ def added_message(report: ChangeReport) -> str:
 
 
 def limits_note(limits: Limits) -> str:
-    return (f"{', '.join(SUFFIXES)} · up to {limits.files} files at once, "
-            f"{size_label(limits.file_bytes)} each")
+    return f"{', '.join(SUFFIXES)} · up to {limits.files} files at once, {size_label(limits.file_bytes)} each"
 
 
 def document_rows(rag: Rag) -> list[Entry]:

@@ -17,8 +17,13 @@ from rag.text import safe_line
 
 @click.command()
 @index_option
-@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
-              help="Corpus folder to compare with. [default: the one the index was built from]")
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Corpus folder to compare with. [default: the one the index was built from]",
+)
 def check(index_dir, corpus_dir) -> None:
     """Check that the index still matches its corpus folder, reading every file.
 

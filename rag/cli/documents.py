@@ -37,8 +37,9 @@ def _files(paths: tuple[Path, ...]):
         else:
             raise RagError(f"{path} is not a file or folder; nothing was added")
     if not out:
-        raise RagError(f"no file of a type rag reads ({', '.join(SUFFIXES)}) in {', '.join(map(str, paths))}; "
-                       f"nothing was added")
+        raise RagError(
+            f"no file of a type rag reads ({', '.join(SUFFIXES)}) in {', '.join(map(str, paths))}; nothing was added"
+        )
     return out
 
 
@@ -47,7 +48,7 @@ def _ids(ids) -> str:
     return safe_line(shown)
 
 
-_ADD_HELP = f"""Add documents to the index: files or folders of {', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}.
+_ADD_HELP = f"""Add documents to the index: files or folders of {", ".join(SUFFIXES[:-1])} or {SUFFIXES[-1]}.
 
 Only new or changed files are read and embedded. A file that cannot be
 added gets one line saying why and changes nothing (exit status 1).

@@ -53,14 +53,24 @@ def run_qa(qa_path, index_dir, embedder: TokenEmbedder, retrievers, k, as_json, 
     if report_dir:
         m = rag.index.manifest
         settings = {
-            "eval set": label, "index": _shown(Path(index_dir or default_index_dir())),
+            "eval set": label,
+            "index": _shown(Path(index_dir or default_index_dir())),
             "fingerprint": m["fingerprint"][:16],
-            "model": m["model"]["name"], "chunk_size": m["chunking"]["chunk_size"],
-            "chunk_overlap": m["chunking"]["chunk_overlap"], "chunks": m["counts"]["chunks"], "k": k,
+            "model": m["model"]["name"],
+            "chunk_size": m["chunking"]["chunk_size"],
+            "chunk_overlap": m["chunking"]["chunk_overlap"],
+            "chunks": m["counts"]["chunks"],
+            "k": k,
             "command": "rag eval " + " ".join(sys.argv[2:]),
         }
-        path = write_report(report_dir, results, retrievers[0] if len(retrievers) == 1 else DEFAULT_RETRIEVER,
-                            settings, sweep_rows, baseline)
+        path = write_report(
+            report_dir,
+            results,
+            retrievers[0] if len(retrievers) == 1 else DEFAULT_RETRIEVER,
+            settings,
+            sweep_rows,
+            baseline,
+        )
         click.echo(f"Wrote {safe_name(str(path))}", err=True)
     if as_json:
         payload = chosen[0].to_json() if len(chosen) == 1 else {"runs": [r.to_json() for r in chosen]}
@@ -80,8 +90,9 @@ def run_beir(folder, split, retrievers, embedder: TokenEmbedder, chunk_size, chu
     from rag.evaluation.beir import evaluate_beir, load_beir, open_beir
 
     defaults = BEIR_CHUNKS
-    settings = ChunkSettings(chunk_size or defaults.chunk_size,
-                             defaults.chunk_overlap if chunk_overlap is None else chunk_overlap)
+    settings = ChunkSettings(
+        chunk_size or defaults.chunk_size, defaults.chunk_overlap if chunk_overlap is None else chunk_overlap
+    )
     data = load_beir(folder, split)
     rag = open_beir(data, project_root() / "index" / "beir", embedder, settings, progress=True)
     results = [evaluate_beir(rag, data, r, progress=_progress()) for r in retrievers]
@@ -93,8 +104,12 @@ def run_beir(folder, split, retrievers, embedder: TokenEmbedder, chunk_size, chu
     first = results[0]
     heading = f"{data.name} ({split}): {first['n_queries']} queries, {first['n_documents']} documents"
     click.echo(safe_name(heading) + "\n")
-    click.echo(table([{"retriever": r["retriever"], **{m: f"{v:.3f}" for m, v in r["metrics"].items()}}
-                      for r in results], ["retriever", "ndcg@10", "recall@100", "mrr@10"]))
+    click.echo(
+        table(
+            [{"retriever": r["retriever"], **{m: f"{v:.3f}" for m, v in r["metrics"].items()}} for r in results],
+            ["retriever", "ndcg@10", "recall@100", "mrr@10"],
+        )
+    )
 
 
 def _shown(path: Path) -> str:

@@ -24,10 +24,16 @@ def _index_summary(index_dir: Path) -> dict:
     from rag.index.stores import spec_of
 
     manifest = index.manifest
-    return {"folder": str(index_dir), "model": manifest["model"]["name"], "dim": manifest["model"]["dim"],
-            "documents": manifest["counts"]["documents"], "chunks": manifest["counts"]["chunks"],
-            "built_at": manifest.get("built_at", ""), "fingerprint": index.fingerprint,
-            "store": str(spec_of(manifest))}
+    return {
+        "folder": str(index_dir),
+        "model": manifest["model"]["name"],
+        "dim": manifest["model"]["dim"],
+        "documents": manifest["counts"]["documents"],
+        "chunks": manifest["counts"]["chunks"],
+        "built_at": manifest.get("built_at", ""),
+        "fingerprint": index.fingerprint,
+        "store": str(spec_of(manifest)),
+    }
 
 
 def registered() -> dict:
@@ -40,20 +46,37 @@ def registered() -> dict:
     from rag.settings import settings, tuning_for
 
     default = default_model_key()
-    models = [{"key": m.key, "name": m.name, "description": m.description, "default": m.key == default,
-               "installed": m.key != "mpnet" or mpnet_installed(), "fitted": tuning_for(m.name) is not None}
-              for m in MODELS.values()]
+    models = [
+        {
+            "key": m.key,
+            "name": m.name,
+            "description": m.description,
+            "default": m.key == default,
+            "installed": m.key != "mpnet" or mpnet_installed(),
+            "fitted": tuning_for(m.name) is not None,
+        }
+        for m in MODELS.values()
+    ]
     retrievers = [{"name": n, "description": REGISTERED[n].description} for n in RETRIEVERS]
     readers = [{"kind": r.kind, "suffixes": list(r.suffixes)} for r in LOADERS]
     configured = settings()
     chosen = configured.answerability or DEFAULT_ANSWERABILITY
-    answerability = [{"name": a.name, "description": a.description, "chosen": a.name == chosen}
-                     for a in ANSWERABILITY.values()]
-    steps = [{"name": s.name, "description": s.description, "chosen": s.name in (configured.steps or ())}
-             for s in STEPS.values()]
+    answerability = [
+        {"name": a.name, "description": a.description, "chosen": a.name == chosen} for a in ANSWERABILITY.values()
+    ]
+    steps = [
+        {"name": s.name, "description": s.description, "chosen": s.name in (configured.steps or ())}
+        for s in STEPS.values()
+    ]
     stores = [{"name": name, "description": description} for name, (description, _) in STORES.items()]
-    return {"models": models, "retrievers": retrievers, "answerability": answerability, "steps": steps,
-            "stores": stores, "readers": readers}
+    return {
+        "models": models,
+        "retrievers": retrievers,
+        "answerability": answerability,
+        "steps": steps,
+        "stores": stores,
+        "readers": readers,
+    }
 
 
 @click.command()
@@ -73,8 +96,15 @@ def info(index_dir, as_json) -> None:
         return
     lines = ["Embedding models (--model; or any local sentence-transformers folder):"]
     for m in data["models"]:
-        marks = [w for w, on in (("default", m["default"]), ("not installed", not m["installed"]),
-                                 ("answer weights fitted", m["fitted"])) if on]
+        marks = [
+            w
+            for w, on in (
+                ("default", m["default"]),
+                ("not installed", not m["installed"]),
+                ("answer weights fitted", m["fitted"]),
+            )
+            if on
+        ]
         lines.append(f"  {m['key']:<8} {m['description']} [{', '.join(marks)}]")
     lines.append("Retrievers (--retriever):")
     lines += [f"  {r['name']:<8} {r['description']}" for r in data["retrievers"]]
@@ -91,7 +121,9 @@ def info(index_dir, as_json) -> None:
     if "error" in index:
         lines.append(f"Index {index['folder']}: {index['error']}")
     else:
-        lines.append(f"Index {index['folder']}: {index['documents']} documents, {index['chunks']} chunks, "
-                     f"model {index['model']} ({index['dim']} dimensions), built {index['built_at']}, "
-                     f"fingerprint {index['fingerprint'][:16]}, candidates from the {index['store']} store")
+        lines.append(
+            f"Index {index['folder']}: {index['documents']} documents, {index['chunks']} chunks, "
+            f"model {index['model']} ({index['dim']} dimensions), built {index['built_at']}, "
+            f"fingerprint {index['fingerprint'][:16]}, candidates from the {index['store']} store"
+        )
     click.echo("\n".join(safe_line(line) for line in lines))

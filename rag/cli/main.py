@@ -115,21 +115,42 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--corpus", "corpus_dir", type=SAFE_PATH, default=None, envvar="RAG_CORPUS",
-              help="Folder of .txt/.md essays. [default: corpus/ in the project; env RAG_CORPUS]")
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=SAFE_PATH,
+    default=None,
+    envvar="RAG_CORPUS",
+    help="Folder of .txt/.md essays. [default: corpus/ in the project; env RAG_CORPUS]",
+)
 @index_option
 @model_option
-@click.option("--chunk-size", type=click.IntRange(50, 20000), default=None,
-              help="Maximum characters per chunk. [default: 1200]")
-@click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None,
-              help="Characters shared by neighbouring chunks. [default: 200]")
-@click.option("--name", default=None, metavar="NAME",
-              help='What answers call the corpus, e.g. "the reports". [default: "the essays" for the bundled '
-                   'corpus, else "the documents"]')
-@click.option("--store", "store", default=None, metavar="NAME[:TARGET]", callback=check_store,
-              help="Where questions search for candidates: local (the index's own files), milvus:PATH.db "
-                   "(Milvus Lite in a local file) or milvus:http://HOST:PORT (a Milvus server; needs the milvus "
-                   "extra). [default: the index's current store, else local; env RAG_STORE]")
+@click.option(
+    "--chunk-size", type=click.IntRange(50, 20000), default=None, help="Maximum characters per chunk. [default: 1200]"
+)
+@click.option(
+    "--chunk-overlap",
+    type=click.IntRange(0, 10000),
+    default=None,
+    help="Characters shared by neighbouring chunks. [default: 200]",
+)
+@click.option(
+    "--name",
+    default=None,
+    metavar="NAME",
+    help='What answers call the corpus, e.g. "the reports". [default: "the essays" for the bundled '
+    'corpus, else "the documents"]',
+)
+@click.option(
+    "--store",
+    "store",
+    default=None,
+    metavar="NAME[:TARGET]",
+    callback=check_store,
+    help="Where questions search for candidates: local (the index's own files), milvus:PATH.db "
+    "(Milvus Lite in a local file) or milvus:http://HOST:PORT (a Milvus server; needs the milvus "
+    "extra). [default: the index's current store, else local; env RAG_STORE]",
+)
 @click.option("--force", is_flag=True, help="Rebuild and re-embed even if the index is up to date.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, store, force, quiet) -> None:
@@ -145,20 +166,29 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, st
 
     defaults = ChunkSettings()
     try:
-        settings = ChunkSettings(chunk_size or defaults.chunk_size,
-                                 defaults.chunk_overlap if chunk_overlap is None else chunk_overlap)
+        settings = ChunkSettings(
+            chunk_size or defaults.chunk_size, defaults.chunk_overlap if chunk_overlap is None else chunk_overlap
+        )
     except ValueError as err:
         raise click.BadParameter(str(err)) from err
     if corpus_dir is None and not default_corpus_dir().is_dir():
         # Installed from a wheel there are no bundled essays: the default is ./corpus.
-        raise RagError(f"no corpus folder at {default_corpus_dir()} (outside a checkout of rag the default is "
-                       f"./corpus); pass --corpus FOLDER or set RAG_CORPUS")
+        raise RagError(
+            f"no corpus folder at {default_corpus_dir()} (outside a checkout of rag the default is "
+            f"./corpus); pass --corpus FOLDER or set RAG_CORPUS"
+        )
     index_dir = index_dir or default_index_dir()
     from rag.settings import settings as current_settings
 
     _, report, corpus = build(
-        corpus_dir, index_dir, settings, default_embedder(model_path), progress=not quiet, force=force,
-        name=" ".join(name.split())[:60] if name else None, store=store or current_settings().store,
+        corpus_dir,
+        index_dir,
+        settings,
+        default_embedder(model_path),
+        progress=not quiet,
+        force=force,
+        name=" ".join(name.split())[:60] if name else None,
+        store=store or current_settings().store,
     )
     for skipped in corpus.skipped:
         click.echo(f"rag: warning: skipped {safe_name(skipped.path)}: {safe_line(skipped.reason)}", err=True)
@@ -183,10 +213,16 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, st
 @click.argument("question")
 @index_option
 @model_option
-@click.option("--k", "k", type=click.IntRange(1, 100), default=DEFAULT_K, show_default=True,
-              help="Passages to retrieve.")
-@click.option("--retriever", type=click.Choice(RETRIEVERS), default=DEFAULT_RETRIEVER, show_default=True,
-              help="How passages are ranked.")
+@click.option(
+    "--k", "k", type=click.IntRange(1, 100), default=DEFAULT_K, show_default=True, help="Passages to retrieve."
+)
+@click.option(
+    "--retriever",
+    type=click.Choice(RETRIEVERS),
+    default=DEFAULT_RETRIEVER,
+    show_default=True,
+    help="How passages are ranked.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stable shape) instead of text.")
 def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
     """Answer QUESTION with quotations from the essays."""
@@ -222,8 +258,9 @@ def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
         c = hit.chunk
         snippet = " ".join(c.text.split())
         snippet = snippet[:160] + ("…" if len(snippet) > 160 else "")
-        click.echo(f"  {hit.rank}. {safe_name(c.doc_id)} {c.start}–{c.end} (score {hit.score:.3f}): "
-                   f"{safe_name(snippet)}")
+        click.echo(
+            f"  {hit.rank}. {safe_name(c.doc_id)} {c.start}–{c.end} (score {hit.score:.3f}): {safe_name(snippet)}"
+        )
 
 
 def _locations(rag, answer):
@@ -235,31 +272,80 @@ def _locations(rag, answer):
 
 
 @main.command(name="eval")
-@click.option("--qa", "qa_path", type=SAFE_PATH, default=None,
-              help="Eval set (JSON lines of id, question, answers). [default: eval/essays_qa.jsonl]")
+@click.option(
+    "--qa",
+    "qa_path",
+    type=SAFE_PATH,
+    default=None,
+    help="Eval set (JSON lines of id, question, answers). [default: eval/essays_qa.jsonl]",
+)
 @index_option
 @model_option
-@click.option("--retriever", type=click.Choice([*RETRIEVERS, "all"]), default=DEFAULT_RETRIEVER,
-              show_default=True, help="Retriever to score; `all` scores each.")
-@click.option("--k", "k", type=click.IntRange(1, 100), default=DEFAULT_K, show_default=True,
-              help="Passages behind each answer, as in `rag ask`.")
+@click.option(
+    "--retriever",
+    type=click.Choice([*RETRIEVERS, "all"]),
+    default=DEFAULT_RETRIEVER,
+    show_default=True,
+    help="Retriever to score; `all` scores each.",
+)
+@click.option(
+    "--k",
+    "k",
+    type=click.IntRange(1, 100),
+    default=DEFAULT_K,
+    show_default=True,
+    help="Passages behind each answer, as in `rag ask`.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-@click.option("--report", "report_dir", type=SAFE_PATH, default=None, callback=check_report_dir,
-              help="Write report.md, report.json and hit_at_k.png here (scores every retriever).")
-@click.option("--baseline", type=SAFE_PATH, default=None,
-              help="An earlier report.json or --json output to compare with.")
-@click.option("--sweep", "sweep_grid", default=None, metavar="GRID", callback=check_sweep,
-              help="Also score chunk settings SIZE:OVERLAP,... (or `default`) on temporary indexes.")
-@click.option("--beir", "beir_dir", type=SAFE_PATH, default=None,
-              help="Evaluate retrieval on a BEIR folder instead (corpus.jsonl, queries.jsonl, qrels/); "
-                   "with all-MiniLM-L6-v2 unless --model names another.")
+@click.option(
+    "--report",
+    "report_dir",
+    type=SAFE_PATH,
+    default=None,
+    callback=check_report_dir,
+    help="Write report.md, report.json and hit_at_k.png here (scores every retriever).",
+)
+@click.option(
+    "--baseline", type=SAFE_PATH, default=None, help="An earlier report.json or --json output to compare with."
+)
+@click.option(
+    "--sweep",
+    "sweep_grid",
+    default=None,
+    metavar="GRID",
+    callback=check_sweep,
+    help="Also score chunk settings SIZE:OVERLAP,... (or `default`) on temporary indexes.",
+)
+@click.option(
+    "--beir",
+    "beir_dir",
+    type=SAFE_PATH,
+    default=None,
+    help="Evaluate retrieval on a BEIR folder instead (corpus.jsonl, queries.jsonl, qrels/); "
+    "with all-MiniLM-L6-v2 unless --model names another.",
+)
 @click.option("--split", default="test", show_default=True, help="BEIR qrels split.")
-@click.option("--chunk-size", type=click.IntRange(50, 20000), default=None,
-              help="BEIR only: chunk size. [default: 1000]")
-@click.option("--chunk-overlap", type=click.IntRange(0, 10000), default=None,
-              help="BEIR only: chunk overlap. [default: 100]")
-def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_dir, baseline, sweep_grid,
-                 beir_dir, split, chunk_size, chunk_overlap) -> None:
+@click.option(
+    "--chunk-size", type=click.IntRange(50, 20000), default=None, help="BEIR only: chunk size. [default: 1000]"
+)
+@click.option(
+    "--chunk-overlap", type=click.IntRange(0, 10000), default=None, help="BEIR only: chunk overlap. [default: 100]"
+)
+def eval_command(
+    qa_path,
+    index_dir,
+    model_path,
+    retriever,
+    k,
+    as_json,
+    report_dir,
+    baseline,
+    sweep_grid,
+    beir_dir,
+    split,
+    chunk_size,
+    chunk_overlap,
+) -> None:
     """Score retrieval (hit@1, hit@5, mrr@10, ndcg@10, recall@5) and answers
     (quote_hit, abstain_rate, false_abstain_rate, confident_oos_rate, caution_rate,
     verbatim_rate) on an eval set, or retrieval (ndcg@10, recall@100, mrr@10) on
@@ -280,19 +366,40 @@ def eval_command(qa_path, index_dir, model_path, retriever, k, as_json, report_d
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="RAG_HOST", callback=check_host_option,
-              help="Address to listen on (an IP address or localhost). Anything but loopback makes the page "
-                   "reachable from other machines.")
-@click.option("--port", type=click.IntRange(0, 65535), default=7860, show_default=True, envvar="RAG_PORT",
-              help="Port to listen on (0: any free port).")
-@click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME",
-              help="Another name browsers may use for this server in their Host header (repeatable). "
-                   "[default: the --host address and localhost, 127.0.0.1, [::1]]")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="RAG_HOST",
+    callback=check_host_option,
+    help="Address to listen on (an IP address or localhost). Anything but loopback makes the page "
+    "reachable from other machines.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=7860,
+    show_default=True,
+    envvar="RAG_PORT",
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Another name browsers may use for this server in their Host header (repeatable). "
+    "[default: the --host address and localhost, 127.0.0.1, [::1]]",
+)
 @index_option
 @model_option
-@click.option("--read-only/--allow-adding", "read_only", default=None,
-              help="Whether the page may add and remove documents. [default: it may on a loopback --host; "
-                   "on any other it is read-only]")
+@click.option(
+    "--read-only/--allow-adding",
+    "read_only",
+    default=None,
+    help="Whether the page may add and remove documents. [default: it may on a loopback --host; "
+    "on any other it is read-only]",
+)
 def serve(host, port, allowed_hosts, index_dir, model_path, read_only) -> None:
     """Serve the chat page (needs the ui extra) until interrupted."""
     # Lazy: the rest of the CLI works without gradio installed.
@@ -311,11 +418,21 @@ def serve(host, port, allowed_hosts, index_dir, model_path, read_only) -> None:
 @main.command()
 @model_option
 @click.option("--ship", is_flag=True, help="Write rag/tuning/ (the tuning rag ships) instead of the cache.")
-@click.option("--max-false-abstain", type=click.FloatRange(0.0, 0.5), default=0.03, show_default=True,
-              help="Share of answerable development questions the answerability model may refuse (cross-validated).")
-@click.option("--max-caution", type=click.FloatRange(0.0, 0.5), default=0.15, show_default=True,
-              help="Share of answerable development questions whose answers may come with a caution that they "
-                   "may not answer the question (cross-validated; refusals count in it).")
+@click.option(
+    "--max-false-abstain",
+    type=click.FloatRange(0.0, 0.5),
+    default=0.03,
+    show_default=True,
+    help="Share of answerable development questions the answerability model may refuse (cross-validated).",
+)
+@click.option(
+    "--max-caution",
+    type=click.FloatRange(0.0, 0.5),
+    default=0.15,
+    show_default=True,
+    help="Share of answerable development questions whose answers may come with a caution that they "
+    "may not answer the question (cross-validated; refusals count in it).",
+)
 def calibrate(model_path, ship, max_false_abstain, max_caution) -> None:
     """Fit the answer weights and the answerability model for a model.
 
@@ -329,8 +446,13 @@ def calibrate(model_path, ship, max_false_abstain, max_caution) -> None:
     from rag.embed.auto import default_embedder
     from rag.evaluation.fit import calibrate as fit
 
-    path, report = fit(default_embedder(model_path), ship=ship, max_false_abstain=max_false_abstain,
-                       progress=not ship, max_caution=max_caution)
+    path, report = fit(
+        default_embedder(model_path),
+        ship=ship,
+        max_false_abstain=max_false_abstain,
+        progress=not ship,
+        max_caution=max_caution,
+    )
     click.echo(safe("\n".join(report)))
     click.echo(f"Wrote {safe_name(str(path))}", err=True)
 

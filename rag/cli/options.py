@@ -42,8 +42,12 @@ class SafePath(click.Path):
             self.fail("is empty; give a path", param, ctx)
         encoded = os.fsencode(text)
         if len(encoded) > PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
-            self.fail(f"{shown!r} is too long ({len(encoded)} bytes); a path may have {PATH_MAX} bytes and each "
-                      f"name in it {NAME_MAX}", param, ctx)
+            self.fail(
+                f"{shown!r} is too long ({len(encoded)} bytes); a path may have {PATH_MAX} bytes and each "
+                f"name in it {NAME_MAX}",
+                param,
+                ctx,
+            )
         try:
             os.stat(text)
         except OSError as err:
@@ -61,8 +65,12 @@ SAFE_PATH = SafePath()
 
 def check_report_dir(ctx, param, value: Path | None) -> Path | None:
     if value is not None and value.exists() and not value.is_dir():
-        raise click.BadParameter(f"{shorten(str(value), SHOWN)!r} is a file; give a folder for report.md, "
-                                 f"report.json and hit_at_k.png (it is created if missing)", ctx, param)
+        raise click.BadParameter(
+            f"{shorten(str(value), SHOWN)!r} is a file; give a folder for report.md, "
+            f"report.json and hit_at_k.png (it is created if missing)",
+            ctx,
+            param,
+        )
     return value
 
 
@@ -108,11 +116,19 @@ def check_host_option(ctx, param, value: str) -> str:
 
 # Shared by every command that opens an index or a model.
 index_option = click.option(
-    "--index", "index_dir", type=SAFE_PATH, default=None, envvar="RAG_INDEX",
+    "--index",
+    "index_dir",
+    type=SAFE_PATH,
+    default=None,
+    envvar="RAG_INDEX",
     help="Index folder. [default: index/default in the project; env RAG_INDEX]",
 )
 model_option = click.option(
-    "--model", "model_path", default=None, envvar="RAG_MODEL", metavar="MODEL",
+    "--model",
+    "model_path",
+    default=None,
+    envvar="RAG_MODEL",
+    metavar="MODEL",
     help="Embedding model: mpnet (all-mpnet-base-v2), minilm (all-MiniLM-L6-v2), or a local "
-         "sentence-transformers folder. [default: mpnet when installed, else minilm; env RAG_MODEL]",
+    "sentence-transformers folder. [default: mpnet when installed, else minilm; env RAG_MODEL]",
 )

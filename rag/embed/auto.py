@@ -37,8 +37,13 @@ class FastEmbedder:
     sentence-transformers.
     """
 
-    def __init__(self, model_path: str | Path | None = None, batch_size: int = 16, bf16: bool | None = None,
-                 threads: int | None = None):
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        batch_size: int = 16,
+        bf16: bool | None = None,
+        threads: int | None = None,
+    ):
         self._torch = SentenceTransformerEmbedder(model_path)
         self.model_path = self._torch.model_path
         if bf16 is None:
@@ -140,8 +145,10 @@ class FastEmbedder:
     def _question_embeddings(self, texts: Sequence[str]) -> list[TokenEmbedding]:
         encoder = cast("QueryEncoder", self._questions)  # only called once keep_warm() loaded it
         ids = self._torch._ids(texts)
-        return [token_embeddings(row[None], np.ones((1, len(row)), dtype=np.int64), encoder.hidden(row)[None])[0]
-                for row in ids]
+        return [
+            token_embeddings(row[None], np.ones((1, len(row)), dtype=np.int64), encoder.hidden(row)[None])[0]
+            for row in ids
+        ]
 
     def embed_tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Token vectors for term-level matching; onnxruntime when it runs, else torch.
@@ -228,4 +235,3 @@ def _installed(module: str) -> bool:
 
 def _onnxruntime_installed() -> bool:
     return _installed("onnxruntime")
-

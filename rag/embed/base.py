@@ -84,4 +84,3 @@ class TokenEmbedding:
 
     def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self.ids, self.tokens, self.vector
-

@@ -14,8 +14,11 @@ from typing import Any, Iterator
 from rag.errors import ModelError
 
 WEIGHTS = ("model.safetensors", "pytorch_model.bin")
-_PIPELINE = ("sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling",
-             "sentence_transformers.models.Normalize")
+_PIPELINE = (
+    "sentence_transformers.models.Transformer",
+    "sentence_transformers.models.Pooling",
+    "sentence_transformers.models.Normalize",
+)
 
 
 def bundled_model_path() -> Path:
@@ -96,9 +99,11 @@ def loading_weights(model_path: Path) -> Iterator[None]:
             raise
         except Exception as err:
             if _pickle_refused(err):
-                raise UnsafeWeights(f"{model_path / 'pytorch_model.bin'} holds objects other than tensors (pickled "
-                                    f"code or classes); rag loads no such file: use a model folder with "
-                                    f"model.safetensors") from None
+                raise UnsafeWeights(
+                    f"{model_path / 'pytorch_model.bin'} holds objects other than tensors (pickled "
+                    f"code or classes); rag loads no such file: use a model folder with "
+                    f"model.safetensors"
+                ) from None
             raise
 
 
@@ -133,5 +138,7 @@ def takes_token_types(model_path: Path) -> bool:
         config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return True
-    return config.get("model_type") not in ("mpnet", "roberta", "xlm-roberta", "distilbert", "camembert") \
+    return (
+        config.get("model_type") not in ("mpnet", "roberta", "xlm-roberta", "distilbert", "camembert")
         and int(config.get("type_vocab_size", 2) or 0) > 0
+    )

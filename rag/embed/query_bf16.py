@@ -78,8 +78,9 @@ class _Linear:
         import torch
 
         if self.packed:
-            return torch.ops.mkldnn._linear_pointwise(x, self.weight, self.bias, "gelu" if gelu else "none", [],
-                                                      "none" if gelu else "")
+            return torch.ops.mkldnn._linear_pointwise(
+                x, self.weight, self.bias, "gelu" if gelu else "none", [], "none" if gelu else ""
+            )
         y = torch.nn.functional.linear(x, self.weight, self.bias)
         return torch.nn.functional.gelu(y) if gelu else y
 
@@ -87,8 +88,11 @@ class _Linear:
 def _packing_available(dtype) -> bool:
     import torch
 
-    return dtype == torch.bfloat16 and hasattr(torch.ops.mkldnn, "_reorder_linear_weight") \
+    return (
+        dtype == torch.bfloat16
+        and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
         and torch.backends.mkldnn.is_available()
+    )
 
 
 class QueryEncoder:
@@ -124,8 +128,10 @@ class QueryEncoder:
                 out = layer.attention.output
                 q, k, v, o, norm = s.query, s.key, s.value, out.dense, out.LayerNorm
             # Query, key and value in one product: one pass over the input, one call.
-            linears = (_Linear((q, k, v), packed), *(_Linear((m,), packed) for m in (o, layer.intermediate.dense,
-                                                                                     layer.output.dense)))
+            linears = (
+                _Linear((q, k, v), packed),
+                *(_Linear((m,), packed) for m in (o, layer.intermediate.dense, layer.output.dense)),
+            )
             self.layers.append((linears, _norm(norm), _norm(layer.output.LayerNorm)))
         self._biases: dict[int, object] = {}
         self.packed = packed

@@ -59,4 +59,3 @@ def pad_ids(rows: Sequence[np.ndarray], pad_id: int, multiple: int = 1) -> tuple
         ids[i, : len(row)] = row
         mask[i, : len(row)] = 1
     return ids, mask, np.zeros_like(ids)
-

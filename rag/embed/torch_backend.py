@@ -134,8 +134,9 @@ class SentenceTransformerEmbedder:
         states, from one forward pass (see rag.index.sentence_layer)."""
         texts = list(texts)
         if not self._bf16_ok:  # sentence-transformers' own pooling, whatever the model
-            outputs = self._model.encode(texts, output_value=None, batch_size=self.batch_size,
-                                         show_progress_bar=progress)
+            outputs = self._model.encode(
+                texts, output_value=None, batch_size=self.batch_size, show_progress_bar=progress
+            )
             result = []
             for out in outputs:
                 mask = out["attention_mask"].numpy()[None]
@@ -194,4 +195,3 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return "amx_bf16" in flags or "avx512_bf16" in flags
-

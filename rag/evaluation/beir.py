@@ -114,8 +114,9 @@ def cache_key(corpus: Corpus, embedder: Embedder, settings: ChunkSettings) -> st
     return fingerprint(identity)[:16]
 
 
-def open_beir(data: BeirSet, cache_root: Path, embedder: TokenEmbedder, settings: ChunkSettings,
-              progress: bool = True) -> Rag:
+def open_beir(
+    data: BeirSet, cache_root: Path, embedder: TokenEmbedder, settings: ChunkSettings, progress: bool = True
+) -> Rag:
     index_dir = Path(cache_root) / f"{data.name}-{cache_key(data.corpus, embedder, settings)}"
     index, _ = build_index(data.corpus, index_dir, embedder, settings, progress=progress)
     return Rag(index, embedder)
@@ -139,6 +140,11 @@ def evaluate_beir(rag: Rag, data: BeirSet, retriever: str, progress: bool = True
         for qid in tqdm(sorted(data.qrels), desc=f"BEIR {retriever}", disable=not progress, unit="q")
     }
     metrics, _ = ir_evaluate(data.qrels, run, BEIR_METRICS)
-    return {"dataset": data.name, "retriever": retriever, "n_queries": len(data.qrels),
-            "n_documents": len(data.corpus.documents), "n_chunks": len(rag.index.chunks),
-            "metrics": {k: round(v, 4) for k, v in metrics.items()}}
+    return {
+        "dataset": data.name,
+        "retriever": retriever,
+        "n_queries": len(data.qrels),
+        "n_documents": len(data.corpus.documents),
+        "n_chunks": len(rag.index.chunks),
+        "metrics": {k: round(v, 4) for k, v in metrics.items()},
+    }

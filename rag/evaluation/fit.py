@@ -102,11 +102,22 @@ def _questions(rag: Rag, scorer: SentenceScorer, root: Path, sets: tuple[str, ..
             form = rag.form(item.question)
             gold = _gold_sentences(rag, item)
             scores = scorer.scores(item.question, form, extra=gold)
-            top = np.argsort(-scores.chunk, kind="stable")[:CANDIDATE_CHUNKS * 4]
+            top = np.argsort(-scores.chunk, kind="stable")[: CANDIDATE_CHUNKS * 4]
             scorer.ensure(scores.evidence, [i for c in top.tolist() for i in layer.by_chunk.get(c, ())])
-            rows.append({"set": name, "id": item.qid, "kind": kinds.get(item.qid, ""), "question": item.question,
-                         "form": form, "evidence": scores.evidence, "gold": gold, "answerable": item.answerable,
-                         "rag": rag, "scorer": scorer})
+            rows.append(
+                {
+                    "set": name,
+                    "id": item.qid,
+                    "kind": kinds.get(item.qid, ""),
+                    "question": item.question,
+                    "form": form,
+                    "evidence": scores.evidence,
+                    "gold": gold,
+                    "answerable": item.answerable,
+                    "rag": rag,
+                    "scorer": scorer,
+                }
+            )
     return rows
 
 
@@ -116,8 +127,7 @@ def _matrix(evidence, names: tuple[str, ...] = EVIDENCE) -> tuple[np.ndarray, np
     return np.stack([evidence.z(f)[ids] for f in names], axis=1), ids
 
 
-def fit_weights(rows: list[dict], l2: float = 0.01, steps: int = 300,
-                names: tuple[str, ...] = EVIDENCE) -> np.ndarray:
+def fit_weights(rows: list[dict], l2: float = 0.01, steps: int = 300, names: tuple[str, ...] = EVIDENCE) -> np.ndarray:
     """Softmax over each question's sentences, target uniform over its gold sentences (Adam)."""
     data = []
     for r in rows:
@@ -134,7 +144,7 @@ def fit_weights(rows: list[dict], l2: float = 0.01, steps: int = 300,
             p /= p.sum()
             grad += x.T @ (p - t) / len(data)
         m, v = 0.9 * m + 0.1 * grad, 0.999 * v + 0.001 * grad * grad
-        w -= 0.05 * (m / (1 - 0.9 ** step)) / (np.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
+        w -= 0.05 * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
     return w / np.abs(w).max()
 
 
@@ -171,11 +181,14 @@ def _cross_validated(rows: list[dict], names: tuple[str, ...], hit, reference: d
 
 def choose_weights(rows: list[dict], report: list[str]) -> dict:
     rows = _lookup_rows(rows)
-    fitted_hits, default_hits = _cross_validated(rows, EVIDENCE, _top_chunk_hit,
-                                                 {f: DEFAULT_WEIGHTS[f] for f in EVIDENCE})
+    fitted_hits, default_hits = _cross_validated(
+        rows, EVIDENCE, _top_chunk_hit, {f: DEFAULT_WEIGHTS[f] for f in EVIDENCE}
+    )
     n = len(rows)
-    report.append(f"- sentence weights, 5-fold CV by question on {n} lookup questions: top passage right "
-                  f"{default_hits}/{n} with the default weights, {fitted_hits}/{n} with fitted ones")
+    report.append(
+        f"- sentence weights, 5-fold CV by question on {n} lookup questions: top passage right "
+        f"{default_hits}/{n} with the default weights, {fitted_hits}/{n} with fitted ones"
+    )
     if fitted_hits > default_hits:
         w = dict(zip(EVIDENCE, (round(float(x), 3) for x in fit_weights(rows))))
         report.append(f"- fitted weights kept: {w}")
@@ -200,8 +213,10 @@ def choose_quote_weights(rows: list[dict], report: list[str]) -> dict:
     defaults = {f: DEFAULT_WEIGHTS[f] for f in QUOTE_EVIDENCE}
     fitted_hits, default_hits = _cross_validated(rows, QUOTE_EVIDENCE, _top_sentence_hit, defaults)
     n = len(rows)
-    report.append(f"- quotation weights, 5-fold CV on the same questions: top sentence right {default_hits}/{n} "
-                  f"with the default weights, {fitted_hits}/{n} with fitted ones")
+    report.append(
+        f"- quotation weights, 5-fold CV on the same questions: top sentence right {default_hits}/{n} "
+        f"with the default weights, {fitted_hits}/{n} with fitted ones"
+    )
     if fitted_hits > default_hits:
         w = dict(zip(QUOTE_EVIDENCE, (round(float(x), 3) for x in fit_weights(rows, names=QUOTE_EVIDENCE))))
         report.append(f"- fitted quotation weights kept: {w}")
@@ -243,8 +258,11 @@ def answerability_examples(rows: list[dict], weights: dict) -> list[tuple]:
             layer = rag.index.layer
             removed: set[int] = set()
             for i in r["gold"]:
-                removed.update(j for j in (i - 1, i, i + 1)
-                               if 0 <= j < layer.n and layer.sentences[j].doc_id == layer.sentences[i].doc_id)
+                removed.update(
+                    j
+                    for j in (i - 1, i, i + 1)
+                    if 0 <= j < layer.n and layer.sentences[j].doc_id == layer.sentences[i].doc_id
+                )
             gone = frozenset(removed)
             x = features(form, scores, terms, _candidates(rag, scores, base | removed), exclude=gone)
             examples.append((x, 0, g, "removed"))
@@ -253,8 +271,9 @@ def answerability_examples(rows: list[dict], weights: dict) -> list[tuple]:
     return examples
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50,
-                 weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
     """L2-regularised logistic regression by Newton's method (features standardised by the caller),
     each example counted ``weight`` times (1 without)."""
     xb = np.hstack([x, np.ones((len(x), 1))])
@@ -296,8 +315,9 @@ def kind_weights(kinds: np.ndarray) -> np.ndarray:
     return weight
 
 
-def choose_answerability(examples: list[tuple], max_false_abstain: float, report: list[str],
-                         max_caution: float = MAX_CAUTION) -> Answerability:
+def choose_answerability(
+    examples: list[tuple], max_false_abstain: float, report: list[str], max_caution: float = MAX_CAUTION
+) -> Answerability:
     x = np.array([[e[0][f] for f in FEATURES] for e in examples], dtype=np.float64)
     y = np.array([e[1] for e in examples], dtype=np.float64)
     groups = np.array([e[2] for e in examples])
@@ -334,27 +354,45 @@ def choose_answerability(examples: list[tuple], max_false_abstain: float, report
     dense = x[:, FEATURES.index("top_dense")]
     floor = float(dense[y == 1].min()) - DENSE_FLOOR_MARGIN if (y == 1).any() else -1.0
     below = kinds[(dense < floor)]
-    report.append(f"- dense floor {floor:.3f} (the lowest answerable question's best cosine, less "
-                  f"{DENSE_FLOOR_MARGIN}): below it {int((below == 'out of scope').sum())} out-of-scope and "
-                  f"{int((below == 'removed').sum())} answer-removed questions")
-    report.append(f"- answerability threshold {threshold:.3f}; coefficients "
-                  + ", ".join(f"{f} {c:+.2f}" for f, c in zip(FEATURES, coef)))
-    return Answerability(FEATURES, tuple(round(float(c), 5) for c in coef), round(intercept, 5),
-                         tuple(round(float(m), 5) for m in mean), tuple(round(float(s), 5) for s in scale),
-                         round(threshold, 5), round(floor, 4), round(sure, 5))
+    report.append(
+        f"- dense floor {floor:.3f} (the lowest answerable question's best cosine, less "
+        f"{DENSE_FLOOR_MARGIN}): below it {int((below == 'out of scope').sum())} out-of-scope and "
+        f"{int((below == 'removed').sum())} answer-removed questions"
+    )
+    report.append(
+        f"- answerability threshold {threshold:.3f}; coefficients "
+        + ", ".join(f"{f} {c:+.2f}" for f, c in zip(FEATURES, coef))
+    )
+    return Answerability(
+        FEATURES,
+        tuple(round(float(c), 5) for c in coef),
+        round(intercept, 5),
+        tuple(round(float(m), 5) for m in mean),
+        tuple(round(float(s), 5) for s in scale),
+        round(threshold, 5),
+        round(floor, 4),
+        round(sure, 5),
+    )
 
 
-def calibrate(embedder: TokenEmbedder, ship: bool = False, max_false_abstain: float = 0.03,
-              root: Path | None = None, progress: bool = False,
-              max_caution: float = MAX_CAUTION) -> tuple[Path, list[str]]:
+def calibrate(
+    embedder: TokenEmbedder,
+    ship: bool = False,
+    max_false_abstain: float = 0.03,
+    root: Path | None = None,
+    progress: bool = False,
+    max_caution: float = MAX_CAUTION,
+) -> tuple[Path, list[str]]:
     """Fit and write the tuning for ``embedder``'s model; returns (file, report lines).
     ``ship`` writes rag/tuning/ (and the report under eval/reports/current/),
     otherwise the cache, where rag.settings.tuning_for finds it."""
     root = root or project_root()
     missing = [name for folder, sets in DEV_CORPORA for name in (folder, *sets) if not (root / name).exists()]
     if missing:
-        raise EvalDataError(f"calibrating needs the project's eval sets and corpus, missing here: {', '.join(missing)} "
-                            f"(run from a checkout of rag)")
+        raise EvalDataError(
+            f"calibrating needs the project's eval sets and corpus, missing here: {', '.join(missing)} "
+            f"(run from a checkout of rag)"
+        )
     # The development corpora's indexes are kept in eval/cache/ (git-ignored): a
     # second calibration embeds only what changed.
     cache = root / "eval" / "cache" / "calibrate" / tuning_file_name(embedder.name).rsplit(".", 1)[0]
@@ -367,16 +405,31 @@ def calibrate(embedder: TokenEmbedder, ship: bool = False, max_false_abstain: fl
         rows += _questions(rag, scorer, root, sets)
     command = "rag calibrate" + (" --ship" if ship else "")
     names = [n for _, sets in DEV_CORPORA for n in sets]
-    report = [f"# Tuning for {embedder.name}", "", f"Fitted by `{command}` on " + ", ".join(names)
-              + f" ({len(rows)} questions, {len(DEV_CORPORA)} corpora).", ""]
+    report = [
+        f"# Tuning for {embedder.name}",
+        "",
+        f"Fitted by `{command}` on " + ", ".join(names) + f" ({len(rows)} questions, {len(DEV_CORPORA)} corpora).",
+        "",
+    ]
     weights = choose_weights(rows, report)
     quote_weights = choose_quote_weights(rows, report)
     model = choose_answerability(answerability_examples(rows, weights), max_false_abstain, report, max_caution)
-    data = {"model": embedder.name, "fitted_by": command, "weights": weights, "quote_weights": quote_weights,
-            "answerability": {
-        "features": list(model.features), "coef": list(model.coef), "intercept": model.intercept,
-        "mean": list(model.mean), "scale": list(model.scale), "threshold": model.threshold,
-        "dense_floor": model.dense_floor, "sure": model.sure}}
+    data = {
+        "model": embedder.name,
+        "fitted_by": command,
+        "weights": weights,
+        "quote_weights": quote_weights,
+        "answerability": {
+            "features": list(model.features),
+            "coef": list(model.coef),
+            "intercept": model.intercept,
+            "mean": list(model.mean),
+            "scale": list(model.scale),
+            "threshold": model.threshold,
+            "dense_floor": model.dense_floor,
+            "sure": model.sure,
+        },
+    }
     from rag.settings import Tuning
 
     Tuning.from_json(data)  # the file must read back
@@ -390,7 +443,6 @@ def calibrate(embedder: TokenEmbedder, ship: bool = False, max_false_abstain: fl
         reports = root / "eval" / "reports" / "current"
         reports.mkdir(parents=True, exist_ok=True)
         (reports / f"tuning-{out.stem}.md").write_text("\n".join(report) + "\n", encoding="utf-8")
-    from rag.settings import tuning_for
 
     tuning_for.cache_clear()
     return out, report

@@ -86,8 +86,9 @@ def _question_lines(result: EvalResult) -> list[str]:
             detail += ", abstained"
         lines.append(f"- **{status}** {_code(q.qid)}: {_md(q.question)} ({detail})")
         for quote in q.quotes:
-            lines.append(f"  - [{quote['n']}] {_code(quote['doc_id'])} {quote['start']}–{quote['end']}: "
-                         f"“{_md(quote['text'])}”")
+            lines.append(
+                f"  - [{quote['n']}] {_code(quote['doc_id'])} {quote['start']}–{quote['end']}: “{_md(quote['text'])}”"
+            )
     return lines
 
 
@@ -152,8 +153,14 @@ def compare(result: EvalResult, baseline: dict[str, dict]) -> tuple[list[dict], 
         if m in result.metrics and m in old["metrics"]:
             d = result.metrics[m] - old["metrics"][m]
             better = d < 0 if m in LOWER_IS_BETTER else d > 0
-            deltas.append({"metric": m, "baseline": f"{old['metrics'][m]:.3f}", "now": f"{result.metrics[m]:.3f}",
-                           "change": f"{d:+.3f}" + (" ✓" if better else (" ✗" if d else ""))})
+            deltas.append(
+                {
+                    "metric": m,
+                    "baseline": f"{old['metrics'][m]:.3f}",
+                    "now": f"{result.metrics[m]:.3f}",
+                    "change": f"{d:+.3f}" + (" ✓" if better else (" ✗" if d else "")),
+                }
+            )
     previous = {q["id"]: q for q in old.get("per_question", [])}
     worse = []
     for q in result.to_json()["per_question"]:
@@ -186,15 +193,28 @@ def write_report(
     folder.mkdir(parents=True, exist_ok=True)
     plot_hit_at_k(results, folder / "hit_at_k.png")
     main = next((r for r in results if r.retriever == default), results[0])
-    out = [f"# Eval report: {Path(main.qa).name}", "",
-           f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
-           f"{main.n} questions, {main.n_answerable} answerable, {main.n - main.n_answerable} out of scope.", "",
-           "## Settings", ""]
+    out = [
+        f"# Eval report: {Path(main.qa).name}",
+        "",
+        f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
+        f"{main.n} questions, {main.n_answerable} answerable, {main.n - main.n_answerable} out of scope.",
+        "",
+        "## Settings",
+        "",
+    ]
     out += [f"- {k}: {_code(v)}" for k, v in settings.items()]
-    out += ["", "## Metrics per retriever", "",
-            f"Default retriever: **{default}**. Retrieval metrics at depth 10 on the answerable questions; "
-            f"answer metrics from the same answers `rag ask` gives (k={main.k} passages).", "",
-            metrics_table(results), "", "![hit@k](hit_at_k.png)", ""]
+    out += [
+        "",
+        "## Metrics per retriever",
+        "",
+        f"Default retriever: **{default}**. Retrieval metrics at depth 10 on the answerable questions; "
+        f"answer metrics from the same answers `rag ask` gives (k={main.k} passages).",
+        "",
+        metrics_table(results),
+        "",
+        "![hit@k](hit_at_k.png)",
+        "",
+    ]
     if notes:
         out += [notes.strip(), ""]
     if sweep:
@@ -203,13 +223,21 @@ def write_report(
         out += ["## Compared with the baseline", ""]
         for r in results:
             out += [f"### {r.retriever}", "", comparison_text(r, baseline), ""]
-    out += [f"## Per question ({main.retriever}), failures first", "",
-            "A question passes when its first passage is relevant and a quotation hits a gold span "
-            "(answerable), or when it abstains (out of scope).", ""]
+    out += [
+        f"## Per question ({main.retriever}), failures first",
+        "",
+        "A question passes when its first passage is relevant and a quotation hits a gold span "
+        "(answerable), or when it abstains (out of scope).",
+        "",
+    ]
     out += _question_lines(main)
     (folder / "report.md").write_text("\n".join(out) + "\n", encoding="utf-8")
-    payload = {"default": default, "settings": settings, "sweep": sweep or [],
-               "runs": [r.to_full_json() for r in results]}
+    payload = {
+        "default": default,
+        "settings": settings,
+        "sweep": sweep or [],
+        "runs": [r.to_full_json() for r in results],
+    }
     # Escaped, not dropped: a JSON reader gets every id back exactly.
     (folder / "report.json").write_text(safe_json(payload, indent=1), encoding="utf-8")
     return folder / "report.md"

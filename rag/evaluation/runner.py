@@ -21,8 +21,14 @@ from rag.evaluation.metrics import (
 from rag.evaluation.qa import QAItem, Span
 from rag.pipeline import Rag
 
-ANSWER_METRICS = ("quote_hit", "abstain_rate", "false_abstain_rate", "confident_oos_rate", "caution_rate",
-                  "verbatim_rate")
+ANSWER_METRICS = (
+    "quote_hit",
+    "abstain_rate",
+    "false_abstain_rate",
+    "confident_oos_rate",
+    "caution_rate",
+    "verbatim_rate",
+)
 # confident_oos_rate: out-of-scope questions answered without a caution (the
 # worst failure: abstain_rate's complement, less the answers that say they
 # may not answer). caution_rate: answerable questions answered with one.
@@ -34,8 +40,17 @@ ANSWER_METRICS = ("quote_hit", "abstain_rate", "false_abstain_rate", "confident_
 # questions answered in one document).
 MULTI_DOC_METRICS = ("all_docs_quoted", "each_doc_hit")
 # Metrics reported per kind of question, and with a 95 % bootstrap interval.
-KIND_METRICS = ("hit@1", "mrr@10", "quote_hit", "abstain_rate", "false_abstain_rate", "confident_oos_rate",
-                "caution_rate", "all_docs_quoted", "each_doc_hit")
+KIND_METRICS = (
+    "hit@1",
+    "mrr@10",
+    "quote_hit",
+    "abstain_rate",
+    "false_abstain_rate",
+    "confident_oos_rate",
+    "caution_rate",
+    "all_docs_quoted",
+    "each_doc_hit",
+)
 BOOTSTRAP = 2000
 
 
@@ -94,8 +109,12 @@ class EvalResult:
 
     def to_full_json(self) -> dict:
         """Everything, for reports and --baseline comparisons."""
-        return {**self.to_json(), "k": self.k, "hit_at": list(self.hit_at),
-                "questions": [asdict(q) for q in self.questions]}
+        return {
+            **self.to_json(),
+            "k": self.k,
+            "hit_at": list(self.hit_at),
+            "questions": [asdict(q) for q in self.questions],
+        }
 
 
 def _span(doc_id: str, start: int, end: int) -> Span:
@@ -110,8 +129,9 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
     for item in tqdm(items, desc=f"eval {retriever}", disable=not progress, unit="q"):
         hits = rag.search(item.question, k=max(k, DEPTH), retriever=retriever)
         passages = [_span(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in hits[:DEPTH]]
-        item_labels: list[int | None] = (label_ranking(passages, item.gold) if item.answerable
-                                         else [None] * len(passages))
+        item_labels: list[int | None] = (
+            label_ranking(passages, item.gold) if item.answerable else [None] * len(passages)
+        )
         if item.answerable:
             labels[item.qid] = item_labels
         answer = rag.ask(item.question, k=k, retriever=retriever)
@@ -127,10 +147,18 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
             QuestionResult(
                 kind=item.kind,
                 all_docs_quoted=(gold_docs <= quoted_docs) if multi else None,
-                each_doc_hit=(not answer.abstained and all(
-                    quote_hits([x for x in quotes if x.doc_id == d], [[g for g in places if g.doc_id == d]
-                                                                    for places in item.gold])
-                    for d in gold_docs)) if item.answerable else None,
+                each_doc_hit=(
+                    not answer.abstained
+                    and all(
+                        quote_hits(
+                            [x for x in quotes if x.doc_id == d],
+                            [[g for g in places if g.doc_id == d] for places in item.gold],
+                        )
+                        for d in gold_docs
+                    )
+                )
+                if item.answerable
+                else None,
                 qid=item.qid,
                 question=item.question,
                 answerable=item.answerable,
@@ -138,8 +166,10 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
                 quote_hit=(not answer.abstained and quote_hits(quotes, item.gold)) if item.answerable else None,
                 abstained=answer.abstained,
                 cautioned=bool(answer.caution) and not answer.abstained,
-                quotes=tuple({"n": q.n, "doc_id": q.doc_id, "start": q.start, "end": q.end, "text": q.text}
-                             for q in answer.quotes),
+                quotes=tuple(
+                    {"n": q.n, "doc_id": q.doc_id, "start": q.start, "end": q.end, "text": q.text}
+                    for q in answer.quotes
+                ),
                 searched=tuple(
                     {"doc_id": p.doc_id, "start": p.start, "end": p.end, "relevant": lab is not None}
                     for p, lab in zip(passages, item_labels)
@@ -165,10 +195,13 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
     if answerable:
         metrics.update(each_doc_hit=_share(r.each_doc_hit for r in answerable))
     kinds = sorted({r.kind for r in results if r.kind})
-    by_kind = {kind: {"n": sum(r.kind == kind for r in results),
-                      **{m: round(v, 4)
-                         for m, v in per_question_metrics([r for r in results if r.kind == kind]).items()}}
-               for kind in kinds}
+    by_kind = {
+        kind: {
+            "n": sum(r.kind == kind for r in results),
+            **{m: round(v, 4) for m, v in per_question_metrics([r for r in results if r.kind == kind]).items()},
+        }
+        for kind in kinds
+    }
     return EvalResult(
         qa=qa_name,
         retriever=retriever,
@@ -191,8 +224,9 @@ def per_question_metrics(results: list[QuestionResult]) -> dict[str, float]:
     out = {}
     if answerable:
         out["hit@1"] = _share(r.first_relevant_rank == 1 for r in answerable)
-        out["mrr@10"] = sum(1 / r.first_relevant_rank for r in answerable
-                            if r.first_relevant_rank and r.first_relevant_rank <= DEPTH) / len(answerable)
+        out["mrr@10"] = sum(
+            1 / r.first_relevant_rank for r in answerable if r.first_relevant_rank and r.first_relevant_rank <= DEPTH
+        ) / len(answerable)
         out["quote_hit"] = _share(r.quote_hit for r in answerable)
         out["false_abstain_rate"] = _share(r.abstained for r in answerable)
         out["caution_rate"] = _share(r.cautioned for r in answerable)
@@ -222,8 +256,10 @@ def bootstrap_ci(results: list[QuestionResult], draws: int = BOOTSTRAP, seed: in
     out = {}
     for metric, values in samples.items():
         values.sort()
-        out[metric] = [round(values[int(0.025 * (len(values) - 1))], 4),
-                       round(values[int(0.975 * (len(values) - 1))], 4)]
+        out[metric] = [
+            round(values[int(0.025 * (len(values) - 1))], 4),
+            round(values[int(0.975 * (len(values) - 1))], 4),
+        ]
     return out
 
 

@@ -20,7 +20,7 @@ SWEEP_METRICS = ("hit@1", "mrr@10", "ndcg@10", "quote_hit")
 
 
 def parse_grid(text: str) -> tuple[tuple[int, int], ...]:
-    """"300:50,800:100" → ((300, 50), (800, 100))."""
+    """ "300:50,800:100" → ((300, 50), (800, 100))."""
     pairs = []
     for part in text.split(","):
         size, _, overlap = part.strip().partition(":")
@@ -28,8 +28,16 @@ def parse_grid(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(pairs)
 
 
-def sweep(corpus: Corpus, items: list[QAItem], qa_name: str, embedder: TokenEmbedder, retrievers: tuple[str, ...],
-          k: int, grid=DEFAULT_GRID, progress: bool = True) -> list[dict]:
+def sweep(
+    corpus: Corpus,
+    items: list[QAItem],
+    qa_name: str,
+    embedder: TokenEmbedder,
+    retrievers: tuple[str, ...],
+    k: int,
+    grid=DEFAULT_GRID,
+    progress: bool = True,
+) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="rag-sweep-") as tmp:
         for size, overlap in tqdm(grid, desc="sweep", disable=not progress):
@@ -38,6 +46,13 @@ def sweep(corpus: Corpus, items: list[QAItem], qa_name: str, embedder: TokenEmbe
             rag = Rag(index, embedder)
             for retriever in retrievers:
                 result = evaluate(rag, items, qa_name, retriever, k)
-                rows.append({"chunk_size": size, "overlap": overlap, "chunks": len(index.chunks),
-                             "retriever": retriever, **{m: f"{result.metrics[m]:.3f}" for m in SWEEP_METRICS}})
+                rows.append(
+                    {
+                        "chunk_size": size,
+                        "overlap": overlap,
+                        "chunks": len(index.chunks),
+                        "retriever": retriever,
+                        **{m: f"{result.metrics[m]:.3f}" for m in SWEEP_METRICS},
+                    }
+                )
     return rows

@@ -58,9 +58,15 @@ from rag.types import TITLES, Corpus, Document
 
 def document_row(d: Document) -> dict:
     """A document as documents.jsonl stores it."""
-    return {"doc_id": d.doc_id, "title": d.title, "path": d.path, "sha256": d.sha256, "text": d.text,
-            **({"pages": list(d.pages), "labels": list(d.labels)} if d.pages else {}),
-            "blocks": [b.row() for b in d.blocks]}
+    return {
+        "doc_id": d.doc_id,
+        "title": d.title,
+        "path": d.path,
+        "sha256": d.sha256,
+        "text": d.text,
+        **({"pages": list(d.pages), "labels": list(d.labels)} if d.pages else {}),
+        "blocks": [b.row() for b in d.blocks],
+    }
 
 
 @dataclass(frozen=True)
@@ -109,8 +115,15 @@ def _reusable(index_dir: Path, model: str, chunking: dict) -> _Reusable:
     return _Reusable(known, sentences, spans, old.manifest["store"].get("chunk_vectors", PASSAGE_VECTORS), codebook)
 
 
-def _embed(corpus: Corpus, chunks: list, embedder: TokenEmbedder, old: _Reusable, planned: list | None,
-           derive: bool, progress: bool) -> tuple[np.ndarray, int, list | None]:
+def _embed(
+    corpus: Corpus,
+    chunks: list,
+    embedder: TokenEmbedder,
+    old: _Reusable,
+    planned: list | None,
+    derive: bool,
+    progress: bool,
+) -> tuple[np.ndarray, int, list | None]:
     """Chunk vectors, how many chunks were embedded, and the sentence layer's
     entries for ``planned`` sentences (None without a layer).
 
@@ -139,11 +152,13 @@ def _embed(corpus: Corpus, chunks: list, embedder: TokenEmbedder, old: _Reusable
     texts = [_in_context(docs, planned, planned[i]) for i in fresh_ids]
     written_out = _names_in_full(docs, [planned[i] for i in fresh_ids], texts)
     fresh = embedder.embed_sentences(texts + [text for _, text in written_out], progress=progress)
-    for (row, _), full in zip(written_out, fresh[len(texts):]):
+    for (row, _), full in zip(written_out, fresh[len(texts) :]):
         fresh[row] = replace(fresh[row], ids=full.ids, tokens=full.tokens)
     by_id = dict(zip(fresh_ids, fresh))
-    entries = [by_id[s.sentence_id].as_tuple() if s.sentence_id in by_id else old.sentences[skey[s.sentence_id]]
-               for s in planned]
+    entries = [
+        by_id[s.sentence_id].as_tuple() if s.sentence_id in by_id else old.sentences[skey[s.sentence_id]]
+        for s in planned
+    ]
     if derive and todo:
         sums = {i: e.state_sum for i, e in by_id.items()}
         vectors[todo] = chunk_vectors_from_sentences([chunks[i] for i in todo], planned, sums, embedder.dim)
@@ -159,11 +174,11 @@ def _in_context(docs: dict[str, Document], planned: list, s) -> str:
     "brew install pipx" is about macOS though its words never say so. The
     unit's vector and word pieces then carry the heading; its quotation is
     still its own text alone."""
-    text = docs[s.doc_id].text[s.start:s.end]
+    text = docs[s.doc_id].text[s.start : s.end]
     if s.heading < 0 or s.kind in TITLES:
         return text
     h = planned[s.heading]
-    return f"{docs[h.doc_id].text[h.start:h.end]}\n{text}"
+    return f"{docs[h.doc_id].text[h.start : h.end]}\n{text}"
 
 
 def _names_in_full(docs: dict[str, Document], sentences: list, texts: list[str]) -> list[tuple[int, str]]:
@@ -185,8 +200,9 @@ def _names_in_full(docs: dict[str, Document], sentences: list, texts: list[str])
     return out
 
 
-def _up_to_date(index_dir: Path, corpus: Corpus, embedder: Embedder, settings: ChunkSettings,
-                sentences: bool) -> Index | None:
+def _up_to_date(
+    index_dir: Path, corpus: Corpus, embedder: Embedder, settings: ChunkSettings, sentences: bool
+) -> Index | None:
     expected = Expected(
         model_name=embedder.name,
         model_dim=embedder.dim,
@@ -226,9 +242,10 @@ def build_index(
 
     An index that already matches the corpus, model, settings and library
     versions is returned as it is, unless ``force``. ``sentences``: build the
-    sentence layer, which needs a TokenEmbedder; without it a plain Embedder will do. ``store``: where candidates are searched
-    (rag.index.stores); None keeps the index's current one (local for a new index); an index
-    returned as it is still has its store brought in line with it.
+    sentence layer, which needs a TokenEmbedder; without it a plain Embedder will do.
+    ``store``: where candidates are searched (rag.index.stores); None keeps the
+    index's current one (local for a new index); an index returned as it is
+    still has its store brought in line with it.
     """
     index_dir = Path(index_dir)
     refuse_foreign_target(index_dir)
@@ -263,8 +280,10 @@ def build_index(
         files = {
             DOCUMENTS: jsonl([document_row(d) for d in corpus.documents]),
             CHUNKS: jsonl(
-                [{"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end,
-                  "text": c.text} for c in chunks]
+                [
+                    {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text}
+                    for c in chunks
+                ]
             ),
             VECTORS: write_vector_index(vector_index),
         }
@@ -274,9 +293,7 @@ def build_index(
             write_file(staging / name, data)
         BM25Index.build([c.text for c in chunks]).save(staging / BM25_DIR)
         failpoint("index.build.files_written")
-        written = {
-            p.relative_to(staging).as_posix(): p.read_bytes() for p in sorted(staging.rglob("*")) if p.is_file()
-        }
+        written = {p.relative_to(staging).as_posix(): p.read_bytes() for p in sorted(staging.rglob("*")) if p.is_file()}
         stats = source_stats(corpus)
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -295,13 +312,20 @@ def build_index(
                 **_store_record(spec, index_dir, corpus, chunks, planned, entries, vectors, embedder, previous),
             },
             "documents": {
-                d.doc_id: {"file": Path(d.path).name, "sha256": d.sha256, "chars": len(d.text),
-                           **({"source": stats[d.doc_id]} if d.doc_id in stats else {})}
+                d.doc_id: {
+                    "file": Path(d.path).name,
+                    "sha256": d.sha256,
+                    "chars": len(d.text),
+                    **({"source": stats[d.doc_id]} if d.doc_id in stats else {}),
+                }
                 for d in corpus.documents
             },
-            "corpus": {"folder": corpus.folder, "name": corpus.name,
-                       "skipped": [{"file": s.path, "reason": s.reason} for s in corpus.skipped],
-                       **library_record(corpus)},
+            "corpus": {
+                "folder": corpus.folder,
+                "name": corpus.name,
+                "skipped": [{"file": s.path, "reason": s.reason} for s in corpus.skipped],
+                **library_record(corpus),
+            },
             "counts": {"documents": len(corpus.documents), "chunks": len(chunks)},
             "files": {name: {"bytes": len(data), "sha256": sha256_bytes(data)} for name, data in written.items()},
         }
@@ -327,24 +351,38 @@ def _manifest_or_none(index_dir: Path) -> dict | None:
         return None
 
 
-def _store_record(spec: StoreSpec, index_dir: Path, corpus: Corpus, chunks: list, planned: list | None,
-                  entries: list | None, vectors: np.ndarray, embedder: Embedder, previous: dict | None) -> dict:
+def _store_record(
+    spec: StoreSpec,
+    index_dir: Path,
+    corpus: Corpus,
+    chunks: list,
+    planned: list | None,
+    entries: list | None,
+    vectors: np.ndarray,
+    embedder: Embedder,
+    previous: dict | None,
+) -> dict:
     """The manifest's store entries: nothing for the local store (its manifests
     stay as they were), else the store's name and what it must hold."""
     if spec.name == "local":
         return {}
     from rag.index.stores.milvus import record, unit_keys
 
-    keys = {"chunks": unit_keys([c.doc_id for c in chunks], [c.start for c in chunks], [c.end for c in chunks], vectors),
-            "sentences": []}
+    keys = {
+        "chunks": unit_keys([c.doc_id for c in chunks], [c.start for c in chunks], [c.end for c in chunks], vectors),
+        "sentences": [],
+    }
     if planned:
         # The sentence layer stores float16: the key hashes the vector as the index loads it.
         loaded = np.stack([e[2] for e in entries]).astype(np.float16).astype(np.float32)
-        keys["sentences"] = unit_keys([s.doc_id for s in planned], [s.start for s in planned],
-                                      [s.end for s in planned], loaded)
+        keys["sentences"] = unit_keys(
+            [s.doc_id for s in planned], [s.start for s in planned], [s.end for s in planned], loaded
+        )
     before = ((previous or {}).get("store") or {}).get(RECORD_KEY)
-    return {NAME_KEY: spec.name,
-            RECORD_KEY: record(spec, index_dir, keys, {"name": embedder.name, "dim": embedder.dim}, before)}
+    return {
+        NAME_KEY: spec.name,
+        RECORD_KEY: record(spec, index_dir, keys, {"name": embedder.name, "dim": embedder.dim}, before),
+    }
 
 
 def _sync(index: Index) -> dict:

@@ -45,8 +45,11 @@ def corpus_changes(manifest: dict, folder: str | Path) -> list[str]:
     ("notes.md changed", "2 new files: a.pdf, …"); [] when nothing does."""
     folder = Path(folder)
     documents = manifest.get("documents") or {}
-    recorded = {info["source"]["path"]: doc_id for doc_id, info in documents.items()
-                if isinstance(info, dict) and isinstance(info.get("source"), dict)}
+    recorded = {
+        info["source"]["path"]: doc_id
+        for doc_id, info in documents.items()
+        if isinstance(info, dict) and isinstance(info.get("source"), dict)
+    }
     if not recorded:
         return []  # built from no folder, or by an older rag: nothing to compare
     changes = []
@@ -62,13 +65,18 @@ def corpus_changes(manifest: dict, folder: str | Path) -> list[str]:
     corpus = manifest.get("corpus") or {}
     skipped = {s.get("file") for s in corpus.get("skipped") or () if isinstance(s, dict)}
     paths, _ = list_corpus(folder)
-    new = [rel for rel in (valid_text(p.relative_to(folder).as_posix()) for p in paths)
-           if rel not in recorded and rel not in skipped and loader_for(rel) is not None]
+    new = [
+        rel
+        for rel in (valid_text(p.relative_to(folder).as_posix()) for p in paths)
+        if rel not in recorded and rel not in skipped and loader_for(rel) is not None
+    ]
     removed = set(corpus.get("removed") or ())
     new = [rel for rel in new if rel.rsplit(".", 1)[0] not in removed]
     if new:
-        changes.append(f"{len(new)} new file{'s' if len(new) > 1 else ''} ({', '.join(new[:SHOWN])}"
-                       f"{', …' if len(new) > SHOWN else ''})")
+        changes.append(
+            f"{len(new)} new file{'s' if len(new) > 1 else ''} ({', '.join(new[:SHOWN])}"
+            f"{', …' if len(new) > SHOWN else ''})"
+        )
     return changes
 
 

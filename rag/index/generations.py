@@ -77,7 +77,7 @@ def _is_ours(index_dir: Path, name: str) -> bool:
     an index called ``a.b`` in the same folder.
     """
     prefix = f".{index_dir.name}."
-    return name.startswith(prefix) and name[len(prefix):].startswith(_LEFTOVER_KINDS) and "/" not in name
+    return name.startswith(prefix) and name[len(prefix) :].startswith(_LEFTOVER_KINDS) and "/" not in name
 
 
 def clean_stale(index_dir: Path) -> None:
@@ -138,11 +138,13 @@ def generation(index_dir: Path) -> Path:
     try:
         return index_dir.resolve(strict=False) if index_dir.is_symlink() else index_dir
     except RuntimeError:  # Python 3.11 reports a link loop this way
-        raise IndexMissing(f"{index_dir} is a loop of symbolic links, not an index; "
-                           "point --index at an index folder") from None
+        raise IndexMissing(
+            f"{index_dir} is a loop of symbolic links, not an index; point --index at an index folder"
+        ) from None
     except OSError as err:
-        raise IndexMissing(f"{index_dir} cannot be followed ({err.strerror}); "
-                           "point --index at an index folder") from None
+        raise IndexMissing(
+            f"{index_dir} cannot be followed ({err.strerror}); point --index at an index folder"
+        ) from None
 
 
 def contained(folder: Path, name: object) -> Path:

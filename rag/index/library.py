@@ -110,13 +110,22 @@ def read_library(index_dir: str | Path) -> Library:
         check_trusted(manifest, str(index_dir), rebuild_hint(index_dir))
         rows = _rows(index_dir, DOCUMENTS, _read_checked(index_dir, manifest, DOCUMENTS, folder))
     except (KeyError, TypeError, AttributeError) as err:
-        raise IndexCorrupt(f"{index_dir} has a malformed manifest ({type(err).__name__}: {err}); "
-                           f"{rebuild_hint(index_dir)}") from err
+        raise IndexCorrupt(
+            f"{index_dir} has a malformed manifest ({type(err).__name__}: {err}); {rebuild_hint(index_dir)}"
+        ) from err
     # Blocks and page labels too: a rebuild from this copy must read each
     # document as the first build did (its units' kinds come from its blocks).
     documents = {
-        r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"], tuple(r.get("pages", ())),
-                              tuple(Block.from_row(b) for b in r.get("blocks", ())), tuple(r.get("labels", ())))
+        r["doc_id"]: Document(
+            r["doc_id"],
+            r["title"],
+            r["text"],
+            r["path"],
+            r["sha256"],
+            tuple(r.get("pages", ())),
+            tuple(Block.from_row(b) for b in r.get("blocks", ())),
+            tuple(r.get("labels", ())),
+        )
         for r in rows
     }
     added, removed = read_record(manifest)
@@ -139,9 +148,12 @@ def corpus_for_rebuild(folder_corpus: Corpus, index_dir: str | Path) -> Corpus:
         return folder_corpus  # a damaged index: its added documents cannot be read back
     keep = [d for d in folder_corpus.documents if d.doc_id not in removed and d.doc_id not in library.added]
     extra = [library.documents[a.doc_id] for a in added if a.doc_id in library.documents]
-    return replace(folder_corpus, documents=tuple(keep + extra),
-                   added=tuple(a for a in added if a.doc_id in library.documents),
-                   removed=tuple(d for d in removed if d in {x.doc_id for x in folder_corpus.documents}))
+    return replace(
+        folder_corpus,
+        documents=tuple(keep + extra),
+        added=tuple(a for a in added if a.doc_id in library.documents),
+        removed=tuple(d for d in removed if d in {x.doc_id for x in folder_corpus.documents}),
+    )
 
 
 def expected_documents(manifest: dict, folder_documents: dict[str, str]) -> dict[str, str]:
@@ -190,17 +202,20 @@ def _changing(index_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise IndexBusy(f"{index_dir} is being changed by another `rag add` or `rag remove`; "
-                            f"wait for it to finish") from None
+            raise IndexBusy(
+                f"{index_dir} is being changed by another `rag add` or `rag remove`; wait for it to finish"
+            ) from None
         yield
 
 
-def _rebuild(index_dir: Path, library: Library, corpus: Corpus, embedder: TokenEmbedder,
-             progress: bool) -> tuple[Index, BuildReport]:
+def _rebuild(
+    index_dir: Path, library: Library, corpus: Corpus, embedder: TokenEmbedder, progress: bool
+) -> tuple[Index, BuildReport]:
     chunking = library.manifest.get("chunking") or {}
     defaults = ChunkSettings()
-    settings = ChunkSettings(chunking.get("chunk_size", defaults.chunk_size),
-                             chunking.get("chunk_overlap", defaults.chunk_overlap))
+    settings = ChunkSettings(
+        chunking.get("chunk_size", defaults.chunk_size), chunking.get("chunk_overlap", defaults.chunk_overlap)
+    )
     sentences = (library.manifest.get("store") or {}).get("sentences_requested", True)
     return build_index(corpus, index_dir, embedder, settings, progress=progress, sentences=sentences)
 
@@ -209,8 +224,14 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def add_files(index_dir: str | Path, files: list[Incoming], embedder: TokenEmbedder, limits: Limits | None = None,
-              progress: bool = False, on_file: Callable[[int, int, str], None] | None = None) -> ChangeReport:
+def add_files(
+    index_dir: str | Path,
+    files: list[Incoming],
+    embedder: TokenEmbedder,
+    limits: Limits | None = None,
+    progress: bool = False,
+    on_file: Callable[[int, int, str], None] | None = None,
+) -> ChangeReport:
     """Add (or update) ``files`` in the index; unchanged files are not read again.
 
     A file that cannot be added (type, size, damage, limits) is listed in
@@ -248,10 +269,12 @@ def add_files(index_dir: str | Path, files: list[Incoming], embedder: TokenEmbed
             documents[doc_id] = document
             added[doc_id] = Added(doc_id, _display_name(item.name), kind, source_sha, _now())
         if not new and not updated:
-            return ChangeReport(unchanged=tuple(unchanged), refused=tuple(refused),
-                                fingerprint=library.manifest.get("fingerprint", ""))
-        index, report = _rebuild(index_dir, library, library.corpus(documents, added, library.removed), embedder,
-                                 progress)
+            return ChangeReport(
+                unchanged=tuple(unchanged), refused=tuple(refused), fingerprint=library.manifest.get("fingerprint", "")
+            )
+        index, report = _rebuild(
+            index_dir, library, library.corpus(documents, added, library.removed), embedder, progress
+        )
         return ChangeReport(tuple(new), tuple(updated), tuple(unchanged), (), tuple(refused), report, index.fingerprint)
 
 
@@ -286,8 +309,9 @@ def _read_one(item: Incoming, limits: Limits, taken: set[str], added: dict[str, 
     return doc_id, source_sha, parsed, loader.kind
 
 
-def remove_documents(index_dir: str | Path, doc_ids: list[str], embedder: TokenEmbedder,
-                     progress: bool = False) -> ChangeReport:
+def remove_documents(
+    index_dir: str | Path, doc_ids: list[str], embedder: TokenEmbedder, progress: bool = False
+) -> ChangeReport:
     """Take documents out of the index; removing what was added restores the index
     it was added to (same fingerprint). Unknown ids change nothing."""
     index_dir = Path(index_dir)
@@ -296,8 +320,10 @@ def remove_documents(index_dir: str | Path, doc_ids: list[str], embedder: TokenE
         unknown = [d for d in doc_ids if d not in library.documents]
         if unknown:
             known = ", ".join(sorted(library.documents)[:5]) + (" …" if len(library.documents) > 5 else "")
-            raise RagError(f"no document {', '.join(map(repr, unknown))} in {index_dir} (it holds {known}; "
-                           f"see `rag list`); nothing was removed")
+            raise RagError(
+                f"no document {', '.join(map(repr, unknown))} in {index_dir} (it holds {known}; "
+                f"see `rag list`); nothing was removed"
+            )
         gone = set(doc_ids)
         if gone >= set(library.documents):
             raise RagError("an index needs at least one document; nothing was removed")
@@ -316,6 +342,15 @@ def entries(documents: dict[str, Document], manifest: dict) -> list[Entry]:
         record = added.get(doc_id)
         loader = loader_for(record.file if record else doc.path)
         kind = record.kind if record else (loader.kind if loader else "text")
-        out.append(Entry(doc_id, doc.title, kind, len(doc.pages) or None, len(paragraph_starts(doc.text)),
-                         record.added_at if record else "", record.file if record else Path(doc.path).name))
+        out.append(
+            Entry(
+                doc_id,
+                doc.title,
+                kind,
+                len(doc.pages) or None,
+                len(paragraph_starts(doc.text)),
+                record.added_at if record else "",
+                record.file if record else Path(doc.path).name,
+            )
+        )
     return out

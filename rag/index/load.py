@@ -30,8 +30,13 @@ TOKEN_TOLERANCE = 2e-2
 # The files bm25s reads from bm25/ for rag's settings (method "lucene",
 # load_corpus=False): each must be listed in the manifest and checked first,
 # or bm25s would read a file no checksum covers.
-BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy",
-              "indptr.csc.index.npy")
+BM25_FILES = (
+    "params.index.json",
+    "vocab.index.json",
+    "data.csc.index.npy",
+    "indices.csc.index.npy",
+    "indptr.csc.index.npy",
+)
 DOCUMENTS = "documents.jsonl"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.faiss"
@@ -150,8 +155,10 @@ def _load_generation(index_dir: Path, folder: Path, expected: Expected, any_stor
             raise IndexCorrupt(f"{index_dir}/{MANIFEST} is not a regular file; {hint}")
         if folder.is_dir() and any(folder.iterdir()):
             # `rag index` refuses to build over such a folder, so rebuilding is no advice.
-            raise IndexCorrupt(f"{index_dir} is not a rag index (it holds files but no manifest.json); point --index "
-                               f"at an index, or build one in a new folder with `rag index --index NEW_FOLDER`")
+            raise IndexCorrupt(
+                f"{index_dir} is not a rag index (it holds files but no manifest.json); point --index "
+                f"at an index, or build one in a new folder with `rag index --index NEW_FOLDER`"
+            )
         raise IndexMissing(f"no index at {index_dir}; run `rag index --index {index_dir}` to build it")
     try:
         manifest = read_manifest(folder)
@@ -162,12 +169,14 @@ def _load_generation(index_dir: Path, folder: Path, expected: Expected, any_stor
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as err:
         # A manifest or record of the right format version but the wrong
         # shape: a damaged index, not a bug to show as a traceback.
-        raise IndexCorrupt(f"{index_dir} has a malformed manifest or record "
-                           f"({type(err).__name__}: {err}); {hint}") from err
+        raise IndexCorrupt(
+            f"{index_dir} has a malformed manifest or record ({type(err).__name__}: {err}); {hint}"
+        ) from err
 
 
-def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expected, any_store: bool,
-                  hint: str) -> Index:
+def _load_checked(
+    index_dir: Path, folder: Path, manifest: dict, expected: Expected, any_store: bool, hint: str
+) -> Index:
     check_manifest(manifest, index_dir, expected, hint)
     if not any_store:
         _check_store(index_dir, manifest, hint)
@@ -185,8 +194,16 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
         if name.startswith(BM25_DIR + "/"):
             _read_checked(index_dir, manifest, name, folder)
     documents = {
-        r["doc_id"]: Document(r["doc_id"], r["title"], r["text"], r["path"], r["sha256"], tuple(r.get("pages", ())),
-                              tuple(Block.from_row(b) for b in r.get("blocks", ())), tuple(r.get("labels", ())))
+        r["doc_id"]: Document(
+            r["doc_id"],
+            r["title"],
+            r["text"],
+            r["path"],
+            r["sha256"],
+            tuple(r.get("pages", ())),
+            tuple(Block.from_row(b) for b in r.get("blocks", ())),
+            tuple(r.get("labels", ())),
+        )
         for r in _rows(index_dir, DOCUMENTS, _read_checked(index_dir, manifest, DOCUMENTS, folder))
     }
     for doc in documents.values():
@@ -205,12 +222,11 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
             raise IndexCorrupt(f"{index_dir}/{CHUNKS} record {i} does not match its document; {hint}")
     vectors = read_vector_index(_read_checked(index_dir, manifest, VECTORS, folder), index_dir, hint)
     if vectors.ntotal != len(chunks):
-        raise IndexMismatch(
-            f"{index_dir} holds {vectors.ntotal} vectors for {len(chunks)} chunks; {hint}"
-        )
+        raise IndexMismatch(f"{index_dir} holds {vectors.ntotal} vectors for {len(chunks)} chunks; {hint}")
     if vectors.d != manifest["model"]["dim"]:
-        raise IndexMismatch(f"{index_dir} vectors have {vectors.d} dimensions, manifest says "
-                            f"{manifest['model']['dim']}; {hint}")
+        raise IndexMismatch(
+            f"{index_dir} vectors have {vectors.d} dimensions, manifest says {manifest['model']['dim']}; {hint}"
+        )
     check_unit_rows(_stored_rows(vectors), vectors.d, f"{index_dir}/{VECTORS}", hint)
     try:
         bm25 = BM25Index.load(folder / BM25_DIR)
@@ -221,8 +237,12 @@ def _load_checked(index_dir: Path, folder: Path, manifest: dict, expected: Expec
     layer = None
     if manifest["store"].get("sentences"):
         try:
-            layer = load_sentence_layer(lambda name: _read_checked(index_dir, manifest, name, folder),
-                                        lambda name: name in manifest["files"], documents, len(chunks))
+            layer = load_sentence_layer(
+                lambda name: _read_checked(index_dir, manifest, name, folder),
+                lambda name: name in manifest["files"],
+                documents,
+                len(chunks),
+            )
         except (ValueError, KeyError, TypeError, IndexError) as err:
             raise IndexCorrupt(f"{index_dir} sentence layer is inconsistent ({err}); {hint}") from err
         _check_layer(layer, vectors.d, index_dir, hint)
@@ -268,8 +288,11 @@ def _check_layer(layer: SentenceLayer, dim: int, index_dir: Path, hint: str) -> 
     offsets, ids = layer.token_offsets, layer.token_ids
     if layer.vectors.shape != (n, dim) or ids.ndim != 1:
         raise IndexCorrupt(f"{where} has arrays of the wrong shape; {hint}")
-    if not (np.issubdtype(offsets.dtype, np.integer) and np.issubdtype(ids.dtype, np.integer)) \
-            or offsets[0] != 0 or (np.diff(offsets) < 0).any():
+    if (
+        not (np.issubdtype(offsets.dtype, np.integer) and np.issubdtype(ids.dtype, np.integer))
+        or offsets[0] != 0
+        or (np.diff(offsets) < 0).any()
+    ):
         raise IndexCorrupt(f"{where} has malformed token offsets or ids; {hint}")
     if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= len(layer.df)):
         raise IndexCorrupt(f"{where} has word-piece ids outside its counts; {hint}")
@@ -279,7 +302,12 @@ def _check_layer(layer: SentenceLayer, dim: int, index_dir: Path, hint: str) -> 
         data = tokens.data
         if data.ndim != 2 or data.shape[1] != dim:
             raise IndexCorrupt(f"{where} has arrays of the wrong shape; {hint}")
-        check_unit_rows((data[i : i + 65_536] for i in range(0, len(data), 65_536)), dim,
-                        f"{where} (token vectors)", hint, TOKEN_TOLERANCE)
+        check_unit_rows(
+            (data[i : i + 65_536] for i in range(0, len(data), 65_536)),
+            dim,
+            f"{where} (token vectors)",
+            hint,
+            TOKEN_TOLERANCE,
+        )
     elif tokens.codebook.dim != dim or tokens.data.ndim != 2 or tokens.data.shape[1] != tokens.codebook.pq.code_size:
         raise IndexCorrupt(f"{where} has word-piece codes that do not fit its codebook; {hint}")

@@ -152,8 +152,7 @@ def check_manifest(manifest: dict, index_dir: Path, expected: Expected, rebuild_
         for key, value in expected.chunking.items():
             if manifest["chunking"].get(key) != value:
                 raise IndexMismatch(
-                    f"{where} was built with {key}={manifest['chunking'].get(key)!r}, "
-                    f"not {value!r}; {rebuild_hint}"
+                    f"{where} was built with {key}={manifest['chunking'].get(key)!r}, not {value!r}; {rebuild_hint}"
                 )
     if expected.documents is not None:
         built = {d: info["sha256"] for d, info in manifest["documents"].items()}

@@ -47,8 +47,9 @@ def _read_key(path: Path) -> bytes | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as err:
-        raise IndexCorrupt(f"cannot read the index key {path} ({err}); "
-                           "remove it and rebuild with `rag index`") from None
+        raise IndexCorrupt(
+            f"cannot read the index key {path} ({err}); remove it and rebuild with `rag index`"
+        ) from None
     try:
         key = bytes.fromhex(text)
     except ValueError:

@@ -106,7 +106,7 @@ class SentenceLayer:
         return self.tokens.rows(index), offsets
 
     def token_id_rows(self, ids: np.ndarray) -> list[np.ndarray]:
-        return [self.token_ids[self.token_offsets[i]:self.token_offsets[i + 1]] for i in ids]
+        return [self.token_ids[self.token_offsets[i] : self.token_offsets[i + 1]] for i in ids]
 
 
 def _chunk_of(start: int, end: int, doc_chunks: list[Chunk], starts: list[int] | None = None) -> int:
@@ -130,9 +130,12 @@ def _chunk_of(start: int, end: int, doc_chunks: list[Chunk], starts: list[int] |
     return best
 
 
-def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
-                   known: dict[str, list[tuple[int, int]]] | None = None,
-                   progress: bool = False) -> list[Sentence] | None:
+def plan_sentences(
+    documents: tuple[Document, ...],
+    chunks: list[Chunk],
+    known: dict[str, list[tuple[int, int]]] | None = None,
+    progress: bool = False,
+) -> list[Sentence] | None:
     """Every unit of the corpus (rag.ingest.units) with its kind, heading and
     chunk, or None when there are more than SENTENCE_LIMIT (then no sentence
     layer). ``known`` holds the sentence spans of documents split before, by sha256."""
@@ -154,8 +157,17 @@ def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
         base = len(sentences)
         for unit, heading in zip(units, headings_of(doc, units)):
             chunk = _chunk_of(unit.start, unit.end, by_doc[doc.doc_id], starts[doc.doc_id])
-            sentences.append(Sentence(len(sentences), doc.doc_id, unit.start, unit.end, chunk, unit.kind,
-                                      base + heading if heading >= 0 else -1))
+            sentences.append(
+                Sentence(
+                    len(sentences),
+                    doc.doc_id,
+                    unit.start,
+                    unit.end,
+                    chunk,
+                    unit.kind,
+                    base + heading if heading >= 0 else -1,
+                )
+            )
         if len(sentences) > SENTENCE_LIMIT:
             if progress:
                 walk.close()
@@ -163,8 +175,9 @@ def plan_sentences(documents: tuple[Document, ...], chunks: list[Chunk],
     return sentences
 
 
-def chunk_vectors_from_sentences(chunks: list[Chunk], sentences: list[Sentence], state_sums: dict[int, np.ndarray],
-                                 dim: int) -> np.ndarray:
+def chunk_vectors_from_sentences(
+    chunks: list[Chunk], sentences: list[Sentence], state_sums: dict[int, np.ndarray], dim: int
+) -> np.ndarray:
     """Each chunk's vector as the normalised sum of its sentences' token states.
 
     A mean-pooled model's passage vector is the normalised mean of its token
@@ -215,9 +228,13 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def sentence_layer_files(sentences: list[Sentence], entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                         dim: int, documents: dict[str, Document],
-                         codebook: Codebook | None = None) -> dict[str, bytes]:
+def sentence_layer_files(
+    sentences: list[Sentence],
+    entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    dim: int,
+    documents: dict[str, Document],
+    codebook: Codebook | None = None,
+) -> dict[str, bytes]:
     """The layer's files; ``entries[i]`` is sentence i's (word-piece ids, word-piece
     vectors (float) or codes of ``codebook``, vector)."""
     from rag.index.lexical import content_stems
@@ -229,21 +246,25 @@ def sentence_layer_files(sentences: list[Sentence], entries: list[tuple[np.ndarr
     order = list(dict.fromkeys(s.doc_id for s in sentences))
     at = {d: k for k, d in enumerate(order)}
     kinds = {k: i for i, k in enumerate(BLOCK_KINDS)}
-    rows = np.array([[at[s.doc_id], s.start, s.end, s.chunk_id, kinds[s.kind], s.heading] for s in sentences],
-                    dtype=np.int64).reshape(len(sentences), 6)
+    rows = np.array(
+        [[at[s.doc_id], s.start, s.end, s.chunk_id, kinds[s.kind], s.heading] for s in sentences], dtype=np.int64
+    ).reshape(len(sentences), 6)
     token_ids = np.concatenate([e[0] for e in entries]).astype(np.int32) if entries else np.zeros(0, np.int32)
     df = np.zeros(int(token_ids.max()) + 1 if token_ids.size else 1, dtype=np.int32)
     for ids, _, _ in entries:
         df[np.unique(ids)] += 1
     store = store_for([e[1] for e in entries], codebook)
-    texts = [documents[s.doc_id].text[s.start:s.end] for s in sentences]
-    terms = {"words": sorted(vocabulary(d.text for d in documents.values())),
-             "stems": sorted(set().union(*(content_stems(t) for t in texts)) if texts else set())}
+    texts = [documents[s.doc_id].text[s.start : s.end] for s in sentences]
+    terms = {
+        "words": sorted(vocabulary(d.text for d in documents.values())),
+        "stems": sorted(set().union(*(content_stems(t) for t in texts)) if texts else set()),
+    }
     return {
         FILES["sentences"]: _npy(rows),
         FILES["docs"]: json.dumps(order, ensure_ascii=False).encode("utf-8"),
-        FILES["vectors"]: _npy(np.stack([e[2] for e in entries]).astype(np.float16) if entries
-                               else np.zeros((0, dim), np.float16)),
+        FILES["vectors"]: _npy(
+            np.stack([e[2] for e in entries]).astype(np.float16) if entries else np.zeros((0, dim), np.float16)
+        ),
         FILES["token_ids"]: _npy(token_ids),
         FILES["token_offsets"]: _npy(offsets),
         FILES["df"]: _npy(df),
@@ -259,14 +280,18 @@ def entries_by_span(layer: SentenceLayer, sha256_of: dict[str, str]) -> dict[tup
     out = {}
     for s in layer.sentences:
         a, b = int(layer.token_offsets[s.sentence_id]), int(layer.token_offsets[s.sentence_id + 1])
-        out[(sha256_of[s.doc_id], s.start, s.end)] = (layer.token_ids[a:b], layer.tokens.data[a:b],
-                                                      layer.vectors[s.sentence_id])
+        out[(sha256_of[s.doc_id], s.start, s.end)] = (
+            layer.token_ids[a:b],
+            layer.tokens.data[a:b],
+            layer.vectors[s.sentence_id],
+        )
     return out
 
 
 def load_sentence_layer(read, listed, documents: dict[str, Document], n_chunks: int) -> SentenceLayer:
     """``read(name)`` returns a checked file's bytes, ``listed(name)`` whether the
     index has it; raises ValueError on any inconsistency."""
+
     def array(key: str) -> np.ndarray:
         return np.load(io.BytesIO(read(FILES[key])), allow_pickle=False)
 
@@ -276,8 +301,13 @@ def load_sentence_layer(read, listed, documents: dict[str, Document], n_chunks: 
     n = len(rows)
     sentences = []
     for i, (doc, start, end, chunk, kind, heading) in enumerate(rows.tolist()):
-        if not (0 <= doc < len(order) and 0 <= kind < len(BLOCK_KINDS) and 0 <= chunk < n_chunks
-                and 0 <= start < end <= len(documents[order[doc]].text) and -1 <= heading < n):
+        if not (
+            0 <= doc < len(order)
+            and 0 <= kind < len(BLOCK_KINDS)
+            and 0 <= chunk < n_chunks
+            and 0 <= start < end <= len(documents[order[doc]].text)
+            and -1 <= heading < n
+        ):
             raise ValueError(f"sentence record {i} does not match its document")
         sentences.append(Sentence(i, order[doc], start, end, chunk, BLOCK_KINDS[kind], heading))
     vectors = array("vectors").astype(np.float32)
@@ -286,5 +316,13 @@ def load_sentence_layer(read, listed, documents: dict[str, Document], n_chunks: 
     if not (len(vectors) == n and len(offsets) == n + 1 and int(offsets[-1]) == len(tokens) == len(token_ids)):
         raise ValueError("sentence arrays disagree in length")
     terms = json.loads(read(FILES["terms"]).decode("utf-8"))
-    return SentenceLayer(sentences, vectors, tokens, token_ids, offsets, array("df"),
-                         frozenset(terms["words"]), frozenset(terms["stems"]))
+    return SentenceLayer(
+        sentences,
+        vectors,
+        tokens,
+        token_ids,
+        offsets,
+        array("df"),
+        frozenset(terms["words"]),
+        frozenset(terms["stems"]),
+    )

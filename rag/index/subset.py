@@ -42,13 +42,14 @@ def subset_index(index: Index, doc_ids: Iterable[str]) -> Index:
     return Index(index.path, index.manifest, documents, chunks, vectors, bm25, layer)
 
 
-def _subset_layer(layer: SentenceLayer, keep: set[str], chunk_id: dict[int, int],
-                  documents: dict) -> SentenceLayer:
+def _subset_layer(layer: SentenceLayer, keep: set[str], chunk_id: dict[int, int], documents: dict) -> SentenceLayer:
     """The layer of the kept documents, its word counts those of the kept documents alone."""
     rows = [i for i, s in enumerate(layer.sentences) if s.doc_id in keep]
     new_id = {old: new for new, old in enumerate(rows)}
-    sentences = [Sentence(new, s.doc_id, s.start, s.end, chunk_id[s.chunk_id], s.kind, new_id.get(s.heading, -1))
-                 for new, s in enumerate(layer.sentences[i] for i in rows)]
+    sentences = [
+        Sentence(new, s.doc_id, s.start, s.end, chunk_id[s.chunk_id], s.kind, new_id.get(s.heading, -1))
+        for new, s in enumerate(layer.sentences[i] for i in rows)
+    ]
     counts, spans = [0], []
     for i in rows:
         a, b = int(layer.token_offsets[i]), int(layer.token_offsets[i + 1])
@@ -60,7 +61,15 @@ def _subset_layer(layer: SentenceLayer, keep: set[str], chunk_id: dict[int, int]
     df = np.zeros_like(layer.df)
     for a, b in zip(offsets[:-1], offsets[1:]):
         df[np.unique(token_ids[a:b])] += 1
-    texts = [documents[s.doc_id].text[s.start:s.end] for s in sentences]
+    texts = [documents[s.doc_id].text[s.start : s.end] for s in sentences]
     stems = frozenset().union(*(content_stems(t) for t in texts)) if texts else frozenset()
-    return SentenceLayer(sentences, layer.vectors[rows], layer.tokens.take(pick), token_ids, offsets, df,
-                         vocabulary(d.text for d in documents.values()), stems)
+    return SentenceLayer(
+        sentences,
+        layer.vectors[rows],
+        layer.tokens.take(pick),
+        token_ids,
+        offsets,
+        df,
+        vocabulary(d.text for d in documents.values()),
+        stems,
+    )

@@ -59,8 +59,9 @@ class Codebook:
 
         dim = vectors.shape[1]
         rng = np.random.default_rng(PQ_SEED)
-        sample = (vectors if len(vectors) <= PQ_TRAIN
-                  else vectors[np.sort(rng.choice(len(vectors), PQ_TRAIN, replace=False))])
+        sample = (
+            vectors if len(vectors) <= PQ_TRAIN else vectors[np.sort(rng.choice(len(vectors), PQ_TRAIN, replace=False))]
+        )
         pq = faiss.ProductQuantizer(dim, PQ_M, PQ_BITS)
         pq.cp.seed = PQ_SEED  # the same corpus gives the same codebook
         pq.cp.niter = PQ_ITERATIONS
@@ -106,6 +107,7 @@ class TokenStore:
     @staticmethod
     def load(read, listed) -> "TokenStore":
         """From an index's files: ``read(name)`` gives a checked file's bytes, ``listed(name)`` whether it exists."""
+
         def array(name: str) -> np.ndarray:
             return np.load(io.BytesIO(read(name)), allow_pickle=False)
 

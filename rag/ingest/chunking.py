@@ -30,9 +30,7 @@ class ChunkSettings:
         if self.chunk_size < 50:
             raise ValueError(f"chunk size must be at least 50 characters, got {self.chunk_size}")
         if not 0 <= self.chunk_overlap < self.chunk_size:
-            raise ValueError(
-                f"chunk overlap must be between 0 and the chunk size, got {self.chunk_overlap}"
-            )
+            raise ValueError(f"chunk overlap must be between 0 and the chunk size, got {self.chunk_overlap}")
 
     def as_dict(self) -> dict:
         return {

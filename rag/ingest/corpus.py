@@ -96,8 +96,15 @@ def _listed(folder: Path, entry: os.DirEntry) -> str:
     return valid_text(Path(entry.path).relative_to(folder).as_posix())
 
 
-def _take(folder: Path, root: str, entry: os.DirEntry, depth: int, files: list[Path], skipped: list[Skipped],
-          pending: list[tuple[Path, int]]) -> None:
+def _take(
+    folder: Path,
+    root: str,
+    entry: os.DirEntry,
+    depth: int,
+    files: list[Path],
+    skipped: list[Skipped],
+    pending: list[tuple[Path, int]],
+) -> None:
     """Sort one folder entry: a document to read, a folder to walk, or skipped with its reason."""
     path = Path(entry.path)
     is_document = path.suffix.lower() in SUFFIXES
@@ -154,15 +161,18 @@ def list_corpus(folder: Path) -> tuple[list[Path], list[Skipped]]:
             with os.scandir(current) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as err:
-            skipped.append(Skipped(valid_text(current.relative_to(folder).as_posix()),
-                                   f"unreadable folder ({err.strerror})"))
+            skipped.append(
+                Skipped(valid_text(current.relative_to(folder).as_posix()), f"unreadable folder ({err.strerror})")
+            )
             continue
         for entry in entries:
             seen += 1
             if seen > MAX_WALK_ENTRIES:
-                raise CorpusError(f"corpus folder {folder} holds more than {MAX_WALK_ENTRIES:,} files and folders; "
-                                  "a corpus is a folder of documents "
-                                  "(build from that folder: rag index --corpus FOLDER)")
+                raise CorpusError(
+                    f"corpus folder {folder} holds more than {MAX_WALK_ENTRIES:,} files and folders; "
+                    "a corpus is a folder of documents "
+                    "(build from that folder: rag index --corpus FOLDER)"
+                )
             if entry.name.startswith("."):
                 continue
             try:
@@ -189,10 +199,12 @@ def check_storable(corpus: Corpus) -> None:
     """Every piece of text an index stores is valid text (no lone surrogate, which no
     encoder writes), or a CorpusError naming it: checked before any embedding, so a
     bad name costs a line, not a build (the manifest and documents.jsonl are written last)."""
+
     def named(doc_id: str, field: str, value: str) -> None:
         if has_invalid(value):
-            raise CorpusError(f"the {field} of {valid_text(doc_id)} is not valid text ({valid_text(value)[:80]!r}); "
-                              f"rename the file")
+            raise CorpusError(
+                f"the {field} of {valid_text(doc_id)} is not valid text ({valid_text(value)[:80]!r}); rename the file"
+            )
 
     for d in corpus.documents:
         for field, value in (("id", d.doc_id), ("title", d.title), ("path", d.path), ("text", d.text)):
@@ -201,8 +213,12 @@ def check_storable(corpus: Corpus) -> None:
         named(a.doc_id, "file name", a.file)
     for s in corpus.skipped:
         named(s.path, "listed name", s.path + s.reason)
-    for field, value in (("folder", corpus.folder), ("name", corpus.name), ("notes", " ".join(corpus.notes)),
-                         ("removed ids", " ".join(corpus.removed))):
+    for field, value in (
+        ("folder", corpus.folder),
+        ("name", corpus.name),
+        ("notes", " ".join(corpus.notes)),
+        ("removed ids", " ".join(corpus.removed)),
+    ):
         named("the corpus", field, value)
 
 
@@ -220,8 +236,9 @@ def load_corpus(folder: str | Path) -> Corpus:
         inside = path.relative_to(folder).as_posix()
         shown = valid_text(inside)
         if doc_id in seen:  # two names that differ only in bytes that are not UTF-8
-            skipped.append(Skipped(shown,
-                                   "same name as another file once bytes that are not UTF-8 are replaced; rename it"))
+            skipped.append(
+                Skipped(shown, "same name as another file once bytes that are not UTF-8 are replaced; rename it")
+            )
             continue
         seen.add(doc_id)
         if has_invalid(inside):

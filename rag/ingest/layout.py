@@ -106,7 +106,7 @@ def heading_path(doc: Document, offset: int) -> tuple[str, ...]:
             break
         if block.kind in TITLES:
             level = block.level or 1
-            path = [(lv, t) for lv, t in path if lv < level] + [(level, doc.text[block.start:block.end])]
+            path = [(lv, t) for lv, t in path if lv < level] + [(level, doc.text[block.start : block.end])]
     return tuple(t for _, t in path)
 
 

@@ -181,7 +181,10 @@ class _Helper:
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", f"import rag.ingest.sentences as s; s._serve({os.getpid()})"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
             )
         except OSError:
             self.proc = None

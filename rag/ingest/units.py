@@ -50,8 +50,8 @@ def _mid_sentence(text: str, left: tuple[int, int], right: tuple[int, int]) -> b
     (no sentence does, in prose: "suffix ." / "xz.", "e.g." / "widget …"), unless
     the first ends as a question or exclamation ("Why? because …" is rare enough
     to lose, a quotation cut at ".xz" is not)."""
-    head = text[left[0]:left[1]].rstrip()
-    tail = text[right[0]:right[1]].lstrip()
+    head = text[left[0] : left[1]].rstrip()
+    tail = text[right[0] : right[1]].lstrip()
     return tail[:1].islower() and not head.endswith(("?", "!")) and right[1] - left[0] <= MAX_UNIT_CHARS
 
 
@@ -72,14 +72,21 @@ def units_of(doc: Document, spans: list[tuple[int, int]]) -> list[Unit]:
         if block.kind not in PROSE:
             if k not in whole_done:  # headings, questions, code and tables: the block is the unit
                 whole_done.add(k)
-                pieces = _code_pieces(doc.text, block.start, block.end) if block.kind in WHOLE \
+                pieces = (
+                    _code_pieces(doc.text, block.start, block.end)
+                    if block.kind in WHOLE
                     else [(block.start, block.end)]
+                )
                 out.extend(Unit(a, b, block.kind, block.level) for a, b in pieces)
             continue
         end = min(end, block.end)
         last = out[-1] if out else None
-        if last is not None and last.kind == block.kind and last.start >= block.start \
-                and _mid_sentence(doc.text, (last.start, last.end), (start, end)):
+        if (
+            last is not None
+            and last.kind == block.kind
+            and last.start >= block.start
+            and _mid_sentence(doc.text, (last.start, last.end), (start, end))
+        ):
             out[-1] = Unit(last.start, end, last.kind)
         else:
             out.append(Unit(start, end, block.kind))
@@ -102,7 +109,7 @@ def headings_of(doc: Document, units: list[Unit]) -> list[int]:
             out.append(stack[-1][1] if stack else -1)
             # The title heads everything, wherever it stands (an essay's headline
             # under a photo credit): it tells no two parts apart.
-            if unit.start != title and doc.text[unit.start:unit.end].strip() != doc.title.strip():
+            if unit.start != title and doc.text[unit.start : unit.end].strip() != doc.title.strip():
                 stack.append((level, i))
         else:
             out.append(stack[-1][1] if stack else -1)

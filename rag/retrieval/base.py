@@ -39,9 +39,11 @@ def register(name: str, description: str, scored: bool = False):
     ``scored``: ``cls(index, embedder, scorer)``, given the sentence scorer
     that the pipeline quotes with (rag.retrieval.scoring; None without a
     sentence layer), so that both see the same scores and compute them once."""
+
     def add(cls):
         REGISTERED[name] = RetrieverSpec(name, description, cls, scored)
         return cls
+
     return add
 
 

@@ -52,13 +52,15 @@ def _local(scores: np.ndarray | None) -> np.ndarray:
     return scores
 
 
-def gather(store: CandidateStore, query: Query, layer, top_sentences: int = TOP_SENTENCES,
-           top_passages: int = TOP_PASSAGES) -> np.ndarray:
+def gather(
+    store: CandidateStore, query: Query, layer, top_sentences: int = TOP_SENTENCES, top_passages: int = TOP_PASSAGES
+) -> np.ndarray:
     """Sentence ids to score: the nearest by vector, and those of the nearest passages."""
     chunks = store.passages(query, top_passages)
     of_chunks = [i for c in np.asarray(chunks).tolist() for i in layer.by_chunk.get(int(c), ())]
-    found = np.union1d(np.asarray(store.sentences(query, top_sentences), dtype=np.int64),
-                       np.asarray(of_chunks, dtype=np.int64))
+    found = np.union1d(
+        np.asarray(store.sentences(query, top_sentences), dtype=np.int64), np.asarray(of_chunks, dtype=np.int64)
+    )
     return found[(found >= 0) & (found < layer.n)].astype(np.int64)
 
 
@@ -71,8 +73,10 @@ def store_name(index) -> str:
     if name not in STORES:
         from rag.errors import IndexMismatch
 
-        raise IndexMismatch(f"{index.path} searches candidates in the {name!r} store, which this rag does not "
-                            f"have (it has {', '.join(STORES)})")
+        raise IndexMismatch(
+            f"{index.path} searches candidates in the {name!r} store, which this rag does not "
+            f"have (it has {', '.join(STORES)})"
+        )
     return name
 
 
@@ -84,7 +88,8 @@ def open_store(index) -> CandidateStore:
     if held is not None and held[0]() is index:
         return held[1]
     store = STORES[store_name(index)][1](index)
-    _opened[id(index)] = (weakref.ref(index, lambda _, key=id(index): _opened.pop(key, None)), store)
+    key = id(index)
+    _opened[key] = (weakref.ref(index, lambda _, key=key: _opened.pop(key, None)), store)
     return store
 
 

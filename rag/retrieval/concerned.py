@@ -24,10 +24,9 @@ def concerned_documents(form: QuestionForm, layer, values: np.ndarray) -> list[s
     most = MAX_EACH if form.each else MAX_DOCUMENTS
     if len(order) <= most:
         return order
-    best = {d: float(np.nan_to_num(values[r.start:r.stop], nan=-np.inf).max()) for d, r in layer.by_doc.items()}
+    best = {d: float(np.nan_to_num(values[r.start : r.stop], nan=-np.inf).max()) for d, r in layer.by_doc.items()}
     keep = set(sorted(order, key=lambda d: -best[d])[:most])
     return [d for d in order if d in keep]
-
 
 
 def sentences_of(layer, chunk_ids: Iterable[int]) -> list[int]:

@@ -24,8 +24,15 @@ class HybridRetriever:
 
     name = "hybrid"
 
-    def __init__(self, index: Index, embedder: Embedder, dense_weight: float = 1.0, bm25_weight: float = 1.2,
-                 rrf_k: int = 10, depth: int = 50):
+    def __init__(
+        self,
+        index: Index,
+        embedder: Embedder,
+        dense_weight: float = 1.0,
+        bm25_weight: float = 1.2,
+        rrf_k: int = 10,
+        depth: int = 50,
+    ):
         self.dense = DenseRetriever(index, embedder)
         self.bm25 = BM25Retriever(index)
         self.index = index

@@ -18,8 +18,11 @@ import numpy as np
 from rag.retrieval.store_registry import Query, register
 
 
-@register("milvus", "Milvus (the milvus extra): Milvus Lite in a .db file, or a server at http://HOST:PORT; "
-                    "dense and BM25 searches of its copy of the index")
+@register(
+    "milvus",
+    "Milvus (the milvus extra): Milvus Lite in a .db file, or a server at http://HOST:PORT; "
+    "dense and BM25 searches of its copy of the index",
+)
 class MilvusStore:
     name = "milvus"
 
@@ -48,8 +51,15 @@ class MilvusStore:
         """The index's ids of the ``k`` best rows of one search (keys it does not hold are dropped)."""
         if k <= 0:
             return np.zeros(0, dtype=np.int64)
-        hits = self.copy.client.search(self.copy.name(kind), data=[data], anns_field=field, limit=min(k, 16384),
-                                       filter=self.filter, search_params=params, output_fields=[])
+        hits = self.copy.client.search(
+            self.copy.name(kind),
+            data=[data],
+            anns_field=field,
+            limit=min(k, 16384),
+            filter=self.filter,
+            search_params=params,
+            output_fields=[],
+        )
         known = self.ids[kind]
         return np.array([known[h["id"]] for h in hits[0] if h["id"] in known], dtype=np.int64)
 

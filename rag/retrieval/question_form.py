@@ -47,10 +47,12 @@ class QuestionForm:
     topic: str | None = None
 
 
-_DOC = (r"(?:essay|essays|article|articles|piece|pieces|commentary|commentaries|op-ed|op-eds|column|columns|paper|"
-        r"papers|document|documents|text|texts|study|studies|report|reports|abstract|abstracts|author|authors|writer|"
-        r"writers|faq|faqs|licen[cs]e|licen[cs]es|manual|manuals|guide|guides|readme|specification|spec|policy|"
-        r"tutorial|howto|handbook|documentation|contract|lease|pdf)")
+_DOC = (
+    r"(?:essay|essays|article|articles|piece|pieces|commentary|commentaries|op-ed|op-eds|column|columns|paper|"
+    r"papers|document|documents|text|texts|study|studies|report|reports|abstract|abstracts|author|authors|writer|"
+    r"writers|faq|faqs|licen[cs]e|licen[cs]es|manual|manuals|guide|guides|readme|specification|spec|policy|"
+    r"tutorial|howto|handbook|documentation|contract|lease|pdf)"
+)
 _GENRE_Q = re.compile(rf"\b{_DOC}\b", re.I)
 
 # A summary of a document rather than a fact in it.
@@ -120,14 +122,23 @@ _GENRE_WORDS = frozenset(
     "pdf html page word text".split()
 )
 # "Do the essays agree on sanctions?": what each says on a topic, side by side, not each one's thesis.
-_AGREE_ON = re.compile(r"\b(agree|disagree|differ|diverge|compare|contrast|align)\w*\b.*?"
-                       r"\b(on|about|over|regarding|concerning|when it comes to)\s+(?!each|both|all|the (two|three)\b)"
-                       r"(?P<topic>[^?]+)", re.I)
+_AGREE_ON = re.compile(
+    r"\b(agree|disagree|differ|diverge|compare|contrast|align)\w*\b.*?"
+    r"\b(on|about|over|regarding|concerning|when it comes to)\s+(?!each|both|all|the (two|three)\b)"
+    r"(?P<topic>[^?]+)",
+    re.I,
+)
 
 
 # What people call a kind of document, as they may name it ("the FAQ", "the licence", "the PDF").
-_KIND_WORDS = {".pdf": "pdf", ".html": "html page", ".htm": "html page", ".md": "readme markdown",
-               ".docx": "word", ".txt": "text"}
+_KIND_WORDS = {
+    ".pdf": "pdf",
+    ".html": "html page",
+    ".htm": "html page",
+    ".md": "readme markdown",
+    ".docx": "word",
+    ".txt": "text",
+}
 _SYNONYMS = (("licence", "license"), ("frequently asked questions", "faq"), ("read me", "readme"))
 
 
@@ -168,8 +179,9 @@ def _terms(text: str) -> set[str]:
     return set(stem_words([w for w in _TERM.findall(text) if w in _GENRE_WORDS or w not in STOPWORDS]))
 
 
-def named_documents(question: str, documents: Mapping[str, Document],
-                    headers: Mapping[str, frozenset[str]] | None = None) -> tuple[str, ...]:
+def named_documents(
+    question: str, documents: Mapping[str, Document], headers: Mapping[str, frozenset[str]] | None = None
+) -> tuple[str, ...]:
     """The document a question names: by ordinal ("the second essay", in the
     corpus's order) or by words it shares with one document's header, each
     weighted by how few headers hold it; () unless one document wins outright.
@@ -190,8 +202,9 @@ def named_documents(question: str, documents: Mapping[str, Document],
         for t in terms & asked:
             df[t] = df.get(t, 0) + 1
     weight = {t: float(np.log((n + 1) / k)) for t, k in df.items() if k < n}
-    scores = sorted(((sum(weight.get(t, 0.0) for t in terms & asked), doc_id) for doc_id, terms in headers.items()),
-                    reverse=True)
+    scores = sorted(
+        ((sum(weight.get(t, 0.0) for t in terms & asked), doc_id) for doc_id, terms in headers.items()), reverse=True
+    )
     (best, doc_id), (second, _) = scores[0], scores[1]
     return (doc_id,) if best > 0 and best > second else ()
 
@@ -212,8 +225,7 @@ def without_name(text: str, doc_id: str, names: Mapping[str, frozenset[str]]) ->
     nothing would be left to search for, or nothing is taken away."""
     others = frozenset().union(*(t for d, t in names.items() if d != doc_id)) if len(names) > 1 else frozenset()
     own = names[doc_id] - others - {stem_words([g])[0] for g in _GENRE_WORDS}
-    kept = [w for w in re.findall(r"[\w'’-]+|[^\w\s]", text)
-            if not (_terms(w) and _terms(w) <= own)]
+    kept = [w for w in re.findall(r"[\w'’-]+|[^\w\s]", text) if not (_terms(w) and _terms(w) <= own)]
     stripped = " ".join(kept)
     if stripped == " ".join(re.findall(r"[\w'’-]+|[^\w\s]", text)) or not _terms(stripped) - set(map(str, ())):
         return None
@@ -221,10 +233,15 @@ def without_name(text: str, doc_id: str, names: Mapping[str, frozenset[str]]) ->
     return stripped if len(content) >= 2 else None
 
 
-def read_question(text: str, documents: Mapping[str, Document] = {},
-                  headers: Mapping[str, frozenset[str]] | None = None,
-                  rules: frozenset[str] = RULES, names: Mapping[str, frozenset[str]] | None = None) -> QuestionForm:
+def read_question(
+    text: str,
+    documents: Mapping[str, Document] = {},
+    headers: Mapping[str, frozenset[str]] | None = None,
+    rules: frozenset[str] = RULES,
+    names: Mapping[str, frozenset[str]] | None = None,
+) -> QuestionForm:
     """The form of ``text`` (an already cleaned question) under ``rules``."""
+
     def on(rule: str, found) -> bool:
         return rule in rules and bool(found)
 

@@ -20,9 +20,7 @@ def _renumber(hits: list[Hit]) -> list[Hit]:
     return [replace(h, rank=rank) for rank, h in enumerate(hits, start=1)]
 
 
-def search_in_documents(
-    retriever: Retriever, index: Index, query: str, k: int, doc_ids: Sequence[str]
-) -> list[Hit]:
+def search_in_documents(retriever: Retriever, index: Index, query: str, k: int, doc_ids: Sequence[str]) -> list[Hit]:
     """The top ``k`` hits whose chunk lies in one of ``doc_ids``, ranked 1..k."""
     allowed = set(doc_ids)
     if not allowed:
@@ -39,8 +37,13 @@ def read_on(retriever: Retriever, index: Index, query: str, k: int, after: Posit
     similarity to the earlier question.
     """
     hits = retriever.search(query, len(index.chunks))
-    later = [h for h in hits if h.chunk.doc_id == after.doc_id and h.chunk.end > after.offset
-             and h.chunk.start >= _chunk_start_containing(index, after)]
+    later = [
+        h
+        for h in hits
+        if h.chunk.doc_id == after.doc_id
+        and h.chunk.end > after.offset
+        and h.chunk.start >= _chunk_start_containing(index, after)
+    ]
     later.sort(key=lambda h: h.chunk.start)
     return _renumber(later[:k])
 

@@ -45,19 +45,40 @@ from rag.retrieval.parts import header_of
 from rag.retrieval.question_form import QuestionForm
 from rag.settings import Tuning, tuning_for
 
-EVIDENCE = ("sentence", "with_prev", "with_next", "chunk_dense", "chunk_bm25", "maxsim", "maxsim_with_prev", "hubness",
-            "maxsim_heading")
+EVIDENCE = (
+    "sentence",
+    "with_prev",
+    "with_next",
+    "chunk_dense",
+    "chunk_bm25",
+    "maxsim",
+    "maxsim_with_prev",
+    "hubness",
+    "maxsim_heading",
+)
 # What chooses a quotation: a quotation stands on its own words, so terms met
 # only in the sentence before do not count for it.
 QUOTE_EVIDENCE = tuple(name for name in EVIDENCE if name != "maxsim_with_prev")
 # For a model nobody fitted weights for: the all-MiniLM-L6-v2 weights, which
 # assume nothing of the model but the scale-free z units.
 DEFAULT_WEIGHTS = {
-    "sentence": 0.4, "with_prev": 0.6, "with_next": 0.3, "chunk_dense": 0.6, "chunk_bm25": 0.6, "maxsim": 1.0,
-    "maxsim_with_prev": 0.0, "hubness": -0.25, "named_bonus": 2.0, "header_penalty": 4.0, "maxsim_heading": 0.0,
+    "sentence": 0.4,
+    "with_prev": 0.6,
+    "with_next": 0.3,
+    "chunk_dense": 0.6,
+    "chunk_bm25": 0.6,
+    "maxsim": 1.0,
+    "maxsim_with_prev": 0.0,
+    "hubness": -0.25,
+    "named_bonus": 2.0,
+    "header_penalty": 4.0,
+    "maxsim_heading": 0.0,
     # Broad questions (rag.retrieval.thesis): the question's own evidence
     # counts this much beside the thesis evidence.
-    "broad_query": 0.3, "thesis_summary": 1.0, "thesis_early": 0.5, "thesis_recommends": 1.0,
+    "broad_query": 0.3,
+    "thesis_summary": 1.0,
+    "thesis_early": 0.5,
+    "thesis_recommends": 1.0,
 }
 # z statistics come from this many sentences spread evenly over the corpus:
 # all of them in a corpus up to this size (the bundled essays have 600), so
@@ -158,15 +179,16 @@ class SentenceScorer:
         self.tuning = tuning if tuning is not None else tuning_for(embedder.name)
         self.weights = {**DEFAULT_WEIGHTS, **(self.tuning.weights if self.tuning else {})}
         # Without fitted quotation weights: the ranking weights, bar the window's terms.
-        self.quote_weights = {**{name: self.weights[name] for name in QUOTE_EVIDENCE},
-                              **(self.tuning.quote_weights if self.tuning else {})}
+        self.quote_weights = {
+            **{name: self.weights[name] for name in QUOTE_EVIDENCE},
+            **(self.tuning.quote_weights if self.tuning else {}),
+        }
         self.sentence_chunk = np.array([s.chunk_id for s in self.layer.sentences], dtype=np.int64)
         self.chunk_vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
         n = self.layer.n
         self.sample = np.arange(n) if n <= SAMPLE else np.unique(np.linspace(0, n - 1, SAMPLE).astype(np.int64))
         # Each sentence's context for terms: the one before it and its heading.
-        self.context = (self.layer.prev_id, np.where(self.layer.heading_of >= 0, self.layer.heading_of,
-                                                     np.arange(n)))
+        self.context = (self.layer.prev_id, np.where(self.layer.heading_of >= 0, self.layer.heading_of, np.arange(n)))
         self.evidence = lru_cache(maxsize=32)(self._evidence)
         # Cached per scorer: lru_cache on the methods would be one cache for the class,
         # holding every scorer (and its index) it ever saw alive.
@@ -210,8 +232,13 @@ class SentenceScorer:
     def _content_mask(self, ids: np.ndarray) -> np.ndarray:
         tokens = self.embedder.token_strings(ids)
         special = self.embedder.special_ids
-        return np.array([int(i) not in special and bool(re.search(r"\w", t)) and t.lower() not in QUESTION_WORDS
-                         for i, t in zip(ids, tokens)], dtype=bool)
+        return np.array(
+            [
+                int(i) not in special and bool(re.search(r"\w", t)) and t.lower() not in QUESTION_WORDS
+                for i, t in zip(ids, tokens)
+            ],
+            dtype=bool,
+        )
 
     # ---------------------------------------------------------------- evidence
 
@@ -230,11 +257,22 @@ class SentenceScorer:
         features = {name: np.full(n, np.nan, dtype=np.float32) for name in EVIDENCE}
         features["sentence"] = dense.astype(np.float32)
         pieces = self.embedder.token_strings(q_ids)
-        evidence = Evidence(features, q, rare_words(pieces), frozenset(question_stems(query)),
-                            np.full((len(idf), n), np.nan, dtype=np.float32), idf, np.zeros(n, dtype=bool),
-                            q_tokens=q_content, chunk_dense=chunk_dense, chunk_bm25=chunk_bm25,
-                            question_ids=q_ids, question_tokens=q_tokens, question_pieces=tuple(pieces),
-                            question_special=frozenset(self.embedder.special_ids))
+        evidence = Evidence(
+            features,
+            q,
+            rare_words(pieces),
+            frozenset(question_stems(query)),
+            np.full((len(idf), n), np.nan, dtype=np.float32),
+            idf,
+            np.zeros(n, dtype=bool),
+            q_tokens=q_content,
+            chunk_dense=chunk_dense,
+            chunk_bm25=chunk_bm25,
+            question_ids=q_ids,
+            question_tokens=q_tokens,
+            question_pieces=tuple(pieces),
+            question_special=frozenset(self.embedder.special_ids),
+        )
         evidence.candidates = gather(self.store, Query(query, q, dense, chunk_dense, chunk_bm25), layer)
         self.ensure(evidence, np.concatenate([self.sample, evidence.candidates]))
         for name in EVIDENCE:
@@ -260,19 +298,25 @@ class SentenceScorer:
             # The sample's word pieces are kept decoded: every question reads all of them.
             tokens_t, offsets = self.sample_tokens
             sims = evidence.q_tokens @ tokens_t
-            best = np.maximum.reduceat(sims, np.minimum(offsets[:-1], max(sims.shape[1] - 1, 0)), axis=1) \
-                if sims.shape[1] else np.zeros((sims.shape[0], len(self.sample)), np.float32)
+            best = (
+                np.maximum.reduceat(sims, np.minimum(offsets[:-1], max(sims.shape[1] - 1, 0)), axis=1)
+                if sims.shape[1]
+                else np.zeros((sims.shape[0], len(self.sample)), np.float32)
+            )
             best[:, offsets[1:] == offsets[:-1]] = -1.0
             evidence.term_match[:, self.sample] = best
             need = need[np.isnan(evidence.term_match[0, need])]
         for at in range(0, need.size, DECODE_BATCH):  # word pieces decoded a batch at a time: memory stays bounded
-            part = need[at:at + DECODE_BATCH]
+            part = need[at : at + DECODE_BATCH]
             tokens, offsets = layer.token_rows(part)
             sims = evidence.q_tokens @ tokens.T  # [q, T']
             starts = offsets[:-1]
             empty = offsets[1:] == starts
-            best = np.maximum.reduceat(sims, np.minimum(starts, max(sims.shape[1] - 1, 0)), axis=1) \
-                if sims.shape[1] else np.zeros((sims.shape[0], len(part)), np.float32)
+            best = (
+                np.maximum.reduceat(sims, np.minimum(starts, max(sims.shape[1] - 1, 0)), axis=1)
+                if sims.shape[1]
+                else np.zeros((sims.shape[0], len(part)), np.float32)
+            )
             best[:, empty] = -1.0
             evidence.term_match[:, part] = best
         f, q = evidence.features, evidence.vector
@@ -336,12 +380,15 @@ class SentenceScorer:
             score = w["broad_query"] * _nan_z(score)
             for doc_id in self.scope(evidence, form):
                 t, ids = self.thesis_of(doc_id), np.asarray(self.layer.by_doc[doc_id])
-                score[ids] += (w["thesis_summary"] * t["summary"] + w["thesis_early"] * t["early"]
-                               + w["thesis_recommends"] * t["recommends"])
+                score[ids] += (
+                    w["thesis_summary"] * t["summary"]
+                    + w["thesis_early"] * t["early"]
+                    + w["thesis_recommends"] * t["recommends"]
+                )
         if len(form.documents) == 1 and not form.each:
             named = self.layer.by_doc.get(form.documents[0])
             if named is not None:
-                score[named.start:named.stop] += w["named_bonus"]
+                score[named.start : named.stop] += w["named_bonus"]
         if form.part is None:
             # The header names a document; it is how a document is found, not an answer.
             docs = {self.layer.sentences[i].doc_id for i in evidence.ids}
@@ -377,7 +424,7 @@ class SentenceScorer:
             t = self.thesis_of(doc_id)
             prior = t["summary"] + t["early"] + t["recommends"]
         else:
-            prior = evidence.features["sentence"][r.start:r.stop]
+            prior = evidence.features["sentence"][r.start : r.stop]
         return (r.start + np.argsort(-prior, kind="stable")[:DOC_UNITS]).tolist()
 
 
@@ -389,5 +436,15 @@ def _nan_z(x: np.ndarray) -> np.ndarray:
     return ((x - float(values.mean())) / float(values.std())).astype(np.float32)
 
 
-__all__ = ["EVIDENCE", "QUOTE_EVIDENCE", "DEFAULT_WEIGHTS", "Evidence", "SentenceScores", "SentenceScorer",
-           "concerned_documents", "rare_words", "sentences_of", "Mapping"]
+__all__ = [
+    "EVIDENCE",
+    "QUOTE_EVIDENCE",
+    "DEFAULT_WEIGHTS",
+    "Evidence",
+    "SentenceScores",
+    "SentenceScorer",
+    "concerned_documents",
+    "rare_words",
+    "sentences_of",
+    "Mapping",
+]

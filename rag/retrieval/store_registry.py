@@ -40,4 +40,5 @@ def register(name: str, description: str):
     def wrap(cls):
         STORES[name] = (description, cls)
         return cls
+
     return wrap

@@ -42,14 +42,15 @@ def thesis_body(layer: SentenceLayer, doc: Document, header: set[int]) -> np.nda
     out = []
     for i in r:
         s = layer.sentences[i]
-        text = doc.text[s.start:s.end]
+        text = doc.text[s.start : s.end]
         if i not in header and s.kind in PROSE and len(text.split()) >= MIN_WORDS and not text.rstrip().endswith("?"):
             out.append(i)
     return np.array(out, dtype=np.int64)
 
 
-def thesis_evidence(layer: SentenceLayer, documents: Mapping[str, Document], doc_id: str,
-                    header: set[int]) -> dict[str, np.ndarray]:
+def thesis_evidence(
+    layer: SentenceLayer, documents: Mapping[str, Document], doc_id: str, header: set[int]
+) -> dict[str, np.ndarray]:
     """Per sentence of ``doc_id`` (indexed from its first): "summary"
     (closeness to the document's summary line or centroid), "early" (1 at a
     body's start, falling to 0 after EARLY_SHARE) and "recommends" (0 or 1);
@@ -72,6 +73,7 @@ def thesis_evidence(layer: SentenceLayer, documents: Mapping[str, Document], doc
     out["summary"][local] = _z(vectors[body] @ anchor)
     position = (np.arange(body.size) + 0.5) / body.size
     out["early"][local] = np.maximum(0.0, 1.0 - position / EARLY_SHARE)
-    out["recommends"][local] = [bool(_RECOMMENDS.search(doc.text[layer.sentences[i].start:layer.sentences[i].end]))
-                                for i in body]
+    out["recommends"][local] = [
+        bool(_RECOMMENDS.search(doc.text[layer.sentences[i].start : layer.sentences[i].end])) for i in body
+    ]
     return out

@@ -25,8 +25,10 @@ import urllib.request
 TARGETS = ("http://rag-probe.example/notes.txt", "http://93.184.215.14/notes.txt")
 NEVER_UPLOADED = "/etc/hostname"
 # The guard with its body checks off (file references and the values' types), as on main before issue 24.
-CONTROL = ("import sys, rag.chat.filerefs as f, rag.chat.calls as c; f.refusal = lambda payload, issued: None; "
-           "c._check_data = lambda *a: None; from rag.cli.main import main; sys.argv[0] = 'rag'; main()")
+CONTROL = (
+    "import sys, rag.chat.filerefs as f, rag.chat.calls as c; f.refusal = lambda payload, issued: None; "
+    "c._check_data = lambda *a: None; from rag.cli.main import main; sys.argv[0] = 'rag'; main()"
+)
 
 
 def free_port() -> int:
@@ -36,8 +38,14 @@ def free_port() -> int:
 
 
 def file_data(path: str) -> dict:
-    return {"path": path, "url": path, "orig_name": "notes.txt", "size": 10, "mime_type": "text/plain",
-            "meta": {"_type": "gradio.FileData"}}
+    return {
+        "path": path,
+        "url": path,
+        "orig_name": "notes.txt",
+        "size": 10,
+        "mime_type": "text/plain",
+        "meta": {"_type": "gradio.FileData"},
+    }
 
 
 def post(base: str, path: str, payload: dict) -> tuple[int, str]:
@@ -72,8 +80,16 @@ def probes(config: dict):
 def main(index: str, mode: str, options: list[str]) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, *(["-c", CONTROL] if mode == "control" else ["-m", "rag.cli"]),
-               "serve", "--port", str(port), "--index", index, *options]
+    command = [
+        sys.executable,
+        *(["-c", CONTROL] if mode == "control" else ["-m", "rag.cli"]),
+        "serve",
+        "--port",
+        str(port),
+        "--index",
+        index,
+        *options,
+    ]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     results = []
     try:
@@ -89,9 +105,15 @@ def main(index: str, mode: str, options: list[str]) -> dict:
         # The control needs only show a fetch: one event that takes a list, by the unqueued route
         # (with its checks off, the server stops answering once a few fetches hang).
         search_in = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "search_in")
-        chosen = probes(config) if mode == "guarded" else [
-            (route, fn, body) for route, fn, body in probes(config)
-            if route == "run/predict" and fn == search_in and NEVER_UPLOADED not in json.dumps(body)]
+        chosen = (
+            probes(config)
+            if mode == "guarded"
+            else [
+                (route, fn, body)
+                for route, fn, body in probes(config)
+                if route == "run/predict" and fn == search_in and NEVER_UPLOADED not in json.dumps(body)
+            ]
+        )
         for route, fn, body in chosen:
             status, text = post(base, f"/gradio_api/{route}", body)
             results.append({"route": route, "fn": fn, "status": status, "text": text})

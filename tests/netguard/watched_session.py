@@ -30,8 +30,15 @@ def free_port() -> int:
 def ask(base: str, fn_index: int, question: str) -> str:
     """One question through the queue, as the page sends it; the final SSE message."""
     session = uuid.uuid4().hex[:11]
-    body = json.dumps({"data": [question, "fusion", 3, None], "fn_index": fn_index, "session_hash": session,
-                       "event_data": None, "trigger_id": None}).encode()
+    body = json.dumps(
+        {
+            "data": [question, "fusion", 3, None],
+            "fn_index": fn_index,
+            "session_hash": session,
+            "event_data": None,
+            "trigger_id": None,
+        }
+    ).encode()
     request = urllib.request.Request(f"{base}/gradio_api/queue/join", body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as resp:
         json.loads(resp.read())
@@ -55,8 +62,12 @@ def chat_fn_index(base: str) -> int:
 def serve(index: str, seconds: float) -> dict:
     port = free_port()
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--index", index],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--index", index],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     answers = []
     try:
@@ -86,10 +97,17 @@ def serve(index: str, seconds: float) -> dict:
 
 def index(corpus: str, index_dir: str) -> dict:
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "rag.cli", "index", "--corpus", corpus, "--index", index_dir, "-q"],
-                            capture_output=True, text=True)
-    return {"seconds": time.monotonic() - started, "returncode": result.returncode, "stderr": result.stderr[-2000:],
-            "built": (Path(index_dir) / "manifest.json").exists()}
+    result = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "index", "--corpus", corpus, "--index", index_dir, "-q"],
+        capture_output=True,
+        text=True,
+    )
+    return {
+        "seconds": time.monotonic() - started,
+        "returncode": result.returncode,
+        "stderr": result.stderr[-2000:],
+        "built": (Path(index_dir) / "manifest.json").exists(),
+    }
 
 
 if __name__ == "__main__":

@@ -56,8 +56,10 @@ def _client_class():
     try:
         from pymilvus import MilvusClient
     except ImportError:
-        raise RagError("the milvus store needs pymilvus and milvus-lite: install rag with its milvus extra "
-                       "(pip install -e '.[milvus]')") from None
+        raise RagError(
+            "the milvus store needs pymilvus and milvus-lite: install rag with its milvus extra "
+            "(pip install -e '.[milvus]')"
+        ) from None
     # pymilvus logs a WARNING line for each iterator Milvus Lite gives no
     # timestamp to, and milvus-lite logs its failures on the root logger;
     # rag's own one-line messages say what went wrong.
@@ -103,9 +105,11 @@ def connect(spec: StoreSpec):
             server_manager_instance.release_server(spec.target)
     if client is None:
         if spec.lite and "Open local milvus failed" in detail:
-            raise RagError(f"cannot open the Milvus Lite file {spec.target}: another process has it open (a "
-                           f"`rag serve`, or another rag command), or its engine did not start; stop that process "
-                           f"and try again") from None
+            raise RagError(
+                f"cannot open the Milvus Lite file {spec.target}: another process has it open (a "
+                f"`rag serve`, or another rag command), or its engine did not start; stop that process "
+                f"and try again"
+            ) from None
         raise RagError(f"cannot reach the Milvus store {spec.target} ({detail})") from None
     _clients[spec.target] = client
     return client
@@ -122,8 +126,10 @@ def _reason(err: Exception) -> str:
 def unit_keys(doc_ids, starts, ends, vectors: np.ndarray) -> list[str]:
     """Each row's primary key: document, span and a hash of its float32 vector."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    return [f"{d}/{int(a)}-{int(b)}/{hashlib.blake2b(v.tobytes(), digest_size=8).hexdigest()}"
-            for d, a, b, v in zip(doc_ids, starts, ends, vectors)]
+    return [
+        f"{d}/{int(a)}-{int(b)}/{hashlib.blake2b(v.tobytes(), digest_size=8).hexdigest()}"
+        for d, a, b, v in zip(doc_ids, starts, ends, vectors)
+    ]
 
 
 def fingerprint(keys: dict[str, "list[str] | set[str]"]) -> str:
@@ -140,8 +146,9 @@ def prefix_for(index_dir: Path) -> str:
     return f"rag_{slug}_{hashlib.sha256(path.encode()).hexdigest()[:8]}"
 
 
-def record(spec: StoreSpec, index_dir: Path, keys: dict[str, list[str]], model: dict,
-           previous: dict | None = None) -> dict:
+def record(
+    spec: StoreSpec, index_dir: Path, keys: dict[str, list[str]], model: dict, previous: dict | None = None
+) -> dict:
     """The manifest's record of what the store must hold. A rebuild into the
     same target keeps the collections it already named."""
     if previous and previous.get("target") == spec.target and previous.get("collections"):
@@ -149,11 +156,15 @@ def record(spec: StoreSpec, index_dir: Path, keys: dict[str, list[str]], model: 
     else:
         prefix = prefix_for(index_dir)
         collections = {kind: f"{prefix}_{kind}" for kind in KINDS}
-    return {"target": spec.target, "collections": collections,
-            "counts": {kind: len(keys[kind]) for kind in KINDS},
-            "ids": fingerprint(keys),
-            "dense_index": DENSE_INDEX["lite" if spec.lite else "server"][0],
-            "model": model["name"], "dim": model["dim"]}
+    return {
+        "target": spec.target,
+        "collections": collections,
+        "counts": {kind: len(keys[kind]) for kind in KINDS},
+        "ids": fingerprint(keys),
+        "dense_index": DENSE_INDEX["lite" if spec.lite else "server"][0],
+        "model": model["name"],
+        "dim": model["dim"],
+    }
 
 
 def index_keys(index, chunk_vectors: np.ndarray | None = None) -> dict[str, list[str]]:
@@ -165,8 +176,12 @@ def index_keys(index, chunk_vectors: np.ndarray | None = None) -> dict[str, list
         out["sentences"] = unit_keys([x.doc_id for x in s], [x.start for x in s], [x.end for x in s], layer.vectors)
     if index.chunks:
         c = index.chunks
-        out["chunks"] = unit_keys([x.doc_id for x in c], [x.start for x in c], [x.end for x in c],
-                                  chunk_vectors if chunk_vectors is not None else _chunk_vectors(index))
+        out["chunks"] = unit_keys(
+            [x.doc_id for x in c],
+            [x.start for x in c],
+            [x.end for x in c],
+            chunk_vectors if chunk_vectors is not None else _chunk_vectors(index),
+        )
     return out
 
 
@@ -184,7 +199,9 @@ def terms_texts(texts: list[str]) -> list[str]:
     for stems in tokenize(texts) if texts else []:
         joined = " ".join(stems)
         data = joined.encode("utf-8")
-        out.append(joined if len(data) <= TERMS_BYTES else data[:TERMS_BYTES].decode("utf-8", "ignore").rsplit(" ", 1)[0])
+        out.append(
+            joined if len(data) <= TERMS_BYTES else data[:TERMS_BYTES].decode("utf-8", "ignore").rsplit(" ", 1)[0]
+        )
     return out
 
 
@@ -208,8 +225,10 @@ class MilvusCopy:
     def of(cls, index) -> "MilvusCopy":
         rec = (index.manifest.get("store") or {}).get(RECORD_KEY) or {}
         if not rec.get("target") or not rec.get("collections"):
-            raise IndexMismatch(f"{index.path} names the milvus store but not what it holds; "
-                                f"run `rag index --index {index.path}` to rebuild it")
+            raise IndexMismatch(
+                f"{index.path} names the milvus store but not what it holds; "
+                f"run `rag index --index {index.path}` to rebuild it"
+            )
         spec = StoreSpec("milvus", rec["target"])
         return cls(spec, rec, connect(spec))
 
@@ -231,21 +250,35 @@ class MilvusCopy:
         params.add_index("vector", index_type=index_type, metric_type="IP", params=build)
         if kind == "chunks":
             # The stems are already rag's: split on spaces only.
-            schema.add_field("terms", DataType.VARCHAR, max_length=TERMS_BYTES, enable_analyzer=True,
-                             analyzer_params={"tokenizer": "whitespace"})
+            schema.add_field(
+                "terms",
+                DataType.VARCHAR,
+                max_length=TERMS_BYTES,
+                enable_analyzer=True,
+                analyzer_params={"tokenizer": "whitespace"},
+            )
             schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-            schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
-                                         input_field_names=["terms"], output_field_names=["sparse"]))
-            params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                             params={"bm25_k1": BM25["k1"], "bm25_b": BM25["b"]})
+            schema.add_function(
+                Function(
+                    name="bm25",
+                    function_type=FunctionType.BM25,
+                    input_field_names=["terms"],
+                    output_field_names=["sparse"],
+                )
+            )
+            params.add_index(
+                "sparse",
+                index_type="SPARSE_INVERTED_INDEX",
+                metric_type="BM25",
+                params={"bm25_k1": BM25["k1"], "bm25_b": BM25["b"]},
+            )
         client.create_collection(self.name(kind), schema=schema, index_params=params)
 
     def _fits(self, kind: str) -> bool:
         """Whether the existing collection was made for this model's vectors."""
         described = self.client.describe_collection(self.name(kind))
         dims = [f.get("params", {}).get("dim") for f in described["fields"] if f["name"] == "vector"]
-        return dims == [int(self.rec["dim"])] and described.get("description") == \
-            f"rag {kind} of {self.rec['model']}"
+        return dims == [int(self.rec["dim"])] and described.get("description") == f"rag {kind} of {self.rec['model']}"
 
     def keys(self, kind: str) -> set[str]:
         """Every primary key the collection holds."""
@@ -272,8 +305,10 @@ class MilvusCopy:
         except RagError:
             raise
         except Exception as err:
-            raise RagError(f"the Milvus store {self.spec.target} could not be brought in line with {index.path} "
-                           f"({_reason(err)}); run `rag index --index {index.path}` to try again") from None
+            raise RagError(
+                f"the Milvus store {self.spec.target} could not be brought in line with {index.path} "
+                f"({_reason(err)}); run `rag index --index {index.path}` to try again"
+            ) from None
 
     def _sync(self, index) -> dict[str, dict[str, int]]:
         chunk_vectors = _chunk_vectors(index)
@@ -290,10 +325,10 @@ class MilvusCopy:
             have, want = self.keys(kind), {k: i for i, k in enumerate(keys[kind])}
             gone = sorted(have - want.keys())
             for start in range(0, len(gone), BATCH):
-                self.client.delete(name, ids=gone[start:start + BATCH])
+                self.client.delete(name, ids=gone[start : start + BATCH])
             new = [want[k] for k in sorted(want.keys() - have)]
             for start in range(0, len(new), BATCH):
-                self.client.upsert(name, self._rows(index, kind, keys[kind], new[start:start + BATCH], chunk_vectors))
+                self.client.upsert(name, self._rows(index, kind, keys[kind], new[start : start + BATCH], chunk_vectors))
             self.client.flush(name)
             made.update(upserted=len(new), deleted=len(gone))
             done[kind] = made
@@ -305,8 +340,10 @@ class MilvusCopy:
             layer = index.sentences
             return [{"pk": keys[i], "doc_id": layer.sentences[i].doc_id, "vector": layer.vectors[i]} for i in ids]
         terms = terms_texts([index.chunks[i].text for i in ids])
-        return [{"pk": keys[i], "doc_id": index.chunks[i].doc_id, "vector": chunk_vectors[i], "terms": t}
-                for i, t in zip(ids, terms)]
+        return [
+            {"pk": keys[i], "doc_id": index.chunks[i].doc_id, "vector": chunk_vectors[i], "terms": t}
+            for i, t in zip(ids, terms)
+        ]
 
     def differences(self, index) -> list[str]:
         """How the store differs from what the manifest says it holds (empty when it agrees)."""
@@ -339,15 +376,19 @@ def open_checked(index) -> MilvusCopy:
         return copy  # checked already, or a subset of a checked index (rag.index.subset)
     keys = index_keys(index)
     if fingerprint(keys) != copy.rec["ids"]:
-        raise IndexMismatch(f"{index.path}/manifest.json records other Milvus ids than its files give; "
-                            f"run `rag index --index {index.path} --force` to rebuild it")
+        raise IndexMismatch(
+            f"{index.path}/manifest.json records other Milvus ids than its files give; "
+            f"run `rag index --index {index.path} --force` to rebuild it"
+        )
     try:
         differences = copy.differences(index)
     except Exception as err:
         raise RagError(f"cannot read the Milvus store {copy.spec.target} ({_reason(err)})") from None
     if differences:
-        raise IndexMismatch(f"the Milvus store {copy.spec.target} does not hold what {index.path} holds "
-                            f"({'; '.join(differences)}); run `rag index --index {index.path}` to bring it in line")
+        raise IndexMismatch(
+            f"the Milvus store {copy.spec.target} does not hold what {index.path} holds "
+            f"({'; '.join(differences)}); run `rag index --index {index.path}` to bring it in line"
+        )
     _checked.add(seen)
     return copy
 

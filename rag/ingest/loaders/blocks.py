@@ -30,7 +30,9 @@ _LEADER = re.compile(r"(?:\.\s?){4,}\s*[\divxlcdm]{1,6}\s*$|\u2026\s*\d{1,4}\s*$
 _CONTENTS_TITLE = re.compile(r"^\s*(table of contents|contents|inhalt|sommaire|(.*\s)?index)\s*$", re.I)
 _REFERENCES_TITLE = re.compile(
     r"^\s*([\dIVX]+\.?\s+|appendix\s+\w+\.?\s+)?"
-    r"(references|bibliography|works cited|literature cited|literature|citations|further reading)\s*$", re.I)
+    r"(references|bibliography|works cited|literature cited|literature|citations|further reading)\s*$",
+    re.I,
+)
 # A numbered section title as contents lists them: "5.6 Why do I get …  18".
 _NUMBERED_ENTRY = re.compile(r"^\s*([A-Z]|\d+)(\.\d+)*\.?\s+\S.*\s(\d{1,4}|[ivxlcdm]{1,6})\s*$")
 # Permalink glyphs documentation generators put after headings (Sphinx's ¶, #, §).
@@ -77,8 +79,11 @@ class Builder:
         self.length = 0
 
     def add(self, piece: Piece, join=None) -> None:
-        text = clean_code(piece.text) if piece.kind == CODE else (
-            heading_text(piece.text) if piece.kind in TITLES else clean_inline(piece.text))
+        text = (
+            clean_code(piece.text)
+            if piece.kind == CODE
+            else (heading_text(piece.text) if piece.kind in TITLES else clean_inline(piece.text))
+        )
         if not text:
             return
         if piece.continues and self.blocks and self.blocks[-1].kind == piece.kind:
@@ -115,7 +120,7 @@ def assemble_pages(pages: list[list[Piece]], join=None) -> tuple[str, tuple[Bloc
     builder, at = Builder(), 0
     starts: list[int | None] = []
     for page in pages:
-        pieces, at = flat[at:at + len(page)], at + len(page)
+        pieces, at = flat[at : at + len(page)], at + len(page)
         before = builder.length
         starts.append(None)
         for _k, piece in enumerate(pieces):
@@ -160,8 +165,9 @@ def mark_sections(pieces: list[Piece]) -> list[Piece]:
             out.append(replace(piece, kind=CONTENTS))
         elif section is not None:
             kind = section[0]
-            if kind == CONTENTS and not (is_contents_line(piece.text) or _NUMBERED_ENTRY.match(piece.text)
-                                         or len(piece.text) < 80):
+            if kind == CONTENTS and not (
+                is_contents_line(piece.text) or _NUMBERED_ENTRY.match(piece.text) or len(piece.text) < 80
+            ):
                 out.append(piece)  # prose under a heading called "Index" is not an index
             else:
                 out.append(replace(piece, kind=kind))
@@ -173,5 +179,3 @@ def mark_sections(pieces: list[Piece]) -> list[Piece]:
 def question_kind(text: str) -> str:
     """A heading that asks something ("How do I …?") titles an FAQ answer."""
     return QUESTION if heading_text(text).rstrip().endswith("?") else HEADING
-
-

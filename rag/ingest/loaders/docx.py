@@ -72,7 +72,7 @@ def parse_docx(data: bytes) -> Parsed:
         raise LoadError("has no readable text")
     title = clean_inline(document.core_properties.title or "") or styled_title
     if not title and blocks and blocks[0].kind == HEADING and blocks[0].level == 1:
-        title = text[blocks[0].start:blocks[0].end]
+        title = text[blocks[0].start : blocks[0].end]
     return Parsed(text=text, title=title, blocks=blocks)
 
 

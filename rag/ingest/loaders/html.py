@@ -23,11 +23,65 @@ from rag.ingest.loaders.reflow import clean_inline
 from rag.types import CAPTION, CODE, CONTENTS, HEADING, ITEM, PARAGRAPH, TABLE
 
 # Never reading text, wherever they stand.
-_SKIP = {"script", "style", "noscript", "template", "svg", "math", "nav", "aside", "footer", "form", "button",
-         "select", "option", "iframe", "object", "embed", "canvas", "dialog", "head", "title", "meta", "link"}
-_BLOCK = {"p", "div", "section", "article", "main", "header", "h1", "h2", "h3", "h4", "h5", "h6", "figure",
-          "figcaption", "blockquote", "pre", "ul", "ol", "li", "dl", "dt", "dd", "table", "tr", "td", "th",
-          "address", "hr", "br", "time", "picture", "details", "summary"}
+_SKIP = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "math",
+    "nav",
+    "aside",
+    "footer",
+    "form",
+    "button",
+    "select",
+    "option",
+    "iframe",
+    "object",
+    "embed",
+    "canvas",
+    "dialog",
+    "head",
+    "title",
+    "meta",
+    "link",
+}
+_BLOCK = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "figure",
+    "figcaption",
+    "blockquote",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "address",
+    "hr",
+    "br",
+    "time",
+    "picture",
+    "details",
+    "summary",
+}
 _CONTAINERS = ("article", "main")
 # The first paragraph of prose ends the article's header.
 PROSE_CHARS = 150
@@ -160,8 +214,9 @@ def _article_header(tree, first_prose: str) -> list[str]:
     for node in tree.iter("p", "div", "section", "span"):
         if clean_inline(node.text_content()) != first_prose:
             continue
-        container = next((a for a in node.iterancestors() if a.tag in _CONTAINERS
-                          or a.get("role") in ("main", "article")), None)
+        container = next(
+            (a for a in node.iterancestors() if a.tag in _CONTAINERS or a.get("role") in ("main", "article")), None
+        )
         if container is None:
             return []
         header: list[str] = []
@@ -183,8 +238,14 @@ def parse_html(data: bytes) -> Parsed:
     if sum(1 for _ in tree.iter()) > MAX_TREE_NODES:
         raise LoadError(f"has more than {MAX_TREE_NODES:,} HTML elements")
     original = copy.deepcopy(tree)
-    result = trafilatura.bare_extraction(tree, include_comments=False, include_tables=True, include_images=False,
-                                         with_metadata=True, favor_precision=True)
+    result = trafilatura.bare_extraction(
+        tree,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        with_metadata=True,
+        favor_precision=True,
+    )
     title = clean_inline(getattr(result, "title", None) or "") if result is not None else ""
     body = original.find("body")
     page = [p for p, _ in _dom_pieces(body if body is not None else original)]
@@ -193,17 +254,24 @@ def parse_html(data: bytes) -> Parsed:
     pieces = [p for p in page if _flat(p.text) in main] if main else page
     if not pieces:
         pieces = page
-    prose = next((i for i, p in enumerate(pieces) if p.kind == PARAGRAPH and len(clean_inline(p.text)) >= PROSE_CHARS),
-                 None)
+    prose = next(
+        (i for i, p in enumerate(pieces) if p.kind == PARAGRAPH and len(clean_inline(p.text)) >= PROSE_CHARS), None
+    )
     if prose is not None:
         first = clean_inline(pieces[prose].text)
         later = {clean_inline(p.text) for p in pieces[prose:]}
         kept = {clean_inline(p.text) for p in pieces[:prose]}
-        header = [h for h in _article_header(original, first)
-                  if h not in later and h not in kept and any(c.isalpha() for c in h)]
+        header = [
+            h
+            for h in _article_header(original, first)
+            if h not in later and h not in kept and any(c.isalpha() for c in h)
+        ]
         if header:
-            pieces = [Piece(PARAGRAPH, h) for h in header] + pieces[prose:] if not pieces[:prose] else \
-                pieces[:prose] + [Piece(PARAGRAPH, h) for h in header] + pieces[prose:]
+            pieces = (
+                [Piece(PARAGRAPH, h) for h in header] + pieces[prose:]
+                if not pieces[:prose]
+                else pieces[:prose] + [Piece(PARAGRAPH, h) for h in header] + pieces[prose:]
+            )
     if title and title not in [heading_text(p.text) for p in pieces[:3]]:
         pieces.insert(0, Piece(HEADING, title, 1))
     text, blocks = build(pieces)

@@ -75,12 +75,18 @@ def _page_lines(textpage, raw, height: float) -> PageLines:
         # FONT_SAMPLES characters spread over it: inline code in a sentence is not a code line.
         sample = chars[:: max(1, len(chars) // FONT_SAMPLES)][:FONT_SAMPLES] + [chars[-1]]
         fonts = [_font_name(textpage, raw, i) for i in sample]
-        lines.append(Line(
-            text=text[a:b], left=min(x[0] for x in boxes), right=max(x[2] for x in boxes),
-            top=height - max(x[3] for x in boxes), bottom=height - min(x[1] for x in boxes), size=round(size, 1),
-            bold=all(_BOLD_FONT.search(f) for f in fonts),
-            mono=all(_MONO_FONT.search(f) for f in fonts),
-        ))
+        lines.append(
+            Line(
+                text=text[a:b],
+                left=min(x[0] for x in boxes),
+                right=max(x[2] for x in boxes),
+                top=height - max(x[3] for x in boxes),
+                bottom=height - min(x[1] for x in boxes),
+                size=round(size, 1),
+                bold=all(_BOLD_FONT.search(f) for f in fonts),
+                mono=all(_MONO_FONT.search(f) for f in fonts),
+            )
+        )
         if match.end() == len(text):
             break
     return PageLines(tuple(lines), height)

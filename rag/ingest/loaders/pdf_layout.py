@@ -112,13 +112,19 @@ def furniture(pages: list[PageLines]) -> set[tuple[int, int]]:
         # A line carrying the page's number is a running header only at the
         # very edge and in type no larger than the body's: "1 Installing" set
         # large on page 1 is the chapter's heading.
-        outermost = {min(edges, key=lambda i: page.lines[i].top), max(edges, key=lambda i: page.lines[i].top)} \
-            if edges else set()
+        outermost = (
+            {min(edges, key=lambda i: page.lines[i].top), max(edges, key=lambda i: page.lines[i].top)}
+            if edges
+            else set()
+        )
         for i in edges:
             line = page.lines[i]
             text = line.text.strip()
-            running = i in outermost and line.size <= body * 1.05 and (
-                _carries_number(text, printed) or _carries_number(text, page.label))
+            running = (
+                i in outermost
+                and line.size <= body * 1.05
+                and (_carries_number(text, printed) or _carries_number(text, page.label))
+            )
             if _PAGE_NUMBER.match(text) or running:
                 found.add((p, i))
             seen[_furniture_key(line)].append((p, i, round(line.top / 3)))
@@ -175,8 +181,9 @@ def _paragraphs(lines: list[Line], leading: dict[float, float]) -> list[list[Lin
     for k in range(1, len(lines)):
         after = lines[k + 1] if k + 1 < len(lines) else None
         # A contents line, or a change between monospaced and proportional type, stands apart.
-        apart = is_contents_line(lines[k].text) or is_contents_line(lines[k - 1].text) \
-            or lines[k].mono != lines[k - 1].mono
+        apart = (
+            is_contents_line(lines[k].text) or is_contents_line(lines[k - 1].text) or lines[k].mono != lines[k - 1].mono
+        )
         if apart or _starts_paragraph(lines[k - 1], lines[k], after, leading, right):
             groups.append([])
         groups[-1].append(lines[k])
@@ -237,8 +244,11 @@ def _merge_headings(groups: list[tuple[str, list[Line]]]) -> list[tuple[str, lis
     for kind, g in groups:
         if out and kind == HEADING and out[-1][0] == HEADING:
             prev = out[-1][1][-1]
-            if abs(prev.size - g[0].size) < 0.6 and 0 < g[0].bottom - prev.bottom <= 2 * prev.size \
-                    and not _SENTENCE_END.search(prev.text.strip()):
+            if (
+                abs(prev.size - g[0].size) < 0.6
+                and 0 < g[0].bottom - prev.bottom <= 2 * prev.size
+                and not _SENTENCE_END.search(prev.text.strip())
+            ):
                 out[-1] = (HEADING, out[-1][1] + g)
                 continue
         out.append((kind, g))
@@ -301,7 +311,5 @@ def from_lines(pages: list[PageLines], title: str = "") -> Parsed:
     if not title:  # no title in the metadata: the first top-level heading of the first pages
         first = next((b for b in blocks if b.kind == HEADING), None)
         if first is not None and first.level == 1 and (len(starts) < 3 or first.start < starts[2]):
-            title = text[first.start:first.end]
+            title = text[first.start : first.end]
     return Parsed(text=text, title=title, pages=starts, blocks=blocks, labels=page_labels(pages))
-
-

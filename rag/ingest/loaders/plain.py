@@ -101,8 +101,9 @@ def _looks_like_code(group: list[Line], prose_indent: int, width: int) -> bool:
         return True
     if _MARKER.match(group[0].text) or min(ln.indent for ln in group) < prose_indent + 4:
         return False
-    wrapped_prose = len(group) > 1 and all(len(ln.text) >= 0.6 * width for ln in group[:-1]) \
-        and bool(_STOP.search(group[-1].body))
+    wrapped_prose = (
+        len(group) > 1 and all(len(ln.text) >= 0.6 * width for ln in group[:-1]) and bool(_STOP.search(group[-1].body))
+    )
     codey = sum(bool(_CODE_CHARS.search(ln.text)) for ln in group)
     return not wrapped_prose and codey * 2 >= len(group)
 
@@ -173,10 +174,15 @@ def wrapped_pieces(groups: list[list[Line]], width: int) -> list[Piece]:
         if all(ln.indent >= 8 and _is_heading_line(ln, width) for ln in group):
             pieces.append(Piece(HEADING, _joined(group), 1))  # a centred title over several lines
             continue
-        if rest and rest[0].indent > first.indent and first.indent <= prose_indent + 2 \
-                and len(first.body) <= min(HEADING_MAX, 0.7 * width) \
-                and not _MARKER.match(first.text) and not _ANSWER.match(first.text) \
-                and not _STOP.search(first.body.rstrip('"”')):
+        if (
+            rest
+            and rest[0].indent > first.indent
+            and first.indent <= prose_indent + 2
+            and len(first.body) <= min(HEADING_MAX, 0.7 * width)
+            and not _MARKER.match(first.text)
+            and not _ANSWER.match(first.text)
+            and not _STOP.search(first.body.rstrip('"”'))
+        ):
             # A term on its own line, its definition indented under it.
             pieces.append(Piece(HEADING, first.body, _level(first.body, 3)))
             pieces.extend(_body(rest, prose_indent, width))
@@ -194,7 +200,7 @@ def _body(group: list[Line], prose_indent: int, width: int) -> list[Piece]:
         return [Piece(HEADING, body, _level(body, 1 if body.isupper() or group[0].indent >= 8 else 2))]
     answer = _ANSWER.match(group[0].text)
     if answer:
-        group = [Line(group[0].text[answer.end():], group[0].indent)] + group[1:]
+        group = [Line(group[0].text[answer.end() :], group[0].indent)] + group[1:]
         if len(group) == 1 and _CODE_CHARS.search(group[0].text) and not _STOP.search(group[0].body):
             return [Piece(CODE, group[0].body)]  # "A:  xz -dc foo.tar.xz | tar xf -"
     return _items(group, width)
@@ -208,12 +214,15 @@ def line_blocks(text: str) -> tuple[Block, ...]:
     for k, match in enumerate(raw):
         start = match.start() + len(match.group()) - len(match.group().lstrip())
         end = match.start() + len(match.group().rstrip())
-        before = text[raw[k - 1].end():match.start()] if k else "\n\n"
-        after = text[match.end():raw[k + 1].start()] if k + 1 < len(raw) else "\n\n"
+        before = text[raw[k - 1].end() : match.start()] if k else "\n\n"
+        after = text[match.end() : raw[k + 1].start()] if k + 1 < len(raw) else "\n\n"
         alone = before.count("\n") >= 2 and after.count("\n") >= 2 and k + 1 < len(raw)
         line = Line(match.group().rstrip(), start - match.start())
-        kind = HEADING if alone and _is_heading_line(line, 0) and _title_like(line.body) \
-            and not is_furniture(line.body) else PARAGRAPH
+        kind = (
+            HEADING
+            if alone and _is_heading_line(line, 0) and _title_like(line.body) and not is_furniture(line.body)
+            else PARAGRAPH
+        )
         blocks.append(Block(start, end, kind, 1 if kind == HEADING else 0))
     return tuple(blocks)
 
@@ -231,6 +240,6 @@ def read_plain(text: str) -> tuple[str, tuple[Block, ...]]:
     wrapped, width = wrap_width(groups)
     if not wrapped:
         blocks = line_blocks(text)
-        marked = mark_sections([Piece(b.kind, text[b.start:b.end], b.level) for b in blocks])
+        marked = mark_sections([Piece(b.kind, text[b.start : b.end], b.level) for b in blocks])
         return text, tuple(Block(b.start, b.end, p.kind, b.level) for b, p in zip(blocks, marked))
     return build(wrapped_pieces(groups, width))

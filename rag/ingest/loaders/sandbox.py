@@ -29,8 +29,15 @@ def parse_isolated(suffix: str, data: bytes, limits: Limits) -> Parsed:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     # The child must import this same rag, installed or not.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
-    command = [sys.executable, "-m", CHILD_MODULE, suffix, str(limits.memory_mb),
-               str(int(limits.seconds) + 1), str(limits.chars)]
+    command = [
+        sys.executable,
+        "-m",
+        CHILD_MODULE,
+        suffix,
+        str(limits.memory_mb),
+        str(int(limits.seconds) + 1),
+        str(limits.chars),
+    ]
     try:
         done = subprocess.run(command, input=data, capture_output=True, timeout=limits.seconds, env=env)
     except subprocess.TimeoutExpired:
@@ -40,12 +47,19 @@ def parse_isolated(suffix: str, data: bytes, limits: Limits) -> Parsed:
     except ValueError:
         result = None
     if done.returncode != 0 or not isinstance(result, dict):
-        raise LoadError(f"could not be read within the limits ({limits.memory_mb} MB of memory, "
-                        f"{limits.seconds:g} s); the parser stopped ({_how(done.returncode)})")
+        raise LoadError(
+            f"could not be read within the limits ({limits.memory_mb} MB of memory, "
+            f"{limits.seconds:g} s); the parser stopped ({_how(done.returncode)})"
+        )
     if not result.get("ok"):
         raise LoadError(str(result.get("error") or "could not be read"))
-    return Parsed(text=result["text"], title=result["title"], pages=tuple(result["pages"]),
-                  blocks=tuple(Block.from_row(r) for r in result["blocks"]), labels=tuple(result["labels"]))
+    return Parsed(
+        text=result["text"],
+        title=result["title"],
+        pages=tuple(result["pages"]),
+        blocks=tuple(Block.from_row(r) for r in result["blocks"]),
+        labels=tuple(result["labels"]),
+    )
 
 
 def _how(code: int) -> str:
@@ -83,8 +97,14 @@ def _child(argv: list[str]) -> int:
         parsed = loader.load(data)
         if len(parsed.text) > max_chars:
             raise LoadError(f"holds {len(parsed.text):,} characters of text; the limit is {max_chars:,}")
-        out = {"ok": True, "text": parsed.text, "title": parsed.title, "pages": list(parsed.pages),
-               "blocks": [b.row() for b in parsed.blocks], "labels": list(parsed.labels)}
+        out = {
+            "ok": True,
+            "text": parsed.text,
+            "title": parsed.title,
+            "pages": list(parsed.pages),
+            "blocks": [b.row() for b in parsed.blocks],
+            "labels": list(parsed.labels),
+        }
     except LoadError as err:
         out = {"ok": False, "error": str(err)}
     except MemoryError:

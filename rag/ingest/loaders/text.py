@@ -8,8 +8,12 @@ from rag.ingest.loaders.base import LoadError, Parsed
 from rag.types import HEADING
 
 # Longest first: a UTF-32LE mark starts with UTF-16LE's.
-BOMS = ((codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
-        (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"), (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"))
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
 
 
 def decode(data: bytes) -> str:
@@ -50,8 +54,9 @@ def _unmarked_wide_text(data: bytes) -> str:
         guess = "UTF-16LE"
     elif min(zeros[0], zeros[2]) > 0.6 and max(zeros[1], zeros[3]) < 0.2:
         guess = "UTF-16BE"
-    return (f"; it looks like {guess} text without a byte-order mark: save it as UTF-8, or with its mark"
-            if guess else "")
+    return (
+        f"; it looks like {guess} text without a byte-order mark: save it as UTF-8, or with its mark" if guess else ""
+    )
 
 
 class TextLoader:
@@ -68,6 +73,13 @@ class TextLoader:
         if not text.strip():
             raise LoadError("has no readable text")
         first = blocks[0] if blocks else None
-        title = text[first.start:first.end] if first is not None and first.kind == HEADING and text is not None \
-            and blocks[0].level == 1 and first.end - first.start <= 120 else ""
+        title = (
+            text[first.start : first.end]
+            if first is not None
+            and first.kind == HEADING
+            and text is not None
+            and blocks[0].level == 1
+            and first.end - first.start <= 120
+            else ""
+        )
         return Parsed(text=text, title=title, blocks=blocks)

@@ -433,7 +433,10 @@ def serve(host, port, allowed_hosts, index_dir, model_path, read_only) -> None:
     help="Share of answerable development questions whose answers may come with a caution that they "
     "may not answer the question (cross-validated; refusals count in it).",
 )
-def calibrate(model_path, ship, max_false_abstain, max_caution) -> None:
+@click.option(
+    "--keep-weights", is_flag=True, help="Keep the model's shipped evidence weights; fit only the answerability model."
+)
+def calibrate(model_path, ship, max_false_abstain, max_caution, keep_weights) -> None:
     """Fit the answer weights and the answerability model for a model.
 
     Weights and thresholds belong to the model they were fitted with: a model
@@ -452,6 +455,7 @@ def calibrate(model_path, ship, max_false_abstain, max_caution) -> None:
         max_false_abstain=max_false_abstain,
         progress=not ship,
         max_caution=max_caution,
+        keep_weights=keep_weights,
     )
     click.echo(safe("\n".join(report)))
     click.echo(f"Wrote {safe_name(str(path))}", err=True)

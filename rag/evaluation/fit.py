@@ -44,7 +44,7 @@ from rag.index.build import build_index
 from rag.ingest.corpus import load_corpus
 from rag.pipeline import Rag, project_root
 from rag.retrieval.scoring import DEFAULT_WEIGHTS, EVIDENCE, QUOTE_EVIDENCE, SentenceScorer
-from rag.settings import TUNING_DIR, Answerability, cache_root, tuning_file_name
+from rag.settings import TUNING_DIR, Answerability, cache_root, tuning_file_name, tuning_for
 
 DEV_SETS = ("eval/essays_qa.jsonl", "eval/check_qa.jsonl", "eval/dev_qa.jsonl", "eval/dev2_qa.jsonl")
 # (corpus folder, its development sets): answerability and weights must hold on
@@ -382,8 +382,10 @@ def calibrate(
     root: Path | None = None,
     progress: bool = False,
     max_caution: float = MAX_CAUTION,
+    keep_weights: bool = False,
 ) -> tuple[Path, list[str]]:
     """Fit and write the tuning for ``embedder``'s model; returns (file, report lines).
+    ``keep_weights``: keep the shipped evidence weights, fit only the answerability model.
     ``ship`` writes rag/tuning/ (and the report under eval/reports/current/),
     otherwise the cache, where rag.settings.tuning_for finds it."""
     root = root or project_root()
@@ -411,8 +413,18 @@ def calibrate(
         f"Fitted by `{command}` on " + ", ".join(names) + f" ({len(rows)} questions, {len(DEV_CORPORA)} corpora).",
         "",
     ]
-    weights = choose_weights(rows, report)
-    quote_weights = choose_quote_weights(rows, report)
+    shipped = tuning_for(embedder.name) if keep_weights else None
+    if shipped is not None:
+        # The evidence weights as shipped (the report that fitted them says on
+        # what); only the answerability model is fitted here, over every kind.
+        weights = {f: float(shipped.weights.get(f, DEFAULT_WEIGHTS[f])) for f in EVIDENCE}
+        quotes = shipped.quote_weights or shipped.weights
+        quote_weights = {f: float(quotes.get(f, DEFAULT_WEIGHTS[f])) for f in QUOTE_EVIDENCE}
+        report.append(f"- evidence weights kept as shipped ({shipped.source}): {weights}")
+        report.append(f"- quotation weights kept as shipped: {quote_weights}")
+    else:
+        weights = choose_weights(rows, report)
+        quote_weights = choose_quote_weights(rows, report)
     model = choose_answerability(answerability_examples(rows, weights), max_false_abstain, report, max_caution)
     data = {
         "model": embedder.name,

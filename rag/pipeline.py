@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from rag.answer.base import CAUTION, AnswerabilityModel, Composed, PostComposeStep
-from rag.answer.compose import MAX_QUOTES, answer_from_passages, compose, verify_quote
+from rag.answer.compose import MAX_QUOTES, answer_from_passages, compose, verify_quote, with_quoted
 from rag.answer.policy import choose
 from rag.answer.question import clean_question
 from rag.answer.registry import DEFAULT_ANSWERABILITY, answerability_spec, step_specs
@@ -94,42 +94,6 @@ def build(
         corpus, index_dir, embedder or default_embedder(), settings, progress, force=force, store=store
     )
     return index, report, corpus
-
-
-def _with_quoted(index: Index, hits: list[Hit], spans, scores) -> list[Hit]:
-    """The passages, plus any passage a quotation comes from that was not retrieved."""
-    hits = list(hits)
-    have = {h.chunk.chunk_id for h in hits}
-    layer = index.sentences
-    for doc_id, start, end in spans:
-        near = (
-            [
-                layer.sentences[i].chunk_id
-                for i in layer.by_doc.get(doc_id, ())
-                if layer.sentences[i].start <= start < layer.sentences[i].end
-            ]
-            if layer is not None
-            else []
-        )
-        around = (
-            range(max(0, min(near, default=0) - 2), min(len(index.chunks), max(near, default=-1) + 3))
-            if near
-            else range(len(index.chunks))
-        )
-        for chunk in (index.chunks[c] for c in around):
-            if chunk.doc_id == doc_id and chunk.start <= start and end <= chunk.end and chunk.chunk_id not in have:
-                hits.append(
-                    Hit(
-                        chunk,
-                        float(scores.chunk[chunk.chunk_id]),
-                        len(hits) + 1,
-                        hits[0].retriever if hits else "fusion",
-                        index.title(doc_id),
-                    )
-                )
-                have.add(chunk.chunk_id)
-                break
-    return hits
 
 
 class Rag:
@@ -299,7 +263,7 @@ class Rag:
             self.index,
             question,
             choice.spans,
-            _with_quoted(self.index, hits, choice.spans, scores),
+            with_quoted(self.index, hits, choice.spans, scores),
             choice.reason,
             grouped=choice.grouped,
             **extra,

@@ -165,7 +165,7 @@ class Settings:
             steps=names("RAG_STEPS"),
             upload_total_mb=positive("RAG_UPLOAD_TOTAL_MB"),
             upload_expiry_s=positive("RAG_UPLOAD_EXPIRY_S"),
-            store=parse_store(get("RAG_STORE"), "RAG_STORE") if get("RAG_STORE") else None,
+            store=parse_store(raw_store, "RAG_STORE") if (raw_store := get("RAG_STORE")) else None,
         )
 
     @staticmethod

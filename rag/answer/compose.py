@@ -79,3 +79,39 @@ def answer_from_passages(index: Index, question: str, hits: list[Hit], max_quote
     """For indexes without a sentence layer: the best passages, quoted whole."""
     spans = [(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in hits[:max_quotes]]
     return compose(index, question, spans, hits, **extra)
+
+
+def with_quoted(index: Index, hits: list[Hit], spans, scores) -> list[Hit]:
+    """The passages, plus any passage a quotation comes from that was not retrieved."""
+    hits = list(hits)
+    have = {h.chunk.chunk_id for h in hits}
+    layer = index.sentences
+    for doc_id, start, end in spans:
+        near = (
+            [
+                layer.sentences[i].chunk_id
+                for i in layer.by_doc.get(doc_id, ())
+                if layer.sentences[i].start <= start < layer.sentences[i].end
+            ]
+            if layer is not None
+            else []
+        )
+        around = (
+            range(max(0, min(near, default=0) - 2), min(len(index.chunks), max(near, default=-1) + 3))
+            if near
+            else range(len(index.chunks))
+        )
+        for chunk in (index.chunks[c] for c in around):
+            if chunk.doc_id == doc_id and chunk.start <= start and end <= chunk.end and chunk.chunk_id not in have:
+                hits.append(
+                    Hit(
+                        chunk,
+                        float(scores.chunk[chunk.chunk_id]),
+                        len(hits) + 1,
+                        hits[0].retriever if hits else "fusion",
+                        index.title(doc_id),
+                    )
+                )
+                have.add(chunk.chunk_id)
+                break
+    return hits

@@ -17,7 +17,6 @@ import click
 from rag.answer.serialize import answer_to_dict
 from rag.cli.options import (
     SAFE_PATH,
-    check_host_option,
     check_report_dir,
     check_store,
     check_sweep,
@@ -365,108 +364,14 @@ def eval_command(
     cli_eval.run_qa(qa_path, index_dir, embedder, retrievers, k, as_json, report_dir, baseline, sweep_grid)
 
 
-@main.command()
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    envvar="RAG_HOST",
-    callback=check_host_option,
-    help="Address to listen on (an IP address or localhost). Anything but loopback makes the page "
-    "reachable from other machines.",
-)
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=7860,
-    show_default=True,
-    envvar="RAG_PORT",
-    help="Port to listen on (0: any free port).",
-)
-@click.option(
-    "--allow-host",
-    "allowed_hosts",
-    multiple=True,
-    metavar="NAME",
-    help="Another name browsers may use for this server in their Host header (repeatable). "
-    "[default: the --host address and localhost, 127.0.0.1, [::1]]",
-)
-@index_option
-@model_option
-@click.option(
-    "--read-only/--allow-adding",
-    "read_only",
-    default=None,
-    help="Whether the page may add and remove documents. [default: it may on a loopback --host; "
-    "on any other it is read-only]",
-)
-def serve(host, port, allowed_hosts, index_dir, model_path, read_only) -> None:
-    """Serve the chat page (needs the ui extra) until interrupted."""
-    # Lazy: the rest of the CLI works without gradio installed.
-    from rag.chat.serve import adding_allowed, start
-    from rag.embed.auto import default_embedder
-    from rag.pipeline import Rag
-
-    # One onnxruntime thread per answer, like torch in rag.chat.serve: answers run
-    # side by side, and a pool waiting on a busy core stalls them all.
-    os.environ.setdefault("RAG_THREADS", "1")
-    rag = Rag.open(index_dir, default_embedder(model_path))
-    # start() says where it serves once the port is open, not before.
-    start(rag, host, port or None, block=True, adding=adding_allowed(host, read_only), allowed_hosts=allowed_hosts)
-
-
-@main.command()
-@model_option
-@click.option("--ship", is_flag=True, help="Write rag/tuning/ (the tuning rag ships) instead of the cache.")
-@click.option(
-    "--max-false-abstain",
-    type=click.FloatRange(0.0, 0.5),
-    default=0.03,
-    show_default=True,
-    help="Share of answerable development questions the answerability model may refuse (cross-validated).",
-)
-@click.option(
-    "--max-caution",
-    type=click.FloatRange(0.0, 0.5),
-    default=0.15,
-    show_default=True,
-    help="Share of answerable development questions whose answers may come with a caution that they "
-    "may not answer the question (cross-validated; refusals count in it).",
-)
-@click.option(
-    "--keep-weights", is_flag=True, help="Keep the model's shipped evidence weights; fit only the answerability model."
-)
-def calibrate(model_path, ship, max_false_abstain, max_caution, keep_weights) -> None:
-    """Fit the answer weights and the answerability model for a model.
-
-    Weights and thresholds belong to the model they were fitted with: a model
-    without them still answers, but with a note that questions the documents
-    do not answer may get quotations. This fits them on the project's
-    development question sets (eval/essays_qa.jsonl, eval/check_qa.jsonl,
-    eval/dev_qa.jsonl, eval/dev2_qa.jsonl) over the bundled corpus, prints the cross-validated
-    figures, and writes them where rag finds them for that model.
-    """
-    from rag.embed.auto import default_embedder
-    from rag.evaluation.fit import calibrate as fit
-
-    path, report = fit(
-        default_embedder(model_path),
-        ship=ship,
-        max_false_abstain=max_false_abstain,
-        progress=not ship,
-        max_caution=max_caution,
-        keep_weights=keep_weights,
-    )
-    click.echo(safe("\n".join(report)))
-    click.echo(f"Wrote {safe_name(str(path))}", err=True)
-
-
 # `rag add`, `rag remove`, `rag list`: the documents of an index (rag.cli.documents);
 # `rag info`: what is registered, and what the index holds (rag.cli.info).
 # `rag check`: every document read and hashed again (rag.cli.check).
+from rag.cli.calibrate import calibrate  # noqa: E402
 from rag.cli.check import check  # noqa: E402
 from rag.cli.documents import add, list_command, remove  # noqa: E402
 from rag.cli.info import info  # noqa: E402
+from rag.cli.serving import serve  # noqa: E402
 
-for _command in (add, remove, list_command, info, check):
+for _command in (serve, add, remove, list_command, info, check, calibrate):
     main.add_command(_command)

@@ -372,7 +372,7 @@ def _store_record(
         "chunks": unit_keys([c.doc_id for c in chunks], [c.start for c in chunks], [c.end for c in chunks], vectors),
         "sentences": [],
     }
-    if planned:
+    if planned and entries:
         # The sentence layer stores float16: the key hashes the vector as the index loads it.
         loaded = np.stack([e[2] for e in entries]).astype(np.float16).astype(np.float32)
         keys["sentences"] = unit_keys(

@@ -89,7 +89,11 @@ def open_store(index) -> CandidateStore:
         return held[1]
     store = STORES[store_name(index)][1](index)
     key = id(index)
-    _opened[key] = (weakref.ref(index, lambda _, key=key: _opened.pop(key, None)), store)
+
+    def forget(_, key: int = key) -> None:
+        _opened.pop(key, None)
+
+    _opened[key] = (weakref.ref(index, forget), store)
     return store
 
 

@@ -25,17 +25,16 @@ fingerprint; opening the index compares the store's with both.
 from __future__ import annotations
 
 import hashlib
-import logging
-import os
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Mapping
 
 import numpy as np
 
 from rag.errors import IndexMismatch, RagError
 from rag.index.stores import RECORD_KEY
+from rag.index.stores.milvus_client import _clients, _reason, connect
 from rag.settings import StoreSpec
 
 KINDS = ("sentences", "chunks")
@@ -43,81 +42,12 @@ KINDS = ("sentences", "chunks")
 # PATH_MAX; its key adds a span and a hash.
 KEY_BYTES = 8192
 TERMS_BYTES = 65535  # Milvus's largest VARCHAR; a chunk's stems are cut at a word beyond it
-LITE_STARTS = 3  # tries at starting Milvus Lite's engine
 BATCH = 1000  # rows per upsert: a request stays well under gRPC's 64 MB at 768 dimensions
 # Milvus Lite runs every index as FLAT (exact) whatever is asked; a server
 # gets HNSW, whose recall against exact search the benchmark cannot measure
 # here (benchmarks/MILVUS.md).
 DENSE_INDEX = {"lite": ("FLAT", {}), "server": ("HNSW", {"M": 16, "efConstruction": 256})}
 HNSW_EF = 256
-
-
-def _client_class():
-    try:
-        from pymilvus import MilvusClient
-    except ImportError:
-        raise RagError(
-            "the milvus store needs pymilvus and milvus-lite: install rag with its milvus extra "
-            "(pip install -e '.[milvus]')"
-        ) from None
-    # pymilvus logs a WARNING line for each iterator Milvus Lite gives no
-    # timestamp to, and milvus-lite logs its failures on the root logger;
-    # rag's own one-line messages say what went wrong.
-    logging.getLogger("pymilvus").setLevel(logging.ERROR)
-    root = logging.getLogger()
-    if not any(isinstance(f, _FromMilvusLite) for f in root.filters):
-        root.addFilter(_FromMilvusLite())
-    return MilvusClient
-
-
-class _FromMilvusLite(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return f"{os.sep}milvus_lite{os.sep}" not in record.pathname
-
-
-_clients: dict[str, object] = {}
-
-
-def connect(spec: StoreSpec):
-    """A MilvusClient for ``spec`` (one per target in a process; Milvus Lite
-    lets one process at a time open a file)."""
-    client = _clients.get(spec.target)
-    if client is not None:
-        return client
-    MilvusClient, client, detail = _client_class(), None, ""
-    if spec.lite:
-        Path(spec.target).parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(LITE_STARTS if spec.lite else 1):
-        try:
-            with warnings.catch_warnings():
-                # milvus-lite 2.5 reads its version with pkg_resources, which warns it is deprecated.
-                warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-                client = MilvusClient(uri=spec.target, timeout=30)
-            break
-        except Exception as err:  # pymilvus raises its own kinds, and grpc's
-            detail = _reason(err)
-            if not (spec.lite and "Fail connecting to server" in detail and attempt + 1 < LITE_STARTS):
-                break
-            # Milvus Lite's engine was started but did not answer in time (a
-            # busy machine): stop it and start it again.
-            from milvus_lite.server_manager import server_manager_instance
-
-            server_manager_instance.release_server(spec.target)
-    if client is None:
-        if spec.lite and "Open local milvus failed" in detail:
-            raise RagError(
-                f"cannot open the Milvus Lite file {spec.target}: another process has it open (a "
-                f"`rag serve`, or another rag command), or its engine did not start; stop that process "
-                f"and try again"
-            ) from None
-        raise RagError(f"cannot reach the Milvus store {spec.target} ({detail})") from None
-    _clients[spec.target] = client
-    return client
-
-
-def _reason(err: Exception) -> str:
-    text = getattr(err, "message", None) or str(err)
-    return " ".join(str(text).split())[:300]
 
 
 # ------------------------------------------------------------------ keys
@@ -132,7 +62,7 @@ def unit_keys(doc_ids, starts, ends, vectors: np.ndarray) -> list[str]:
     ]
 
 
-def fingerprint(keys: dict[str, "list[str] | set[str]"]) -> str:
+def fingerprint(keys: Mapping[str, "list[str] | set[str]"]) -> str:
     """One hash of both collections' keys (a chunk of one sentence may share its sentence's key)."""
     rows = sorted(f"{kind}\t{key}" for kind in KINDS for key in keys.get(kind, ()))
     return hashlib.sha256("\n".join(rows).encode("utf-8")).hexdigest()[:16]
@@ -170,7 +100,7 @@ def record(
 def index_keys(index, chunk_vectors: np.ndarray | None = None) -> dict[str, list[str]]:
     """The keys a loaded index's units have, in its own id order."""
     layer = index.sentences
-    out = {"sentences": [], "chunks": []}
+    out: dict[str, list[str]] = {"sentences": [], "chunks": []}
     if layer is not None and layer.n:
         s = layer.sentences
         out["sentences"] = unit_keys([x.doc_id for x in s], [x.start for x in s], [x.end for x in s], layer.vectors)
@@ -219,7 +149,7 @@ class MilvusCopy:
 
     spec: StoreSpec
     rec: dict
-    client: object
+    client: Any  # pymilvus.MilvusClient
 
     @classmethod
     def of(cls, index) -> "MilvusCopy":

@@ -155,7 +155,7 @@ def test_places_are_paragraphs_and_pages():
     assert place(DOC, 0, len(DOC.text)) == "¶ 1–4"
     paged = doc_of("p", "P", "One.\n\nTwo.\n\nThree.", pages=(0, 6))
     assert place(paged, paged.text.index("Three")) == "p. 2, ¶ 3"
-    assert place(paged, 0, len(paged.text)) == "p. 1, ¶ 1 – p. 2, ¶ 3"
+    assert place(paged, 0, len(paged.text)) == "pp. 1–2, ¶ 1–3"  # a span over a page break
 
 
 def test_a_broad_answer_groups_quotations_under_each_document_in_corpus_order():

@@ -17,6 +17,14 @@ DOCS = {
     "tree: pick them when the neck yields to a gentle press.\n",
     "kiln.txt": "Kiln Log\n\nThe beta kiln cracked twice in one winter and was closed last spring. Its replacement "
     "fires at 1,280 degrees and takes eleven hours to cool before it can be opened safely.\n",
+    # Enough word pieces (over 256) for the codebook's k-means to train on.
+    "cellar.txt": "Cellar Book\n\nApples store best at one or two degrees with high humidity, away from onions and "
+    "potatoes, whose gases hasten ripening. Wrap each fruit in newspaper so that one rotten apple cannot spoil "
+    "its neighbours, and check the racks every week through the winter. Bramleys keep until March; early "
+    "varieties such as Discovery should be eaten within a fortnight of picking. Pears are stored unwrapped, "
+    "in a single layer, and brought into the warm kitchen a few days before they are wanted. Quinces are kept "
+    "apart from everything else because their scent taints other fruit. Walnuts are dried on trays for two "
+    "weeks, then kept in mesh sacks hung from the beams where mice cannot reach them.\n",
 }
 
 

@@ -224,7 +224,7 @@ def index(corpus_dir, index_dir, model_path, chunk_size, chunk_overlap, name, st
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stable shape) instead of text.")
 def ask(question, index_dir, model_path, k, retriever, as_json) -> None:
-    """Answer QUESTION with quotations from the essays."""
+    """Answer QUESTION with quotations from the indexed documents."""
     from rag.embed.auto import default_embedder
     from rag.ingest.layout import section
     from rag.pipeline import Rag

@@ -121,7 +121,8 @@ def store_for(pieces: list[np.ndarray], old: Codebook | None) -> TokenStore:
     rows, or uint8 codes of ``old``'s codebook when reused)."""
     total = sum(len(p) for p in pieces)
     floats = [p for p in pieces if p.dtype != np.uint8]
-    if old is None and total < PQ_MIN_TOKENS:
+    # k-means needs at least one training vector per centroid (faiss refuses fewer).
+    if old is None and total < max(PQ_MIN_TOKENS, 1 << PQ_BITS):
         dim = floats[0].shape[1] if floats else 0
         return TokenStore(F16, np.concatenate(floats).astype(np.float16) if floats else np.zeros((0, dim), np.float16))
     if old is None:

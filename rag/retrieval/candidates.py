@@ -90,8 +90,9 @@ def open_store(index) -> CandidateStore:
     store = STORES[store_name(index)][1](index)
     key = id(index)
 
-    def forget(_, key: int = key) -> None:
-        _opened.pop(key, None)
+    # The dict is bound here: at interpreter exit module globals may already be None.
+    def forget(_, key: int = key, opened: dict = _opened) -> None:
+        opened.pop(key, None)
 
     _opened[key] = (weakref.ref(index, forget), store)
     return store

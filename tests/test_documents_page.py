@@ -74,6 +74,14 @@ def open_page(browser, url):
     return context, page
 
 
+def reload(page) -> None:
+    """Load the page again and unfold the documents panel, as open_page does (it loads folded)."""
+    page.reload(wait_until="domcontentloaded")
+    page.wait_for_selector("#rag-question textarea", timeout=30_000)
+    page.locator("#rag-manage .label-wrap").click()
+    page.locator("#rag-scope").wait_for(timeout=10_000)
+
+
 def upload(page, *paths: Path) -> None:
     page.locator("#rag-add input[type=file]").set_input_files([str(p) for p in paths])
 
@@ -308,7 +316,7 @@ def test_one_document_list_for_the_whole_server(browser, served, tmp_path):
 
     other_context, fresh = open_page(browser, url)
     assert listed(fresh)
-    before.reload(wait_until="domcontentloaded")
+    reload(before)
     assert listed(before)
     # Another session, by the API: "Search in" and "Remove" take the added document.
     other = Client(url, verbose=False)
@@ -318,7 +326,7 @@ def test_one_document_list_for_the_whole_server(browser, served, tmp_path):
     assert {c["doc_id"] for c in record["citations"]} == {"orchard"}
     _, _, status, _ = other.predict(["orchard"], [], api_name="/remove_documents")
     assert "Removed orchard." in status
-    fresh.reload(wait_until="domcontentloaded")
+    reload(fresh)
     fresh.wait_for_function(
         "() => (document.querySelector('#rag-doclist')?.innerText || '').includes('2 documents')", timeout=30_000
     )

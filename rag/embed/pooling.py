@@ -12,7 +12,9 @@ from rag.embed.base import TokenEmbedding
 
 def token_embeddings(ids: np.ndarray, mask: np.ndarray, hidden: np.ndarray) -> list[TokenEmbedding]:
     """A padded batch's outputs (ids, attention mask, last hidden state) per text."""
-    hidden = np.asarray(hidden, dtype=np.float32) * mask[:, :, None]
+    # The mask as float32: an integer mask would make every product float64
+    # (a question's vector then upcast the corpus's matrices it meets).
+    hidden = np.asarray(hidden, dtype=np.float32) * mask[:, :, None].astype(np.float32)
     totals = hidden.sum(axis=1)
     # Mean pooling then L2 normalisation, as sentence-transformers does, is
     # the normalised sum.

@@ -89,6 +89,30 @@ class SentenceLayer:
             self.by_doc[s.doc_id] = range(first.start if first else s.sentence_id, s.sentence_id + 1)
         self.quotable = np.array([s.quotable for s in self.sentences], dtype=bool)
         self.heading_of = np.array([s.heading for s in self.sentences], dtype=np.int64)
+        self._norms: dict[str, np.ndarray] = {}
+
+    def neighbour_scores(self, ids: np.ndarray, side: str, dense: np.ndarray) -> np.ndarray:
+        """Cosine of the question with each sentence joined with its previous (or
+        next) one, from ``dense`` (every sentence's cosine with it): the joined
+        vector's dot product is the sum of the two, so only its length is new,
+        and that is computed once. Equal to ``neighbour_vectors(ids, side) @ q``
+        without reading two vectors per sentence for every question."""
+        other = self.prev_id[ids] if side == "prev" else self.next_id[ids]
+        joined = dense[ids] + np.where(other != ids, dense[other], 0.0)
+        return (joined / self._joined_norms(side)[ids]).astype(np.float32)
+
+    def _joined_norms(self, side: str) -> np.ndarray:
+        norms = self._norms.get(side)
+        if norms is None:
+            every = np.arange(self.n)
+            other = self.prev_id if side == "prev" else self.next_id
+            norms = np.empty(self.n, dtype=np.float32)
+            for at in range(0, self.n, 8192):  # bounded memory on a big layer
+                part = every[at : at + 8192]
+                joined = self.vectors[part] + np.where((other[part] != part)[:, None], self.vectors[other[part]], 0.0)
+                norms[part] = np.maximum(np.linalg.norm(joined, axis=1), 1e-12)
+            self._norms[side] = norms
+        return norms
 
     def neighbour_vectors(self, ids: np.ndarray, side: str) -> np.ndarray:
         """Unit vectors of each sentence joined with its previous (or next) one in its document."""

@@ -4,9 +4,13 @@ Three searches, each cheap at any size: the sentences whose own vectors are
 nearest the question's, and every sentence of the passages nearest it by
 meaning and by BM25. Everything the fitted evidence needs beyond them (their
 neighbours, their headings) is computed with them (rag.retrieval.scoring).
-TOP_SENTENCES and TOP_PASSAGES were chosen on SciFact's train claims over
-1,200 abstracts, by how often the passages and sentences that scoring every
-sentence puts first are among the candidates (benchmarks/candidates.py).
+TOP_SENTENCES and TOP_PASSAGES were chosen on 100 of SciFact's train claims
+over 300 abstracts (benchmarks/candidates.py --docs 300): with 100 sentences
+and 20 passages (by meaning and by BM25, so up to 40) the first passage, the
+first five and the first quotation were those of scoring every sentence for
+100 of 100 claims (50/10: 99 first passages of 100), and a question then
+multiplies ~11,000 word pieces against ~16,000 with 200/20 (the word-piece
+products are most of a warm question's cost past the essays).
 
 Where the searches run is a store, registered by name: ``local`` searches
 the index's own arrays (exact, in this process); another store (an engine
@@ -22,7 +26,7 @@ import numpy as np
 
 from rag.retrieval.store_registry import STORES, CandidateStore, Query, register
 
-TOP_SENTENCES = 200
+TOP_SENTENCES = 100
 TOP_PASSAGES = 20
 
 
@@ -53,9 +57,12 @@ def _local(scores: np.ndarray | None) -> np.ndarray:
 
 
 def gather(
-    store: CandidateStore, query: Query, layer, top_sentences: int = TOP_SENTENCES, top_passages: int = TOP_PASSAGES
+    store: CandidateStore, query: Query, layer, top_sentences: int | None = None, top_passages: int | None = None
 ) -> np.ndarray:
-    """Sentence ids to score: the nearest by vector, and those of the nearest passages."""
+    """Sentence ids to score: the nearest by vector, and those of the nearest passages
+    (TOP_SENTENCES and TOP_PASSAGES read at call time, so a benchmark can vary them)."""
+    top_sentences = TOP_SENTENCES if top_sentences is None else top_sentences
+    top_passages = TOP_PASSAGES if top_passages is None else top_passages
     chunks = store.passages(query, top_passages)
     of_chunks = [i for c in np.asarray(chunks).tolist() for i in layer.by_chunk.get(int(c), ())]
     found = np.union1d(

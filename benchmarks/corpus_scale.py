@@ -78,9 +78,18 @@ def cold(index_dir: Path, question: str, runs: int = 3) -> dict:
     return {"median_s": statistics.median(walls), "peak_mib": max(peaks)}
 
 
-def build(corpus: Path, index_dir: Path) -> dict:
-    if index_dir.exists():
+def _remove_index(index_dir: Path) -> None:
+    """An index folder is a link to its current generation: both go."""
+    if index_dir.is_symlink():
+        target = index_dir.resolve()
+        index_dir.unlink()
+        shutil.rmtree(target, ignore_errors=True)
+    elif index_dir.exists():
         shutil.rmtree(index_dir)
+
+
+def build(corpus: Path, index_dir: Path) -> dict:
+    _remove_index(index_dir)
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     wall, peak, code, out = run_child(
         ["-m", "rag.cli", "index", "--quiet", "--corpus", str(corpus), "--index", str(index_dir)], env=env
@@ -98,7 +107,8 @@ def build(corpus: Path, index_dir: Path) -> dict:
 
 
 def peer(corpus: Path, store: Path, queries: list[str], question: str) -> dict:
-    """The LangChain pipeline, in a child process of its own for build and warm queries."""
+    """The LangChain pipeline on rag's default model (the same weights, so the
+    same work per word piece), in a child process of its own for build and warm queries."""
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     _wall, peak, code, out = run_child(
         ["-m", "benchmarks.corpus_scale", "--peer-child", str(corpus), str(store), json.dumps(queries)], env=env
@@ -106,12 +116,12 @@ def peer(corpus: Path, store: Path, queries: list[str], question: str) -> dict:
     if code != 0:
         raise SystemExit(f"peer failed: {out[-600:]}")
     result = json.loads(out.strip().splitlines()[-1])
-    from rag.embed.model_folder import bundled_model_path
+    from rag.embed.models import resolve
 
     colds = []
     for _ in range(3):
         w, _p, c, o = run_child(
-            [str(ROOT / "benchmarks" / "peer_cold.py"), str(store), str(bundled_model_path()), question], env=env
+            [str(ROOT / "benchmarks" / "peer_cold.py"), str(store), str(resolve(None)[0]), question], env=env
         )
         if c != 0:
             raise SystemExit(f"peer cold failed: {o[-400:]}")
@@ -125,13 +135,13 @@ def peer_child(corpus: str, store: str, queries: list[str]) -> None:
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from rag.embed.model_folder import bundled_model_path
+    from rag.embed.models import resolve
 
     start = time.perf_counter()
     splitter = RecursiveCharacterTextSplitter(chunk_size=1200, chunk_overlap=200)
     texts = [t for p in sorted(Path(corpus).glob("*.txt")) for t in splitter.split_text(p.read_text())]
     embeddings = HuggingFaceEmbeddings(
-        model_name=str(bundled_model_path()),
+        model_name=str(resolve(None)[0]),
         model_kwargs={"device": "cpu"},
         encode_kwargs={"normalize_embeddings": True},
     )
@@ -192,6 +202,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--peer", default="", help="sizes at which to run the LangChain peer too")
     parser.add_argument("--queries", type=int, default=60, help="SciFact test claims asked warm")
     parser.add_argument("--ndcg", action="store_true", help="also SciFact test nDCG@10 over all abstracts")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep indexes an earlier run built (and its build figures) instead of building again",
+    )
     parser.add_argument("--peer-child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--warm-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--ndcg-child", help=argparse.SUPPRESS)
@@ -206,6 +221,8 @@ def main(argv=None) -> dict:
     queries = list(scifact_queries("test")[0].values())[: args.queries]
     question = queries[0]
     essays_q = "Who is Michael Kofman?"
+    saved = OUT / "corpus_scale.json"
+    result_before = json.loads(saved.read_text()) if args.reuse and saved.exists() else {}
     result = {"machine": machine(), "sizes": {}}
     WORK.mkdir(parents=True, exist_ok=True)
     essays_index = WORK / "essays-index"
@@ -231,15 +248,22 @@ def main(argv=None) -> dict:
     peer_sizes = {int(s) for s in args.peer.split(",") if s}
     for size in [int(s) for s in args.sizes.split(",") if s]:
         corpus, index_dir = WORK / f"corpus-{size}", WORK / f"index-{size}"
-        mb = make_corpus(corpus, size)
-        row = build(corpus, index_dir)
+        previous = result_before.get("sizes", {}).get(str(size)) if args.reuse else None
+        if previous and (index_dir / "manifest.json").exists() and corpus.is_dir():
+            # --reuse: the index this benchmark built last time, with that build's figures.
+            mb = folder_mb(corpus)
+            row = {k: previous[k] for k in ("seconds", "peak_mib", "chunks", "mb", "files_mb") if k in previous}
+        else:
+            mb = make_corpus(corpus, size)
+            row = build(corpus, index_dir)
         row.update(text_mb=mb, warm=warm(index_dir, queries), cold=cold(index_dir, question))
         # The essays again, now, so each size's ratios compare runs minutes apart, not an hour.
         row["essays_warm"] = warm(essays_index, queries)
         row["essays_cold"] = cold(essays_index, essays_q)
+        result["sizes"][size] = row
+        write_json("corpus_scale", result)  # rag's figures are kept whatever the peer does
         if size in peer_sizes:
             row["peer"] = peer(corpus, WORK / f"peer-{size}", queries, question)
-        result["sizes"][size] = row
         rows.append(
             [
                 size,

@@ -44,7 +44,8 @@ class FusionRetriever:
             return [Hit(h.chunk, h.score, h.rank, self.name, h.title) for h in self.fallback.search(query, k)]
         scores = self.scorer.scores(query, form)
         chunk_scores = scores.chunk
-        order = [int(i) for i in np.argsort(-chunk_scores, kind="stable") if np.isfinite(chunk_scores[i])]
+        finite = np.flatnonzero(np.isfinite(chunk_scores))  # passages of no candidate score -inf
+        order = finite[np.argsort(-chunk_scores[finite], kind="stable")].tolist()
         if form is not None and form.part:
             layer = self.index.layer
             first: list[int] = []

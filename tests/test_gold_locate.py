@@ -51,3 +51,11 @@ def test_a_short_answer_is_never_matched_loosely():
 def test_an_exact_place_in_one_document_wins_over_a_loose_one_in_another():
     found = locate_all("grants You a licence", [("a", "grants\nYou a licence"), ("b", "It grants You a licence.")])
     assert found == [("b", 3, 23)]
+
+
+def test_an_answer_ending_in_a_markdown_link_is_found_by_the_links_words():
+    """The link is most of the answer's last words, so matching words in order alone falls short."""
+    text = "asciinema\n\nTerminal session recorder and the best companion of asciinema.org.\n\nQuick intro"
+    answer = "Terminal session recorder and the best companion of [asciinema.org](https://asciinema.org)."
+    [(start, end)] = locate_in(answer, text)
+    assert text[start:end] == "Terminal session recorder and the best companion of asciinema.org."

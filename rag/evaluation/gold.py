@@ -24,6 +24,7 @@ import re
 import unicodedata
 from typing import Iterable
 
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*\)")
 # Share of an answer's (known) words the stretch must hold, in order.
 MIN_SHARE = 0.9
 # A fuzzy match must rest on this many words at least: shorter answers (a
@@ -123,6 +124,10 @@ def locate_in(answer: str, text: str) -> list[tuple[int, int]]:
         found = _all(folded_text, folded_answer)
         if found:
             return [(where[s], where[s + len(folded_answer) - 1] + 1) for s in found]
+    # Copied from raw Markdown: a link is its words in the reading text.
+    unlinked = _MD_LINK.sub(r"\1", answer)
+    if unlinked != answer:
+        return locate_in(unlinked, text)
     # NFKC may change a text's length; offsets come from the words of the text itself.
     words = [(m.group().casefold(), m.start(), m.end()) for m in _WORD.finditer(text)]
     span = _fuzzy(answer, text, words, {w for w, _, _ in words})

@@ -82,8 +82,7 @@ DEFAULT_WEIGHTS = {
 }
 # z statistics come from this many sentences spread evenly over the corpus:
 # all of them in a corpus up to this size (the bundled essays have 600), so
-# the essays score exactly as before candidates; at any size, a question's
-# word-piece work is then about that of the essays plus its candidates'.
+# the essays score exactly as before candidates.
 SAMPLE = 640
 # Over a bigger corpus the sample is SAMPLE_SPREAD sentences in runs of
 # SAMPLE_RUN consecutive ones: term matches read each sentence's predecessor,

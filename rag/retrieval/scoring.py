@@ -42,6 +42,7 @@ from rag.retrieval.candidates import Query, gather, open_store, store_name  # no
 from rag.retrieval.concerned import concerned_documents, sentences_of
 from rag.retrieval.evidence import Evidence, SentenceScores, _nan_z, rare_words
 from rag.retrieval.parts import header_of
+from rag.retrieval.products import products
 from rag.retrieval.question_form import QuestionForm
 from rag.settings import Tuning, tuning_for
 
@@ -118,6 +119,19 @@ def sample_of(n: int) -> np.ndarray:
     return np.unique((starts[:, None] + np.arange(SAMPLE_RUN)[None, :]).ravel())
 
 
+def _best_matches(q_tokens: np.ndarray, tokens: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Each question word piece's best match in each sentence ([pieces, sentences]);
+    ``tokens`` [T, dim] holds the sentences' word pieces, sentence i's from offsets[i];
+    -1 for a sentence with none."""
+    sentences = len(offsets) - 1
+    if tokens.shape[0] == 0:
+        return np.full((q_tokens.shape[0], sentences), -1.0, np.float32)
+    sims = products(tokens, q_tokens)  # [T, pieces]
+    best = np.maximum.reduceat(sims, np.minimum(offsets[:-1], tokens.shape[0] - 1), axis=0).T
+    best[:, offsets[1:] == offsets[:-1]] = -1.0
+    return best
+
+
 class SentenceScorer:
     def __init__(self, index: Index, embedder, tuning: Tuning | None = None):
         if index.sentences is None:
@@ -153,9 +167,9 @@ class SentenceScorer:
     @cached_property
     def sample_tokens(self) -> tuple[np.ndarray, np.ndarray]:
         """The word-piece vectors of the sample and its context (``kept``), decoded once
-        ([dim, T] float32), and where each sentence's start."""
+        ([T, dim] float32), and where each sentence's start."""
         tokens, offsets = self.layer.token_rows(self.kept)
-        return np.ascontiguousarray(tokens.T), offsets
+        return np.ascontiguousarray(tokens, dtype=np.float32), offsets
 
     @cached_property
     def sentence_doc(self) -> np.ndarray:
@@ -201,8 +215,8 @@ class SentenceScorer:
         q_content = q_tokens[keep].astype(np.float32)
         idf = np.array([np.log((n + 1) / (self._df(int(t)) + 0.5)) for t in q_ids[keep]], dtype=np.float32)
         idf = np.maximum(idf, 0.05) if idf.size else idf
-        dense = layer.vectors @ q
-        chunk_dense = self.chunk_vectors @ q
+        dense = products(layer.vectors, q)
+        chunk_dense = products(self.chunk_vectors, q)
         chunk_bm25 = self.index.bm25.scores_for(query)
         features = {name: np.full(n, np.nan, dtype=np.float32) for name in EVIDENCE}
         features["sentence"] = dense.astype(np.float32)
@@ -244,31 +258,14 @@ class SentenceScorer:
         # Term matches are read over each sentence's context too: compute those rows as well.
         rows = np.unique(np.concatenate([ids, self.context[0][ids], self.context[1][ids]]))
         need = rows[np.isnan(evidence.term_match[0, rows])] if evidence.term_match.shape[0] else rows[:0]
+        q_tokens = cast(np.ndarray, evidence.q_tokens)  # set by _evidence
         if need.size and np.isnan(evidence.term_match[0, self.sample[0]]) and evidence.term_match.shape[0]:
             # The sample's word pieces are kept decoded: every question reads all of them.
-            tokens_t, offsets = self.sample_tokens
-            sims = evidence.q_tokens @ tokens_t
-            best = (
-                np.maximum.reduceat(sims, np.minimum(offsets[:-1], max(sims.shape[1] - 1, 0)), axis=1)
-                if sims.shape[1]
-                else np.zeros((sims.shape[0], len(self.kept)), np.float32)
-            )
-            best[:, offsets[1:] == offsets[:-1]] = -1.0
-            evidence.term_match[:, self.kept] = best
+            evidence.term_match[:, self.kept] = _best_matches(q_tokens, *self.sample_tokens)
             need = need[np.isnan(evidence.term_match[0, need])]
         for at in range(0, need.size, DECODE_BATCH):  # word pieces decoded a batch at a time: memory stays bounded
             part = need[at : at + DECODE_BATCH]
-            tokens, offsets = layer.token_rows(part)
-            sims = evidence.q_tokens @ tokens.T  # [q, T']
-            starts = offsets[:-1]
-            empty = offsets[1:] == starts
-            best = (
-                np.maximum.reduceat(sims, np.minimum(starts, max(sims.shape[1] - 1, 0)), axis=1)
-                if sims.shape[1]
-                else np.zeros((sims.shape[0], len(part)), np.float32)
-            )
-            best[:, empty] = -1.0
-            evidence.term_match[:, part] = best
+            evidence.term_match[:, part] = _best_matches(q_tokens, *layer.token_rows(part))
         f = evidence.features
         f["with_prev"][ids] = layer.neighbour_scores(ids, "prev", f["sentence"])
         f["with_next"][ids] = layer.neighbour_scores(ids, "next", f["sentence"])

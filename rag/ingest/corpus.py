@@ -106,10 +106,9 @@ def _take(
     pending: list[tuple[Path, int]],
 ) -> None:
     """Sort one folder entry: a document to read, a folder to walk, or skipped with its reason."""
-    path = Path(entry.path)
-    is_document = path.suffix.lower() in SUFFIXES
+    is_document = os.path.splitext(entry.name)[1].lower() in SUFFIXES
     if entry.is_symlink():
-        target = os.path.realpath(path)
+        target = os.path.realpath(entry.path)
         if os.path.isdir(target):
             skipped.append(Skipped(_listed(folder, entry), "symbolic link to a folder, not followed"))
             return
@@ -122,7 +121,7 @@ def _take(
             skipped.append(Skipped(_listed(folder, entry), "symbolic link to a file outside the corpus folder"))
             return
     try:
-        mode = path.stat().st_mode
+        mode = entry.stat().st_mode  # follows a link, as the checks above allow
     except OSError as err:
         if is_document:
             skipped.append(Skipped(_listed(folder, entry), f"unreadable ({err.strerror})"))
@@ -131,10 +130,10 @@ def _take(
         if depth + 1 >= MAX_DEPTH:
             skipped.append(Skipped(_listed(folder, entry), f"folder more than {MAX_DEPTH} levels deep"))
         else:
-            pending.append((path, depth + 1))
+            pending.append((Path(entry.path), depth + 1))
     elif is_document:
         if stat.S_ISREG(mode):
-            files.append(path)
+            files.append(Path(entry.path))
         else:  # reading a FIFO blocks forever, a device may never end
             skipped.append(Skipped(_listed(folder, entry), "not a regular file (a FIFO, socket or device)"))
 

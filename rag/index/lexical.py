@@ -88,7 +88,9 @@ class BM25Index:
         if not tokens[0]:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         k = min(k, self.size)
-        ids, scores = self._model.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        # n_threads=0: bm25s's plain loop; 1 starts a thread pool per call, which was a fifth
+        # of the page's time per answer under load (py-spy, benchmarks/LOAD.md).
+        ids, scores = self._model.retrieve(tokens, k=k, show_progress=False, n_threads=0)
         ids, scores = ids[0], scores[0]
         keep = scores > 0
         return ids[keep].astype(np.int64), scores[keep].astype(np.float32)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rag.index.sentence_layer import SentenceLayer
+from rag.index.token_store import Codebook, TokenStore
 from rag.retrieval import products as products_module
+from rag.retrieval import scoring
 from rag.retrieval.products import GRAPH, products
 from rag.retrieval.scoring import _best_matches
 
@@ -59,3 +62,41 @@ def test_best_match_is_each_pieces_maximum_over_each_sentences_pieces():
     assert np.allclose(best[:, 1], [-1.0, -1.0])  # no word pieces: no match
     assert np.allclose(best[:, 2], [0.6, 0.96])  # 0.8·0.6 + 0.6·0.8
     assert np.allclose(_best_matches(q, np.zeros((0, 2), np.float32), np.array([0, 0])), -1.0)
+
+
+class _Layer:
+    """What _decoded_best_matches reads of a sentence layer: its offsets and its store."""
+
+    token_index = SentenceLayer.token_index
+    token_rows = SentenceLayer.token_rows
+
+    def __init__(self, lengths: list[int], store: TokenStore):
+        self.token_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        self.tokens = store
+
+
+@pytest.mark.unit
+def test_token_index_lists_each_sentences_pieces_in_order_empty_sentences_too():
+    layer = _Layer([2, 0, 3, 1, 0], TokenStore("f16", np.zeros((6, 2), np.float16)))
+    index, offsets = layer.token_index(np.array([2, 1, 0, 4, 3, 2]))
+    assert index.tolist() == [2, 3, 4, 0, 1, 5, 2, 3, 4]
+    assert offsets.tolist() == [0, 3, 3, 5, 5, 6, 9]
+    index, offsets = layer.token_index(np.array([1, 4], dtype=np.int64))
+    assert index.tolist() == [] and offsets.tolist() == [0, 0, 0]
+    assert layer.token_index(np.zeros(0, np.int64))[0].size == 0
+
+
+@pytest.mark.unit
+def test_best_matches_decoded_a_block_at_a_time_are_those_of_decoding_all_first(monkeypatch):
+    rng = np.random.default_rng(11)
+    vectors = rng.standard_normal((600, 48)).astype(np.float32)
+    codebook = Codebook(rng.standard_normal((8, 256, 6)).astype(np.float32))
+    lengths = rng.integers(0, 9, 120).tolist()
+    layer = _Layer(lengths, TokenStore("pq", codebook.encode(vectors[: sum(lengths)]), codebook))
+    q = rng.standard_normal((5, 48)).astype(np.float32)
+    ids = rng.choice(len(lengths), 70)
+    monkeypatch.setattr(scoring, "TOKEN_BLOCK", 16)  # many blocks, and sentences across their edges
+    got = scoring._decoded_best_matches(q, layer, ids)
+    assert np.array_equal(got, _best_matches(q, *layer.token_rows(ids)))
+    empty = np.array([i for i, n in enumerate(lengths) if n == 0][:1])
+    assert empty.size and np.all(scoring._decoded_best_matches(q, layer, empty) == -1.0)

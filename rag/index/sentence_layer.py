@@ -125,11 +125,22 @@ class SentenceLayer:
     def token_rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Decoded word-piece vectors of sentences ``ids`` ([T', dim] float32) and
         where each sentence's rows start ([len(ids) + 1])."""
+        index, offsets = self.token_index(ids)
+        return self.tokens.rows(index), offsets
+
+    def token_index(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the word pieces of sentences ``ids`` are in ``tokens`` ([T'])
+        and where each sentence's start in that list ([len(ids) + 1])."""
         starts, ends = self.token_offsets[ids], self.token_offsets[ids + 1]
         offsets = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(ends - starts, out=offsets[1:])
-        index = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)]) if len(ids) else np.zeros(0, np.int64)
-        return self.tokens.rows(index), offsets
+        if not len(ids):
+            return np.zeros(0, np.int64), offsets
+        # Each sentence's run of rows without a Python loop: a run's start, then steps of one.
+        steps = np.ones(int(offsets[-1]), dtype=np.int64)
+        firsts = offsets[:-1][ends > starts]
+        steps[firsts] = starts[ends > starts] - np.concatenate([[0], ends[ends > starts][:-1] - 1])
+        return np.cumsum(steps) if steps.size else steps, offsets
 
     def token_id_rows(self, ids: np.ndarray) -> list[np.ndarray]:
         return [self.token_ids[self.token_offsets[i] : self.token_offsets[i + 1]] for i in ids]

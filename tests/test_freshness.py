@@ -106,3 +106,21 @@ def test_a_manifest_pointed_at_another_folder_is_refused_before_that_folder_is_r
         Rag.open(index_dir, embedder)
     monkeypatch.undo()
     assert not [p for p in looked if p.startswith("/etc")], looked
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("spelled", ["plain", "trailing slash", "dot", "relative with dot"])
+def test_new_files_in_subfolders_are_named_however_the_folder_is_spelled(tmp_path, monkeypatch, spelled):
+    from rag.index.freshness import corpus_changes
+
+    corpus = write_corpus(tmp_path / "corpus", {"alpha.txt": ALPHA})
+    (corpus / "sub" / "deeper").mkdir(parents=True)
+    (corpus / "sub" / "deeper" / "new.md").write_text(BETA)
+    (corpus / "sub" / "b.txt").write_text(BETA)
+    info = os.stat(corpus / "alpha.txt")
+    manifest = {
+        "documents": {"alpha": {"source": {"path": "alpha.txt", "bytes": info.st_size, "mtime_ns": info.st_mtime_ns}}}
+    }
+    monkeypatch.chdir(tmp_path if spelled != "dot" else corpus)
+    folder = {"plain": "corpus", "trailing slash": "corpus/", "dot": ".", "relative with dot": "./corpus"}[spelled]
+    assert corpus_changes(manifest, folder) == ["2 new files (sub/b.txt, sub/deeper/new.md)"]

@@ -7,10 +7,10 @@ import pytest
 
 from rag.index.sentence_layer import SentenceLayer
 from rag.index.token_store import Codebook, TokenStore
+from rag.retrieval import matches
 from rag.retrieval import products as products_module
-from rag.retrieval import scoring
+from rag.retrieval.matches import best_matches
 from rag.retrieval.products import GRAPH, products
-from rag.retrieval.scoring import _best_matches
 
 
 @pytest.mark.unit
@@ -56,16 +56,16 @@ def test_best_match_is_each_pieces_maximum_over_each_sentences_pieces():
     tokens = np.array([[1, 0], [0, 1], [0.6, 0.8], [-1, 0], [0, -1]], dtype=np.float32)
     offsets = np.array([0, 2, 2, 5])
     q = np.array([[1, 0], [0.8, 0.6]], dtype=np.float32)
-    best = _best_matches(q, tokens, offsets)
+    best = best_matches(q, tokens, offsets)
     assert best.shape == (2, 3)
     assert np.allclose(best[:, 0], [1.0, 0.8])  # sentence 0: its first piece for both
     assert np.allclose(best[:, 1], [-1.0, -1.0])  # no word pieces: no match
     assert np.allclose(best[:, 2], [0.6, 0.96])  # 0.8·0.6 + 0.6·0.8
-    assert np.allclose(_best_matches(q, np.zeros((0, 2), np.float32), np.array([0, 0])), -1.0)
+    assert np.allclose(best_matches(q, np.zeros((0, 2), np.float32), np.array([0, 0])), -1.0)
 
 
 class _Layer:
-    """What _decoded_best_matches reads of a sentence layer: its offsets and its store."""
+    """What decoded_best_matches reads of a sentence layer: its offsets and its store."""
 
     token_index = SentenceLayer.token_index
     token_rows = SentenceLayer.token_rows
@@ -95,8 +95,8 @@ def test_best_matches_decoded_a_block_at_a_time_are_those_of_decoding_all_first(
     layer = _Layer(lengths, TokenStore("pq", codebook.encode(vectors[: sum(lengths)]), codebook))
     q = rng.standard_normal((5, 48)).astype(np.float32)
     ids = rng.choice(len(lengths), 70)
-    monkeypatch.setattr(scoring, "TOKEN_BLOCK", 16)  # many blocks, and sentences across their edges
-    got = scoring._decoded_best_matches(q, layer, ids)
-    assert np.array_equal(got, _best_matches(q, *layer.token_rows(ids)))
+    monkeypatch.setattr(matches, "TOKEN_BLOCK", 16)  # many blocks, and sentences across their edges
+    got = matches.decoded_best_matches(q, layer, ids)
+    assert np.array_equal(got, best_matches(q, *layer.token_rows(ids)))
     empty = np.array([i for i, n in enumerate(lengths) if n == 0][:1])
-    assert empty.size and np.all(scoring._decoded_best_matches(q, layer, empty) == -1.0)
+    assert empty.size and np.all(matches.decoded_best_matches(q, layer, empty) == -1.0)

@@ -40,6 +40,15 @@ def source_stats(corpus: Corpus) -> dict[str, dict]:
     return out
 
 
+def _relative(path: Path, folder: Path, base: str) -> str:
+    """``path`` below ``folder`` (``base``: its string) as a POSIX relative path; by
+    string where it can be (Path.relative_to for 1,200 files: 39 ms of a cold ask)."""
+    text, prefix = os.fspath(path), os.path.join(base, "")
+    if text.startswith(prefix):
+        return text[len(prefix) :].replace(os.sep, "/")
+    return path.relative_to(folder).as_posix()
+
+
 def corpus_changes(manifest: dict, folder: str | Path) -> list[str]:
     """What differs between the manifest's record of ``folder`` and the folder now
     ("notes.md changed", "2 new files: a.pdf, …"); [] when nothing does."""
@@ -68,7 +77,7 @@ def corpus_changes(manifest: dict, folder: str | Path) -> list[str]:
     paths, _ = list_corpus(folder)
     new = [
         rel
-        for rel in (valid_text(p.relative_to(folder).as_posix()) for p in paths)
+        for rel in (valid_text(_relative(p, folder, base)) for p in paths)
         if rel not in recorded and rel not in skipped and loader_for(rel) is not None
     ]
     removed = set(corpus.get("removed") or ())

@@ -41,6 +41,7 @@ from rag.index.load import Index
 from rag.retrieval.candidates import Query, gather, open_store, store_name  # noqa: F401 (store_name: its old home)
 from rag.retrieval.concerned import concerned_documents, sentences_of
 from rag.retrieval.evidence import Evidence, SentenceScores, _nan_z, rare_words
+from rag.retrieval.matches import best_matches, decoded_best_matches
 from rag.retrieval.parts import header_of
 from rag.retrieval.products import products
 from rag.retrieval.question_form import QuestionForm
@@ -100,10 +101,6 @@ SAMPLE_RUN = 8
 # sentences (a long manual: those most likely to answer).
 DOC_UNITS = 1000
 DECODE_BATCH = 2048  # sentences whose word pieces are compared together (their products: ~75,000 rows)
-# Word pieces decoded and multiplied at a time: 3 MB of float32, which stays in
-# the cache between the two. At 1,200 SciFact abstracts (10,000 decoded pieces a
-# question) 8.1 ms against 11.2 ms decoding all first; 256: 17 ms (per-call costs).
-TOKEN_BLOCK = 1024
 
 # Words that say how a question is asked, not what it is about.
 QUESTION_WORDS = frozenset(
@@ -121,33 +118,6 @@ def sample_of(n: int) -> np.ndarray:
         return np.arange(n)
     starts = np.linspace(0, n - SAMPLE_RUN, SAMPLE_SPREAD // SAMPLE_RUN).astype(np.int64)
     return np.unique((starts[:, None] + np.arange(SAMPLE_RUN)[None, :]).ravel())
-
-
-def _best_matches(q_tokens: np.ndarray, tokens: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Each question word piece's best match in each sentence ([pieces, sentences]);
-    ``tokens`` [T, dim] holds the sentences' word pieces, sentence i's from offsets[i];
-    -1 for a sentence with none."""
-    return _best_of(products(tokens, q_tokens) if tokens.shape[0] else None, q_tokens.shape[0], offsets)
-
-
-def _best_of(sims: np.ndarray | None, pieces: int, offsets: np.ndarray) -> np.ndarray:
-    """``sims`` [T, pieces] reduced to each sentence's best ([pieces, sentences])."""
-    if sims is None or sims.shape[0] == 0:
-        return np.full((pieces, len(offsets) - 1), -1.0, np.float32)
-    best = np.maximum.reduceat(sims, np.minimum(offsets[:-1], sims.shape[0] - 1), axis=0).T
-    best[:, offsets[1:] == offsets[:-1]] = -1.0
-    return best
-
-
-def _decoded_best_matches(q_tokens: np.ndarray, layer, ids: np.ndarray) -> np.ndarray:
-    """_best_matches for sentences ``ids``, their word pieces decoded TOKEN_BLOCK at a
-    time: each block is multiplied while it is still in the cache, instead of
-    writing every decoded vector to memory and reading it back (the same numbers)."""
-    index, offsets = layer.token_index(ids)
-    sims = np.empty((index.size, q_tokens.shape[0]), np.float32)
-    for at in range(0, index.size, TOKEN_BLOCK):
-        sims[at : at + TOKEN_BLOCK] = products(layer.tokens.rows(index[at : at + TOKEN_BLOCK]), q_tokens)
-    return _best_of(sims, q_tokens.shape[0], offsets)
 
 
 class SentenceScorer:
@@ -279,11 +249,11 @@ class SentenceScorer:
         q_tokens = cast(np.ndarray, evidence.q_tokens)  # set by _evidence
         if need.size and np.isnan(evidence.term_match[0, self.sample[0]]) and evidence.term_match.shape[0]:
             # The sample's word pieces are kept decoded: every question reads all of them.
-            evidence.term_match[:, self.kept] = _best_matches(q_tokens, *self.sample_tokens)
+            evidence.term_match[:, self.kept] = best_matches(q_tokens, *self.sample_tokens)
             need = need[np.isnan(evidence.term_match[0, need])]
         for at in range(0, need.size, DECODE_BATCH):  # a batch of sentences at a time: memory stays bounded
             part = need[at : at + DECODE_BATCH]
-            evidence.term_match[:, part] = _decoded_best_matches(q_tokens, layer, part)
+            evidence.term_match[:, part] = decoded_best_matches(q_tokens, layer, part)
         f = evidence.features
         f["with_prev"][ids] = layer.neighbour_scores(ids, "prev", f["sentence"])
         f["with_next"][ids] = layer.neighbour_scores(ids, "next", f["sentence"])

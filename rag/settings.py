@@ -51,6 +51,12 @@ class Settings:
         "0 keeps big builds, and the chat page's questions, in float32 even where the CPU has bfloat16.",
         "1",
     )
+    device: str | None = _env(
+        "RAG_DEVICE",
+        "Where `rag index` runs its passes over the documents: cpu, or cuda / "
+        "cuda:N (float32 on that GPU; needs a CUDA build of torch). Questions always run on the CPU.",
+        "cpu",
+    )
     cache: Path | None = _env(
         "RAG_CACHE", "Where unpacked models and the local ONNX export live.", "$XDG_CACHE_HOME/rag or ~/.cache/rag"
     )
@@ -141,6 +147,9 @@ class Settings:
         backend = get("RAG_BACKEND") or "auto"
         if backend not in ("auto", "onnx", "torch"):
             raise SettingsError(f"RAG_BACKEND={backend!r} is not one of auto, onnx, torch")
+        device = (get("RAG_DEVICE") or "cpu").strip().lower()
+        if not re.fullmatch(r"cpu|cuda(:\d{1,3})?", device):
+            raise SettingsError(f"RAG_DEVICE={get('RAG_DEVICE')!r} is not cpu, cuda or cuda:N")
         answerability = names("RAG_ANSWERABILITY")
         if len(answerability) > 1:
             raise SettingsError(f"RAG_ANSWERABILITY={get('RAG_ANSWERABILITY')!r} must name one model")
@@ -152,6 +161,7 @@ class Settings:
             threads=whole("RAG_THREADS", 1, 256),
             torch_threads=whole("RAG_TORCH_THREADS", 1, 256),
             bf16=(get("RAG_BF16") or "1") != "0",
+            device=None if device == "cpu" else device,
             cache=path("RAG_CACHE"),
             key_file=path("RAG_KEY_FILE"),
             host=get("RAG_HOST"),

@@ -43,6 +43,7 @@ class FastEmbedder:
         batch_size: int = 16,
         bf16: bool | None = None,
         threads: int | None = None,
+        device: str | None = None,
     ):
         self._torch = SentenceTransformerEmbedder(model_path)
         self.model_path = self._torch.model_path
@@ -51,9 +52,12 @@ class FastEmbedder:
         # bf16 weights only for the mean-pooled models they are written for.
         self.bf16 = bf16 and self._torch.mean_pooled
         self._torch.bf16 = self.bf16
+        # A device (RAG_DEVICE): builds run there in float32, whatever their size (asked for by name).
+        self.device = device if self._torch.mean_pooled else None
+        self._torch.device = self.device
         # bf16 batches run in parallel streams (see _streams); there 16–48
         # measured alike and 64 about 15 % slower.
-        self._torch.batch_size = 32 if self.bf16 else 16
+        self._torch.batch_size = 64 if self.device else 32 if self.bf16 else 16
         self._onnx = None
         # rag.embed.query_bf16's encoder once keep_warm() loaded it; False
         # when it was tried and is not to be had.
@@ -112,7 +116,8 @@ class FastEmbedder:
         return onnx.embed_documents(texts, progress=progress)
 
     def _use_bf16(self, texts: Sequence[str]) -> bool:
-        return self.bf16 and sum(len(t) for t in texts) >= BF16_MIN_CHARS
+        """The torch bulk path: on RAG_DEVICE, or in bf16 for a big enough batch."""
+        return bool(self.device) or (self.bf16 and sum(len(t) for t in texts) >= BF16_MIN_CHARS)
 
     def embed_query(self, text: str) -> np.ndarray:
         # The page and eval ask the same questions again; a hit costs microseconds.
@@ -216,15 +221,18 @@ def default_embedder(model_path: str | Path | None = None) -> TokenEmbedder:
     when its packages are installed, else the bundled all-MiniLM-L6-v2).
 
     $RAG_BACKEND picks how it runs: ``auto`` (default: onnxruntime for
-    queries, torch in bf16 for big builds where the CPU has it), ``onnx``
-    (onnxruntime only) or ``torch`` (plain sentence-transformers, float32).
+    queries, torch in bf16 for big builds where the CPU has it, or in float32
+    on $RAG_DEVICE when set), ``onnx`` (onnxruntime only) or ``torch`` (plain
+    sentence-transformers, float32, on the CPU).
     """
     configured = settings()
     path = model_path or configured.model
     backend = configured.backend
     if backend == "torch" or not _onnxruntime_installed():
         return SentenceTransformerEmbedder(path)
-    return FastEmbedder(path, bf16=False if backend == "onnx" else None)
+    if backend == "onnx":
+        return FastEmbedder(path, bf16=False)
+    return FastEmbedder(path, device=configured.device)
 
 
 def _installed(module: str) -> bool:

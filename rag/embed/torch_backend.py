@@ -45,6 +45,27 @@ def _bf16_transformer(path: str):
     return copy.deepcopy(_load_model(path)[0].auto_model).to(torch.bfloat16).eval()
 
 
+@lru_cache(maxsize=2)
+def _device_transformer(path: str, device: str):
+    """A float32 copy of the model's transformer on ``device`` (RAG_DEVICE), for
+    builds: the same arithmetic as the CPU's float32, on a GPU."""
+    import torch
+
+    try:
+        usable = torch.device(device).type != "cuda" or torch.cuda.is_available()
+    except RuntimeError:
+        usable = False
+    if not usable:
+        raise ModelError(
+            f"RAG_DEVICE={device}: this torch ({torch.__version__}) sees no CUDA device; "
+            "unset RAG_DEVICE, or install a CUDA build of torch"
+        )
+    try:
+        return copy.deepcopy(_load_model(path)[0].auto_model).float().to(device).eval()
+    except (RuntimeError, AssertionError) as err:  # torch says so with either
+        raise ModelError(f"RAG_DEVICE={device}: cannot place the model there: {str(err).splitlines()[0]}") from err
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded lazily from a local folder.
 
@@ -52,14 +73,18 @@ class SentenceTransformerEmbedder:
     index against the model does not pay for importing torch.
     """
 
-    def __init__(self, model: str | Path | None = None, batch_size: int = 16, bf16: bool = False):
+    def __init__(
+        self, model: str | Path | None = None, batch_size: int = 16, bf16: bool = False, device: str | None = None
+    ):
         """``model``: a known model's key ("mpnet", "minilm"; rag.embed.models),
-        a sentence-transformers folder, or None for the default model."""
+        a sentence-transformers folder, or None for the default model.
+        ``device``: a torch device for the bulk passes in float32 (RAG_DEVICE), else bf16 or plain."""
         self.model_path, self._name = resolve(model)
         self.batch_size = batch_size
         # bfloat16 weights (see _bf16_transformer); only for the mean-pooling
         # models FastEmbedder accepts.
         self.bf16 = bf16
+        self.device = device
 
     @property
     def name(self) -> str:
@@ -108,14 +133,18 @@ class SentenceTransformerEmbedder:
         inputs = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
         if takes_token_types(self.model_path):
             inputs["token_type_ids"] = torch.from_numpy(types)
+        if self.device:
+            inputs = {name: value.to(self.device) for name, value in inputs.items()}
         with torch.inference_mode():
             hidden = transformer(**inputs).last_hidden_state
-        return ids, mask, hidden.float().numpy()
+        return ids, mask, hidden.float().cpu().numpy()
 
     def _bf16_parts(self) -> tuple:
-        """The bf16 transformer and the padding id, loaded once (before any
-        parallel stream needs them)."""
-        return _bf16_transformer(str(self.model_path.resolve())), pad_id(self.model_path)
+        """The bulk passes' transformer (float32 on ``device``, else bf16) and the
+        padding id, loaded once (before any parallel stream needs them)."""
+        path = str(self.model_path.resolve())
+        transformer = _device_transformer(path, self.device) if self.device else _bf16_transformer(path)
+        return transformer, pad_id(self.model_path)
 
     @cached_property
     def mean_pooled(self) -> bool:
@@ -126,8 +155,8 @@ class SentenceTransformerEmbedder:
 
     @property
     def _bf16_ok(self) -> bool:
-        """bf16 asked for, and a model whose pooling _forward's callers reproduce."""
-        return self.bf16 and self.mean_pooled
+        """bf16 or a device asked for, and a model whose pooling _forward's callers reproduce."""
+        return (self.bf16 or bool(self.device)) and self.mean_pooled
 
     def embed_sentences(self, texts: Sequence[str], progress: bool = False) -> list[TokenEmbedding]:
         """Per text: its vector, its token vectors and the sum of its token
@@ -159,7 +188,7 @@ class SentenceTransformerEmbedder:
 
         self._bf16_parts()
         threads = torch.get_num_threads()
-        if threads < 2:
+        if threads < 2 or self.device:  # a GPU runs one batch at a time
             yield 1
             return
         torch.set_num_threads(1)

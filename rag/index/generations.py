@@ -166,6 +166,9 @@ def contained(folder: Path, name: object) -> Path:
     return path
 
 
+READ_LIMIT = 1 << 30  # bytes per read call (Linux returns at most ~2 GiB from one)
+
+
 def read_regular(path: Path) -> bytes:
     """The bytes of ``path`` if it is a regular file. A FIFO would block every
     reader, /dev/zero never ends, and a symbolic link may point anywhere: each
@@ -175,14 +178,17 @@ def read_regular(path: Path) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", str(path))
-        chunks, left = [], info.st_size
+        # One read of the whole file, in the common case: reading 16 MB pieces and
+        # joining them copied every byte once more (0.12 s for a 270 MB index).
+        first = os.read(fd, min(info.st_size, READ_LIMIT)) if info.st_size else b""
+        chunks, left = [first], info.st_size - len(first)
         while left > 0:
-            chunk = os.read(fd, min(left, 1 << 24))
+            chunk = os.read(fd, min(left, READ_LIMIT))
             if not chunk:
                 break
             chunks.append(chunk)
             left -= len(chunk)
-        return b"".join(chunks)
+        return first if len(chunks) == 1 else b"".join(chunks)
     finally:
         os.close(fd)
 

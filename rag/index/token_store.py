@@ -39,6 +39,25 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def npy_view(data: bytes) -> np.ndarray:
+    """An .npy file's array read in place from its bytes (read-only), not copied
+    out as np.load does: the word-piece codes are most of a big index (120 MB at
+    5,183 abstracts). Object arrays are refused, as np.load(allow_pickle=False) does."""
+    stream = io.BytesIO(data)
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    if dtype.hasobject:
+        raise ValueError("an array of objects is not an index array")
+    count = int(np.prod(shape, dtype=np.int64))
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
+    return array.reshape(shape, order="F" if fortran else "C")
+
+
 class Codebook:
     """A trained product quantiser: encode float vectors to codes and back."""
 
@@ -109,7 +128,7 @@ class TokenStore:
         """From an index's files: ``read(name)`` gives a checked file's bytes, ``listed(name)`` whether it exists."""
 
         def array(name: str) -> np.ndarray:
-            return np.load(io.BytesIO(read(name)), allow_pickle=False)
+            return npy_view(read(name))
 
         if listed("token_codes.npy"):
             return TokenStore(PQ, array("token_codes.npy"), Codebook(array("token_codebook.npy")))

@@ -59,7 +59,7 @@ def test_the_device_pass_gives_the_cpus_float32_vectors(embedder):
         "Why?",
     ]
     on_device = SentenceTransformerEmbedder(embedder.model_path, device="cpu")
-    assert on_device._bf16_ok  # the bulk pass, not sentence-transformers' own encode
+    assert on_device._bulk_ok  # the bulk pass, not sentence-transformers' own encode
     got = on_device.embed_sentences(texts)
     want = embedder._onnx_or_none().embed_sentences(texts)
     for a, b in zip(got, want):
@@ -75,9 +75,9 @@ def test_the_default_embedder_sends_every_build_to_the_named_device(monkeypatch)
 
     monkeypatch.setenv("RAG_DEVICE", "cuda:0")
     model = auto.default_embedder()
-    assert model._torch.device == "cuda:0" and model._use_bf16(["one short sentence"])
+    assert model._torch.device == "cuda:0" and model._use_bulk(["one short sentence"])
     monkeypatch.setenv("RAG_BACKEND", "onnx")
     assert auto.default_embedder()._torch.device is None
     monkeypatch.delenv("RAG_BACKEND")
     monkeypatch.delenv("RAG_DEVICE")
-    assert not auto.default_embedder()._use_bf16(["one short sentence"])
+    assert not auto.default_embedder()._use_bulk(["one short sentence"])

@@ -254,7 +254,7 @@ def test_default_build_path_of_bf16_machines(tmp_path, reference, monkeypatch, o
 
     monkeypatch.setattr(auto, "BF16_MIN_CHARS", 0)  # the bundled essays are below the real threshold
     model = FastEmbedder("minilm", bf16=True)
-    assert model.bf16 and model._use_bf16(["any text"])
+    assert model.bf16 and model._use_bulk(["any text"])
     calls = []
     real = model._torch.embed_sentences
     monkeypatch.setattr(

@@ -35,7 +35,7 @@ import numpy as np
 
 # CAUTION and Judgement live in rag.answer.base; imported from here too, as they long were.
 from rag.answer.base import CAUTION, Judgement, register_answerability  # noqa: F401
-from rag.index.lexical import content_stems, tokenize
+from rag.index.lexical import tokenize
 from rag.index.sentence_layer import SentenceLayer
 from rag.retrieval.question_form import QuestionForm
 from rag.retrieval.scoring import SentenceScores
@@ -174,8 +174,7 @@ class CorpusTerms:
         return self.layer.stems
 
     def sentence_stems(self, i: int) -> frozenset[str]:
-        if i not in self._stems:
-            self._stems[i] = frozenset(content_stems(self.text(i)))
+        self.stem((i,))
         return self._stems[i]
 
     def stem(self, ids: Iterable[int]) -> None:

@@ -104,7 +104,7 @@ class FastEmbedder:
         return self._onnx
 
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        if self._use_bf16(texts):
+        if self._use_bulk(texts):
             vectors = self._torch.embed_documents(texts, progress=progress)
             # torch is loaded now, so exporting the query model costs little
             # here and spares the first `rag ask` the export.
@@ -115,7 +115,7 @@ class FastEmbedder:
             return self._torch.embed_documents(texts, progress=progress)
         return onnx.embed_documents(texts, progress=progress)
 
-    def _use_bf16(self, texts: Sequence[str]) -> bool:
+    def _use_bulk(self, texts: Sequence[str]) -> bool:
         """The torch bulk path: on RAG_DEVICE, or in bf16 for a big enough batch."""
         return bool(self.device) or (self.bf16 and sum(len(t) for t in texts) >= BF16_MIN_CHARS)
 
@@ -181,7 +181,7 @@ class FastEmbedder:
     def embed_sentences(self, texts: Sequence[str], progress: bool = False) -> list[TokenEmbedding]:
         """As SentenceTransformerEmbedder.embed_sentences: bf16 torch for big
         batches where the CPU has it, else onnxruntime."""
-        if self._use_bf16(texts):
+        if self._use_bulk(texts):
             result = self._torch.embed_sentences(texts, progress=progress)
             self._onnx_or_none()  # torch is loaded: the query model's export costs little now
             return result

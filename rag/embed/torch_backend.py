@@ -101,7 +101,7 @@ class SentenceTransformerEmbedder:
     def embed_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._bf16_ok:
+        if self._bulk_ok:
             with self._streams() as streams:
                 return pooled_pass(self._forward, self._ids(texts), self.dim, self.batch_size, progress, streams)
         vectors = self._model.encode(
@@ -126,7 +126,7 @@ class SentenceTransformerEmbedder:
         mean-pooled models with a tokenizer.json that FastEmbedder sends here)."""
         import torch
 
-        transformer, pad_id = self._bf16_parts()
+        transformer, pad_id = self._bulk_parts()
         # Widths padded to a multiple of 16: fewer distinct matrix shapes, so
         # oneDNN prepares fewer kernels (the first build pass was ~1 s slower).
         ids, mask, types = pad_ids(rows, pad_id, 16)
@@ -139,7 +139,7 @@ class SentenceTransformerEmbedder:
             hidden = transformer(**inputs).last_hidden_state
         return ids, mask, hidden.float().cpu().numpy()
 
-    def _bf16_parts(self) -> tuple:
+    def _bulk_parts(self) -> tuple:
         """The bulk passes' transformer (float32 on ``device``, else bf16) and the
         padding id, loaded once (before any parallel stream needs them)."""
         path = str(self.model_path.resolve())
@@ -154,7 +154,7 @@ class SentenceTransformerEmbedder:
         return supported(self.model_path) is None
 
     @property
-    def _bf16_ok(self) -> bool:
+    def _bulk_ok(self) -> bool:
         """bf16 or a device asked for, and a model whose pooling _forward's callers reproduce."""
         return (self.bf16 or bool(self.device)) and self.mean_pooled
 
@@ -162,7 +162,7 @@ class SentenceTransformerEmbedder:
         """Per text: its vector, its token vectors and the sum of its token
         states, from one forward pass (see rag.index.sentence_layer)."""
         texts = list(texts)
-        if not self._bf16_ok:  # sentence-transformers' own pooling, whatever the model
+        if not self._bulk_ok:  # sentence-transformers' own pooling, whatever the model
             outputs = self._model.encode(
                 texts, output_value=None, batch_size=self.batch_size, show_progress_bar=progress
             )
@@ -186,7 +186,7 @@ class SentenceTransformerEmbedder:
         faster on two cores (same vectors: each batch is computed alike)."""
         import torch
 
-        self._bf16_parts()
+        self._bulk_parts()
         threads = torch.get_num_threads()
         if threads < 2 or self.device:  # a GPU runs one batch at a time
             yield 1

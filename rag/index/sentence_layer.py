@@ -134,13 +134,9 @@ class SentenceLayer:
         starts, ends = self.token_offsets[ids], self.token_offsets[ids + 1]
         offsets = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(ends - starts, out=offsets[1:])
-        if not len(ids):
-            return np.zeros(0, np.int64), offsets
-        # Each sentence's run of rows without a Python loop: a run's start, then steps of one.
-        steps = np.ones(int(offsets[-1]), dtype=np.int64)
-        firsts = offsets[:-1][ends > starts]
-        steps[firsts] = starts[ends > starts] - np.concatenate([[0], ends[ends > starts][:-1] - 1])
-        return np.cumsum(steps) if steps.size else steps, offsets
+        # Sentence i's rows are starts[i] onwards: its place in the list plus a shift of its own.
+        index = np.repeat(starts - offsets[:-1], ends - starts) + np.arange(int(offsets[-1]), dtype=np.int64)
+        return index.astype(np.int64, copy=False), offsets
 
     def token_id_rows(self, ids: np.ndarray) -> list[np.ndarray]:
         return [self.token_ids[self.token_offsets[i] : self.token_offsets[i + 1]] for i in ids]

@@ -7,7 +7,7 @@ A question passes when its first passage is relevant, a quotation hits a gold
 span and, for gold answers in several documents, each of those documents is
 quoted on a gold span (answerable), or when it abstains (out of scope). A rule
 stays only if it wins at least two questions net on held-out data
-(eval/holdout_qa.jsonl, eval/parts/) and breaks nothing on the non-essay corpus
+(eval/holdout_qa.jsonl, eval/parts/, eval/heldout_defs/) and breaks nothing on the non-essay corpus
 (eval/other/). Indexes are built in a temporary folder with the default model.
 """
 
@@ -33,6 +33,7 @@ SETS = (
     ("essays", "corpus", "eval/parts/parts_essays_qa.jsonl"),
     ("other", "eval/other/corpus", "eval/other/other_qa.jsonl"),
     ("other", "eval/other/corpus", "eval/parts/parts_other_qa.jsonl"),
+    ("heldout_defs", "eval/heldout_defs/corpus", "eval/heldout_defs/heldout_defs_qa.jsonl"),
 )
 
 

@@ -236,6 +236,75 @@ def test_html_article_without_navigation_teasers_or_their_credits(tmp_path):
 
 
 @pytest.mark.unit
+def test_html_manual_keeps_the_sections_trafilatura_drops():
+    """Ninja's HTML manual (a real page): in precision mode trafilatura keeps two
+    thirds of it, without the introduction's list of design goals or the
+    section on environment variables; the reader keeps the body whole."""
+    from rag.ingest.loaders.html import parse_html
+
+    root = Path(__file__).resolve().parents[1]
+    text = parse_html((root / "eval/heldout_defs/corpus/ninja-manual.html").read_bytes()).text
+    assert "Ninja supports one environment variable to control its behavior:" in text
+    assert "The number of started edges." in text
+    assert "very fast (i.e., instant) incremental builds, even for very large projects." in " ".join(text.split())
+    assert "\n\nDesign goals\n\n" in text  # a heading, on its own
+
+
+@pytest.mark.unit
+def test_html_link_lists_inside_the_article_stay_out():
+    """Between two paragraphs of the body, a list of links (a teaser, "related")
+    is not the body's text, whatever trafilatura keeps around it."""
+    from rag.ingest.loaders.html import parse_html
+
+    prose = [
+        "Apple trees need pruning in late winter, before the buds break, and a clean cut above an outward bud "
+        "keeps the crown open to light and air for the whole of the coming season.",
+        "Old trees need patience more than anything: take out no more than a fifth of the wood in one winter, or "
+        "the tree answers with a thicket of water shoots that shade the fruit for years.",
+        "Mulch goes down after the pruning, a hand's depth of compost kept clear of the trunk, never piled against "
+        "the bark, where it keeps the wood wet and invites rot.",
+    ]
+    related = '<ul><li><a href="/a">Ten pears to plant now</a></li><li><a href="/b">Why plums split</a></li></ul>'
+    page = (
+        "<html><body><article><h1>Orchard care</h1>"
+        + f"<p>{prose[0]}</p>{related}<p>{prose[1]}</p><h2>Mulch</h2><p>{prose[2]}</p>"
+        + "</article></body></html>"
+    )
+    text = parse_html(page.encode("utf-8")).text
+    assert all(p in text for p in prose)
+    assert "Ten pears" not in text and "Why plums split" not in text
+
+
+@pytest.mark.unit
+def test_html_main_region_takes_back_what_trafilatura_left_out_between_kept_pieces():
+    from rag.ingest.loaders.blocks import Piece
+    from rag.ingest.loaders.html import _main_pieces
+    from rag.types import CODE, CONTENTS, HEADING, ITEM, PARAGRAPH
+
+    typed = [
+        (Piece(CONTENTS, "Introduction"), True),  # before the body: stays out
+        (Piece(PARAGRAPH, "Ninja is yet another build system."), False),
+        (Piece(HEADING, "Design goals", 2), False),
+        (Piece(ITEM, "very fast incremental builds"), False),
+        (Piece(ITEM, "Related: Make"), True),  # all link text
+        (Piece(PARAGRAPH, "Advertisement"), False),  # a label, not a sentence
+        (Piece(CODE, "ninja -C out"), False),
+        (Piece(PARAGRAPH, "Ninja supports one environment variable."), False),
+        (Piece(PARAGRAPH, "Copyright 2022 the Ninja authors."), False),  # after the body: stays out
+    ]
+    main = "Ninja is yet another build system. Ninja supports one environment variable."
+    texts = [p.text for p in _main_pieces(typed, main)]
+    assert texts == [
+        "Ninja is yet another build system.",
+        "Design goals",
+        "very fast incremental builds",
+        "ninja -C out",
+        "Ninja supports one environment variable.",
+    ]
+    assert _main_pieces(typed, "nothing of the page") == []
+
+
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "page",
     [

@@ -86,6 +86,9 @@ _CONTAINERS = ("article", "main")
 # The first paragraph of prose ends the article's header.
 PROSE_CHARS = 150
 MAX_TREE_NODES = 200_000
+# A paragraph trafilatura left out between two it kept is the body's own when
+# it has at least this many words (not "Advertisement", "Share this").
+MIN_BODY_WORDS = 3
 
 
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
@@ -229,6 +232,25 @@ def _article_header(tree, first_prose: str) -> list[str]:
     return []
 
 
+def _main_pieces(typed: list[tuple[Piece, bool]], main: str) -> list[Piece]:
+    """The pieces of the main content: those trafilatura kept, and every piece
+    between its first and last one that is not all link text. In precision mode
+    trafilatura drops headings, lists and whole sections of a long manual (a
+    third of Ninja's HTML manual, a quarter of fetchmail's FAQ), which a reader
+    of the page sees as its body; between two kept pieces, what is left out is
+    the body's own text, bar link lists (a teaser, "related", share buttons)
+    and one- or two-word lines ("Advertisement", "Share this")."""
+    kept = [i for i, (p, _) in enumerate(typed) if _flat(p.text) in main]
+    if not kept:
+        return []
+    first, last, inside = kept[0], kept[-1], set(kept)
+
+    def body(piece: Piece, links: bool) -> bool:
+        return not links and (piece.kind != PARAGRAPH or len(piece.text.split()) >= MIN_BODY_WORDS)
+
+    return [p for i, (p, links) in enumerate(typed) if i in inside or (first <= i <= last and body(p, links))]
+
+
 def parse_html(data: bytes) -> Parsed:
     import trafilatura
 
@@ -248,10 +270,11 @@ def parse_html(data: bytes) -> Parsed:
     )
     title = clean_inline(getattr(result, "title", None) or "") if result is not None else ""
     body = original.find("body")
-    page = [p for p, _ in _dom_pieces(body if body is not None else original)]
+    typed = _dom_pieces(body if body is not None else original)
+    page = [p for p, _ in typed]
     main = _main_text(result)
     # A page too small for trafilatura's heuristics has no boilerplate either.
-    pieces = [p for p in page if _flat(p.text) in main] if main else page
+    pieces = _main_pieces(typed, main) if main else page
     if not pieces:
         pieces = page
     prose = next(

@@ -22,10 +22,11 @@ from typing import Collection, Mapping, Sequence
 import numpy as np
 
 from rag.index.sentence_layer import SentenceLayer
+from rag.ingest.layout import prose_start
 from rag.retrieval.parts import ranked_parts
 from rag.retrieval.question_form import QuestionForm
 from rag.retrieval.scoring import SentenceScores, concerned_documents
-from rag.types import Document, Hit
+from rag.types import CODE, ITEM, PARAGRAPH, Document, Hit
 
 # A neighbour joins a quotation when its score is within this many z units
 # of the sentence it extends: the pair then reads as one answer. Measured on
@@ -38,6 +39,18 @@ NEIGHBOUR_MARGIN = 2.0
 # 0.817 at 0 rising to 0.854 at 4 and 6; the smallest on that plateau kept), not since.
 MMR_LAMBDA = 4.0
 PER_DOCUMENT = 2  # quotations per document in a broad answer; hand-set, not measured
+# A sentence that runs across a block boundary (a PDF's page, a displayed
+# command: "are created by the function" / "zoo(x, order.by)" / "where x is …")
+# is quoted with the units it runs on into (at most this many steps, list
+# items, and characters); hand-set, not measured.
+MAX_RUN_ON = 3
+MAX_RUN_ON_ITEMS = 4
+MAX_RUN_ON_CHARS = 1_200
+# How a sentence ends; anything else in a paragraph stops mid-sentence.
+_ENDS = (".", "!", "?", ":", ";", "…", '"', "”", "’", "'", ")", "]")
+# Marks a sentence never opens with, and those it may.
+CLOSING = frozenset(",;:.)]}=–—-")
+OPENING = frozenset("(\"“‘'[")
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,74 @@ def _diversify(candidates: list[int], layer: SentenceLayer, score: np.ndarray, p
         best = int(np.argmax(score[rest] - MMR_LAMBDA * sims))
         head.append(rest.pop(best))
     return head + candidates[pool:]
+
+
+def _text(layer: SentenceLayer, documents: Mapping[str, Document], i: int) -> str:
+    s = layer.sentences[i]
+    return documents[s.doc_id].text[s.start : s.end].strip()
+
+
+def whole(
+    layer: SentenceLayer, documents: Mapping[str, Document] | None, lo: int, hi: int, taken: Collection[int] = ()
+) -> tuple[int, int]:
+    """Units ``lo``..``hi`` widened so that they neither end nor start mid-sentence:
+    a paragraph that stops without a stop is quoted with what it runs on into
+    (a displayed command and the words after it, a list, the paragraph after a
+    page break); one that opens as no sentence does (in lower case, with
+    punctuation), with the paragraph (and the displayed command) it continues.
+    Never into units in ``taken``."""
+    if documents is None:
+        return lo, hi
+    sentences, doc_id = layer.sentences, layer.sentences[lo].doc_id
+    # A header line (headline, credit, dateline) runs into nothing and nothing into it.
+    body = prose_start(documents[doc_id]) or 0
+
+    def kind(i: int) -> str | None:
+        ok = 0 <= i < layer.n and sentences[i].doc_id == doc_id and i not in taken and sentences[i].start >= body
+        return sentences[i].kind if ok else None
+
+    def fits(a: int, b: int) -> bool:
+        return sentences[b].end - sentences[a].start <= MAX_RUN_ON_CHARS
+
+    def continues(i: int, after: str = ".") -> bool:
+        """Unit ``i`` opens as no sentence does: in lower case or with a closing
+        mark (").", ", and …"); or, after ``after`` that stops on a lower-case word
+        or a comma, with an opening one ('"its", "irts" …', "(a) the power …")."""
+        head = _text(layer, documents, i)[:1]
+        opening = head in OPENING and (after[-1:].islower() or after.endswith(","))
+        return head.islower() or head in CLOSING or opening
+
+    if (
+        kind(hi) == CODE
+        and hi > lo
+        and kind(hi - 1) == PARAGRAPH
+        and not _text(layer, documents, hi - 1).endswith(_ENDS)
+    ):
+        # Already through the displayed command: on to the words after it.
+        if kind(hi + 1) == PARAGRAPH and continues(hi + 1) and fits(lo, hi + 1):
+            hi += 1
+    for _ in range(MAX_RUN_ON):
+        last = _text(layer, documents, hi) if kind(hi) == PARAGRAPH else "."
+        # A paragraph that ends in a colon announces what follows: a command or a list.
+        if last.endswith(_ENDS) and not last.endswith(":"):
+            break
+        j = hi + 1
+        if kind(j) == CODE and fits(lo, j):
+            hi = j + 1 if kind(j + 1) == PARAGRAPH and continues(j + 1) and fits(lo, j + 1) else j
+        elif kind(j) == ITEM:
+            while kind(j) == ITEM and j - hi <= MAX_RUN_ON_ITEMS and fits(lo, j):
+                j += 1
+            hi = j - 1
+        elif kind(j) == PARAGRAPH and not last.endswith(":") and continues(j, last) and fits(lo, j):
+            hi = j
+        else:
+            break
+    if kind(lo) == PARAGRAPH and continues(lo):
+        j = lo - 1
+        j = j - 1 if kind(j) == CODE else j
+        if kind(j) == PARAGRAPH and not _text(layer, documents, j).endswith(_ENDS[:3]) and fits(j, hi):
+            lo = j
+    return lo, hi
 
 
 def _span(layer: SentenceLayer, lo: int, hi: int) -> tuple[str, int, int]:
@@ -135,10 +216,14 @@ def per_document(
     documents: Mapping[str, Document] | None = None,
 ) -> Selection:
     """The best ``count`` sentences of each document, each document's in reading order."""
-    spans = []
+    spans, taken = [], set()
     for doc_id in docs:
         for i in sorted(best_in_document(doc_id, scores, layer, count, exclude=set(header), documents=documents)):
-            spans.append(_span(layer, i, i))
+            if i in taken:
+                continue
+            lo, hi = whole(layer, documents, i, i, taken=taken)
+            taken.update(range(lo, hi + 1))
+            spans.append(_span(layer, lo, hi))
     return Selection(tuple(spans), grouped=True)
 
 
@@ -166,7 +251,7 @@ def lookup(
             break
         if i in used:
             continue
-        lo, hi = _run(i, layer, scores.quote, allowed, used)
+        lo, hi = whole(layer, documents, *_run(i, layer, scores.quote, allowed, used), taken=used)
         used.update(range(lo, hi + 1))
         spans.append(_span(layer, lo, hi))
     return Selection(tuple(spans))

@@ -1,0 +1,94 @@
+"""A quotation never ends or starts mid-sentence, across block boundaries too
+(a displayed command, a list, a page break): rag.answer.select.whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import write_corpus
+
+GUIDE = """# Zoo objects
+
+Ordered observations need an index that sorts them.
+Objects of class zoo are created by the function
+
+```
+zoo(x, order.by)
+```
+
+where x is the vector or matrix of observations and order.by is the index by which they are ordered.
+
+For purposes of this guide, a regular series means
+
+- one whose observations are equally spaced, or
+- one whose index is a multiple of a fixed step.
+
+Regular series are stored as zooreg objects. Their frequency is kept beside the data.
+
+Install the package from the command line:
+
+```
+R CMD INSTALL zoo
+```
+
+The package needs no compiler.
+"""
+
+
+@pytest.fixture(scope="module")
+def guide(tmp_path_factory, embedder):
+    from rag.index.build import build_index
+    from rag.ingest.corpus import load_corpus
+    from rag.pipeline import Rag
+
+    tmp = tmp_path_factory.mktemp("whole")
+    index, _ = build_index(load_corpus(write_corpus(tmp / "c", {"zoo-guide.md": GUIDE})), tmp / "i", embedder)
+    return Rag(index, embedder)
+
+
+def _unit(rag, starts: str) -> int:
+    layer, docs = rag.index.sentences, rag.index.documents
+    return next(
+        i for i, s in enumerate(layer.sentences) if docs[s.doc_id].text[s.start : s.end].strip().startswith(starts)
+    )
+
+
+def _quoted(rag, lo: int, hi: int) -> str:
+    from rag.answer.select import whole
+
+    layer, docs = rag.index.sentences, rag.index.documents
+    a, b = whole(layer, docs, lo, hi)
+    s, e = layer.sentences[a], layer.sentences[b]
+    return docs[s.doc_id].text[s.start : e.end]
+
+
+def test_a_sentence_runs_on_through_a_displayed_command(guide):
+    opening = _unit(guide, "Objects of class zoo")
+    quoted = _quoted(guide, opening, opening)
+    assert quoted.startswith("Objects of class zoo are created by the function")
+    assert "zoo(x, order.by)" in quoted and quoted.endswith("by which they are ordered.")
+    # From its end too: "where x is …" opens as no sentence does.
+    end = _unit(guide, "where x is")
+    assert _quoted(guide, end, end) == quoted
+
+
+def test_a_sentence_runs_on_into_its_list_and_a_colon_into_its_command(guide):
+    means = _unit(guide, "For purposes of this guide")
+    quoted = _quoted(guide, means, means)
+    assert "equally spaced, or" in quoted and quoted.rstrip().endswith("a multiple of a fixed step.")
+    colon = _unit(guide, "Install the package")
+    assert _quoted(guide, colon, colon).endswith("R CMD INSTALL zoo")
+
+
+def test_a_whole_sentence_stays_as_it_is(guide):
+    for starts in ("Regular series are stored", "Their frequency", "The package needs no compiler"):
+        i = _unit(guide, starts)
+        assert _quoted(guide, i, i).strip().startswith(starts) and _quoted(guide, i, i).strip().endswith(".")
+        assert "\n" not in _quoted(guide, i, i).strip()
+
+
+def test_an_answer_quotes_the_whole_sentence(guide):
+    answer = guide.ask("How are zoo objects created?")
+    assert not answer.abstained
+    first = answer.quotes[0].text
+    assert "created by the function" in first and "zoo(x, order.by)" in first and "where x is" in first

@@ -216,7 +216,8 @@ def per_document(
     documents: Mapping[str, Document] | None = None,
 ) -> Selection:
     """The best ``count`` sentences of each document, each document's in reading order."""
-    spans, taken = [], set()
+    spans: list[tuple[str, int, int]] = []
+    taken: set[int] = set()
     for doc_id in docs:
         for i in sorted(best_in_document(doc_id, scores, layer, count, exclude=set(header), documents=documents)):
             if i in taken:

@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rag.ingest.loaders.pdf import Line, PageLines, from_lines  # noqa: E402
-from rag.ingest.loaders.reflow import paragraphs_text  # noqa: E402
 from tests.documents import PAGE_HEADER, essay_pdf  # noqa: E402
 
 # ------------------------------------------------------------------ HTML
@@ -149,7 +148,7 @@ def _pypdf_text(data: bytes):
                 paragraphs.append(join_lines(current, words))
                 current = []
     paragraphs.append(join_lines(current, words))
-    return paragraphs_text(paragraphs)
+    return "\n\n".join(p for p in paragraphs if p.strip())
 
 
 def _outcome(read, path: Path) -> str:

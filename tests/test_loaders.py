@@ -276,30 +276,38 @@ def test_html_link_lists_inside_the_article_stay_out():
 
 
 @pytest.mark.unit
-def test_html_main_region_takes_back_what_trafilatura_left_out_between_kept_pieces():
-    from rag.ingest.loaders.blocks import Piece
-    from rag.ingest.loaders.html import _main_pieces
-    from rag.types import CODE, CONTENTS, HEADING, ITEM, PARAGRAPH
+def test_html_main_content_takes_back_what_trafilatura_left_out_of_the_body():
+    """Given what trafilatura kept (``main``), the pieces between its first and
+    last in the element holding the body come back, bar link lists, photo
+    captions, one-word labels and what the page repeats; nothing outside it."""
+    import lxml.html
 
-    typed = [
-        (Piece(CONTENTS, "Introduction"), True),  # before the body: stays out
-        (Piece(PARAGRAPH, "Ninja is yet another build system."), False),
-        (Piece(HEADING, "Design goals", 2), False),
-        (Piece(ITEM, "very fast incremental builds"), False),
-        (Piece(ITEM, "Related: Make"), True),  # all link text
-        (Piece(PARAGRAPH, "Advertisement"), False),  # a label, not a sentence
-        (Piece(CODE, "ninja -C out"), False),
-        (Piece(PARAGRAPH, "Ninja supports one environment variable."), False),
-        (Piece(PARAGRAPH, "Copyright 2022 the Ninja authors."), False),  # after the body: stays out
-    ]
-    main = "Ninja is yet another build system. Ninja supports one environment variable."
+    from rag.ingest.loaders.html import _main_pieces, _typed
+
+    intro = "Ninja is yet another build system, and its distinguishing goal is to be fast."
+    env = "Ninja supports one environment variable to control its behavior when it runs."
+    page = (
+        "<html><body>"
+        "<div class='side'><p>Most read: seven build systems compared this week by our editors</p></div>"
+        f"<div class='book'><p>{intro}</p><h2>Design goals</h2><ul><li>very fast incremental builds</li>"
+        "<li><a href='/make'>Related: Make</a></li></ul><p>Advertisement</p>"
+        "<figure><figcaption>The build graph of a large project, drawn by ninja -t graph</figcaption></figure>"
+        "<p>Share this page with the people you build software with</p>"
+        f"<pre>ninja -C out</pre><p>{env}</p></div>"
+        "<div class='foot'><p>Share this page with the people you build software with</p>"
+        "<p>Copyright 2022 the Ninja authors, all rights reserved.</p></div>"
+        "</body></html>"
+    )
+    typed = _typed(lxml.html.fromstring(page).find("body"))
+    main = f"{intro} {env} Copyright 2022 the Ninja authors, all rights reserved."
     texts = [p.text for p in _main_pieces(typed, main)]
     assert texts == [
-        "Ninja is yet another build system.",
+        intro,
         "Design goals",
         "very fast incremental builds",
         "ninja -C out",
-        "Ninja supports one environment variable.",
+        env,
+        "Copyright 2022 the Ninja authors, all rights reserved.",
     ]
     assert _main_pieces(typed, "nothing of the page") == []
 

@@ -16,6 +16,8 @@ trafilatura and not selectolax: docs/documents.md, "Choice of libraries".
 from __future__ import annotations
 
 import copy
+from collections import Counter
+from typing import Any
 
 from rag.ingest.loaders.base import LoadError, Parsed
 from rag.ingest.loaders.blocks import Piece, build, heading_text, question_kind
@@ -89,6 +91,9 @@ MAX_TREE_NODES = 200_000
 # A paragraph trafilatura left out between two it kept is the body's own when
 # it has at least this many words (not "Advertisement", "Share this").
 MIN_BODY_WORDS = 3
+# The article's body is the innermost element that holds this share of the
+# text trafilatura kept (_container).
+MAIN_SHARE = 0.8
 
 
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
@@ -126,6 +131,8 @@ class _Walk:
 
     def __init__(self) -> None:
         self.pieces: list[tuple[Piece, bool, bool]] = []
+        self.nodes: list = []  # the element each piece's block is
+        self.node = None
         self.texts: list[str] = []
         self.links: list[bool] = []
         self.bold: list[bool] = []
@@ -139,6 +146,7 @@ class _Walk:
             only_links = all(link or not t.strip() for t, link in zip(self.texts, self.links))
             only_bold = all(b or not t.strip() for t, b in zip(self.texts, self.bold))
             self.pieces.append((Piece(self.kind, text, self.level), only_links, only_bold))
+            self.nodes.append(self.node)
         self.texts, self.links, self.bold = [], [], []
 
     def add(self, text: str | None, link: bool, bold: bool = False) -> None:
@@ -166,7 +174,7 @@ class _Walk:
             kind = context
         if kind is not None:
             self.flush()
-            self.kind, self.level = kind, level
+            self.kind, self.level, self.node = kind, level, node
         link = in_link or tag == "a"
         bold = in_bold or tag in ("b", "strong")
         if tag in ("br",) and self.kind != CODE:
@@ -178,9 +186,11 @@ class _Walk:
             self.add(child.tail, link, in_bold if kind is None else False)
             if kind is not None and self.kind != kind:
                 self.kind, self.level = kind, level  # back in this element after a nested block
+            if kind is not None:
+                self.node = node
         if kind is not None:
             self.flush()
-            self.kind, self.level = context, 0
+            self.kind, self.level, self.node = context, 0, node.getparent()
 
 
 # A paragraph all in bold and this short titles what follows (an FAQ's questions).
@@ -188,14 +198,19 @@ BOLD_TITLE_CHARS = 200
 
 
 def _dom_pieces(element) -> list[tuple[Piece, bool]]:
-    """Typed pieces of an element: a heading that asks is an FAQ question, a
+    return [(piece, links) for piece, links, _ in _typed(element)]
+
+
+def _typed(element) -> list[tuple[Piece, bool, Any]]:
+    """Typed pieces of an element, each with whether it is all link text and
+    the element it was read from: a heading that asks is an FAQ question, a
     short paragraph all in bold a heading, and a list item or paragraph that
     is all link text (a page's own table of contents) a contents entry."""
     walk = _Walk()
     walk.walk(element)
     walk.flush()
     out = []
-    for piece, only_links, only_bold in walk.pieces:
+    for (piece, only_links, only_bold), node in zip(walk.pieces, walk.nodes):
         kind, level = piece.kind, piece.level
         if kind == PARAGRAPH and only_bold and not only_links and len(clean_inline(piece.text)) <= BOLD_TITLE_CHARS:
             kind, level = HEADING, 6
@@ -203,7 +218,7 @@ def _dom_pieces(element) -> list[tuple[Piece, bool]]:
             kind = question_kind(piece.text)
         elif kind in (ITEM, PARAGRAPH) and only_links:
             kind = CONTENTS
-        out.append((Piece(kind, piece.text, level), only_links))
+        out.append((Piece(kind, piece.text, level), only_links, node))
     return out
 
 
@@ -232,23 +247,55 @@ def _article_header(tree, first_prose: str) -> list[str]:
     return []
 
 
-def _main_pieces(typed: list[tuple[Piece, bool]], main: str) -> list[Piece]:
-    """The pieces of the main content: those trafilatura kept, and every piece
-    between its first and last one that is not all link text. In precision mode
-    trafilatura drops headings, lists and whole sections of a long manual (a
-    third of Ninja's HTML manual, a quarter of fetchmail's FAQ), which a reader
-    of the page sees as its body; between two kept pieces, what is left out is
-    the body's own text, bar link lists (a teaser, "related", share buttons)
-    and one- or two-word lines ("Advertisement", "Share this")."""
-    kept = [i for i, (p, _) in enumerate(typed) if _flat(p.text) in main]
+def _container(typed: list[tuple[Piece, bool, Any]], kept: list[int]):
+    """The innermost element that holds MAIN_SHARE of the kept text: the article's
+    body, without the sidebar or the footer line trafilatura may also keep."""
+    weight: dict = {}
+    depth: dict = {}
+    total = 0
+    for i in kept:
+        piece, _, node = typed[i]
+        size = len(piece.text)
+        total += size
+        chain = [node, *node.iterancestors()] if node is not None else []
+        for d, element in enumerate(reversed(chain)):
+            weight[element] = weight.get(element, 0) + size
+            depth[element] = d
+    held = [e for e, w in weight.items() if w >= MAIN_SHARE * total]
+    return max(held, key=lambda e: depth[e]) if held else None
+
+
+def _main_pieces(typed: list[tuple[Piece, bool, Any]], main: str) -> list[Piece]:
+    """The pieces of the main content: those trafilatura kept, and the pieces
+    between them in the element that holds the body (_container) that are not
+    all link text nor a line of one or two words ("Advertisement", "Share this").
+    In precision mode trafilatura drops headings, lists and whole sections of a
+    long manual (a third of Ninja's HTML manual, a quarter of fetchmail's FAQ),
+    which a reader of the page sees as its body. Not photo captions (the
+    article's own are read back as its header) nor text the page repeats."""
+    kept = [i for i, (p, _, _) in enumerate(typed) if _flat(p.text) in main]
     if not kept:
         return []
-    first, last, inside = kept[0], kept[-1], set(kept)
+    box = _container(typed, kept)
+    inside = set(kept)
+    seen = Counter(_flat(p.text) for p, links, _ in typed if not links)
 
-    def body(piece: Piece, links: bool) -> bool:
-        return not links and (piece.kind != PARAGRAPH or len(piece.text.split()) >= MIN_BODY_WORDS)
+    def body(i: int) -> bool:
+        piece, links, node = typed[i]
+        words = sum(1 for w in piece.text.split() if any(c.isalpha() for c in w))
+        if links or piece.kind == CAPTION or seen[_flat(piece.text)] > 1:
+            return False  # link lists, photo captions, what the page repeats (teasers, galleries)
+        if piece.kind == PARAGRAPH and words < MIN_BODY_WORDS:
+            return False
+        return body_of(node, box)
 
-    return [p for i, (p, links) in enumerate(typed) if i in inside or (first <= i <= last and body(p, links))]
+    spans = [i for i in kept if box is None or body_of(typed[i][2], box)]
+    first, last = (spans[0], spans[-1]) if spans else (kept[0], kept[-1])
+    return [p for i, (p, _, _) in enumerate(typed) if i in inside or (first <= i <= last and body(i))]
+
+
+def body_of(node, box) -> bool:
+    return node is not None and (node is box or box in node.iterancestors())
 
 
 def parse_html(data: bytes) -> Parsed:
@@ -270,8 +317,8 @@ def parse_html(data: bytes) -> Parsed:
     )
     title = clean_inline(getattr(result, "title", None) or "") if result is not None else ""
     body = original.find("body")
-    typed = _dom_pieces(body if body is not None else original)
-    page = [p for p, _ in typed]
+    typed = _typed(body if body is not None else original)
+    page = [p for p, _, _ in typed]
     main = _main_text(result)
     # A page too small for trafilatura's heuristics has no boilerplate either.
     pieces = _main_pieces(typed, main) if main else page

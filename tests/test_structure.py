@@ -104,6 +104,31 @@ def test_hard_wrapped_text_is_joined_into_paragraphs_with_its_structure():
     )
 
 
+def test_a_numbered_title_wrapped_over_two_lines_is_one_heading():
+    """The MPL's "10.4. Distributing Source Code Form that is Incompatible With
+    Secondary" / "Licenses": one heading, not a sentence to quote; a numbered
+    paragraph (it has its stops) stays a paragraph."""
+    text = (
+        "Widget Licence\n\n"
+        "10.3. Modified Versions\n\n"
+        "If you create software not governed by this License, and you want to\n"
+        "create a new license for such software, you may create and use a\n"
+        "modified version of this License.\n\n"
+        "10.4. Distributing Source Code Form that is Incompatible With Secondary\n"
+        "Licenses\n\n"
+        "5.1. The rights granted under this License will terminate automatically\n"
+        "if You fail to comply with any of its terms.\n"
+    )
+    parsed = parse_bytes("widget.txt", text.encode(), LIMITS)
+    assert "10.4. Distributing Source Code Form that is Incompatible With Secondary Licenses" in of_kind(
+        parsed, "heading"
+    )
+    assert (
+        "5.1. The rights granted under this License will terminate automatically if You fail to comply with any "
+        "of its terms." in of_kind(parsed, "paragraph")
+    )
+
+
 def test_text_with_one_paragraph_a_line_is_kept_as_stored(tmp_path):
     text = (
         "Field Notes From the Orchard\n\nApple trees need pruning in late winter, before the buds break. "

@@ -27,7 +27,7 @@ import statistics
 from dataclasses import dataclass
 
 from rag.ingest.layout import is_furniture
-from rag.ingest.loaders.blocks import Piece, build, mark_sections
+from rag.ingest.loaders.blocks import Piece, build, is_contents_line, mark_sections
 from rag.types import CODE, HEADING, ITEM, PARAGRAPH, QUESTION, Block
 
 # A file is hard-wrapped when this share of its lines continue a paragraph
@@ -35,6 +35,7 @@ from rag.types import CODE, HEADING, ITEM, PARAGRAPH, QUESTION, Block
 WRAPPED_SHARE = 0.4
 WRAP_MAX = 132
 HEADING_MAX = 80
+WRAPPED_HEADING_MAX = 120  # a numbered title over two lines
 _UNDERLINE = re.compile(r"^\s*([=\-~^*#+_])\1{2,}\s*$")
 _RULE = re.compile(r"^\s*([=\-~*_#])\1{2,}\s*$")
 _QUESTION = re.compile(r"^\s*(Q[:.]|Question:)\s+", re.I)
@@ -125,10 +126,10 @@ def _is_heading_line(line: Line, width: int, alone: bool = True) -> bool:
     return bool(_NUMBERED.match(body)) or capitals or centred or _title_case(body)
 
 
-def _numbered_title(body: str) -> bool:
+def _numbered_title(body: str, longest: int = HEADING_MAX) -> bool:
     """ "0. Definitions.": a numbered section title, its stop notwithstanding."""
     text = body.rstrip(".")
-    return bool(_NUMBERED.match(text)) and len(text) <= HEADING_MAX and not _STOP.search(text) and _title_case(text)
+    return bool(_NUMBERED.match(text)) and len(text) <= longest and not _STOP.search(text) and _title_case(text)
 
 
 def _level(body: str, default: int) -> int:
@@ -198,6 +199,14 @@ def _body(group: list[Line], prose_indent: int, width: int) -> list[Piece]:
     if len(group) == 1 and (_is_heading_line(group[0], width) or _numbered_title(group[0].body)):
         body = group[0].body
         return [Piece(HEADING, body, _level(body, 1 if body.isupper() or group[0].indent >= 8 else 2))]
+    if (
+        len(group) == 2
+        and not _MARKER.match(group[1].text)
+        and not any(is_contents_line(ln.body) for ln in group)
+        and _numbered_title(" ".join(ln.body for ln in group), WRAPPED_HEADING_MAX)
+    ):
+        # A numbered title wrapped at the text's width: "10.4. Distributing Source Code Form … Secondary" / "Licenses".
+        return [Piece(HEADING, "\n".join(ln.body for ln in group), _level(group[0].body, 2))]
     answer = _ANSWER.match(group[0].text)
     if answer:
         group = [Line(group[0].text[answer.end() :], group[0].indent)] + group[1:]

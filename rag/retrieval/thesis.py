@@ -27,6 +27,9 @@ from rag.types import PROSE, Document
 # measured (the weight of "early", thesis_early, was chosen on eval/dev_qa.jsonl).
 EARLY_SHARE = 0.25
 MIN_WORDS = 6  # a thesis is a sentence, not a fragment (")", "4. This document")
+# A thesis is a whole statement: it ends with a stop, not a question mark nor
+# nothing at all (a figure's axis labels, a command, a title read as prose).
+_STATES = re.compile(r"[.!][\"'”’)\]]*\s*$")
 _RECOMMENDS = re.compile(r"\b(should|must|need to|needs to|have to|has to|ought to|it is time to)\b", re.I)
 
 
@@ -37,13 +40,13 @@ def _z(x: np.ndarray) -> np.ndarray:
 
 def thesis_body(layer: SentenceLayer, doc: Document, header: set[int]) -> np.ndarray:
     """The sentences of a document that may state its thesis: prose of at
-    least MIN_WORDS words that asks nothing, outside the header."""
+    least MIN_WORDS words that ends as a statement does, outside the header."""
     r = layer.by_doc.get(doc.doc_id, range(0))
     out = []
     for i in r:
         s = layer.sentences[i]
         text = doc.text[s.start : s.end]
-        if i not in header and s.kind in PROSE and len(text.split()) >= MIN_WORDS and not text.rstrip().endswith("?"):
+        if i not in header and s.kind in PROSE and len(text.split()) >= MIN_WORDS and _STATES.search(text):
             out.append(i)
     return np.array(out, dtype=np.int64)
 

@@ -32,6 +32,8 @@ R CMD INSTALL zoo
 ```
 
 The package needs no compiler.
+
+12
 """
 
 
@@ -92,3 +94,13 @@ def test_an_answer_quotes_the_whole_sentence(guide):
     assert not answer.abstained
     first = answer.quotes[0].text
     assert "created by the function" in first and "zoo(x, order.by)" in first and "where x is" in first
+
+
+def test_a_unit_without_a_word_is_never_quoted(guide):
+    """A page number or a figure's tick left in the text ("12") is no answer, alone or joined to one."""
+    from rag.answer.select import quotable
+
+    layer, docs = guide.index.sentences, guide.index.documents
+    number = _unit(guide, "12")
+    assert number not in quotable(layer, docs, range(layer.n))
+    assert _unit(guide, "The package needs no compiler") in quotable(layer, docs, range(layer.n))

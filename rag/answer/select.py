@@ -16,6 +16,7 @@ that best answer the question, in the form it asks for.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Collection, Mapping, Sequence
 
@@ -48,6 +49,8 @@ MAX_RUN_ON_ITEMS = 4
 MAX_RUN_ON_CHARS = 1_200
 # How a sentence ends; anything else in a paragraph stops mid-sentence.
 _ENDS = (".", "!", "?", ":", ";", "…", '"', "”", "’", "'", ")", "]")
+# A unit with a word in it: two letters running.
+_WORDED = re.compile(r"[^\W\d_]{2}")
 # Marks a sentence never opens with, and those it may.
 CLOSING = frozenset(",;:.)]}=–—-")
 OPENING = frozenset("(\"“‘'[")
@@ -179,12 +182,14 @@ def concerned(form: QuestionForm, scores: SentenceScores, layer: SentenceLayer) 
 
 def quotable(layer: SentenceLayer, documents: Mapping[str, Document], ids) -> list[int]:
     """Those of ``ids`` a quotation may be: prose sentences and whole code
-    blocks or table rows, never a heading, an FAQ's question or a sentence
-    that asks (a rhetorical question is no answer)."""
+    blocks or table rows, never a heading, an FAQ's question, a sentence
+    that asks (a rhetorical question is no answer) or a unit without a word
+    (a page number or a figure's tick left in a PDF's text, a row of figures)."""
     out = []
     for i in ids:
         s = layer.sentences[i]
-        if layer.quotable[i] and not documents[s.doc_id].text[s.start : s.end].rstrip().endswith("?"):
+        text = documents[s.doc_id].text[s.start : s.end]
+        if layer.quotable[i] and not text.rstrip().endswith("?") and _WORDED.search(text):
             out.append(i)
     return out
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from rag.index.sentence_layer import SentenceLayer
 from rag.retrieval.parts import part_sentences
-from rag.types import PROSE, TITLES, Document
+from rag.types import HEADING, PROSE, Document
 
 # The opening quarter of a document's body counts as early; hand-set, not
 # measured (the weight of "early", thesis_early, was chosen on eval/dev_qa.jsonl).
@@ -64,9 +64,9 @@ def _standfirst(text: str) -> bool:
 
 
 def _title_unit(layer: SentenceLayer, doc: Document) -> int | None:
-    """The unit that is the document's title: its first heading."""
+    """The unit that is the document's title: its first heading (an FAQ's first question is none)."""
     for i in layer.by_doc.get(doc.doc_id, range(0)):
-        if layer.sentences[i].kind in TITLES:
+        if layer.sentences[i].kind == HEADING:
             return i
     return None
 

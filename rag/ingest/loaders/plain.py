@@ -206,7 +206,7 @@ def _body(group: list[Line], prose_indent: int, width: int) -> list[Piece]:
         and _numbered_title(" ".join(ln.body for ln in group), WRAPPED_HEADING_MAX)
     ):
         # A numbered title wrapped at the text's width: "10.4. Distributing Source Code Form … Secondary" / "Licenses".
-        return [Piece(HEADING, "\n".join(ln.body for ln in group), _level(group[0].body, 2))]
+        return [Piece(HEADING, _joined(group), _level(group[0].body, 2))]
     answer = _ANSWER.match(group[0].text)
     if answer:
         group = [Line(group[0].text[answer.end() :], group[0].indent)] + group[1:]

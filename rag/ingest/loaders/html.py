@@ -184,10 +184,8 @@ class _Walk:
         for child in node:
             self.walk(child, link, CODE if kind == CODE else inner, bold)
             self.add(child.tail, link, in_bold if kind is None else False)
-            if kind is not None and self.kind != kind:
-                self.kind, self.level = kind, level  # back in this element after a nested block
-            if kind is not None:
-                self.node = node
+            if kind is not None:  # back in this element after a nested block
+                self.kind, self.level, self.node = kind, level, node
         if kind is not None:
             self.flush()
             self.kind, self.level, self.node = context, 0, node.getparent()
@@ -195,10 +193,6 @@ class _Walk:
 
 # A paragraph all in bold and this short titles what follows (an FAQ's questions).
 BOLD_TITLE_CHARS = 200
-
-
-def _dom_pieces(element) -> list[tuple[Piece, bool]]:
-    return [(piece, links) for piece, links, _ in _typed(element)]
 
 
 def _typed(element) -> list[tuple[Piece, bool, Any]]:
@@ -224,7 +218,7 @@ def _typed(element) -> list[tuple[Piece, bool, Any]]:
 
 def _dom_blocks(element) -> list[tuple[str, bool]]:
     """Paragraphs of an original-page element: (text, whether all of it is link text)."""
-    return [(clean_inline(p.text), links) for p, links in _dom_pieces(element) if clean_inline(p.text)]
+    return [(clean_inline(p.text), links) for p, links, _ in _typed(element) if clean_inline(p.text)]
 
 
 def _article_header(tree, first_prose: str) -> list[str]:
@@ -287,14 +281,14 @@ def _main_pieces(typed: list[tuple[Piece, bool, Any]], main: str) -> list[Piece]
             return False  # link lists, photo captions, what the page repeats (teasers, galleries)
         if piece.kind == PARAGRAPH and words < MIN_BODY_WORDS:
             return False
-        return body_of(node, box)
+        return _within(node, box)
 
-    spans = [i for i in kept if box is None or body_of(typed[i][2], box)]
+    spans = [i for i in kept if box is None or _within(typed[i][2], box)]
     first, last = (spans[0], spans[-1]) if spans else (kept[0], kept[-1])
     return [p for i, (p, _, _) in enumerate(typed) if i in inside or (first <= i <= last and body(i))]
 
 
-def body_of(node, box) -> bool:
+def _within(node, box) -> bool:
     return node is not None and (node is box or box in node.iterancestors())
 
 

@@ -74,7 +74,12 @@ def test_hard_wrapped_text_is_joined_into_paragraphs_with_its_structure():
     assert parsed.title == "Widget Licence"
     headings = of_kind(parsed, "heading")
     assert headings[:2] == ["Widget Licence", "Contents"]
-    assert '1.1. "Widget"' in headings and "2. Conditions" in headings
+    assert "1. Definitions" in headings and "2. Conditions" in headings
+    # A term whose definition carries on its sentence is one paragraph with it.
+    assert (
+        '1.1. "Widget" means the software distributed under this Licence, including its documentation and any '
+        "later version of it." in of_kind(parsed, "paragraph")
+    )
     # A sentence wrapped over three lines is one line of reading text.
     sentence = "the written offer stays valid for at least three years and valid for as long as you offer spare parts."
     assert sentence in parsed.text and "valid for as\n" not in parsed.text
@@ -331,3 +336,72 @@ def test_the_pages_examples_come_from_the_indexs_own_documents():
         "E",
     )
     assert example_questions({"e": essay}) == [q for q, _ in ESSAY_EXAMPLES]
+
+
+def _numbered_titles_pdf(path):
+    """A manual's enumerated sections at body size, as R's data manual prints
+    them ("8. Blank lines"): a little more space above the title and more below;
+    then a numbered list whose items follow at the usual leading."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=A4)
+    _width, height = A4
+    c.setFont("Helvetica", 11)
+    y = height - 100
+    lines = [
+        ("If a separator is specified, leading and trailing white space in character fields is", 13.2),
+        ("kept as part of the field. To strip the space, use the argument strip.white = TRUE.", 14.2),
+        ("8. Blank lines", 18.4),
+        ("By default, the reader ignores empty lines. This can be changed by setting the", 13.2),
+        ("argument blank.lines.skip to FALSE, which is useful only with fill = TRUE.", 14.2),
+        ("9. Classes for the variables", 18.4),
+        ("Unless told otherwise, every column is read as character and then converted", 13.2),
+        ("to logical, integer, numeric or complex, whichever fits all of its entries first.", 13.2),
+        ("To install it, follow the steps below in the order they are given here:", 13.2),
+        ("1. Download the archive", 13.2),
+        ("2. Unpack it in a folder", 13.2),
+        ("The reader is then ready to use.", 13.2),
+    ]
+    for text, step in lines:
+        c.drawString(72, y, text)
+        y -= step
+    c.save()
+    return path
+
+
+def test_pdf_numbered_title_set_apart_is_a_heading(tmp_path):
+    path = _numbered_titles_pdf(tmp_path / "manual.pdf")
+    parsed = parse_bytes(path.name, path.read_bytes(), LIMITS)
+    assert [t for k, t in kinds(parsed) if k == "heading"] == ["8. Blank lines", "9. Classes for the variables"]
+    paragraphs = of_kind(parsed, "paragraph")
+    assert paragraphs[0].endswith("strip.white = TRUE.")
+    assert paragraphs[1].startswith("By default")
+    # Items at the usual leading stay with their paragraph, as they read.
+    assert not any(t.startswith(("1. Download", "2. Unpack")) for k, t in kinds(parsed) if k == "heading")
+
+
+def test_a_term_whose_definition_continues_it_is_one_sentence():
+    """'1.1. "Contributor"' over an indented "means each individual …" is one
+    sentence, not a heading over half of one; a term over a definition that
+    opens as a sentence stays a heading (the MPL's layout, and a glossary's)."""
+    text = (
+        "1. Definitions\n\n"
+        '1.1. "Contributor"\n'
+        "    means each individual or legal entity that creates, contributes to\n"
+        "    the creation of, or owns Covered Software.\n\n"
+        '1.2. "Larger Work"\n'
+        "    means a work that combines Covered Software with other material, in\n"
+        "    a separate file or files, that is not Covered Software.\n\n"
+        "Glossary entry\n"
+        "    A word that the rest of this text uses in one sense only, given here\n"
+        "    with that sense so that a reader can look it up.\n"
+    )
+    parsed = parse_bytes("licence.txt", text.encode(), LIMITS)
+    paragraphs = of_kind(parsed, "paragraph")
+    assert (
+        '1.1. "Contributor" means each individual or legal entity that creates, contributes to the creation of, '
+        "or owns Covered Software." in paragraphs
+    )
+    assert any(p.startswith('1.2. "Larger Work" means a work') for p in paragraphs)
+    assert "Glossary entry" in [t for k, t in kinds(parsed) if k == "heading"]

@@ -25,6 +25,13 @@ For purposes of this guide, a regular series means
 
 Regular series are stored as zooreg objects. Their frequency is kept beside the data.
 
+No patent licence is granted by a contributor:
+
+- for any code that the contributor has removed; or
+- for infringements caused by your changes to the code.
+
+Removed code is listed in the changelog.
+
 Install the package from the command line:
 
 ```
@@ -104,3 +111,14 @@ def test_a_unit_without_a_word_is_never_quoted(guide):
     number = _unit(guide, "12")
     assert number not in quotable(layer, docs, range(layer.n))
     assert _unit(guide, "The package needs no compiler") in quotable(layer, docs, range(layer.n))
+
+
+def test_an_item_that_ends_on_or_runs_on_to_the_item_that_finishes_it(guide):
+    """'(a) for any code …; or' is half a sentence: quoted, it brings the items up to
+    the one that ends it, and no further."""
+    first = _unit(guide, "for any code that the contributor")
+    quoted = _quoted(guide, first, first)
+    assert quoted.startswith("for any code") and quoted.rstrip().endswith("caused by your changes to the code.")
+    assert "changelog" not in quoted
+    last = _unit(guide, "for infringements")
+    assert _quoted(guide, last, last).strip() == "for infringements caused by your changes to the code."

@@ -11,12 +11,12 @@ from pathlib import Path
 from rag.errors import EvalDataError
 from rag.evaluation.metrics import RETRIEVAL_METRICS
 from rag.evaluation.qa import MAX_EVAL_BYTES, read_bounded, read_json_line
-from rag.evaluation.runner import ANSWER_METRICS, EvalResult
+from rag.evaluation.runner import ANSWER_METRICS, FORM_METRICS, EvalResult
 from rag.text import safe, safe_json
 
-METRIC_ORDER = (*RETRIEVAL_METRICS, *ANSWER_METRICS)
+METRIC_ORDER = (*RETRIEVAL_METRICS, *ANSWER_METRICS, *FORM_METRICS)
 # Metrics where smaller is better; every other one is better when larger.
-LOWER_IS_BETTER = {"false_abstain_rate", "confident_oos_rate", "caution_rate"}
+LOWER_IS_BETTER = {"false_abstain_rate", "confident_oos_rate", "caution_rate", *FORM_METRICS[1:]}
 
 
 def table(rows: list[dict], columns: list[str]) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from rag.evaluation.form import FAULTS, FormCheck, form_summary
 from rag.evaluation.metrics import (
     DEPTH,
     RETRIEVAL_METRICS,
@@ -39,6 +40,9 @@ ANSWER_METRICS = (
 # quotation from each essay concerned" for broad questions; quote_hit for
 # questions answered in one document).
 MULTI_DOC_METRICS = ("all_docs_quoted", "each_doc_hit")
+# The form of every quotation of every answer (rag.evaluation.form): the share
+# that is whole prose or whole code, and the share with each fault.
+FORM_METRICS = ("whole_prose_rate", *(f"{fault}_rate" for fault in FAULTS))
 # Metrics reported per kind of question, and with a 95 % bootstrap interval.
 KIND_METRICS = (
     "hit@1",
@@ -68,6 +72,7 @@ class QuestionResult:
     all_docs_quoted: bool | None = None  # None unless the gold answers lie in several documents
     each_doc_hit: bool | None = None
     cautioned: bool = False  # answered, with the answerability model's caution
+    form_faults: tuple[tuple[str, ...], ...] = ()  # per quotation, what is wrong with its form (rag.evaluation.form)
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class EvalResult:
                     "cautioned": q.cautioned,
                     **({"kind": q.kind} if q.kind else {}),
                     **({"each_doc_hit": q.each_doc_hit} if q.each_doc_hit is not None else {}),
+                    **({"form_faults": [list(f) for f in q.form_faults]} if any(q.form_faults) else {}),
                 }
                 for q in self.questions
             ],
@@ -126,6 +132,8 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
     labels: dict[str, list[int | None]] = {}
     results: list[QuestionResult] = []
     n_quotes = n_verbatim = 0
+    layer = rag.index.sentences
+    form = FormCheck(layer, rag.index.documents) if layer is not None else None
     for item in tqdm(items, desc=f"eval {retriever}", disable=not progress, unit="q"):
         hits = rag.search(item.question, k=max(k, DEPTH), retriever=retriever)
         passages = [_span(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in hits[:DEPTH]]
@@ -166,6 +174,9 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
                 quote_hit=(not answer.abstained and quote_hits(quotes, item.gold)) if item.answerable else None,
                 abstained=answer.abstained,
                 cautioned=bool(answer.caution) and not answer.abstained,
+                form_faults=tuple(
+                    tuple(form.faults(q.doc_id, q.start, q.end)) if form is not None else () for q in answer.quotes
+                ),
                 quotes=tuple(
                     {"n": q.n, "doc_id": q.doc_id, "start": q.start, "end": q.end, "text": q.text}
                     for q in answer.quotes
@@ -189,6 +200,8 @@ def evaluate(rag: Rag, items: list[QAItem], qa_name: str, retriever: str, k: int
         caution_rate=_share(r.cautioned for r in answerable),
         verbatim_rate=(n_verbatim / n_quotes) if n_quotes else 1.0,
     )
+    if form is not None:
+        metrics.update(form_summary([list(f) for r in results for f in r.form_faults]))
     multi = [r for r in answerable if r.all_docs_quoted is not None]
     if multi:
         metrics.update(all_docs_quoted=_share(r.all_docs_quoted for r in multi))

@@ -36,10 +36,19 @@ EDGE_BAND = 0.15
 HEADING_SIZE = 1.12
 # A bold line at body size titles what follows when its paragraph is this short.
 BOLD_HEADING_CHARS = 150
+# A numbered line of its own this short is a title; hand-set, not measured.
+NUMBERED_TITLE_CHARS = 80
 _PAGE_NUMBER = re.compile(
     r"^[\W_]*(page|p\.|pg\.?)?\s*(\d{1,5}|[ivxlcdm]{1,7})(\s*(of|/)\s*\d{1,5})?[\W_]*$", re.IGNORECASE
 )
 _SENTENCE_END = re.compile(r"[.!?…:][\"”’')\]]*$")
+# A numbered title printed at body size ("8. Blank lines", "2.3 Options"): a
+# section number, then words that start with a capital.
+_NUMBERED_TITLE = re.compile(r"^\d{1,3}(\.\d{1,3})*\.?\s+[^\W\d_]")
+# The space above and below such a title together, against twice the usual
+# leading (R's data manual: 1.23–1.25 times; a numbered list at the usual
+# leading 1.0 ± 0.1, as line boxes differ by their descenders). Hand-set.
+TITLE_GAP = 1.15
 _EDGE_NUMBER = re.compile(r"^\W*(\d{1,5})\b|\b(\d{1,5})\W*$")
 
 
@@ -173,16 +182,40 @@ def _starts_paragraph(prev: Line, line: Line, after: Line | None, leading: dict[
     return bool(indented or short_end)
 
 
+def _set_apart_title(lines: list[Line], k: int, leading: dict[float, float], right: float) -> bool:
+    """Line ``k`` is a numbered title at body size: short, no stop, set apart by
+    more than the usual space above and below. (In a numbered list the items
+    follow at the usual leading and read as one paragraph, as before.)"""
+    line = lines[k]
+    text = line.text.strip()
+    if not (k < len(lines) - 1 and _NUMBERED_TITLE.match(text)) or _SENTENCE_END.search(text):
+        return False
+    usual = leading.get(line.size, 1.2 * line.size)
+    short = line.right < right - 0.4 * (right - line.left)
+    below = lines[k + 1].bottom - line.bottom
+    above = line.bottom - lines[k - 1].bottom if k else below  # the first line of a page: below alone
+    # Boxes, not baselines: a line without descenders ("8. Blank lines") sits ~2 pt
+    # higher, so each gap alone says little; together they are clearly wider.
+    apart = above + below > 2 * TITLE_GAP * usual
+    return short and apart and 0.8 * usual < min(above, below) and max(above, below) < 3 * usual
+
+
 def _paragraphs(lines: list[Line], leading: dict[float, float]) -> list[list[Line]]:
     if not lines:
         return []
     right = max(line.right for line in lines)
+    titles = {k for k in range(len(lines)) if _set_apart_title(lines, k, leading, right)}
     groups = [[lines[0]]]
     for k in range(1, len(lines)):
         after = lines[k + 1] if k + 1 < len(lines) else None
-        # A contents line, or a change between monospaced and proportional type, stands apart.
+        # A contents line, a change between monospaced and proportional type, or a
+        # numbered title set apart stands apart.
         apart = (
-            is_contents_line(lines[k].text) or is_contents_line(lines[k - 1].text) or lines[k].mono != lines[k - 1].mono
+            is_contents_line(lines[k].text)
+            or is_contents_line(lines[k - 1].text)
+            or lines[k].mono != lines[k - 1].mono
+            or k in titles
+            or k - 1 in titles
         )
         if apart or _starts_paragraph(lines[k - 1], lines[k], after, leading, right):
             groups.append([])
@@ -220,6 +253,14 @@ def _kind(group: list[Line], body: float) -> str:
         return HEADING
     if all(line.bold for line in group) and len(text) <= BOLD_HEADING_CHARS and not text.endswith("."):
         return HEADING
+    if (
+        len(group) == 1
+        and _NUMBERED_TITLE.match(text)
+        and len(text) <= NUMBERED_TITLE_CHARS
+        and not _SENTENCE_END.search(text)
+        and not is_contents_line(text)
+    ):
+        return HEADING  # a numbered title on a line of its own (_set_apart_title)
     return PARAGRAPH
 
 

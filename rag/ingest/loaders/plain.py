@@ -185,8 +185,14 @@ def wrapped_pieces(groups: list[list[Line]], width: int) -> list[Piece]:
             and not _STOP.search(first.body.rstrip('"”'))
         ):
             # A term on its own line, its definition indented under it.
+            under = _body(rest, prose_indent, width)
+            if under[0].kind == PARAGRAPH and under[0].text[:1].islower():
+                # '1.1. "Contributor"' / "means each individual …": one sentence, the term its subject.
+                pieces.append(Piece(PARAGRAPH, f"{first.body} {under[0].text}"))
+                pieces.extend(under[1:])
+                continue
             pieces.append(Piece(HEADING, first.body, _level(first.body, 3)))
-            pieces.extend(_body(rest, prose_indent, width))
+            pieces.extend(under)
             continue
         pieces.extend(_body(group, prose_indent, width))
     return pieces

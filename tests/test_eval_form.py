@@ -23,6 +23,9 @@ Run it once to create its settings file.
 
 thetool is a command-line program. It reads one file at a time.
 
+- Reads plain text and Markdown
+- Writes nothing but its report
+
 ## thetool
 
 thetool writes nothing to the network.
@@ -65,6 +68,8 @@ def test_whole_sentences_and_code_pass(guide):
     # A sentence may open with a lower-case name; after a stop it is whole.
     assert check.faults(*_span(rag, "thetool is a command-line program.")) == []
     assert check.faults(*_span(rag, "thetool writes nothing to the network.")) == []
+    # A list item its author ended without a stop, before the next one, is not cut.
+    assert check.faults(*_span(rag, "Reads plain text and Markdown")) == []
 
 
 def test_each_fault_is_named(guide):

@@ -257,14 +257,26 @@ def lookup(
 
     allowed = set(candidates)
     candidates = _diversify(candidates, layer, scores.quote)
-    spans: list[tuple[str, int, int]] = []
+    runs: list[tuple[int, int]] = []
     used: set[int] = set()
     for i in candidates:
-        if len(spans) >= max_quotes:
+        if len(runs) >= max_quotes:
             break
         if i in used:
             continue
-        lo, hi = whole(layer, documents, *_run(i, layer, scores.quote, allowed, used), taken=used)
+        lo, hi = whole(layer, documents, *_run(i, layer, scores.quote, allowed, used))
         used.update(range(lo, hi + 1))
-        spans.append(_span(layer, lo, hi))
-    return Selection(tuple(spans))
+        runs = _merged(runs, lo, hi)
+    return Selection(tuple(_span(layer, lo, hi) for lo, hi in runs))
+
+
+def _merged(runs: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
+    """``runs`` with units ``lo``..``hi`` added: as a quotation of their own, or, where
+    they reach into one already chosen (a lead-in whose command was quoted first),
+    joined to it in its place, so that neither is half of a sentence."""
+    touching = [k for k, (a, b) in enumerate(runs) if a <= hi and lo <= b]  # whole() stays in one document
+    if not touching:
+        return [*runs, (lo, hi)]
+    first = touching[0]
+    joined = (min(lo, *(runs[k][0] for k in touching)), max(hi, *(runs[k][1] for k in touching)))
+    return [joined if k == first else run for k, run in enumerate(runs) if k == first or k not in touching]

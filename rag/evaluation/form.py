@@ -2,13 +2,16 @@
 no quotation ends or starts mid-sentence and none is a heading, a contents
 line, a running header, a page number or a reference entry.
 
-A quotation's units are the index's own (rag.index.sentence_layer): a
-paragraph or list item that ends without a stop ends mid-sentence (a colon
-too: what it announces is missing); a paragraph that opens in lower case or
-with a closing mark, after text that ends without a stop, starts
-mid-sentence; a heading, FAQ question, contents
-line, reference entry or page furniture is not prose. Code and tables are
-quoted whole and end as they end.
+A quotation's units are the index's own (rag.index.sentence_layer). A
+paragraph that ends without a stop ends mid-sentence (strictly: one whose
+author left out the stop counts too, since a figure or a page break may have
+cut it); a list item only when its sentence goes on after it (a colon,
+"; or", a next unit in lower case), not where its author ended a bullet
+without one. A paragraph that
+opens in lower case or with a closing mark, after text that ends without a
+stop, starts mid-sentence. A heading, FAQ question, contents line,
+reference entry or page furniture is not prose. Code and tables are quoted
+whole and end as they end.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Mapping
 
 from rag.answer.select import CLOSING
 from rag.index.sentence_layer import SentenceLayer
-from rag.types import PARAGRAPH, PROSE, TITLES, UNREAD, Document
+from rag.types import ITEM, PARAGRAPH, PROSE, TITLES, UNREAD, Document
 
 # How a sentence ends: a stop, then any closing quotes or brackets (not a colon,
 # which announces more; not a closing quote alone: '"Contributor"' is a term).
@@ -59,7 +62,8 @@ class FormCheck:
         found = []
         last, first = sentences[ids[-1]], sentences[ids[0]]
         ending = text[last.start : min(last.end, end)].rstrip()
-        if last.kind in PROSE and not _STOPPED.search(ending):
+        open_item = last.kind == ITEM and self._carries_on(ids[-1], ending)
+        if last.kind in PROSE and not _STOPPED.search(ending) and (last.kind != ITEM or open_item):
             found.append("ends_mid_sentence")
         opening = text[max(first.start, start) : first.end].lstrip()[:1]
         cut = bool(text[first.start : max(first.start, start)].strip())  # the span opens inside a sentence
@@ -68,6 +72,22 @@ class FormCheck:
         if any(sentences[i].kind in TITLES | UNREAD for i in ids):
             found.append("not_prose")
         return found
+
+    def _carries_on(self, i: int, ending: str) -> bool:
+        """Unit ``i``, which ends without a stop, is followed by the rest of its
+        sentence: it ends in a colon or a joining word or mark ("; or", ", and"), the
+        next unit is in the same block, or opens in lower case or with a closing
+        mark. A bullet its author ended without a stop ("Easily list, upgrade, and
+        uninstall packages") before the next is not cut."""
+        if ending.endswith((":", ";", ",", " or", " and")):
+            return True
+        sentences = self.layer.sentences
+        if i + 1 >= len(sentences) or sentences[i + 1].doc_id != sentences[i].doc_id:
+            return False
+        after = sentences[i + 1]
+        text = self.documents[after.doc_id].text
+        head = text[after.start : after.end].lstrip()[:1]
+        return "\n" not in text[sentences[i].end : after.start] or head.islower() or head in CLOSING
 
     def _runs_into(self, i: int) -> bool:
         """The text before unit ``i`` runs into it: it is in the same document and

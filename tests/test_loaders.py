@@ -404,6 +404,24 @@ def test_markdown_is_read_as_text(tmp_path):
     assert "example.com" not in parsed.text and "*" not in parsed.text
 
 
+def test_markdown_front_matter_names_the_document_and_is_not_read(tmp_path):
+    """Jekyll/Hugo metadata was read as a rule and a setext heading: the title was
+    "title: Users, Groups … layout: default …" (systemd's UIDS-GIDS.md)."""
+    path = tmp_path / "uids.md"
+    path.write_text(
+        "---\ntitle: 'Users and Groups'\nlayout: default\nSPDX-License-Identifier: LGPL-2.1-or-later\n---\n\n"
+        "# Users, Groups and UIDs\n\nEvery user has a number.\n\n---\n\nA rule above.\n",
+        encoding="utf-8",
+    )
+    parsed = read(path)
+    assert parsed.title == "Users and Groups"
+    assert parsed.text.split("\n\n") == ["Users, Groups and UIDs", "Every user has a number.", "A rule above."]
+    # Without a key: value line it is not front matter: a rule, then text, as CommonMark reads it.
+    plain = tmp_path / "rules.md"
+    plain.write_text("---\n\nNot metadata at all.\n", encoding="utf-8")
+    assert read(plain).text == "Not metadata at all."
+
+
 # ---------------------------------------------------------------- the corpus folder
 
 

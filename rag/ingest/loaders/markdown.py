@@ -1,7 +1,8 @@
 """Markdown read as text, not markup (markdown-it-py): ``**bold**`` is "bold",
 ``[a link](url)`` is "a link", an image is its alt text, tags are dropped.
 Each heading (with its level), paragraph, list item, table row and code block
-(its lines kept) is a block."""
+(its lines kept) is a block. YAML front matter is metadata: its title names
+the document, the rest is not read."""
 
 from __future__ import annotations
 
@@ -13,6 +14,21 @@ from rag.ingest.loaders.text import decode
 from rag.types import CODE, ITEM, PARAGRAPH, TABLE
 
 _TAG = re.compile(r"<[^>]*>")
+# YAML front matter (Jekyll, Hugo, MkDocs): metadata before the text, between two
+# lines of three dashes; CommonMark alone reads it as a rule and a setext heading,
+# so "title: … layout: default" became the document's title.
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n((?:[^\n]*\n)*?)(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)")
+_FIELD = re.compile(r"^[A-Za-z_][\w-]*\s*:")
+_TITLE_FIELD = re.compile(r"^title\s*:\s*(.+?)\s*$", re.MULTILINE)
+
+
+def front_matter(source: str) -> tuple[str, str]:
+    """``source`` without its YAML front matter, and the title that names, if any."""
+    match = _FRONT_MATTER.match(source)
+    if not match or not _FIELD.match(match.group(1).lstrip()):
+        return source, ""
+    title = _TITLE_FIELD.search(match.group(1))
+    return source[match.end() :], (title.group(1).strip("\"'") if title else "")
 
 
 def _inline(token) -> str:
@@ -30,11 +46,11 @@ def _inline(token) -> str:
 def parse_markdown(data: bytes) -> Parsed:
     from markdown_it import MarkdownIt
 
-    source = decode(data)
+    source, title = front_matter(decode(data))
     tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(source)
     pieces: list[Piece] = []
     row: list[str] | None = None
-    title, heading, items = "", 0, 0  # heading: the open heading's level; items: open list items
+    heading, items = 0, 0  # heading: the open heading's level; items: open list items
     for token in tokens:
         if token.type == "heading_open":
             heading = int(token.tag[1:])

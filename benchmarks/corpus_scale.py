@@ -1,10 +1,12 @@
 """What rag costs as the corpus grows: SciFact abstracts as documents, against the essays, in one run.
 
-    .venv/bin/python -m benchmarks.corpus_scale [--sizes 300,1200,5183] [--peer 1200] [--queries 60]
+    .venv/bin/python -m benchmarks.corpus_scale [--sizes 300,1200,5183] [--peer 1200] [--queries 60] [--repeat 5]
 
 For each size, in a child process of its own (so peak memory is that size's):
 build time and peak memory of `rag index` (sentences a second), index MB per
-MB of text, warm `Rag.ask` p50/p95 over SciFact test claims, and cold
+MB of text, warm `Rag.ask` p50/p95 over SciFact test claims (with
+--repeat N, N warm runs alternating with the essays', the ratio the median
+of the N pairs'), and cold (with --repeat, the same in pairs)
 `rag ask` (a new process: import, open, encode, answer; median of 3). The
 essays get the same measures in the same run, so ratios to them are
 side by side. With --peer, the LangChain pipeline a user would write
@@ -66,6 +68,15 @@ def measure_warm(index_dir: str, queries: list[str]) -> dict:
     return {"p50_ms": pct([t * 1000 for t in times], 50), "p95_ms": pct([t * 1000 for t in times], 95), "n": len(times)}
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """The warm run whose p50 is the median of ``runs`` (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda r: r["p50_ms"])[(len(runs) - 1) // 2]
+
+
+def _median_cold(runs: list[dict]) -> dict:
+    return sorted(runs, key=lambda r: r["median_s"])[(len(runs) - 1) // 2]
+
+
 def cold(index_dir: Path, question: str, runs: int = 3) -> dict:
     walls, peaks = [], []
     env = dict(os.environ, HF_HUB_OFFLINE="1")
@@ -106,9 +117,13 @@ def build(corpus: Path, index_dir: Path) -> dict:
     }
 
 
-def peer(corpus: Path, store: Path, queries: list[str], question: str) -> dict:
+def peer(
+    corpus: Path, store: Path, queries: list[str], question: str, index_dir: Path | None = None, repeat: int = 1
+) -> dict:
     """The LangChain pipeline on rag's default model (the same weights, so the
-    same work per word piece), in a child process of its own for build and warm queries."""
+    same work per word piece), in a child process of its own for build and warm queries.
+    With ``repeat`` > 1: as many more warm runs of each, alternating (the peer's on its
+    saved store), and the warm ratio the median of the pairs'."""
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     _wall, peak, code, out = run_child(
         ["-m", "benchmarks.corpus_scale", "--peer-child", str(corpus), str(store), json.dumps(queries)], env=env
@@ -116,6 +131,18 @@ def peer(corpus: Path, store: Path, queries: list[str], question: str) -> dict:
     if code != 0:
         raise SystemExit(f"peer failed: {out[-600:]}")
     result = json.loads(out.strip().splitlines()[-1])
+    if repeat > 1 and index_dir is not None:
+        pairs = []
+        for _ in range(repeat):
+            _w, _p, c, o = run_child(
+                ["-m", "benchmarks.corpus_scale", "--peer-warm-child", str(store), json.dumps(queries)], env=env
+            )
+            if c != 0:
+                raise SystemExit(f"peer warm failed: {o[-400:]}")
+            pairs.append((warm(index_dir, queries)["p50_ms"], json.loads(o.strip().splitlines()[-1])["warm_p50_ms"]))
+        result["warm_pairs"] = pairs
+        result["warm_ratio"] = statistics.median(a / b for a, b in pairs)
+        result["warm_p50_ms"] = statistics.median(b for _a, b in pairs)
     from rag.embed.models import resolve
 
     colds = []
@@ -132,29 +159,46 @@ def peer(corpus: Path, store: Path, queries: list[str], question: str) -> dict:
 
 def peer_child(corpus: str, store: str, queries: list[str]) -> None:
     from langchain_community.vectorstores import FAISS
-    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_huggingface import HuggingFaceEmbeddings  # noqa: F401  (imported before the clock starts)
     from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    from rag.embed.models import resolve
 
     start = time.perf_counter()
     splitter = RecursiveCharacterTextSplitter(chunk_size=1200, chunk_overlap=200)
     texts = [t for p in sorted(Path(corpus).glob("*.txt")) for t in splitter.split_text(p.read_text())]
-    embeddings = HuggingFaceEmbeddings(
+    db = FAISS.from_texts(texts, _peer_embeddings())
+    db.save_local(store)
+    built = time.perf_counter() - start
+    print(json.dumps({"build_s": built, "chunks": len(texts), "warm_p50_ms": _peer_warm_p50(db, queries)}))
+
+
+def _peer_embeddings():
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    from rag.embed.models import resolve
+
+    return HuggingFaceEmbeddings(
         model_name=str(resolve(None)[0]),
         model_kwargs={"device": "cpu"},
         encode_kwargs={"normalize_embeddings": True},
     )
-    db = FAISS.from_texts(texts, embeddings)
-    db.save_local(store)
-    built = time.perf_counter() - start
+
+
+def _peer_warm_p50(db, queries: list[str]) -> float:
     db.similarity_search("warm up", k=5)
     times = []
     for q in queries:
         t = time.perf_counter()
         db.similarity_search(q, k=5)
         times.append(time.perf_counter() - t)
-    print(json.dumps({"build_s": built, "chunks": len(texts), "warm_p50_ms": pct([x * 1000 for x in times], 50)}))
+    return pct([x * 1000 for x in times], 50)
+
+
+def peer_warm_child(store: str, queries: list[str]) -> None:
+    """The peer's saved store loaded as peer_cold.py loads it, then queried warm."""
+    from langchain_community.vectorstores import FAISS
+
+    db = FAISS.load_local(store, _peer_embeddings(), allow_dangerous_deserialization=True)
+    print(json.dumps({"warm_p50_ms": _peer_warm_p50(db, queries)}))
 
 
 def warm_child(index_dir: str, queries: list[str]) -> None:
@@ -201,6 +245,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--sizes", default="300,1200,5183", help="abstracts per corpus, comma-separated")
     parser.add_argument("--peer", default="", help="sizes at which to run the LangChain peer too")
     parser.add_argument("--queries", type=int, default=60, help="SciFact test claims asked warm")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="warm and cold runs per size, each beside one on the essays: a ratio is the median of the pairs'",
+    )
     parser.add_argument("--ndcg", action="store_true", help="also SciFact test nDCG@10 over all abstracts")
     parser.add_argument(
         "--reuse",
@@ -209,12 +259,15 @@ def main(argv=None) -> dict:
     )
     parser.add_argument("--peer-child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--warm-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--peer-warm-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--ndcg-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.peer_child:
         return peer_child(args.peer_child[0], args.peer_child[1], json.loads(args.peer_child[2]))
     if args.warm_child:
         return warm_child(args.warm_child[0], json.loads(args.warm_child[1]))
+    if args.peer_warm_child:
+        return peer_warm_child(args.peer_warm_child[0], json.loads(args.peer_warm_child[1]))
     if args.ndcg_child:
         return ndcg_child(args.ndcg_child)
 
@@ -256,14 +309,21 @@ def main(argv=None) -> dict:
         else:
             mb = make_corpus(corpus, size)
             row = build(corpus, index_dir)
-        row.update(text_mb=mb, warm=warm(index_dir, queries), cold=cold(index_dir, question))
-        # The essays again, now, so each size's ratios compare runs minutes apart, not an hour.
-        row["essays_warm"] = warm(essays_index, queries)
-        row["essays_cold"] = cold(essays_index, essays_q)
+        # Each warm run beside one on the essays, alternating: on a shared machine a
+        # size's p50 moved by a quarter between runs an hour apart (RESULTS.md, 2026-12-08).
+        pairs = [(warm(index_dir, queries), warm(essays_index, queries)) for _ in range(max(1, args.repeat))]
+        colds = [(cold(index_dir, question), cold(essays_index, essays_q)) for _ in range(max(1, args.repeat))]
+        row.update(text_mb=mb, warm=_median_run([p[0] for p in pairs]), cold=_median_cold([c[0] for c in colds]))
+        row["essays_warm"] = _median_run([p[1] for p in pairs])
+        row["warm_ratio"] = statistics.median(a["p50_ms"] / b["p50_ms"] for a, b in pairs)
+        row["warm_pairs"] = [[a["p50_ms"], b["p50_ms"]] for a, b in pairs]
+        row["essays_cold"] = _median_cold([c[1] for c in colds])
+        row["cold_ratio"] = statistics.median(a["median_s"] / b["median_s"] for a, b in colds)
+        row["cold_pairs"] = [[a["median_s"], b["median_s"]] for a, b in colds]
         result["sizes"][size] = row
         write_json("corpus_scale", result)  # rag's figures are kept whatever the peer does
         if size in peer_sizes:
-            row["peer"] = peer(corpus, WORK / f"peer-{size}", queries, question)
+            row["peer"] = peer(corpus, WORK / f"peer-{size}", queries, question, index_dir, args.repeat)
         rows.append(
             [
                 size,
@@ -274,8 +334,8 @@ def main(argv=None) -> dict:
                 row["warm"]["p95_ms"],
                 row["cold"]["median_s"],
                 row["peak_mib"],
-                f"{row['warm']['p50_ms'] / row['essays_warm']['p50_ms']:.2f}",
-                f"{row['cold']['median_s'] / row['essays_cold']['median_s']:.2f}",
+                f"{row['warm_ratio']:.2f}",
+                f"{row['cold_ratio']:.2f}",
             ]
         )
         write_json("corpus_scale", result)
@@ -302,7 +362,8 @@ def main(argv=None) -> dict:
             print(
                 f"\npeer at {size}: build {p['build_s']:.1f} s ({p['chunks']} chunks; rag {row['seconds']:.1f} s, "
                 f"{row['seconds'] / p['build_s']:.2f}x), warm p50 {p['warm_p50_ms']:.1f} ms "
-                f"(rag ask {row['warm']['p50_ms'] / p['warm_p50_ms']:.2f}x), cold {p['cold_s']:.2f} s "
+                f"(rag ask {p.get('warm_ratio', row['warm']['p50_ms'] / p['warm_p50_ms']):.2f}x), "
+                f"cold {p['cold_s']:.2f} s "
                 f"(rag {row['cold']['median_s'] / p['cold_s']:.2f}x)"
             )
     if args.ndcg:

@@ -7,11 +7,10 @@ paragraph that ends without a stop ends mid-sentence (strictly: one whose
 author left out the stop counts too, since a figure or a page break may have
 cut it); a list item only when its sentence goes on after it (a colon,
 "; or", a next unit in lower case), not where its author ended a bullet
-without one. A paragraph that
-opens in lower case or with a closing mark, after text that ends without a
-stop, starts mid-sentence. A heading, FAQ question, contents line,
-reference entry or page furniture is not prose. Code and tables are quoted
-whole and end as they end.
+without one. A paragraph that opens in lower case or with a closing mark,
+after text that ends without a stop, starts mid-sentence. A heading, FAQ
+question, contents line, reference entry or page furniture is not prose.
+Code and tables are quoted whole and end as they end.
 """
 
 from __future__ import annotations

@@ -260,7 +260,7 @@ def _kind(group: list[Line], body: float) -> str:
         and not _SENTENCE_END.search(text)
         and not is_contents_line(text)
     ):
-        return HEADING  # a numbered title on a line of its own (_set_apart_title)
+        return HEADING  # a numbered title on a line of its own (set apart: _set_apart_title)
     return PARAGRAPH
 
 

@@ -103,6 +103,10 @@ def test_rag_eval_reports_form(guide, tmp_path):
     result = evaluate(rag, load_qa(qa, rag.index.documents), "qa", "fusion", 5)
     for name in FORM_METRICS:
         assert 0.0 <= result.metrics[name] <= 1.0
+    (asked,) = result.questions
+    # The answer is the whole sentence, so its first quotation has no fault.
+    assert asked.quotes[0]["text"] == "It needs no compiler and runs on every platform that has Python."
+    assert asked.form_faults[0] == ()
     faults = [f for q in result.questions for f in q.form_faults]
     assert len(faults) == sum(len(q.quotes) for q in result.questions) > 0
     whole = sum(not f for f in faults) / len(faults)

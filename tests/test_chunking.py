@@ -37,6 +37,15 @@ def test_bundled_essays_slice_exactly():
         assert max(len(c.text) for c in chunks) <= size
 
 
+def test_a_chunk_of_repeated_text_is_located_past_the_previous_one():
+    """The splitter gives "A. A." then "A." (the third); the second "A." lies inside
+    the first chunk, so it cannot be the next chunk (Hypothesis's example)."""
+    d = doc(" ".join(["Alpha beta gamma."] * 3))
+    chunks = chunk_document(d, ChunkSettings(50, 17))
+    assert [(c.start, c.end) for c in chunks] == [(0, 35), (36, 53)]
+    assert_exact_and_covering(d, chunks)
+
+
 def test_repeated_sentences_map_to_their_own_place():
     sentence = "The same sentence “with curly quotes” — and an em-dash appears again. "
     text = "Intro para.\n\n" + sentence * 12 + "\n\nNaïve café Zürich 東京 ends here."

@@ -68,13 +68,9 @@ def measure_warm(index_dir: str, queries: list[str]) -> dict:
     return {"p50_ms": pct([t * 1000 for t in times], 50), "p95_ms": pct([t * 1000 for t in times], 95), "n": len(times)}
 
 
-def _median_run(runs: list[dict]) -> dict:
-    """The warm run whose p50 is the median of ``runs`` (the lower middle one of an even count)."""
-    return sorted(runs, key=lambda r: r["p50_ms"])[(len(runs) - 1) // 2]
-
-
-def _median_cold(runs: list[dict]) -> dict:
-    return sorted(runs, key=lambda r: r["median_s"])[(len(runs) - 1) // 2]
+def _median_run(runs: list[dict], key: str) -> dict:
+    """The run whose ``key`` is the median of ``runs`` (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda r: r[key])[(len(runs) - 1) // 2]
 
 
 def cold(index_dir: Path, question: str, runs: int = 3) -> dict:
@@ -313,11 +309,15 @@ def main(argv=None) -> dict:
         # size's p50 moved by a quarter between runs an hour apart (RESULTS.md, 2026-12-08).
         pairs = [(warm(index_dir, queries), warm(essays_index, queries)) for _ in range(max(1, args.repeat))]
         colds = [(cold(index_dir, question), cold(essays_index, essays_q)) for _ in range(max(1, args.repeat))]
-        row.update(text_mb=mb, warm=_median_run([p[0] for p in pairs]), cold=_median_cold([c[0] for c in colds]))
-        row["essays_warm"] = _median_run([p[1] for p in pairs])
+        row.update(
+            text_mb=mb,
+            warm=_median_run([p[0] for p in pairs], "p50_ms"),
+            cold=_median_run([c[0] for c in colds], "median_s"),
+        )
+        row["essays_warm"] = _median_run([p[1] for p in pairs], "p50_ms")
         row["warm_ratio"] = statistics.median(a["p50_ms"] / b["p50_ms"] for a, b in pairs)
         row["warm_pairs"] = [[a["p50_ms"], b["p50_ms"]] for a, b in pairs]
-        row["essays_cold"] = _median_cold([c[1] for c in colds])
+        row["essays_cold"] = _median_run([c[1] for c in colds], "median_s")
         row["cold_ratio"] = statistics.median(a["median_s"] / b["median_s"] for a, b in colds)
         row["cold_pairs"] = [[a["median_s"], b["median_s"]] for a, b in colds]
         result["sizes"][size] = row

@@ -50,7 +50,7 @@ MAX_RUN_ON_CHARS = 1_200
 # How a sentence ends; anything else in a paragraph stops mid-sentence.
 _ENDS = (".", "!", "?", ":", ";", "…", '"', "”", "’", "'", ")", "]")
 # How a list item ends when the next one finishes its sentence.
-_LISTED = (";", ",", " or", " and", ":")
+LISTED = (";", ",", " or", " and", ":")
 # A unit with a word in it: two letters running.
 _WORDED = re.compile(r"[^\W\d_]{2}")
 # Marks a sentence never opens with, and those it may.
@@ -140,7 +140,7 @@ def whole(
     for _ in range(MAX_RUN_ON):
         last = _text(layer, documents, hi) if kind(hi) == PARAGRAPH else "."
         # "(a) for any code …; or": the items after it finish the sentence.
-        listed = kind(hi) == ITEM and _text(layer, documents, hi).endswith(_LISTED)
+        listed = kind(hi) == ITEM and _text(layer, documents, hi).endswith(LISTED)
         last = "," if listed else last
         # A paragraph that ends in a colon announces what follows: a command or a list.
         if last.endswith(_ENDS) and not last.endswith(":"):
@@ -151,7 +151,7 @@ def whole(
         elif kind(j) == ITEM:
             while kind(j) == ITEM and j - hi <= MAX_RUN_ON_ITEMS and fits(lo, j):
                 j += 1
-                if listed and not _text(layer, documents, j - 1).endswith(_LISTED):
+                if listed and not _text(layer, documents, j - 1).endswith(LISTED):
                     break  # the item that finishes the sentence
             hi = j - 1
         elif kind(j) == PARAGRAPH and not last.endswith(":") and continues(j, last) and fits(lo, j):

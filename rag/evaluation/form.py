@@ -20,7 +20,7 @@ from bisect import bisect_left
 from collections import Counter
 from typing import Mapping
 
-from rag.answer.select import CLOSING
+from rag.answer.select import CLOSING, LISTED
 from rag.index.sentence_layer import SentenceLayer
 from rag.types import ITEM, PARAGRAPH, PROSE, TITLES, UNREAD, Document
 
@@ -38,12 +38,13 @@ class FormCheck:
         self._by_doc: dict[str, list[int]] = {}
         for i, s in enumerate(layer.sentences):
             self._by_doc.setdefault(s.doc_id, []).append(i)
+        self._ends = {d: [layer.sentences[i].end for i in ids] for d, ids in self._by_doc.items()}
 
     def units(self, doc_id: str, start: int, end: int) -> list[int]:
         """The units a span overlaps, in reading order."""
         ids = self._by_doc.get(doc_id, [])
         sentences = self.layer.sentences
-        at = bisect_left([sentences[i].end for i in ids], start + 1)
+        at = bisect_left(self._ends.get(doc_id, []), start + 1)
         out = []
         for i in ids[at:]:
             if sentences[i].start >= end:
@@ -78,7 +79,7 @@ class FormCheck:
         next unit is in the same block, or opens in lower case or with a closing
         mark. A bullet its author ended without a stop ("Easily list, upgrade, and
         uninstall packages") before the next is not cut."""
-        if ending.endswith((":", ";", ",", " or", " and")):
+        if ending.endswith(LISTED):
             return True
         sentences = self.layer.sentences
         if i + 1 >= len(sentences) or sentences[i + 1].doc_id != sentences[i].doc_id:
